@@ -1,0 +1,43 @@
+// Build: type-check and emit the library (tsc -> dist/lib), then bundle the
+// CLI into one CommonJS file (esbuild -> dist/aes-payload.cjs) for fast start.
+// `--if-needed` skips the work when every output is newer than every source.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const outputs = [join(root, 'dist/aes-payload.cjs'), join(root, 'dist/lib/index.js')];
+
+function newest(dir) {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+if (process.argv.includes('--if-needed') && outputs.every(existsSync)) {
+  const src = Math.max(newest(join(root, 'src')), statSync(join(root, 'package.json')).mtimeMs, statSync(join(root, 'scripts/build.mjs')).mtimeMs);
+  const out = Math.min(...outputs.map((p) => statSync(p).mtimeMs));
+  if (out > src) process.exit(0);
+}
+
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], {
+  stdio: 'inherit',
+});
+const esbuild = await import('esbuild');
+await esbuild.build({
+  entryPoints: [join(root, 'src/cli/entry.ts')],
+  outfile: outputs[0],
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  minify: true,
+  legalComments: 'linked',
+  define: { __VERSION__: JSON.stringify(pkg.version) },
+  logLevel: 'warning',
+});

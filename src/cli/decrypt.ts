@@ -1,0 +1,51 @@
+import { Option, type Command } from 'commander';
+import { UsageError } from '../errors.js';
+import { MAX_ENCODED_BYTES, readInput } from '../io/input.js';
+import { assertNotSameFile } from '../io/output.js';
+import { decrypt } from '../payload.js';
+import { addKeyOptions, algOption, asAlg, emit, hasKeyFlag, resolveCliKey, type KeyFlags } from './common.js';
+import type { Ui } from './ui.js';
+
+interface DecryptFlags extends KeyFlags {
+  output?: string;
+  alg?: string;
+  format: 'auto' | 'json' | 'raw';
+  aad?: string;
+  embeddedKey?: boolean;
+  force?: boolean;
+}
+
+export function registerDecrypt(program: Command, ui: Ui): void {
+  const cmd = program
+    .command('decrypt')
+    .description('decrypt a JSON envelope or raw base64 from FILE (or stdin)')
+    .argument('[FILE]', 'input file, or - for stdin (default)')
+    .option('-o, --output <FILE>', 'write the plaintext to FILE (mode 0600, atomically) instead of stdout')
+    .option('--force', 'overwrite an existing output file')
+    .addOption(algOption('expected algorithm (raw input: default is the AES-GCM variant of the key size)'))
+    .addOption(new Option('--format <FORMAT>', 'input format').choices(['auto', 'json', 'raw']).default('auto'))
+    .option('--aad <TEXT>', 'additional authenticated data the input must have been sealed with')
+    .option('--embedded-key', 'use the key inside the envelope (made by encrypt --random-key)');
+  addKeyOptions(cmd).action(async (file: string | undefined, o: DecryptFlags) => {
+    let key: Buffer | undefined;
+    if (o.embeddedKey) {
+      if (hasKeyFlag(o)) throw new UsageError('--embedded-key takes the key from the envelope; drop the key flags');
+    } else {
+      key = (await resolveCliKey(o, ui)).key;
+    }
+    assertNotSameFile(file, o.output);
+    const input = readInput(file, MAX_ENCODED_BYTES);
+    const alg = asAlg(o.alg);
+    const res = decrypt(input.data, key, {
+      ...(alg ? { alg } : {}),
+      ...(o.aad !== undefined ? { aad: o.aad } : {}),
+      format: o.format,
+      embeddedKey: Boolean(o.embeddedKey),
+    });
+    try {
+      emit(res.plaintext, { output: o.output, force: o.force, mode: 0o600 });
+    } finally {
+      res.plaintext.fill(0);
+    }
+  });
+}

@@ -1,0 +1,114 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { Option, type Command } from 'commander';
+import type { Alg } from '../crypto/algs.js';
+import { IOError, UsageError, ioError } from '../errors.js';
+import { fileMode, writeFileAtomic } from '../io/output.js';
+import { writeStdout } from '../io/stdout.js';
+import { encodeKey } from '../keys/decode.js';
+import { DEFAULT_INI_KEY, DEFAULT_INI_SECTION, upsertIniValue } from '../keys/ini.js';
+import { generateKey } from '../payload.js';
+import { algOption, promptConfirm } from './common.js';
+import type { Ui } from './ui.js';
+
+interface KeygenFlags {
+  alg: Alg;
+  encoding: 'hex' | 'base64' | 'base64url';
+  json?: boolean;
+  ini?: string;
+  iniSection: string;
+  iniKey: string;
+  env?: string;
+  output?: string;
+  force?: boolean;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+async function mayReplace(ui: Ui, force: boolean | undefined, what: string): Promise<void> {
+  if (force) return;
+  if (ui.interactive && (await promptConfirm(`${what} already exists. Replace it?`))) return;
+  throw new IOError(`${what} already exists; use --force to replace it`, 'ERR_EXISTS');
+}
+
+async function writeIni(path: string, section: string, name: string, value: string, o: KeygenFlags, ui: Ui): Promise<void> {
+  if (!existsSync(path)) {
+    const { text } = upsertIniValue('', section, name, value);
+    writeFileAtomic(path, text, { mode: 0o600, overwrite: false });
+    return;
+  }
+  let text: string;
+  let mode: number;
+  try {
+    text = readFileSync(path, 'utf8');
+    mode = fileMode(path);
+  } catch (e) {
+    throw ioError(e, `cannot read ${path}`);
+  }
+  const res = upsertIniValue(text, section, name, value);
+  if (res.replaced) await mayReplace(ui, o.force, `${name} in ${path}${section ? ` [${section}]` : ''}`);
+  if (mode & 0o077) ui.warn(`${path} can be read by group or others; run: chmod 600 ${path}`);
+  writeFileAtomic(path, res.text, { mode, overwrite: true });
+}
+
+export function registerKeygen(program: Command, ui: Ui): void {
+  program
+    .command('keygen')
+    .description('generate a random key (hex on stdout by default)')
+    .addOption(algOption('algorithm the key is for').default('A256GCM'))
+    .addOption(
+      new Option('--encoding <ENC>', 'key encoding').choices(['hex', 'base64', 'base64url']).default('hex'),
+    )
+    .option('--json', 'print {"alg","kid","encoding","key"} as JSON')
+    .option('--env <NAME>', 'print a shell line: export NAME=<key>')
+    .option('--ini <FILE>', 'write NAME = <key> into an .ini file (created with mode 0600)')
+    .option('--ini-section <S>', 'with --ini: section to write ("" for the top level)', DEFAULT_INI_SECTION)
+    .option('--ini-key <NAME>', 'with --ini: key name', DEFAULT_INI_KEY)
+    .option('-o, --output <FILE>', 'write the key to FILE (mode 0600, never over an existing file)')
+    .option('--force', 'replace an existing key or file')
+    .addHelpText(
+      'after',
+      '\nA random 96-bit GCM nonce is safe for at most 2^32 messages per key: rotate keys before that\n' +
+        '(generate a new key, re-encrypt, retire the old one).',
+    )
+    .action(async (o: KeygenFlags) => {
+      const targets = [o.json && '--json', o.env !== undefined && '--env', o.ini !== undefined && '--ini', o.output !== undefined && '--output'].filter(Boolean);
+      if (targets.length > 1) throw new UsageError(`choose one of ${targets.join(', ')}`);
+      if (o.env !== undefined && !ENV_NAME.test(o.env)) throw new UsageError(`--env needs a shell variable name, not "${o.env}"`);
+      const { key, kid, alg } = generateKey(o.alg);
+      const text = encodeKey(key, o.encoding);
+      try {
+        if (o.ini !== undefined) {
+          await writeIni(o.ini, o.iniSection, o.iniKey, text, o, ui);
+          const where = o.iniSection ? ` [${o.iniSection}]` : '';
+          ui.line(`wrote ${o.iniKey} to ${o.ini}${where}: ${alg} key, kid ${kid}`);
+          return;
+        }
+        if (o.output !== undefined) {
+          let overwrite = false;
+          if (existsSync(o.output)) {
+            await mayReplace(ui, o.force, o.output);
+            overwrite = true;
+          }
+          writeFileAtomic(o.output, `${text}\n`, { mode: 0o600, overwrite });
+          ui.line(`wrote ${alg} key to ${o.output} (mode 0600), kid ${kid}`);
+          ui.hint(`use it with: aes-payload encrypt --key-file ${o.output}`);
+          return;
+        }
+        if (o.json) {
+          writeStdout(`${JSON.stringify({ alg, kid, encoding: o.encoding, key: text })}\n`);
+        } else if (o.env !== undefined) {
+          writeStdout(`export ${o.env}=${text}\n`);
+        } else {
+          writeStdout(`${text}\n`);
+        }
+        ui.line(`${alg} key, kid ${kid}`);
+        ui.hint(
+          o.env !== undefined
+            ? `hint: eval "$(aes-payload keygen --env ${o.env})" sets it in this shell`
+            : 'hint: keep it secret; pass it as env AES_PAYLOAD_KEY, or store it with --ini development.ini or -o FILE',
+        );
+      } finally {
+        key.fill(0);
+      }
+    });
+}

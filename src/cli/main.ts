@@ -1,0 +1,66 @@
+import { Command, CommanderError } from 'commander';
+import { AesPayloadError, EXIT } from '../errors.js';
+import { BrokenPipe } from '../io/stdout.js';
+import { registerDecrypt } from './decrypt.js';
+import { registerEncrypt } from './encrypt.js';
+import { registerKeygen } from './keygen.js';
+import { Ui } from './ui.js';
+import { registerVerify } from './verify.js';
+
+declare const __VERSION__: string | undefined;
+const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
+
+/** Build the commander program (also used by tests that walk the options). */
+export function buildProgram(ui: Ui): Command {
+  const program = new Command('aes-payload')
+    .description('Encrypt and decrypt payloads with AES-GCM, AES-CBC-HMAC and AES-CBC')
+    .version(VERSION, '-V, --version')
+    .showSuggestionAfterError(true)
+    .addHelpText(
+      'after',
+      '\nKeys come from env AES_PAYLOAD_KEY, --key-env NAME, --key-file FILE, --ini FILE or --prompt;\n' +
+        'never from the command line. Exit codes: 0 ok, 1 authentication failed, 2 usage, 3 key problem,\n' +
+        '4 malformed input or unsupported alg, 5 I/O error.',
+    )
+    .exitOverride()
+    .configureOutput({ outputError: () => {} });
+  registerKeygen(program, ui);
+  registerEncrypt(program, ui);
+  registerDecrypt(program, ui);
+  registerVerify(program, ui);
+  for (const c of program.commands) c.exitOverride().configureOutput({ outputError: () => {} });
+  return program;
+}
+
+/** Map any error to its one-line message and exit status. */
+export function report(e: unknown, ui: Ui, debug: boolean): number {
+  if (e instanceof BrokenPipe) return EXIT.OK;
+  if (e instanceof CommanderError) {
+    if (e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return EXIT.OK;
+    if (e.code === 'commander.help') return EXIT.USAGE;
+    ui.error(`${e.message.replace(/^error: /, '')} (see aes-payload --help)`);
+    return EXIT.USAGE;
+  }
+  if (e instanceof AesPayloadError) {
+    if (e.exitCode !== EXIT.INTERRUPTED) ui.error(e.message);
+    if (debug && e.stack) ui.line(e.stack);
+    return e.exitCode;
+  }
+  const err = e as Error;
+  ui.error(`internal error: ${err?.message ?? String(e)} (set AES_PAYLOAD_DEBUG=1 for details)`);
+  if (debug && err?.stack) ui.line(err.stack);
+  return EXIT.INTERNAL;
+}
+
+/** Run the CLI; resolves to the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  const ui = new Ui();
+  const debug = process.env.AES_PAYLOAD_DEBUG === '1';
+  try {
+    const program = buildProgram(ui);
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;
+  } catch (e) {
+    return report(e, ui, debug);
+  }
+}

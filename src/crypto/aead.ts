@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+import { AuthError, KeyError } from '../errors.js';
+import { algSpec, type Alg, type AlgSpec } from './algs.js';
+import { cbcDecrypt, cbcEncrypt } from './cbc.js';
+import { cbcHmacOpen, cbcHmacSeal } from './cbcHmac.js';
+import { gcmOpen, gcmSeal } from './gcm.js';
+
+/** One sealed message: what every wire format carries. */
+export interface Sealed {
+  alg: Alg;
+  /** GCM nonce, or CBC IV. */
+  nonce: Buffer;
+  ciphertext: Buffer;
+  /** Authentication tag; empty for plain CBC. */
+  tag: Buffer;
+}
+
+/** The spec of a known algorithm (throws on an unknown name: a bug). */
+export function specOf(alg: Alg): AlgSpec {
+  const s = algSpec(alg);
+  if (!s) throw new TypeError(`unknown algorithm ${alg}`);
+  return s;
+}
+
+/**
+ * Check that `key` has the length `alg` needs; otherwise throw a
+ * {@link KeyError} that names both lengths.
+ */
+export function checkKeyLength(alg: Alg, key: Uint8Array): void {
+  const need = specOf(alg).keyLen;
+  if (key.length !== need) {
+    throw new KeyError(`key is ${key.length} bytes but ${alg} needs ${need} bytes`, 'ERR_KEY_LENGTH');
+  }
+}
+
+/**
+ * Encrypt with a fresh random nonce or IV.
+ *
+ * @example
+ * ```ts
+ * const s = seal('A256GCM', key, Buffer.from('{"a":1}'));
+ * ```
+ */
+export function seal(alg: Alg, key: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Sealed {
+  checkKeyLength(alg, key);
+  const spec = specOf(alg);
+  const nonce = randomBytes(spec.nonceLen);
+  switch (spec.kind) {
+    case 'gcm': {
+      const { ciphertext, tag } = gcmSeal(key, nonce, plaintext, aad);
+      return { alg, nonce, ciphertext, tag };
+    }
+    case 'cbc-hs': {
+      const { ciphertext, tag } = cbcHmacSeal(key, nonce, plaintext, aad);
+      return { alg, nonce, ciphertext, tag };
+    }
+    case 'cbc':
+      return { alg, nonce, ciphertext: cbcEncrypt(key, nonce, plaintext), tag: Buffer.alloc(0) };
+  }
+}
+
+/**
+ * Decrypt and authenticate. Plaintext is returned only after the tag or MAC
+ * has verified (for plain CBC, only after the padding checked). Every
+ * failure throws the one {@link AuthError}.
+ *
+ * @example
+ * ```ts
+ * const pt = open(s, key);
+ * ```
+ */
+export function open(sealed: Sealed, key: Uint8Array, aad?: Uint8Array): Buffer {
+  checkKeyLength(sealed.alg, key);
+  const spec = specOf(sealed.alg);
+  switch (spec.kind) {
+    case 'gcm':
+      return gcmOpen(key, sealed.nonce, sealed.ciphertext, sealed.tag, aad);
+    case 'cbc-hs':
+      if (sealed.nonce.length !== spec.nonceLen) throw new AuthError();
+      return cbcHmacOpen(key, sealed.nonce, sealed.ciphertext, sealed.tag, aad);
+    case 'cbc':
+      return cbcDecrypt(key, sealed.nonce, sealed.ciphertext);
+  }
+}

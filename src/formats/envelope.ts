@@ -1,0 +1,110 @@
+import { isAlg, type Alg } from '../crypto/algs.js';
+import { FormatError } from '../errors.js';
+import { b64decodeStrict, b64encode } from './base64.js';
+
+/**
+ * The native JSON envelope, version 1 (docs/FORMAT.md, "JSON envelope"):
+ * `{"v":1,"alg":"A256GCM","kid":"…","nonce":"…","data":"…","mac":"…"}`
+ * with optional `aad` and `key`. The origin microservice's
+ * `{data,key,mac,nonce}` (no `v`, `alg` or `kid`) decodes too.
+ */
+export interface Envelope {
+  v?: 1;
+  alg?: Alg;
+  kid?: string;
+  nonce: Buffer;
+  data: Buffer;
+  mac?: Buffer;
+  aad?: Buffer;
+  /** An embedded key (`--random-key`): such an envelope is not secret. */
+  key?: Buffer;
+}
+
+const FIELDS = new Set(['v', 'alg', 'kid', 'nonce', 'data', 'mac', 'aad', 'key']);
+
+/**
+ * Encode an envelope as one line of JSON (no trailing newline). Field order:
+ * v, alg, kid, nonce, data, mac, aad, key.
+ *
+ * @example
+ * ```ts
+ * encode({ v: 1, alg: 'A256GCM', kid, nonce, data, mac });
+ * ```
+ */
+export function encode(env: Envelope): string {
+  const o: Record<string, unknown> = { v: env.v ?? 1 };
+  if (env.alg) o.alg = env.alg;
+  if (env.kid !== undefined) o.kid = env.kid;
+  o.nonce = b64encode(env.nonce);
+  o.data = b64encode(env.data);
+  if (env.mac && env.mac.length) o.mac = b64encode(env.mac);
+  if (env.aad) o.aad = b64encode(env.aad);
+  if (env.key) o.key = b64encode(env.key);
+  return JSON.stringify(o);
+}
+
+/** Whether the text looks like a JSON object (first non-blank byte is `{`). */
+export function detect(text: string): boolean {
+  return /^[\s\uFEFF]*\{/.test(text);
+}
+
+function field(o: Record<string, unknown>, name: string, required: boolean): string | undefined {
+  const v = o[name];
+  if (v === undefined) {
+    if (required) throw new FormatError(`envelope has no "${name}" field`, 'ERR_ENVELOPE');
+    return undefined;
+  }
+  if (typeof v !== 'string') throw new FormatError(`envelope field "${name}" is not a string`, 'ERR_ENVELOPE');
+  return v;
+}
+
+function bytesField(o: Record<string, unknown>, name: string, required: true): Buffer;
+function bytesField(o: Record<string, unknown>, name: string, required: false): Buffer | undefined;
+function bytesField(o: Record<string, unknown>, name: string, required: boolean): Buffer | undefined {
+  const s = field(o, name, required);
+  return s === undefined ? undefined : b64decodeStrict(s, `envelope field "${name}"`);
+}
+
+/**
+ * Parse and check a JSON envelope. Unknown fields, wrong types, an unknown
+ * `v` or `alg`, and non-canonical base64 are refused (exit 4).
+ *
+ * @example
+ * ```ts
+ * const env = decode('{"v":1,"alg":"A256GCM",…}');
+ * ```
+ */
+export function decode(text: string): Envelope {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (e) {
+    throw new FormatError(`input is not valid JSON: ${(e as Error).message}`, 'ERR_JSON');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new FormatError('envelope is not a JSON object', 'ERR_ENVELOPE');
+  }
+  const o = parsed as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (!FIELDS.has(k)) throw new FormatError(`envelope has an unknown field "${k.slice(0, 40)}"`, 'ERR_ENVELOPE');
+  }
+  const env: Envelope = { nonce: bytesField(o, 'nonce', true), data: bytesField(o, 'data', true) };
+  if (o.v !== undefined) {
+    if (o.v !== 1) throw new FormatError(`unsupported envelope version ${JSON.stringify(o.v).slice(0, 20)}`, 'ERR_VERSION');
+    env.v = 1;
+  }
+  const alg = field(o, 'alg', false);
+  if (alg !== undefined) {
+    if (!isAlg(alg)) throw new FormatError(`unsupported algorithm "${alg.slice(0, 40)}"`, 'ERR_ALG');
+    env.alg = alg;
+  }
+  const kid = field(o, 'kid', false);
+  if (kid !== undefined) env.kid = kid;
+  const mac = bytesField(o, 'mac', false);
+  if (mac) env.mac = mac;
+  const aad = bytesField(o, 'aad', false);
+  if (aad) env.aad = aad;
+  const key = bytesField(o, 'key', false);
+  if (key) env.key = key;
+  return env;
+}

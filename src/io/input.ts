@@ -1,0 +1,82 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { FormatError, ioError } from '../errors.js';
+
+/** The largest payload the in-memory formats (JSON envelope, raw) take. */
+export const MAX_PAYLOAD_BYTES = 64 * 1024 * 1024;
+
+/** Largest encoded input for the in-memory formats: base64 of the largest payload, plus room. */
+export const MAX_ENCODED_BYTES = Math.ceil(MAX_PAYLOAD_BYTES / 3) * 4 + 64 * 1024;
+
+export interface Input {
+  /** File name as given, or "-" for standard input. */
+  name: string;
+  data: Buffer;
+}
+
+function tooLarge(limit: number): FormatError {
+  return new FormatError(
+    `input is larger than ${Math.round(limit / 1048576)} MiB, the limit of the JSON and raw formats; ` +
+      'use --format stream for large payloads',
+    'ERR_TOO_LARGE',
+  );
+}
+
+function readFd(fd: number, limit: number): Buffer {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for (;;) {
+    const buf = Buffer.allocUnsafe(total === 0 ? 65536 : Math.min(1 << 22, Math.max(65536, total)));
+    let n: number;
+    try {
+      n = readSync(fd, buf, 0, buf.length, null);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') {
+        // A non-blocking descriptor (stdin from some terminals): wait a little.
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+        continue;
+      }
+      if ((e as NodeJS.ErrnoException).code === 'EOF') break;
+      throw e;
+    }
+    if (n === 0) break;
+    total += n;
+    if (total > limit) throw tooLarge(limit);
+    chunks.push(n === buf.length ? buf : buf.subarray(0, n));
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+}
+
+/**
+ * Read a whole input: a file, or standard input for `undefined` or "-".
+ * Inputs over `limit` bytes fail with exit 4 and a pointer to streaming.
+ *
+ * @example
+ * ```ts
+ * const { data } = readInput('payload.json', MAX_PAYLOAD_BYTES);
+ * ```
+ */
+export function readInput(path: string | undefined, limit: number): Input {
+  if (path === undefined || path === '-') {
+    try {
+      return { name: '-', data: readFd(0, limit) };
+    } catch (e) {
+      throw ioError(e, 'cannot read standard input');
+    }
+  }
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw ioError(e, `cannot read ${path}`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (st.isDirectory()) throw ioError({ code: 'EISDIR' }, `cannot read ${path}`);
+    if (st.isFile() && st.size > limit) throw tooLarge(limit);
+    return { name: path, data: readFd(fd, limit) };
+  } catch (e) {
+    throw ioError(e, `cannot read ${path}`);
+  } finally {
+    closeSync(fd);
+  }
+}

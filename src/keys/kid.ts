@@ -1,0 +1,17 @@
+import { createHash } from 'node:crypto';
+
+const KID_PREFIX = Buffer.from('aes-payload kid v1\n', 'ascii');
+
+/**
+ * The key id (kid): a short, stable, non-secret fingerprint of a symmetric
+ * key. It is the first 8 bytes of SHA-256("aes-payload kid v1\n" ‖ key),
+ * written as 16 lowercase hex digits (docs/FORMAT.md, "Key id").
+ *
+ * @example
+ * ```ts
+ * keyId(Buffer.alloc(32)); // '…16 hex digits…'
+ * ```
+ */
+export function keyId(key: Uint8Array): string {
+  return createHash('sha256').update(KID_PREFIX).update(key).digest().subarray(0, 8).toString('hex');
+}
