@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { AuthError, KeyError } from '../errors.js';
+import { AuthError, FormatError, KeyError } from '../errors.js';
 import { algSpec, type Alg, type AlgSpec } from './algs.js';
 import { cbcDecrypt, cbcEncrypt } from './cbc.js';
 import { cbcHmacOpen, cbcHmacSeal } from './cbcHmac.js';
-import { gcmOpen, gcmSeal } from './gcm.js';
+import { GCM_MAX_NONCE_LEN, gcmOpen, gcmSeal } from './gcm.js';
 
 /** One sealed message: what every wire format carries. */
 export interface Sealed {
@@ -74,6 +74,12 @@ export function open(sealed: Sealed, key: Uint8Array, aad?: Uint8Array): Buffer 
   const spec = specOf(sealed.alg);
   switch (spec.kind) {
     case 'gcm':
+      if (sealed.nonce.length < 1 || sealed.nonce.length > GCM_MAX_NONCE_LEN) {
+        throw new FormatError(
+          `a GCM nonce of ${sealed.nonce.length} bytes is not supported (1 to ${GCM_MAX_NONCE_LEN})`,
+          'ERR_NONCE_LENGTH',
+        );
+      }
       return gcmOpen(key, sealed.nonce, sealed.ciphertext, sealed.tag, aad);
     case 'cbc-hs':
       if (sealed.nonce.length !== spec.nonceLen) throw new AuthError();

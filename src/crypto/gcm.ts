@@ -4,6 +4,9 @@ import { AuthError } from '../errors.js';
 /** AES-GCM tag length written and required, in bytes. */
 export const GCM_TAG_LEN = 16;
 
+/** The longest GCM nonce node:crypto (OpenSSL) accepts, in bytes. */
+export const GCM_MAX_NONCE_LEN = 128;
+
 function gcmName(key: Uint8Array): CipherGCMTypes {
   switch (key.length) {
     case 16:

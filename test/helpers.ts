@@ -1,0 +1,79 @@
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const BIN = join(ROOT, 'bin/aes-payload.js');
+export const VECTORS = process.env.AES_PAYLOAD_VECTORS ?? resolve(ROOT, '../shared/vectors');
+export const PYTHON = '/usr/bin/python3';
+
+export function vector<T = any>(name: string): T {
+  const p = join(VECTORS, name);
+  if (!existsSync(p)) throw new Error(`test vectors not found at ${p} (set AES_PAYLOAD_VECTORS)`);
+  return JSON.parse(readFileSync(p, 'utf8')) as T;
+}
+
+export function hex(s: string): Buffer {
+  return Buffer.from(s, 'hex');
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: Buffer;
+  stderr: string;
+  out: string;
+}
+
+export interface RunOptions {
+  input?: string | Buffer;
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+}
+
+/** A clean environment: no key, no colour forcing, nothing from the parent shell. */
+export function baseEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', LANG: 'C.UTF-8' };
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v;
+  return env;
+}
+
+/** Spawn the real built CLI with real stdin, env and exit code. */
+export function run(args: string[], opts: RunOptions = {}): RunResult {
+  const r: SpawnSyncReturns<Buffer> = spawnSync(process.execPath, [BIN, ...args], {
+    input: opts.input ?? '',
+    env: baseEnv(opts.env),
+    cwd: opts.cwd ?? ROOT,
+    timeout: 30_000,
+    maxBuffer: 512 * 1024 * 1024,
+  });
+  if (r.error) throw r.error;
+  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr.toString('utf8'), out: r.stdout.toString('utf8') };
+}
+
+/** Spawn any program (a peer such as python3 or openssl). */
+export function runPeer(cmd: string, args: string[], input: string | Buffer = '', env: Record<string, string> = {}): RunResult {
+  const r = spawnSync(cmd, args, { input, env: { ...baseEnv(), ...env }, timeout: 30_000 });
+  if (r.error) throw r.error;
+  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr.toString('utf8'), out: r.stdout.toString('utf8') };
+}
+
+/** A temp directory removed after the test file. */
+export function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'aes-payload-test-'));
+  afterAll(() => rmSync(d, { recursive: true, force: true }));
+  return d;
+}
+
+/** Assert the shape every expected failure must have: one `aes-payload:` line, no stack. */
+export function oneLineError(stderr: string): string {
+  const lines = stderr.split('\n').filter((l) => l.length > 0 && !l.startsWith('aes-payload: warning:'));
+  if (lines.length !== 1) throw new Error(`expected one error line, got:\n${stderr}`);
+  const line = lines[0]!;
+  if (!line.startsWith('aes-payload: ')) throw new Error(`error line does not start with "aes-payload: ": ${line}`);
+  if (/\n\s+at /.test(stderr)) throw new Error(`stack trace in stderr:\n${stderr}`);
+  return line;
+}

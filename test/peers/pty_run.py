@@ -1,0 +1,48 @@
+#!/usr/bin/python3
+"""Run a command on a real pseudo-terminal, answer one prompt, report the result.
+
+usage: pty_run.py --stdout FILE --wait TEXT --send TEXT -- CMD ARGS...
+
+stdin and stderr of CMD are the terminal; stdout goes to FILE, so data and
+what a person sees stay apart. When TEXT appears on the terminal, SEND is
+typed (\\r and \\x03 escapes are honoured). Prints everything the terminal
+showed, and exits with CMD's exit status (128+N for a signal).
+"""
+import os, pty, select, sys, time
+
+args = sys.argv[1:]
+sep = args.index('--')
+opts = dict(zip(args[0:sep:2], args[1:sep:2]))
+cmd = args[sep + 1:]
+wait = opts.get('--wait', '')
+send = opts.get('--send', '').encode().decode('unicode_escape').encode('latin1')
+out_path = opts['--stdout']
+
+pid, fd = pty.fork()
+if pid == 0:
+    out = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(out, 1)
+    os.execvp(cmd[0], cmd)
+
+seen = b''
+sent = False
+deadline = time.time() + 20
+while time.time() < deadline:
+    r, _, _ = select.select([fd], [], [], 0.1)
+    if fd in r:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    if not sent and wait and wait.encode() in seen:
+        time.sleep(0.2)
+        os.write(fd, send)
+        sent = True
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(seen.decode('utf-8', 'replace'))
+if os.WIFSIGNALED(status):
+    sys.exit(128 + os.WTERMSIG(status))
+sys.exit(os.WEXITSTATUS(status))
