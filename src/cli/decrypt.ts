@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { UsageError } from '../errors.js';
+import { KeyError, UsageError } from '../errors.js';
 import { MAX_ENCODED_BYTES, readInput } from '../io/input.js';
 import { assertNotSameFile } from '../io/output.js';
 import { decrypt } from '../payload.js';
@@ -28,20 +28,33 @@ export function registerDecrypt(program: Command, ui: Ui): void {
     .option('--embedded-key', 'use the key inside the envelope (made by encrypt --random-key)');
   addKeyOptions(cmd).action(async (file: string | undefined, o: DecryptFlags) => {
     let key: Buffer | undefined;
+    let noKey: KeyError | undefined;
     if (o.embeddedKey) {
       if (hasKeyFlag(o)) throw new UsageError('--embedded-key takes the key from the envelope; drop the key flags');
     } else {
-      key = (await resolveCliKey(o, ui)).key;
+      try {
+        key = (await resolveCliKey(o, ui)).key;
+      } catch (e) {
+        // No key anywhere: still read the input, so that an envelope carrying
+        // its own key gets the more useful --embedded-key message.
+        if (!(e instanceof KeyError && e.code === 'ERR_KEY_MISSING' && !hasKeyFlag(o))) throw e;
+        noKey = e;
+      }
     }
     assertNotSameFile(file, o.output);
     const input = readInput(file, MAX_ENCODED_BYTES);
     const alg = asAlg(o.alg);
-    const res = decrypt(input.data, key, {
-      ...(alg ? { alg } : {}),
-      ...(o.aad !== undefined ? { aad: o.aad } : {}),
-      format: o.format,
-      embeddedKey: Boolean(o.embeddedKey),
-    });
+    let res;
+    try {
+      res = decrypt(input.data, key, {
+        ...(alg ? { alg } : {}),
+        ...(o.aad !== undefined ? { aad: o.aad } : {}),
+        format: o.format,
+        embeddedKey: Boolean(o.embeddedKey),
+      });
+    } catch (e) {
+      throw noKey && e instanceof KeyError ? noKey : e;
+    }
     try {
       emit(res.plaintext, { output: o.output, force: o.force, mode: 0o600 });
     } finally {

@@ -1,0 +1,54 @@
+// No option anywhere takes a secret on argv, and FORCE_COLOR/NO_COLOR follow the rules.
+import { describe, expect, it } from 'vitest';
+import { buildProgram } from '../src/cli/main.js';
+import { stderrColorLevel, Ui } from '../src/cli/ui.js';
+import { run } from './helpers.js';
+
+// Every option that takes a value, and why its value is not a secret.
+const ALLOWED: Record<string, string> = {
+  '--alg': 'an algorithm name',
+  '--encoding': 'an encoding name',
+  '--format': 'a format name',
+  '--key-encoding': 'an encoding name',
+  '--env': 'an environment variable name',
+  '--key-env': 'an environment variable name',
+  '--key-file': 'a file name',
+  '--ini': 'a file name',
+  '--ini-section': 'a section name',
+  '--ini-key': 'a key name',
+  '--output': 'a file name',
+  '--aad': 'additional authenticated data, which is not secret',
+};
+
+describe('argv', () => {
+  it('no option takes a secret value', () => {
+    const program = buildProgram(new Ui({}));
+    const seen = new Set<string>();
+    for (const cmd of [program, ...program.commands]) {
+      for (const opt of cmd.options) {
+        if (!opt.required && !opt.optional) continue; // a boolean flag
+        const name = opt.long!;
+        seen.add(name);
+        expect(ALLOWED[name], `${cmd.name()} ${name} takes a value that is not known to be non-secret`).toBeDefined();
+      }
+    }
+    expect(seen.size).toBeGreaterThanOrEqual(10);
+  });
+});
+
+describe('colour rules', () => {
+  it('no colour off a TTY, NO_COLOR wins over a TTY, FORCE_COLOR wins over both', () => {
+    expect(stderrColorLevel({}, false)).toBe(0);
+    expect(stderrColorLevel({ NO_COLOR: '1' }, true)).toBe(0);
+    expect(stderrColorLevel({ NO_COLOR: '' }, false)).toBe(0);
+    expect(stderrColorLevel({ FORCE_COLOR: '1' }, false)).toBe(1);
+    expect(stderrColorLevel({ FORCE_COLOR: '3', NO_COLOR: '1' }, false)).toBe(3);
+    expect(stderrColorLevel({ FORCE_COLOR: '0' }, true)).toBe(0);
+  });
+
+  it('FORCE_COLOR colours the CLI error line even through a pipe', () => {
+    const r = run(['encrypt'], { input: 'x', env: { FORCE_COLOR: '1' } });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/^\x1b\[31maes-payload:\x1b\[39m /);
+  });
+});

@@ -1,0 +1,76 @@
+#!/usr/bin/python3
+"""Interop peer for aes-payload tests: real Debian python3-cryptography and
+python3-pycryptodome (imported as Cryptodome), written from docs/FORMAT.md.
+
+usage: peer.py COMMAND KEYHEX [ARG]  (payload on stdin, result on stdout)
+  gcm-json-decrypt KEY        our JSON envelope -> plaintext (cryptography AESGCM)
+  gcm-raw-decrypt KEY         our raw GCM line -> plaintext (cryptography AESGCM)
+  hs-json-decrypt KEY         our CBC-HS JSON envelope -> plaintext (hmac + cryptography CBC)
+  origin-gcm-encrypt          plaintext -> origin {data,key,mac,nonce} (pycryptodome default GCM)
+  origin-cbc-encrypt KEYTEXT  plaintext -> base64(iv + ct), key = utf8 bytes of KEYTEXT (pycryptodome)
+  origin-cbc-decrypt KEYTEXT  base64(iv + ct) -> plaintext (pycryptodome)
+"""
+import base64, hashlib, hmac, json, struct, sys
+
+def b64(s):
+    return base64.b64decode(s, validate=True)
+
+def main():
+    cmd = sys.argv[1]
+    data = sys.stdin.buffer.read()
+    out = sys.stdout.buffer
+    if cmd == 'gcm-json-decrypt':
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        key = bytes.fromhex(sys.argv[2])
+        env = json.loads(data)
+        assert env['v'] == 1 and env['alg'].endswith('GCM'), env
+        aad = b64(env['aad']) if 'aad' in env else None
+        out.write(AESGCM(key).decrypt(b64(env['nonce']), b64(env['data']) + b64(env['mac']), aad))
+    elif cmd == 'gcm-raw-decrypt':
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        key = bytes.fromhex(sys.argv[2])
+        raw = b64(data.strip())
+        out.write(AESGCM(key).decrypt(raw[:12], raw[12:], None))
+    elif cmd == 'hs-json-decrypt':
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+        from cryptography.hazmat.primitives import padding
+        key = bytes.fromhex(sys.argv[2])
+        env = json.loads(data)
+        half = len(key) // 2
+        mac_key, enc_key = key[:half], key[half:]
+        h = {16: hashlib.sha256, 24: hashlib.sha384, 32: hashlib.sha512}[half]
+        iv, ct, tag = b64(env['nonce']), b64(env['data']), b64(env['mac'])
+        aad = b64(env['aad']) if 'aad' in env else b''
+        m = hmac.new(mac_key, aad + iv + ct + struct.pack('>Q', len(aad) * 8), h).digest()[:half]
+        if not hmac.compare_digest(m, tag):
+            sys.exit('MAC mismatch')
+        d = Cipher(algorithms.AES(enc_key), modes.CBC(iv)).decryptor()
+        padded = d.update(ct) + d.finalize()
+        u = padding.PKCS7(128).unpadder()
+        out.write(u.update(padded) + u.finalize())
+    elif cmd == 'origin-gcm-encrypt':
+        from Cryptodome.Cipher import AES
+        from Cryptodome.Random import get_random_bytes
+        key = get_random_bytes(32)
+        c = AES.new(key, AES.MODE_GCM)  # pycryptodome's default: a 16-byte random nonce
+        ct, tag = c.encrypt_and_digest(data)
+        enc = lambda b: base64.b64encode(b).decode()
+        out.write(json.dumps({'data': enc(ct), 'key': enc(key), 'mac': enc(tag), 'nonce': enc(c.nonce)}).encode())
+    elif cmd == 'origin-cbc-encrypt':
+        from Cryptodome.Cipher import AES
+        from Cryptodome.Random import get_random_bytes
+        from Cryptodome.Util.Padding import pad
+        key = sys.argv[2].encode('utf-8')
+        iv = get_random_bytes(16)
+        ct = AES.new(key, AES.MODE_CBC, iv).encrypt(pad(data, 16))
+        out.write(base64.b64encode(iv + ct) + b'\n')
+    elif cmd == 'origin-cbc-decrypt':
+        from Cryptodome.Cipher import AES
+        from Cryptodome.Util.Padding import unpad
+        key = sys.argv[2].encode('utf-8')
+        raw = b64(data.strip())
+        out.write(unpad(AES.new(key, AES.MODE_CBC, raw[:16]).decrypt(raw[16:]), 16))
+    else:
+        sys.exit('unknown command ' + cmd)
+
+main()
