@@ -47,3 +47,13 @@ describe('key decoding', () => {
     expect(() => decodeKey(Buffer.from(s.replace('Q==', 'R==')), 'base64')).toThrow(KeyError);
   });
 });
+
+describe('kid', () => {
+  it('matches the example in docs/FORMAT.md', async () => {
+    const { keyId } = await import('../src/keys/kid.js');
+    const { readFileSync } = await import('node:fs');
+    const doc = readFileSync(new URL('../docs/FORMAT.md', import.meta.url), 'utf8');
+    const documented = /all zero bytes has kid `([0-9a-f]{16})`/.exec(doc)![1];
+    expect(keyId(Buffer.alloc(32))).toBe(documented);
+  });
+});
