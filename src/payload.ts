@@ -102,7 +102,12 @@ interface Prepared {
   format: EncryptFormat;
 }
 
-function prepare(input: string | Uint8Array, key: Uint8Array | undefined, opts: DecryptOptions): Prepared {
+function prepare(
+  input: string | Uint8Array,
+  key: Uint8Array | undefined,
+  opts: DecryptOptions,
+  forVerify = false,
+): Prepared {
   const text = typeof input === 'string' ? input : Buffer.from(input).toString('utf8');
   const format: EncryptFormat =
     opts.format === 'json' || opts.format === 'raw' ? opts.format : envelope.detect(text) ? 'json' : 'raw';
@@ -133,7 +138,7 @@ function prepare(input: string | Uint8Array, key: Uint8Array | undefined, opts: 
   let alg: Alg;
   if (env.alg) {
     alg = env.alg;
-    if (!specOf(alg).authenticated && !opts.alg) {
+    if (!specOf(alg).authenticated && !opts.alg && !forVerify) {
       throw new FormatError(
         `the envelope uses ${alg}, which is unauthenticated; pass --alg ${alg} to decrypt it anyway`,
         'ERR_UNAUTHENTICATED',
@@ -188,22 +193,17 @@ export function decrypt(input: string | Uint8Array, key: Uint8Array | undefined,
  * ```
  */
 export function verify(input: string | Uint8Array, key: Uint8Array | undefined, opts: DecryptOptions = {}): VerifyResult {
-  let p: Prepared | undefined;
+  let base: { alg: Alg; kid: string; format: EncryptFormat } | undefined;
   try {
-    p = prepare(input, key, { ...opts, alg: opts.alg });
-    const base = { alg: p.sealed.alg, kid: p.kid, format: p.format };
+    const p = prepare(input, key, opts, true);
+    base = { alg: p.sealed.alg, kid: p.kid, format: p.format };
     if (!specOf(p.sealed.alg).authenticated) {
       return { ok: false, ...base, error: new FormatError('unauthenticated algorithm', 'ERR_UNAUTHENTICATED') };
     }
     open(p.sealed, p.key, p.aad).fill(0);
     return { ok: true, ...base };
   } catch (e) {
-    if (e instanceof FormatError && e.code === 'ERR_UNAUTHENTICATED') {
-      return { ok: false, ...(p ? { alg: p.sealed.alg, kid: p.kid } : {}), error: new FormatError('unauthenticated algorithm', 'ERR_UNAUTHENTICATED') };
-    }
-    if (e instanceof AesPayloadError) {
-      return { ok: false, ...(p ? { alg: p.sealed.alg, kid: p.kid, format: p.format } : {}), error: e };
-    }
+    if (e instanceof AesPayloadError) return { ok: false, ...base, error: e };
     throw e;
   }
 }

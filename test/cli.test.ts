@@ -516,6 +516,8 @@ describe('verify', () => {
     const r2 = run(['verify', '--alg', 'A256CBC', cbc], { env: envKey });
     expect(r2.code).toBe(4);
     expect(r2.stderr).toBe(`FAIL ${cbc}: unauthenticated algorithm\n`);
+    const j = JSON.parse(run(['verify', '--json', cbc], { env: envKey }).out);
+    expect(j).toEqual([{ file: cbc, ok: false, alg: 'A256CBC', kid, error: 'unauthenticated algorithm' }]);
   });
 
   it('--json prints a report on stdout', () => {

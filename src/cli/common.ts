@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { ALGS, type Alg } from '../crypto/algs.js';
 import { InterruptedError } from '../errors.js';
+import { readInput, type Input } from '../io/input.js';
 import { writeFileAtomic } from '../io/output.js';
 import { writeStdout } from '../io/stdout.js';
 import { KEY_ENCODINGS, type KeyEncoding } from '../keys/decode.js';
@@ -86,4 +87,12 @@ export function emit(data: Uint8Array | string, out: { output?: string; force?: 
   } else {
     writeStdout(data);
   }
+}
+
+/** Read the command's input; on a terminal, say how to end typed input. */
+export function readCliInput(file: string | undefined, limit: number, ui: Ui): Input {
+  if ((file === undefined || file === '-') && process.stdin.isTTY && ui.isTTY) {
+    ui.hint('reading from the terminal; end with Ctrl-D');
+  }
+  return readInput(file, limit);
 }

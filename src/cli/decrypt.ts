@@ -1,9 +1,9 @@
 import { Option, type Command } from 'commander';
 import { KeyError, UsageError } from '../errors.js';
-import { MAX_ENCODED_BYTES, readInput } from '../io/input.js';
-import { assertNotSameFile } from '../io/output.js';
+import { MAX_ENCODED_BYTES } from '../io/input.js';
+import { checkOutput } from '../io/output.js';
 import { decrypt } from '../payload.js';
-import { addKeyOptions, algOption, asAlg, emit, hasKeyFlag, resolveCliKey, type KeyFlags } from './common.js';
+import { addKeyOptions, algOption, asAlg, emit, hasKeyFlag, readCliInput, resolveCliKey, type KeyFlags } from './common.js';
 import type { Ui } from './ui.js';
 
 interface DecryptFlags extends KeyFlags {
@@ -41,8 +41,8 @@ export function registerDecrypt(program: Command, ui: Ui): void {
         noKey = e;
       }
     }
-    assertNotSameFile(file, o.output);
-    const input = readInput(file, MAX_ENCODED_BYTES);
+    checkOutput(file, o.output, Boolean(o.force));
+    const input = readCliInput(file, MAX_ENCODED_BYTES, ui);
     const alg = asAlg(o.alg);
     let res;
     try {

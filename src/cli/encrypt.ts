@@ -1,10 +1,10 @@
 import { Option, type Command } from 'commander';
 import { specOf } from '../crypto/aead.js';
 import { UsageError } from '../errors.js';
-import { MAX_PAYLOAD_BYTES, readInput } from '../io/input.js';
-import { assertNotSameFile } from '../io/output.js';
+import { MAX_PAYLOAD_BYTES } from '../io/input.js';
+import { checkOutput } from '../io/output.js';
 import { encrypt, generateKey } from '../payload.js';
-import { addKeyOptions, algOption, asAlg, emit, hasKeyFlag, resolveCliKey, type KeyFlags } from './common.js';
+import { addKeyOptions, algOption, asAlg, emit, hasKeyFlag, readCliInput, resolveCliKey, type KeyFlags } from './common.js';
 import type { Ui } from './ui.js';
 
 interface EncryptFlags extends KeyFlags {
@@ -37,8 +37,8 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     } else {
       key = (await resolveCliKey(o, ui)).key;
     }
-    assertNotSameFile(file, o.output);
-    const input = readInput(file, MAX_PAYLOAD_BYTES);
+    checkOutput(file, o.output, Boolean(o.force));
+    const input = readCliInput(file, MAX_PAYLOAD_BYTES, ui);
     const res = encrypt(input.data, key, {
       ...(alg ? { alg } : {}),
       ...(o.aad !== undefined ? { aad: o.aad } : {}),

@@ -140,19 +140,28 @@ export function writeFileAtomic(path: string, data: Uint8Array | string, opts: A
 }
 
 /**
- * Refuse to write the output over the input (the same file under any name).
+ * Check an output path before any work is done: never the input itself
+ * (under any name), and not an existing file unless `overwrite`.
  */
-export function assertNotSameFile(input: string | undefined, output: string | undefined): void {
-  if (!input || input === '-' || !output) return;
+export function checkOutput(input: string | undefined, output: string | undefined, overwrite: boolean): void {
+  if (!output || output === '-') return;
+  let out;
   try {
-    const a = statSync(input);
-    const b = statSync(output);
-    if (a.dev === b.dev && a.ino === b.ino) {
-      throw new IOError(`refusing to write the output over the input ${input}`, 'ERR_SAME_FILE');
-    }
-  } catch (e) {
-    if (e instanceof IOError) throw e;
+    out = statSync(output);
+  } catch {
+    return; // does not exist yet: fine
   }
+  if (input && input !== '-') {
+    try {
+      const a = statSync(input);
+      if (a.dev === out.dev && a.ino === out.ino) {
+        throw new IOError(`refusing to write the output over the input ${input}`, 'ERR_SAME_FILE');
+      }
+    } catch (e) {
+      if (e instanceof IOError) throw e;
+    }
+  }
+  if (!overwrite) throw exists(output);
 }
 
 /** Permission bits of an open file, or of a path. */
