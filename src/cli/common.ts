@@ -4,20 +4,12 @@ import { InterruptedError } from '../errors.js';
 import { readInput, type Input } from '../io/input.js';
 import { writeFileAtomic } from '../io/output.js';
 import { writeStdout } from '../io/stdout.js';
-import { KEY_ENCODINGS, type KeyEncoding } from '../keys/decode.js';
-import { resolveKey, type KeyContext, type ResolvedKey } from '../keys/resolve.js';
+import { KEY_ENCODINGS } from '../keys/decode.js';
+import { resolveKey, type KeyContext, type KeySource, type ResolvedKey } from '../keys/resolve.js';
 import type { Ui } from './ui.js';
 
 /** The KEY flags shared by encrypt, decrypt and verify. None takes a secret. */
-export interface KeyFlags {
-  keyEnv?: string;
-  keyFile?: string;
-  ini?: string;
-  iniSection?: string;
-  iniKey?: string;
-  prompt?: boolean;
-  keyEncoding?: KeyEncoding;
-}
+export type KeyFlags = KeySource;
 
 export function addKeyOptions(cmd: Command): Command {
   return cmd
@@ -40,30 +32,26 @@ export function hasKeyFlag(o: KeyFlags): boolean {
   return o.keyEnv !== undefined || o.keyFile !== undefined || o.ini !== undefined || Boolean(o.prompt);
 }
 
-/** Hidden prompt through @inquirer/prompts, loaded only when needed. */
-export async function promptSecret(message: string): Promise<string> {
-  const { password } = await import('./prompts.js');
+/** Run a prompt from @inquirer/prompts (loaded only now); Ctrl-C becomes exit 130. */
+async function ask<T>(show: (p: typeof import('./prompts.js')) => Promise<T>): Promise<T> {
+  const prompts = await import('./prompts.js');
   try {
-    return await password({ message }, { output: process.stderr });
+    return await show(prompts);
   } catch (e) {
-    if ((e as Error).name === 'ExitPromptError' || (e as Error).name === 'AbortPromptError') {
-      throw new InterruptedError();
-    }
+    const name = (e as Error).name;
+    if (name === 'ExitPromptError' || name === 'AbortPromptError') throw new InterruptedError();
     throw e;
   }
 }
 
-/** Yes/no question through @inquirer/prompts (only on a terminal). */
-export async function promptConfirm(message: string): Promise<boolean> {
-  const { confirm } = await import('./prompts.js');
-  try {
-    return await confirm({ message, default: false }, { output: process.stderr });
-  } catch (e) {
-    if ((e as Error).name === 'ExitPromptError' || (e as Error).name === 'AbortPromptError') {
-      throw new InterruptedError();
-    }
-    throw e;
-  }
+/** Hidden prompt (no echo), drawn on stderr. */
+export function promptSecret(message: string): Promise<string> {
+  return ask((p) => p.password({ message }, { output: process.stderr }));
+}
+
+/** Yes/no question, drawn on stderr, defaulting to no. */
+export function promptConfirm(message: string): Promise<boolean> {
+  return ask((p) => p.confirm({ message, default: false }, { output: process.stderr }));
 }
 
 export function keyContext(ui: Ui): KeyContext {

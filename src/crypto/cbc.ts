@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { AuthError } from '../errors.js';
+import { finishOrAuthFail } from './finish.js';
 
 export const CBC_IV_LEN = 16;
 
@@ -40,12 +41,5 @@ export function cbcDecrypt(key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Arr
     throw new AuthError();
   }
   const d = createDecipheriv(name, key, iv);
-  const head = d.update(ciphertext);
-  try {
-    const tail = d.final();
-    return tail.length ? Buffer.concat([head, tail]) : head;
-  } catch {
-    head.fill(0);
-    throw new AuthError();
-  }
+  return finishOrAuthFail(d, d.update(ciphertext));
 }

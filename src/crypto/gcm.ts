@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, type CipherGCMTypes } from 'node:crypto';
 import { AuthError } from '../errors.js';
+import { finishOrAuthFail } from './finish.js';
 
 /** AES-GCM tag length written and required, in bytes. */
 export const GCM_TAG_LEN = 16;
@@ -66,12 +67,5 @@ export function gcmOpen(
   }
   d.setAuthTag(tag);
   if (aad && aad.length > 0) d.setAAD(aad);
-  const head = d.update(ciphertext);
-  try {
-    const tail = d.final();
-    return tail.length ? Buffer.concat([head, tail]) : head;
-  } catch {
-    head.fill(0);
-    throw new AuthError();
-  }
+  return finishOrAuthFail(d, d.update(ciphertext));
 }
