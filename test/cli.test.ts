@@ -307,6 +307,8 @@ describe('malformed input and unsupported versions (exit 4)', () => {
     ['missing mac', JSON.stringify({ ...good, mac: undefined }), /no "mac" field/],
     ['wrong type', JSON.stringify({ ...good, nonce: 12 }), /"nonce" is not a string/],
     ['extra field', JSON.stringify({ ...good, extra: 1 }), /unknown field "extra"/],
+    ['duplicate field', JSON.stringify(good).replace('{', '{"alg":"A128CBC",'), /duplicate field "alg"/],
+    ['duplicate field, escaped', JSON.stringify(good).replace('{', '{"\\u0061lg":"A128CBC",'), /duplicate field "alg"/],
     ['bad base64', JSON.stringify({ ...good, data: 'a*b=' }), /"data" is not valid base64/],
     ['non-canonical base64', JSON.stringify({ ...good, nonce: good.nonce.slice(0, -1) + (good.nonce.endsWith('A') ? 'B' : 'A') + '=' }), /base64/],
     ['zero-length nonce', JSON.stringify({ ...good, nonce: '' }), /nonce of 0 bytes/],
@@ -323,7 +325,7 @@ describe('malformed input and unsupported versions (exit 4)', () => {
 
   it('a 64 MiB + 1 byte input exits 4 and points to streaming', () => {
     const p = file('big.bin', Buffer.alloc(64 * 1024 * 1024 + 1));
-    expectFail(run(['encrypt', p], { env: envKey }), 4, /larger than 64 MiB.*--format stream/);
+    expectFail(run(['encrypt', p], { env: envKey }), 4, /larger than 64 MiB.*streaming/);
   });
 
   it('an unauthenticated CBC envelope needs an explicit --alg', () => {

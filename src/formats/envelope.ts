@@ -43,6 +43,44 @@ export function encode(env: Envelope): string {
   return JSON.stringify(o);
 }
 
+/**
+ * Names of the top-level members of a JSON object text, in order, duplicates
+ * included (JSON.parse silently keeps the last duplicate; other parsers keep
+ * the first, so an envelope with duplicates means different things to
+ * different readers and is refused). The text must already be valid JSON.
+ */
+function topLevelNames(text: string): string[] {
+  const names: string[] = [];
+  let depth = 0;
+  let expectName = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '"') {
+      // Find the closing quote: the next '"' preceded by an even number of backslashes.
+      let j = i;
+      for (;;) {
+        j = text.indexOf('"', j + 1);
+        let k = j - 1;
+        while (text[k] === '\\') k--;
+        if ((j - 1 - k) % 2 === 0) break;
+      }
+      if (depth === 1 && expectName) {
+        names.push(JSON.parse(text.slice(i, j + 1)) as string);
+        expectName = false;
+      }
+      i = j;
+    } else if (ch === '{' || ch === '[') {
+      depth++;
+      expectName = depth === 1 && ch === '{';
+    } else if (ch === '}' || ch === ']') {
+      depth--;
+    } else if (ch === ',' && depth === 1) {
+      expectName = true;
+    }
+  }
+  return names;
+}
+
 /** Whether the text looks like a JSON object (first non-blank byte is `{`). */
 export function detect(text: string): boolean {
   return /^[\s\uFEFF]*\{/.test(text);
@@ -85,6 +123,11 @@ export function decode(text: string): Envelope {
     throw new FormatError('envelope is not a JSON object', 'ERR_ENVELOPE');
   }
   const o = parsed as Record<string, unknown>;
+  const names = topLevelNames(text);
+  if (names.length !== Object.keys(o).length) {
+    const dup = names.find((n, i) => names.indexOf(n) !== i) ?? '';
+    throw new FormatError(`envelope has a duplicate field "${dup.slice(0, 40)}"`, 'ERR_ENVELOPE');
+  }
   for (const k of Object.keys(o)) {
     if (!FIELDS.has(k)) throw new FormatError(`envelope has an unknown field "${k.slice(0, 40)}"`, 'ERR_ENVELOPE');
   }

@@ -15,8 +15,8 @@ export interface Input {
 
 function tooLarge(limit: number): FormatError {
   return new FormatError(
-    `input is larger than ${Math.round(limit / 1048576)} MiB, the limit of the JSON and raw formats; ` +
-      'use --format stream for large payloads',
+    `input is larger than ${Math.round(limit / 1048576)} MiB, the limit of the in-memory JSON and raw formats; ` +
+      'split it (a streaming format for large payloads is planned)',
     'ERR_TOO_LARGE',
   );
 }
