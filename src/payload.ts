@@ -98,7 +98,10 @@ interface Prepared {
   sealed: Sealed;
   key: Uint8Array;
   aad: Buffer | undefined;
+  /** kid of the key that will be used (true once authentication passes). */
   kid: string;
+  /** kid the envelope claims (unauthenticated), if any. */
+  claimedKid: string | undefined;
   format: EncryptFormat;
 }
 
@@ -118,7 +121,7 @@ function prepare(
     const alg = pickAlg(key, opts.alg);
     checkKeyLength(alg, key);
     if (userAad && !specOf(alg).authenticated) throw new UsageError(`--aad needs an authenticated algorithm; ${alg} has none`);
-    return { sealed: raw.decode(text, alg), key, aad: userAad, kid: keyId(key), format };
+    return { sealed: raw.decode(text, alg), key, aad: userAad, kid: keyId(key), claimedKid: undefined, format };
   }
   const env = envelope.decode(text);
   if (env.key && !opts.embeddedKey) {
@@ -135,6 +138,13 @@ function prepare(
   if (env.alg && opts.alg && env.alg !== opts.alg) {
     throw new FormatError(`the envelope says ${env.alg} but --alg is ${opts.alg}`, 'ERR_ALG_MISMATCH');
   }
+  if (opts.embeddedKey) {
+    // The key came from the input: a key that fits no algorithm is malformed input (exit 4), not a key problem.
+    const fits = env.alg ?? opts.alg ?? defaultAlgForKeyLength(key.length);
+    if (!fits || key.length !== specOf(fits).keyLen) {
+      throw new FormatError(`the embedded key is ${key.length} bytes, which ${fits ?? 'no algorithm'} does not take`, 'ERR_ENVELOPE');
+    }
+  }
   let alg: Alg;
   if (env.alg) {
     alg = env.alg;
@@ -147,9 +157,6 @@ function prepare(
   } else {
     alg = pickAlg(key, opts.alg);
   }
-  if (opts.embeddedKey && key.length !== specOf(alg).keyLen) {
-    throw new FormatError(`the embedded key is ${key.length} bytes but ${alg} needs ${specOf(alg).keyLen}`, 'ERR_ENVELOPE');
-  }
   checkKeyLength(alg, key);
   const spec = specOf(alg);
   if (spec.authenticated && !env.mac) throw new FormatError(`envelope has no "mac" field, which ${alg} needs`, 'ERR_ENVELOPE');
@@ -160,7 +167,8 @@ function prepare(
     sealed: { alg, nonce: env.nonce, ciphertext: env.data, tag: env.mac ?? Buffer.alloc(0) },
     key,
     aad,
-    kid: env.kid ?? keyId(key),
+    kid: keyId(key),
+    claimedKid: env.kid,
     format,
   };
 }
@@ -196,12 +204,13 @@ export function verify(input: string | Uint8Array, key: Uint8Array | undefined, 
   let base: { alg: Alg; kid: string; format: EncryptFormat } | undefined;
   try {
     const p = prepare(input, key, opts, true);
-    base = { alg: p.sealed.alg, kid: p.kid, format: p.format };
+    // Until it authenticates, report the kid the envelope claims.
+    base = { alg: p.sealed.alg, kid: p.claimedKid ?? p.kid, format: p.format };
     if (!specOf(p.sealed.alg).authenticated) {
       return { ok: false, ...base, error: new FormatError('unauthenticated algorithm', 'ERR_UNAUTHENTICATED') };
     }
     open(p.sealed, p.key, p.aad).fill(0);
-    return { ok: true, ...base };
+    return { ok: true, ...base, kid: p.kid };
   } catch (e) {
     if (e instanceof AesPayloadError) return { ok: false, ...base, error: e };
     throw e;

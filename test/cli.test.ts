@@ -522,6 +522,22 @@ describe('verify', () => {
     expect(j).toEqual([{ file: cbc, ok: false, alg: 'A256CBC', kid, error: 'unauthenticated algorithm' }]);
   });
 
+  it('reports the kid of the key that authenticated, not an edited claim', () => {
+    const e = JSON.parse(readFileSync(ok1, 'utf8'));
+    const edited = file('edited-kid.json', JSON.stringify({ ...e, kid: 'ffffffffffffffff' }));
+    const r = run(['verify', edited], { env: envKey });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(`OK ${edited} A256GCM ${kid}\n`);
+    const wrong = run(['verify', '--json', edited], { env: { AES_PAYLOAD_KEY: randomBytes(32).toString('hex') } });
+    expect(JSON.parse(wrong.out)[0].kid).toBe('ffffffffffffffff');
+  });
+
+  it('an embedded key of a length no algorithm takes is malformed input (exit 4)', () => {
+    const e = JSON.parse(readFileSync(ok1, 'utf8'));
+    const odd = JSON.stringify({ data: e.data, nonce: e.nonce, mac: e.mac, key: randomBytes(20).toString('base64') });
+    expectFail(run(['decrypt', '--embedded-key'], { input: odd }), 4, /embedded key is 20 bytes/);
+  });
+
   it('--json prints a report on stdout', () => {
     const missing = join(dir, 'missing.json');
     const r = run(['verify', '--json', ok1, tampered, missing], { env: envKey });
