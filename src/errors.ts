@@ -6,7 +6,14 @@
  * Messages never contain key material, passphrases or plaintext.
  */
 
-/** Documented exit statuses. */
+/**
+ * Documented exit statuses.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = EXIT.AUTH; // 1
+ * ```
+ */
 export const EXIT = {
   OK: 0,
   AUTH: 1,
@@ -22,7 +29,14 @@ export const EXIT = {
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
-/** The single message shared by every authentication, padding or MAC failure. */
+/**
+ * The single message shared by every authentication, padding or MAC failure.
+ *
+ * @example
+ * ```ts
+ * new AuthError().message === AUTH_FAILED_MESSAGE; // true
+ * ```
+ */
 export const AUTH_FAILED_MESSAGE = 'authentication failed: wrong key or tampered data';
 
 /**
@@ -121,7 +135,14 @@ export class IOError extends AesPayloadError {
   }
 }
 
-/** The user interrupted a prompt. */
+/**
+ * The user interrupted a prompt (Ctrl-C); the CLI exits 130.
+ *
+ * @example
+ * ```ts
+ * new InterruptedError().exitCode; // 130
+ * ```
+ */
 export class InterruptedError extends AesPayloadError {
   constructor() {
     super('ERR_INTERRUPTED', EXIT.INTERRUPTED, 'interrupted');

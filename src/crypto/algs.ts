@@ -2,6 +2,12 @@
  * The content-encryption algorithms aes-payload supports, named as in JOSE
  * (RFC 7518). Plain `A*CBC` is not a JOSE name: it is unauthenticated CBC with
  * PKCS#7 padding, kept for compatibility with existing services.
+ *
+ * @example
+ * ```ts
+ * import { ALGS } from 'aes-payload';
+ * ALGS.includes('A256GCM'); // true
+ * ```
  */
 export const ALGS = [
   'A128GCM',
@@ -48,12 +54,27 @@ function spec(name: Alg): AlgSpec {
 
 const SPECS: ReadonlyMap<string, AlgSpec> = new Map(ALGS.map((a) => [a, spec(a)]));
 
-/** Look up an algorithm by its exact name; undefined when unknown. */
+/**
+ * Look up an algorithm by its exact name; undefined when unknown.
+ *
+ * @example
+ * ```ts
+ * algSpec('A128CBC-HS256'); // { kind: 'cbc-hs', keyLen: 32, nonceLen: 16, tagLen: 16, … }
+ * ```
+ */
 export function algSpec(name: string): AlgSpec | undefined {
   return SPECS.get(name);
 }
 
-/** Whether a string names a supported algorithm. */
+/**
+ * Whether a string names a supported algorithm.
+ *
+ * @example
+ * ```ts
+ * isAlg('A256GCM'); // true
+ * isAlg('RSA1_5'); // false
+ * ```
+ */
 export function isAlg(name: string): name is Alg {
   return SPECS.has(name);
 }
@@ -62,6 +83,12 @@ export function isAlg(name: string): name is Alg {
  * The default algorithm for a key of `len` bytes: the AES-GCM variant of that
  * key size, or for 48- and 64-byte keys (which no GCM variant takes) the
  * CBC-HMAC variant of that size.
+ *
+ * @example
+ * ```ts
+ * defaultAlgForKeyLength(16); // 'A128GCM'
+ * defaultAlgForKeyLength(64); // 'A256CBC-HS512'
+ * ```
  */
 export function defaultAlgForKeyLength(len: number): Alg | undefined {
   switch (len) {

@@ -1,5 +1,13 @@
 import { KeyError } from '../errors.js';
 
+/**
+ * How key text is read (`--key-encoding`).
+ *
+ * @example
+ * ```ts
+ * KEY_ENCODINGS; // ['auto', 'hex', 'base64', 'utf8']
+ * ```
+ */
 export const KEY_ENCODINGS = ['auto', 'hex', 'base64', 'utf8'] as const;
 export type KeyEncoding = (typeof KEY_ENCODINGS)[number];
 
@@ -98,7 +106,14 @@ export function decodeKey(raw: Buffer, encoding: KeyEncoding): Buffer {
   return key;
 }
 
-/** Encode key bytes for output. */
+/**
+ * Encode key bytes for output.
+ *
+ * @example
+ * ```ts
+ * encodeKey(Buffer.from([0xab, 0xcd]), 'hex'); // 'abcd'
+ * ```
+ */
 export function encodeKey(key: Uint8Array, encoding: 'hex' | 'base64' | 'base64url'): string {
   return Buffer.from(key).toString(encoding);
 }

@@ -4,7 +4,14 @@ import { decodeKey, type KeyEncoding } from './decode.js';
 import { DEFAULT_INI_KEY, findIniValue } from './ini.js';
 import { keyId } from './kid.js';
 
-/** The environment variable read when no key flag is given. */
+/**
+ * The environment variable read when no key flag is given.
+ *
+ * @example
+ * ```ts
+ * process.env[DEFAULT_KEY_ENV]; // the key text, e.g. 64 hex digits
+ * ```
+ */
 export const DEFAULT_KEY_ENV = 'AES_PAYLOAD_KEY';
 
 /** Where the key comes from: at most one of env, file, ini or prompt. */
