@@ -37,7 +37,9 @@ export function gcmSeal(
 ): { ciphertext: Buffer; tag: Buffer } {
   const c = createCipheriv(gcmName(key), key, nonce, { authTagLength: GCM_TAG_LEN });
   if (aad && aad.length > 0) c.setAAD(aad);
-  const ciphertext = Buffer.concat([c.update(plaintext), c.final()]);
+  const head = c.update(plaintext);
+  const tail = c.final(); // always empty for GCM; kept for form
+  const ciphertext = tail.length ? Buffer.concat([head, tail]) : head;
   return { ciphertext, tag: c.getAuthTag() };
 }
 

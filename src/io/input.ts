@@ -21,29 +21,38 @@ function tooLarge(limit: number): FormatError {
   );
 }
 
-function readFd(fd: number, limit: number): Buffer {
-  const chunks: Buffer[] = [];
+/**
+ * Read a descriptor to its end into one buffer that doubles as it fills (a
+ * pipe gives at most 64 KiB a read, so per-read buffers would waste memory).
+ * `sizeHint` (a regular file's size) lets the first buffer fit exactly.
+ */
+function readFd(fd: number, limit: number, sizeHint = 0): Buffer {
+  let buf = Buffer.allocUnsafe(Math.min(limit + 1, Math.max(65536, sizeHint + 1)));
   let total = 0;
   for (;;) {
-    const buf = Buffer.allocUnsafe(total === 0 ? 65536 : Math.min(1 << 22, Math.max(65536, total)));
+    if (total === buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.min(limit + 1, buf.length * 2));
+      buf.copy(bigger, 0, 0, total);
+      buf = bigger;
+    }
     let n: number;
     try {
-      n = readSync(fd, buf, 0, buf.length, null);
+      n = readSync(fd, buf, total, buf.length - total, null);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') {
         // A non-blocking descriptor (stdin from some terminals): wait a little.
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
         continue;
       }
-      if ((e as NodeJS.ErrnoException).code === 'EOF') break;
+      if (code === 'EOF') break;
       throw e;
     }
     if (n === 0) break;
     total += n;
     if (total > limit) throw tooLarge(limit);
-    chunks.push(n === buf.length ? buf : buf.subarray(0, n));
   }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+  return buf.subarray(0, total);
 }
 
 /**
@@ -73,7 +82,7 @@ export function readInput(path: string | undefined, limit: number): Input {
     const st = fstatSync(fd);
     if (st.isDirectory()) throw ioError({ code: 'EISDIR' }, `cannot read ${path}`);
     if (st.isFile() && st.size > limit) throw tooLarge(limit);
-    return { name: path, data: readFd(fd, limit) };
+    return { name: path, data: readFd(fd, limit, st.isFile() ? st.size : 0) };
   } catch (e) {
     throw ioError(e, `cannot read ${path}`);
   } finally {
