@@ -618,6 +618,34 @@ describe('usage, I/O and pipes', () => {
     expect(r.stderr.toString()).toBe('');
   });
 
+  it('conflicting flags exit 2', () => {
+    expectFail(run(['decrypt', '--embedded-key', '--key-env', 'K'], { input: '{}' }), 2, /drop the key flags/);
+    expectFail(run(['decrypt', '--embedded-key', '--format', 'raw'], { input: 'AAAA' }), 2, /needs a JSON envelope/);
+    expectFail(run(['verify', '-', '-'], { env: envKey }), 2, /only once/);
+    expectFail(run(['verify', '--key-check', 'x.json'], { env: envKey }), 2, /takes no files/);
+  });
+
+  it('SIGTERM during encrypt -o leaves either no file or the whole file, and no temp file', async () => {
+    const sub = join(dir, 'sigterm');
+    mkdirSync(sub);
+    const big = join(sub, 'big.bin');
+    writeFileSync(big, randomBytes(48 * 1024 * 1024));
+    const out = join(sub, 'big.json');
+    const { spawn } = await import('node:child_process');
+    for (const delay of [150, 400, 900]) {
+      const child = spawn(process.execPath, [BIN, 'encrypt', big, '-o', out, '--force'], { env: { PATH: process.env.PATH, AES_PAYLOAD_KEY: KEY_HEX } });
+      await new Promise((r) => setTimeout(r, delay));
+      child.kill('SIGTERM');
+      await new Promise((r) => child.on('close', r));
+      expect(readdirSync(sub).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+      if (existsSync(out)) {
+        const d = run(['decrypt', out], { env: envKey });
+        expect(d.code).toBe(0);
+        expect(d.stdout.equals(readFileSync(big))).toBe(true);
+      }
+    }
+  });
+
   it('AES_PAYLOAD_DEBUG=1 adds a stack; without it there is none', () => {
     const r = run(['encrypt', join(dir, 'absent')], { env: { ...envKey, AES_PAYLOAD_DEBUG: '1' } });
     expect(r.code).toBe(5);
