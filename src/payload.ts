@@ -79,7 +79,6 @@ function pickAlg(key: Uint8Array, alg: Alg | undefined): Alg {
  */
 export function encrypt(plaintext: Uint8Array | string, key: Uint8Array, opts: EncryptOptions = {}): EncryptResult {
   const alg = pickAlg(key, opts.alg);
-  checkKeyLength(alg, key);
   const spec = specOf(alg);
   const aad = toBytes(opts.aad);
   if (aad && !spec.authenticated) throw new UsageError(`--aad needs an authenticated algorithm; ${alg} has none`);

@@ -63,6 +63,17 @@ function exists(path: string): IOError {
   return new IOError(`${path} already exists; use --force to overwrite it`, 'ERR_EXISTS');
 }
 
+/** Throw unless nothing exists at `path`. */
+function assertAbsent(path: string): void {
+  try {
+    statSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw ioError(e, `cannot write ${path}`);
+  }
+  throw exists(path);
+}
+
 /**
  * Write `data` to `path` atomically: a temp file in the same directory
  * (created with O_EXCL and `mode`), fsync, then rename. A failed run leaves
@@ -78,14 +89,7 @@ export function writeFileAtomic(path: string, data: Uint8Array | string, opts: A
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-  if (!opts.overwrite) {
-    try {
-      statSync(path);
-      throw exists(path);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(e, `cannot write ${path}`);
-    }
-  }
+  if (!opts.overwrite) assertAbsent(path);
   hookSignals();
   let fd: number;
   try {
@@ -112,12 +116,7 @@ export function writeFileAtomic(path: string, data: Uint8Array | string, opts: A
         if (code === 'EEXIST') throw exists(path);
         if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') throw e;
         // No hard links on this file system: check, then rename (a small race).
-        try {
-          statSync(path);
-          throw exists(path);
-        } catch (e2) {
-          if ((e2 as NodeJS.ErrnoException).code !== 'ENOENT') throw e2;
-        }
+        assertAbsent(path);
         renameSync(tmp, path);
       }
       try {
