@@ -37,9 +37,8 @@ export function gcmSeal(
 ): { ciphertext: Buffer; tag: Buffer } {
   const c = createCipheriv(gcmName(key), key, nonce, { authTagLength: GCM_TAG_LEN });
   if (aad && aad.length > 0) c.setAAD(aad);
-  const head = c.update(plaintext);
-  const tail = c.final(); // always empty for GCM; kept for form
-  const ciphertext = tail.length ? Buffer.concat([head, tail]) : head;
+  const ciphertext = c.update(plaintext);
+  c.final(); // GCM is a stream mode: final() emits no bytes, it computes the tag
   return { ciphertext, tag: c.getAuthTag() };
 }
 

@@ -45,7 +45,6 @@ function readFd(fd: number, limit: number, sizeHint = 0): Buffer {
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
         continue;
       }
-      if (code === 'EOF') break;
       throw e;
     }
     if (n === 0) break;

@@ -19,9 +19,7 @@ export class BrokenPipe extends Error {
  * ```
  */
 export function writeStdout(data: Uint8Array | string): void {
-  // Strings of one-byte characters (JSON envelopes, base64) are copied as
-  // latin1, which is the cheapest conversion and byte-identical for ASCII.
-  const bytes = typeof data === 'string' ? Buffer.from(data, isAscii(data) ? 'latin1' : 'utf8') : data;
+  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
   let off = 0;
   while (off < bytes.length) {
     try {
@@ -36,9 +34,4 @@ export function writeStdout(data: Uint8Array | string): void {
       throw ioError(e, 'cannot write to standard output');
     }
   }
-}
-
-function isAscii(s: string): boolean {
-  // eslint-disable-next-line no-control-regex
-  return !/[^\x00-\x7f]/.test(s);
 }
