@@ -1,13 +1,39 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import { checkKeyLength, open, seal, specOf, type Sealed } from './crypto/aead.js';
 import { defaultAlgForKeyLength, type Alg } from './crypto/algs.js';
+import { SCRYPT_DEFAULTS, scryptKey, scryptParamsProblem } from './crypto/kdf.js';
 import { AesPayloadError, FormatError, KeyError, UsageError } from './errors.js';
 import * as envelope from './formats/envelope.js';
+import * as jweCodec from './formats/jwe.js';
 import * as raw from './formats/raw.js';
+import { JWE_ENCS, jweDecrypt, jweEncrypt, type JweEnc, type JweWrap } from './jose/jwe.js';
 import { keyId } from './keys/kid.js';
 
-export type EncryptFormat = 'json' | 'raw';
-export type DecryptFormat = 'auto' | 'json' | 'raw';
+export type EncryptFormat = 'json' | 'raw' | 'jwe' | 'jwe-json';
+export type DecryptFormat = 'auto' | EncryptFormat;
+
+/**
+ * Every kind of key an operation may use. A bare `Uint8Array` passed where
+ * a key is expected means `{ secret }`.
+ */
+export interface Keys {
+  /** A symmetric key. */
+  secret?: Uint8Array;
+  /** An RSA key (JWE RSA-OAEP): public to encrypt, private to decrypt. */
+  rsa?: KeyObject;
+  /** A passphrase: scrypt for the envelope and raw formats, PBES2 for JWE. */
+  passphrase?: Uint8Array;
+}
+
+export type KeyArg = Uint8Array | Keys | undefined;
+
+function toKeys(k: KeyArg): Keys {
+  if (k === undefined) return {};
+  return k instanceof Uint8Array ? { secret: k } : k;
+}
+
+/** Length of the salt that prefixes raw output made with a passphrase. */
+export const RAW_SALT_LEN = 16;
 
 export interface EncryptOptions {
   /** Content algorithm. Default: the GCM variant matching the key length. */
@@ -18,13 +44,20 @@ export interface EncryptOptions {
   format?: EncryptFormat;
   /** Put the key into the envelope (`--random-key`); the output is then not secret. */
   embedKey?: boolean;
+  /** JWE key management (`alg`); see {@link jweEncrypt}. */
+  wrap?: JweWrap;
+  /** JWE: the `kid` to write instead of the key's own. */
+  kid?: string;
 }
 
 export interface EncryptResult {
   /** The encoded output, without a trailing newline. */
   text: string;
   alg: Alg;
-  kid: string;
+  /** Absent for passphrase-derived keys, whose key differs per message. */
+  kid?: string;
+  /** JWE only: the key management algorithm. */
+  wrap?: JweWrap;
 }
 
 export interface DecryptOptions {
@@ -35,13 +68,18 @@ export interface DecryptOptions {
   format?: DecryptFormat;
   /** Use the key carried inside the envelope (`key` field). */
   embeddedKey?: boolean;
+  /** JWE: when given, every `alg` and `enc` must be in this set. */
+  allowAlg?: ReadonlySet<string>;
+  /** JWE: cap on the inflated size of `zip: "DEF"` payloads. */
+  maxInflated?: number;
 }
 
 export interface DecryptResult {
   plaintext: Buffer;
   alg: Alg;
-  kid: string;
+  kid?: string;
   format: EncryptFormat;
+  wrap?: JweWrap;
 }
 
 export interface VerifyResult {
@@ -49,6 +87,8 @@ export interface VerifyResult {
   alg?: Alg;
   kid?: string;
   format?: EncryptFormat;
+  /** JWE only: the key management algorithm. */
+  wrap?: JweWrap;
   /** Why verification failed; never contains key material or plaintext. */
   error?: AesPayloadError;
 }
@@ -77,12 +117,33 @@ function pickAlg(key: Uint8Array, alg: Alg | undefined): Alg {
  * // text: '{"v":1,"alg":"A256GCM","kid":"…","nonce":"…","data":"…","mac":"…"}'
  * ```
  */
-export function encrypt(plaintext: Uint8Array | string, key: Uint8Array, opts: EncryptOptions = {}): EncryptResult {
+export function encrypt(plaintext: Uint8Array | string, keyArg: KeyArg, opts: EncryptOptions = {}): EncryptResult {
+  const keys = toKeys(keyArg);
+  const format = opts.format ?? 'json';
+  if (format === 'jwe' || format === 'jwe-json') {
+    if (opts.embedKey) throw new UsageError('--random-key needs --format json');
+    if (opts.alg && !(JWE_ENCS as readonly string[]).includes(opts.alg)) {
+      throw new UsageError(`${opts.alg} is not a JWE content algorithm; use A*GCM or A*CBC-HS*`);
+    }
+    const r = jweEncrypt(toBytes(plaintext)!, keys, {
+      ...(opts.alg ? { enc: opts.alg as JweEnc } : {}),
+      ...(opts.wrap ? { wrap: opts.wrap } : {}),
+      ...(opts.kid !== undefined ? { kid: opts.kid } : {}),
+      ...(opts.aad !== undefined ? { aad: toBytes(opts.aad)! } : {}),
+      serialization: format === 'jwe' ? 'compact' : 'flattened',
+    });
+    return { text: r.text, alg: r.enc, ...(r.kid !== undefined ? { kid: r.kid } : {}), wrap: r.wrap };
+  }
+  if (opts.wrap) throw new UsageError('--wrap needs --format jwe or jwe-json');
+  if (opts.kid !== undefined) throw new UsageError('--kid needs --format jwe or jwe-json');
+  if (keys.rsa) throw new KeyError('an RSA key can only be used with --format jwe or jwe-json', 'ERR_KEY_TYPE');
+  if (!keys.secret && keys.passphrase) return encryptWithPassphrase(toBytes(plaintext)!, keys.passphrase, opts);
+  const key = keys.secret;
+  if (!key) throw new KeyError('no key given', 'ERR_KEY_MISSING');
   const alg = pickAlg(key, opts.alg);
   const spec = specOf(alg);
   const aad = toBytes(opts.aad);
   if (aad && !spec.authenticated) throw new UsageError(`--aad needs an authenticated algorithm; ${alg} has none`);
-  const format = opts.format ?? 'json';
   if (format === 'raw' && opts.embedKey) throw new UsageError('the raw format cannot carry an embedded key; use --format json');
   const s = seal(alg, key, toBytes(plaintext)!, aad);
   const kid = keyId(key);
@@ -93,29 +154,65 @@ export function encrypt(plaintext: Uint8Array | string, key: Uint8Array, opts: E
   return { text: envelope.encode(env), alg, kid };
 }
 
+function encryptWithPassphrase(plaintext: Buffer, passphrase: Uint8Array, opts: EncryptOptions): EncryptResult {
+  const alg = opts.alg ?? 'A256GCM';
+  const spec = specOf(alg);
+  const aad = toBytes(opts.aad);
+  if (aad && !spec.authenticated) throw new UsageError(`--aad needs an authenticated algorithm; ${alg} has none`);
+  if (opts.embedKey) throw new UsageError('--random-key and a passphrase exclude each other');
+  const salt = randomBytes(RAW_SALT_LEN);
+  const key = scryptKey(passphrase, salt, spec.keyLen, SCRYPT_DEFAULTS);
+  try {
+    const s = seal(alg, key, plaintext, aad);
+    if (opts.format === 'raw') return { text: raw.encode({ ...s, nonce: Buffer.concat([salt, s.nonce]) }), alg };
+    const env: envelope.Envelope = { v: 1, alg, kdf: { name: 'scrypt', salt, ...SCRYPT_DEFAULTS }, nonce: s.nonce, data: s.ciphertext, mac: s.tag };
+    if (aad) env.aad = aad;
+    return { text: envelope.encode(env), alg };
+  } finally {
+    key.fill(0);
+  }
+}
+
+function kdfKey(passphrase: Uint8Array | undefined, kdf: envelope.Kdf, alg: Alg): Buffer {
+  if (!passphrase) {
+    throw new KeyError('this input is protected by a passphrase: pass --passphrase, --passphrase-env NAME or --passphrase-file FILE', 'ERR_KEY_MISSING');
+  }
+  const problem = scryptParamsProblem(kdf);
+  if (problem) throw new FormatError(`refusing the envelope's scrypt cost: ${problem}`, 'ERR_KDF_COST');
+  return scryptKey(passphrase, kdf.salt, specOf(alg).keyLen, kdf);
+}
+
 interface Prepared {
   sealed: Sealed;
   key: Uint8Array;
   aad: Buffer | undefined;
-  /** kid of the key that will be used (true once authentication passes). */
-  kid: string;
+  /** kid of the key that will be used (true once authentication passes); none for passphrases. */
+  kid: string | undefined;
   /** kid the envelope claims (unauthenticated), if any. */
   claimedKid: string | undefined;
   format: EncryptFormat;
 }
 
-function prepare(
-  input: string | Uint8Array,
-  key: Uint8Array | undefined,
-  opts: DecryptOptions,
-  forVerify = false,
-): Prepared {
-  const text = typeof input === 'string' ? input : Buffer.from(input).toString('utf8');
-  const format: EncryptFormat =
-    opts.format === 'json' || opts.format === 'raw' ? opts.format : envelope.detect(text) ? 'json' : 'raw';
+function prepare(text: string, keys: Keys, opts: DecryptOptions, format: 'json' | 'raw', forVerify = false): Prepared {
+  let key = keys.secret;
+  if (keys.rsa && !key) throw new KeyError('an RSA key can only decrypt JWE input', 'ERR_KEY_TYPE');
   const userAad = toBytes(opts.aad);
   if (format === 'raw') {
     if (opts.embeddedKey) throw new UsageError('--embedded-key needs a JSON envelope; raw input carries no key');
+    if (!key && keys.passphrase) {
+      const alg = opts.alg ?? 'A256GCM';
+      if (userAad && !specOf(alg).authenticated) throw new UsageError(`--aad needs an authenticated algorithm; ${alg} has none`);
+      const all = raw.decode(text, alg);
+      if (all.nonce.length + all.ciphertext.length < RAW_SALT_LEN + specOf(alg).nonceLen) {
+        throw new FormatError('raw input is too short to hold a passphrase salt', 'ERR_RAW');
+      }
+      const bytes = Buffer.concat([all.nonce, all.ciphertext]);
+      const salt = bytes.subarray(0, RAW_SALT_LEN);
+      const n = specOf(alg).nonceLen;
+      const k = kdfKey(keys.passphrase, { name: 'scrypt', salt, ...SCRYPT_DEFAULTS }, alg);
+      const sealed = { alg, nonce: bytes.subarray(RAW_SALT_LEN, RAW_SALT_LEN + n), ciphertext: bytes.subarray(RAW_SALT_LEN + n), tag: all.tag };
+      return { sealed, key: k, aad: userAad, kid: undefined, claimedKid: undefined, format };
+    }
     if (!key) throw new KeyError('no key given', 'ERR_KEY_MISSING');
     const alg = pickAlg(key, opts.alg);
     checkKeyLength(alg, key);
@@ -123,6 +220,14 @@ function prepare(
     return { sealed: raw.decode(text, alg), key, aad: userAad, kid: keyId(key), claimedKid: undefined, format };
   }
   const env = envelope.decode(text);
+  if (env.kdf) {
+    if (env.key) throw new FormatError('an envelope cannot have both "kdf" and "key"', 'ERR_ENVELOPE');
+    if (!env.alg) throw new FormatError('an envelope with "kdf" must name its "alg"', 'ERR_ENVELOPE');
+    if (opts.alg && env.alg !== opts.alg) throw new FormatError(`the envelope says ${env.alg} but --alg is ${opts.alg}`, 'ERR_ALG_MISMATCH');
+    key = kdfKey(keys.passphrase, env.kdf, env.alg);
+  } else if (keys.passphrase && !key && !opts.embeddedKey) {
+    throw new KeyError('a passphrase was given but this envelope was made with a key, not a passphrase', 'ERR_KEY_TYPE');
+  }
   if (env.key && !opts.embeddedKey) {
     throw new FormatError(
       'the envelope carries its own key, so it is not secret; pass --embedded-key to decrypt it anyway',
@@ -166,10 +271,37 @@ function prepare(
     sealed: { alg, nonce: env.nonce, ciphertext: env.data, tag: env.mac ?? Buffer.alloc(0) },
     key,
     aad,
-    kid: keyId(key),
+    kid: env.kdf ? undefined : keyId(key),
     claimedKid: env.kid,
     format,
   };
+}
+
+function detectFormat(text: string, format: DecryptFormat | undefined): EncryptFormat {
+  if (format && format !== 'auto') return format;
+  const j = jweCodec.detect(text);
+  if (j === 'compact') return 'jwe';
+  if (j === 'json') return 'jwe-json';
+  return envelope.detect(text) ? 'json' : 'raw';
+}
+
+function asText(input: string | Uint8Array): string {
+  return typeof input === 'string' ? input : Buffer.from(input).toString('utf8');
+}
+
+function decryptJwe(text: string, keys: Keys, opts: DecryptOptions, format: 'jwe' | 'jwe-json'): DecryptResult {
+  const kind = jweCodec.detect(text);
+  if ((format === 'jwe' && kind !== 'compact') || (format === 'jwe-json' && kind !== 'json')) {
+    throw new FormatError(`input is not a ${format === 'jwe' ? 'compact' : 'JSON'} JWE`, 'ERR_JWE');
+  }
+  if (opts.embeddedKey) throw new UsageError('--embedded-key needs a JSON envelope');
+  if (opts.alg) throw new UsageError('--alg does not apply to JWE input, which names its algorithms; use --allow-alg');
+  const r = jweDecrypt(text, keys, {
+    ...(opts.allowAlg ? { allowAlg: opts.allowAlg } : {}),
+    ...(opts.maxInflated !== undefined ? { maxInflated: opts.maxInflated } : {}),
+    ...(opts.aad !== undefined ? { aad: toBytes(opts.aad)! } : {}),
+  });
+  return { plaintext: r.plaintext, alg: r.enc, ...(r.kid !== undefined ? { kid: r.kid } : {}), format, wrap: r.wrap };
 }
 
 /**
@@ -182,10 +314,14 @@ function prepare(
  * const { plaintext, alg, kid } = decrypt(text, key);
  * ```
  */
-export function decrypt(input: string | Uint8Array, key: Uint8Array | undefined, opts: DecryptOptions = {}): DecryptResult {
-  const p = prepare(input, key, opts);
+export function decrypt(input: string | Uint8Array, key: KeyArg, opts: DecryptOptions = {}): DecryptResult {
+  const text = asText(input);
+  const keys = toKeys(key);
+  const format = detectFormat(text, opts.format);
+  if (format === 'jwe' || format === 'jwe-json') return decryptJwe(text, keys, opts, format);
+  const p = prepare(text, keys, opts, format);
   const plaintext = open(p.sealed, p.key, p.aad);
-  return { plaintext, alg: p.sealed.alg, kid: p.kid, format: p.format };
+  return { plaintext, alg: p.sealed.alg, ...(p.kid !== undefined ? { kid: p.kid } : {}), format: p.format };
 }
 
 /**
@@ -199,17 +335,27 @@ export function decrypt(input: string | Uint8Array, key: Uint8Array | undefined,
  * const r = verify(text, key); // { ok: true, alg: 'A256GCM', kid: '…', format: 'json' }
  * ```
  */
-export function verify(input: string | Uint8Array, key: Uint8Array | undefined, opts: DecryptOptions = {}): VerifyResult {
-  let base: { alg: Alg; kid: string; format: EncryptFormat } | undefined;
+export function verify(input: string | Uint8Array, key: KeyArg, opts: DecryptOptions = {}): VerifyResult {
+  let base: { alg?: Alg; kid?: string; format?: EncryptFormat } | undefined;
   try {
-    const p = prepare(input, key, opts, true);
+    const text = asText(input);
+    const keys = toKeys(key);
+    const format = detectFormat(text, opts.format);
+    if (format === 'jwe' || format === 'jwe-json') {
+      base = { format };
+      const r = decryptJwe(text, keys, opts, format);
+      r.plaintext.fill(0);
+      return { ok: true, alg: r.alg, ...(r.kid !== undefined ? { kid: r.kid } : {}), format, ...(r.wrap ? { wrap: r.wrap } : {}) };
+    }
+    const p = prepare(text, keys, opts, format, true);
     // Until it authenticates, report the kid the envelope claims.
-    base = { alg: p.sealed.alg, kid: p.claimedKid ?? p.kid, format: p.format };
+    const kid = p.claimedKid ?? p.kid;
+    base = { alg: p.sealed.alg, ...(kid !== undefined ? { kid } : {}), format: p.format };
     if (!specOf(p.sealed.alg).authenticated) {
       return { ok: false, ...base, error: new FormatError('unauthenticated algorithm', 'ERR_UNAUTHENTICATED') };
     }
     open(p.sealed, p.key, p.aad).fill(0);
-    return { ok: true, ...base, kid: p.kid };
+    return { ok: true, ...base, ...(p.kid !== undefined ? { kid: p.kid } : {}) };
   } catch (e) {
     if (e instanceof AesPayloadError) return { ok: false, ...base, error: e };
     throw e;

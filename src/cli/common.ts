@@ -1,11 +1,12 @@
 import { Option, type Command } from 'commander';
 import { ALGS, type Alg } from '../crypto/algs.js';
-import { InterruptedError } from '../errors.js';
+import { InterruptedError, UsageError } from '../errors.js';
+import { isJweAlgName } from '../jose/jwe.js';
 import { readInput, type Input } from '../io/input.js';
 import { writeFileAtomic } from '../io/output.js';
 import { writeStdout } from '../io/stdout.js';
 import { KEY_ENCODINGS } from '../keys/decode.js';
-import { resolveKey, type KeyContext, type KeySource, type ResolvedKey } from '../keys/resolve.js';
+import { resolveKey, resolveKeys, type KeyContext, type KeySource, type ResolvedKey, type ResolvedKeys } from '../keys/resolve.js';
 import type { Ui } from './ui.js';
 
 /** The KEY flags shared by encrypt, decrypt and verify. None takes a secret. */
@@ -19,6 +20,9 @@ export function addKeyOptions(cmd: Command): Command {
     .option('--ini-section <S>', 'with --ini: the section to read (default: the only one that has the key)')
     .option('--ini-key <NAME>', 'with --ini: the key name (default: SECRET_KEY)')
     .option('--prompt', 'ask for the key at a hidden prompt (needs a terminal)')
+    .option('--passphrase', 'ask for a passphrase at a hidden prompt instead of a key (scrypt; PBES2 for JWE)')
+    .option('--passphrase-env <NAME>', 'read a passphrase from environment variable NAME')
+    .option('--passphrase-file <FILE>', 'read a passphrase from FILE (one trailing newline is dropped)')
     .addOption(
       new Option('--key-encoding <ENC>', 'how the key text is encoded').choices(KEY_ENCODINGS).default('auto'),
     );
@@ -29,7 +33,15 @@ export function algOption(description: string): Option {
 }
 
 export function hasKeyFlag(o: KeyFlags): boolean {
-  return o.keyEnv !== undefined || o.keyFile !== undefined || o.ini !== undefined || Boolean(o.prompt);
+  return (
+    o.keyEnv !== undefined ||
+    o.keyFile !== undefined ||
+    o.ini !== undefined ||
+    Boolean(o.prompt) ||
+    Boolean(o.passphrase) ||
+    o.passphraseEnv !== undefined ||
+    o.passphraseFile !== undefined
+  );
 }
 
 /** Run a prompt from @inquirer/prompts (loaded only now); Ctrl-C becomes exit 130. */
@@ -64,6 +76,17 @@ export function resolveCliKey(o: KeyFlags, ui: Ui): Promise<ResolvedKey> {
   return resolveKey(o, keyContext(ui));
 }
 
+/** Resolve a key of any kind (symmetric, RSA private, passphrase). */
+export function resolveCliKeys(o: KeyFlags, ui: Ui, confirmPassphrase = false): Promise<ResolvedKeys> {
+  return resolveKeys(o, keyContext(ui), confirmPassphrase);
+}
+
+/** Parse a comma-separated list option. */
+export function commaList(s: string | undefined): string[] | undefined {
+  if (s === undefined) return undefined;
+  return s.split(',').map((x) => x.trim()).filter(Boolean);
+}
+
 export function asAlg(s: string | undefined): Alg | undefined {
   return s as Alg | undefined;
 }
@@ -83,4 +106,18 @@ export function readCliInput(file: string | undefined, limit: number, ui: Ui): I
     ui.hint('reading from the terminal; end with Ctrl-D');
   }
   return readInput(file, limit);
+}
+
+/** `--allow-alg LIST` for decrypt and verify. */
+export function allowAlgOption(): Option {
+  return new Option('--allow-alg <LIST>', 'JWE: accept only these "alg" and "enc" values (comma-separated)');
+}
+
+export function parseAllowAlg(s: string | undefined): { allowAlg?: ReadonlySet<string> } {
+  const list = commaList(s);
+  if (!list) return {};
+  for (const a of list) {
+    if (!isJweAlgName(a)) throw new UsageError(`--allow-alg: unknown algorithm "${a}"`);
+  }
+  return { allowAlg: new Set(list) };
 }

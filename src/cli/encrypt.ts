@@ -1,47 +1,80 @@
+import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { specOf } from '../crypto/aead.js';
-import { UsageError } from '../errors.js';
+import { KeyError, UsageError, ioError } from '../errors.js';
 import { MAX_PAYLOAD_BYTES } from '../io/input.js';
 import { checkOutput } from '../io/output.js';
-import { encrypt, generateKey } from '../payload.js';
-import { addKeyOptions, algOption, asAlg, emit, hasKeyFlag, readCliInput, resolveCliKey, type KeyFlags } from './common.js';
+import { JWE_WRAPS, type JweWrap } from '../jose/jwe.js';
+import { parseStructuredKey, publicOf } from '../keys/structured.js';
+import { encrypt, generateKey, type EncryptFormat, type Keys } from '../payload.js';
+import { addKeyOptions, algOption, asAlg, emit, hasKeyFlag, readCliInput, resolveCliKeys, type KeyFlags } from './common.js';
 import type { Ui } from './ui.js';
 
 interface EncryptFlags extends KeyFlags {
   output?: string;
   alg?: string;
-  format: 'json' | 'raw';
+  format: EncryptFormat;
   aad?: string;
   randomKey?: boolean;
   force?: boolean;
+  wrap?: JweWrap;
+  recipient?: string;
+  kid?: string;
+}
+
+/** Read an RSA public key (PEM or JWK; a private key gives its public half). Not secret. */
+function readRecipient(path: string): Keys {
+  let raw: Buffer;
+  try {
+    raw = readFileSync(path);
+  } catch (e) {
+    throw ioError(e, `cannot read recipient key ${path}`);
+  }
+  const k = parseStructuredKey(raw, `recipient key ${path}`);
+  if (!k || k.kind === 'secret') throw new KeyError(`recipient key ${path} is not an RSA public key (PEM or JWK)`, 'ERR_KEY_TYPE');
+  return { rsa: publicOf(k.key) };
 }
 
 export function registerEncrypt(program: Command, ui: Ui): void {
   const cmd = program
     .command('encrypt')
-    .description('encrypt FILE (or stdin) into a JSON envelope or raw base64')
+    .description('encrypt FILE (or stdin) into a JSON envelope, raw base64 or JWE')
     .argument('[FILE]', 'input file, or - for stdin (default)')
     .option('-o, --output <FILE>', 'write to FILE atomically instead of stdout')
     .option('--force', 'overwrite an existing output file')
-    .addOption(algOption('content algorithm (default: the AES-GCM variant of the key size)'))
-    .addOption(new Option('--format <FORMAT>', 'output format').choices(['json', 'raw']).default('json'))
+    .addOption(algOption('content algorithm, JWE "enc" (default: the AES-GCM variant of the key size)'))
+    .addOption(new Option('--format <FORMAT>', 'output format').choices(['json', 'raw', 'jwe', 'jwe-json']).default('json'))
+    .addOption(new Option('--wrap <KEYALG>', 'JWE key management "alg" (default: dir; RSA-OAEP-256 with --recipient; PBES2 with a passphrase)').choices(JWE_WRAPS as readonly string[] as string[]))
+    .option('--recipient <PUBKEY>', 'JWE: encrypt to this RSA public key (PEM or JWK file)')
+    .option('--kid <KID>', 'JWE: the "kid" to write (default: the key\'s kid or RFC 7638 thumbprint)')
     .option('--aad <TEXT>', 'additional authenticated data (not secret; recorded in the envelope)')
     .option('--random-key', 'use a fresh random key and embed it in the envelope (output is NOT secret)');
   addKeyOptions(cmd).action(async (file: string | undefined, o: EncryptFlags) => {
     const alg = asAlg(o.alg);
-    let key: Buffer;
+    const jwe = o.format === 'jwe' || o.format === 'jwe-json';
+    if (!jwe && (o.wrap || o.recipient !== undefined || o.kid !== undefined)) {
+      throw new UsageError('--wrap, --recipient and --kid need --format jwe or jwe-json');
+    }
+    let keys: Keys;
     if (o.randomKey) {
-      if (hasKeyFlag(o)) throw new UsageError('--random-key makes its own key; drop the key flags');
-      if (o.format === 'raw') throw new UsageError('--random-key needs --format json, which can carry the key');
-      key = generateKey(alg ?? 'A256GCM').key;
+      if (hasKeyFlag(o) || o.recipient !== undefined) throw new UsageError('--random-key makes its own key; drop the key flags');
+      if (o.format !== 'json') throw new UsageError('--random-key needs --format json, which can carry the key');
+      keys = { secret: generateKey(alg ?? 'A256GCM').key };
+    } else if (o.recipient !== undefined) {
+      if (hasKeyFlag(o)) throw new UsageError('--recipient is the key; drop the other key flags');
+      if (o.wrap && !o.wrap.startsWith('RSA-OAEP')) throw new UsageError(`--recipient needs --wrap RSA-OAEP or RSA-OAEP-256, not ${o.wrap}`);
+      keys = readRecipient(o.recipient);
     } else {
-      key = (await resolveCliKey(o, ui)).key;
+      const r = await resolveCliKeys(o, ui, true);
+      keys = { ...(r.secret ? { secret: r.secret } : {}), ...(r.rsa ? { rsa: publicOf(r.rsa) } : {}), ...(r.passphrase ? { passphrase: r.passphrase } : {}) };
     }
     checkOutput(file, o.output, Boolean(o.force));
     const input = readCliInput(file, MAX_PAYLOAD_BYTES, ui);
-    const res = encrypt(input.data, key, {
+    const res = encrypt(input.data, keys, {
       ...(alg ? { alg } : {}),
       ...(o.aad !== undefined ? { aad: o.aad } : {}),
+      ...(o.wrap ? { wrap: o.wrap } : {}),
+      ...(o.kid !== undefined ? { kid: o.kid } : {}),
       format: o.format,
       embedKey: Boolean(o.randomKey),
     });

@@ -1,17 +1,24 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import type { Alg } from '../crypto/algs.js';
+import { ALGS, type Alg } from '../crypto/algs.js';
 import { IOError, UsageError, ioError } from '../errors.js';
 import { fileMode, writeFileAtomic } from '../io/output.js';
 import { writeStdout } from '../io/stdout.js';
 import { encodeKey } from '../keys/decode.js';
 import { DEFAULT_INI_KEY, DEFAULT_INI_SECTION, upsertIniValue } from '../keys/ini.js';
 import { generateKey } from '../payload.js';
-import { algOption, promptConfirm } from './common.js';
+import { rsaThumbprint } from '../keys/structured.js';
+import { promptConfirm } from './common.js';
 import type { Ui } from './ui.js';
 
+const RSA_ALGS = ['RSA-OAEP-256', 'RSA-OAEP'] as const;
+type RsaAlg = (typeof RSA_ALGS)[number];
+
 interface KeygenFlags {
-  alg: Alg;
+  alg: Alg | RsaAlg;
+  bits: string;
+  format?: 'pem' | 'jwk';
   encoding: 'hex' | 'base64' | 'base64url';
   json?: boolean;
   ini?: string;
@@ -54,7 +61,9 @@ export function registerKeygen(program: Command, ui: Ui): void {
   program
     .command('keygen')
     .description('generate a random key (hex on stdout by default)')
-    .addOption(algOption('algorithm the key is for').default('A256GCM'))
+    .addOption(new Option('--alg <ALG>', 'algorithm the key is for').choices([...ALGS, ...RSA_ALGS]).default('A256GCM'))
+    .addOption(new Option('--bits <N>', 'RSA modulus size').choices(['2048', '3072', '4096']).default('3072'))
+    .addOption(new Option('--format <FMT>', 'RSA key file format: PKCS#8 PEM or JWK').choices(['pem', 'jwk']))
     .addOption(
       new Option('--encoding <ENC>', 'key encoding').choices(['hex', 'base64', 'base64url']).default('hex'),
     )
@@ -71,10 +80,12 @@ export function registerKeygen(program: Command, ui: Ui): void {
         '(generate a new key, re-encrypt, retire the old one).',
     )
     .action(async (o: KeygenFlags) => {
+      if ((RSA_ALGS as readonly string[]).includes(o.alg)) return keygenRsa(o as KeygenFlags & { alg: RsaAlg }, ui);
+      if (o.format !== undefined) throw new UsageError('--format applies to RSA keys; use --encoding for symmetric keys');
       const targets = [o.json && '--json', o.env !== undefined && '--env', o.ini !== undefined && '--ini', o.output !== undefined && '--output'].filter(Boolean);
       if (targets.length > 1) throw new UsageError(`choose one of ${targets.join(', ')}`);
       if (o.env !== undefined && !ENV_NAME.test(o.env)) throw new UsageError(`--env needs a shell variable name, not "${o.env}"`);
-      const { key, kid, alg } = generateKey(o.alg);
+      const { key, kid, alg } = generateKey(o.alg as Alg);
       const text = encodeKey(key, o.encoding);
       try {
         if (o.ini !== undefined) {
@@ -111,4 +122,30 @@ export function registerKeygen(program: Command, ui: Ui): void {
         key.fill(0);
       }
     });
+}
+
+/** RSA key pair: private key at -o FILE (0600, never over a file), public key at FILE.pub. */
+function keygenRsa(o: KeygenFlags & { alg: RsaAlg }, ui: Ui): void {
+  if (o.output === undefined) throw new UsageError(`keygen --alg ${o.alg} needs -o FILE (the public key goes to FILE.pub)`);
+  if (o.json || o.env !== undefined || o.ini !== undefined) throw new UsageError('RSA keys are written to files only: use -o FILE');
+  if (o.encoding !== 'hex') throw new UsageError('--encoding applies to symmetric keys; use --format pem|jwk');
+  const pubPath = `${o.output}.pub`;
+  for (const p of [o.output, pubPath]) {
+    if (existsSync(p) && !o.force) throw new IOError(`${p} already exists; use --force to replace it`, 'ERR_EXISTS');
+  }
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: Number(o.bits), publicExponent: 0x10001 });
+  const kid = rsaThumbprint(publicKey);
+  let priv: string;
+  let pub: string;
+  if (o.format === 'jwk') {
+    priv = `${JSON.stringify({ ...privateKey.export({ format: 'jwk' }), kid, alg: o.alg, use: 'enc' })}\n`;
+    pub = `${JSON.stringify({ ...publicKey.export({ format: 'jwk' }), kid, alg: o.alg, use: 'enc' })}\n`;
+  } else {
+    priv = privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
+    pub = publicKey.export({ format: 'pem', type: 'spki' }) as string;
+  }
+  writeFileAtomic(o.output, priv, { mode: 0o600, overwrite: Boolean(o.force) });
+  writeFileAtomic(pubPath, pub, { mode: 0o644, overwrite: Boolean(o.force) });
+  ui.line(`wrote ${o.alg} RSA-${o.bits} private key to ${o.output} (mode 0600) and public key to ${pubPath}, kid ${kid}`);
+  ui.hint(`encrypt with: aes-payload encrypt --format jwe --recipient ${pubPath}; decrypt with --key-file ${o.output}`);
 }

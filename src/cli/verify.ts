@@ -3,13 +3,14 @@ import { checkKeyLength } from '../crypto/aead.js';
 import { AesPayloadError, EXIT, UsageError } from '../errors.js';
 import { MAX_ENCODED_BYTES, readInput } from '../io/input.js';
 import { writeStdout } from '../io/stdout.js';
-import { verify } from '../payload.js';
-import { addKeyOptions, algOption, asAlg, resolveCliKey, type KeyFlags } from './common.js';
+import { verify, type DecryptFormat } from '../payload.js';
+import { addKeyOptions, algOption, allowAlgOption, asAlg, parseAllowAlg, resolveCliKeys, type KeyFlags } from './common.js';
 import type { Ui } from './ui.js';
 
 interface VerifyFlags extends KeyFlags {
   alg?: string;
-  format: 'auto' | 'json' | 'raw';
+  format: DecryptFormat;
+  allowAlg?: string;
   json?: boolean;
   keyCheck?: boolean;
 }
@@ -29,33 +30,37 @@ export function registerVerify(program: Command, ui: Ui): void {
     .description('authenticate inputs without writing plaintext anywhere (for CI)')
     .argument('[FILE...]', 'input files, or - for stdin (default)')
     .addOption(algOption('expected algorithm (raw input: default is the AES-GCM variant of the key size)'))
-    .addOption(new Option('--format <FORMAT>', 'input format').choices(['auto', 'json', 'raw']).default('auto'))
+    .addOption(new Option('--format <FORMAT>', 'input format').choices(['auto', 'json', 'raw', 'jwe', 'jwe-json']).default('auto'))
+    .addOption(allowAlgOption())
     .option('--json', 'print a JSON report on stdout')
     .option('--key-check', 'only resolve and check the key, and print its kid');
   addKeyOptions(cmd).action(async (files: string[], o: VerifyFlags) => {
     const alg = asAlg(o.alg);
     if (o.keyCheck) {
       if (files.length) throw new UsageError('--key-check takes no files');
-      const k = await resolveCliKey(o, ui);
-      if (alg) checkKeyLength(alg, k.key);
+      const k = await resolveCliKeys(o, ui);
+      if (!k.secret && !k.rsa) throw new UsageError('--key-check checks a key, not a passphrase');
+      if (alg) checkKeyLength(alg, k.secret ?? Buffer.alloc(0));
+      const what = k.secret ? `${k.secret.length} bytes` : `RSA ${k.rsa!.asymmetricKeyDetails?.modulusLength ?? '?'} bits`;
       if (o.json) {
-        writeStdout(`${JSON.stringify({ ok: true, kid: k.kid, bytes: k.key.length, alg: alg ?? null, source: k.source })}\n`);
+        writeStdout(`${JSON.stringify({ ok: true, kid: k.kid, type: k.secret ? 'secret' : 'rsa', bytes: k.secret ? k.secret.length : null, alg: alg ?? null, source: k.source })}\n`);
       } else {
         writeStdout(`${k.kid}\n`);
-        ui.line(`${ui.c.green('OK')} key from ${k.source}: ${k.key.length} bytes${alg ? `, fits ${alg}` : ''}, kid ${k.kid}`);
+        ui.line(`${ui.c.green('OK')} key from ${k.source}: ${what}${alg ? `, fits ${alg}` : ''}, kid ${k.kid}`);
       }
       return;
     }
     const list = files.length ? files : ['-'];
     if (list.filter((f) => f === '-').length > 1) throw new UsageError('stdin (-) can be read only once');
-    const { key } = await resolveCliKey(o, ui);
+    const key = await resolveCliKeys(o, ui);
+    const allow = parseAllowAlg(o.allowAlg);
     const rows: Row[] = [];
     let exit: number = EXIT.OK;
     for (const file of list) {
       let row: Row;
       try {
         const input = readInput(file, MAX_ENCODED_BYTES);
-        const r = verify(input.data, key, { ...(alg ? { alg } : {}), format: o.format });
+        const r = verify(input.data, key, { ...(alg ? { alg } : {}), format: o.format, ...allow });
         row = { file, ok: r.ok, alg: r.alg ?? null, kid: r.kid ?? null, error: r.error?.message ?? null };
         if (!r.ok && exit === EXIT.OK) exit = r.error?.exitCode ?? EXIT.AUTH;
       } catch (e) {

@@ -18,13 +18,24 @@ export interface Envelope {
   aad?: Buffer;
   /** An embedded key (`--random-key`): such an envelope is not secret. */
   key?: Buffer;
+  /** The key is derived from a passphrase with scrypt (docs/FORMAT.md §3.2). */
+  kdf?: Kdf;
 }
 
-const FIELDS = new Set(['v', 'alg', 'kid', 'nonce', 'data', 'mac', 'aad', 'key']);
+/** `"kdf":{"name":"scrypt","salt":…,"N":…,"r":…,"p":…}` */
+export interface Kdf {
+  name: 'scrypt';
+  salt: Buffer;
+  N: number;
+  r: number;
+  p: number;
+}
+
+const FIELDS = new Set(['v', 'alg', 'kid', 'kdf', 'nonce', 'data', 'mac', 'aad', 'key']);
 
 /**
  * Encode an envelope as one line of JSON (no trailing newline). Field order:
- * v, alg, kid, nonce, data, mac, aad, key.
+ * v, alg, kid, kdf, nonce, data, mac, aad, key.
  *
  * @example
  * ```ts
@@ -35,6 +46,7 @@ export function encode(env: Envelope): string {
   const o: Record<string, unknown> = { v: env.v ?? 1 };
   if (env.alg) o.alg = env.alg;
   if (env.kid !== undefined) o.kid = env.kid;
+  if (env.kdf) o.kdf = { name: env.kdf.name, salt: b64encode(env.kdf.salt), N: env.kdf.N, r: env.kdf.r, p: env.kdf.p };
   o.nonce = b64encode(env.nonce);
   o.data = b64encode(env.data);
   if (env.mac && env.mac.length) o.mac = b64encode(env.mac);
@@ -49,7 +61,7 @@ export function encode(env: Envelope): string {
  * the first, so an envelope with duplicates means different things to
  * different readers and is refused). The text must already be valid JSON.
  */
-function topLevelNames(text: string): string[] {
+export function topLevelNames(text: string): string[] {
   const names: string[] = [];
   let depth = 0;
   let expectName = false;
@@ -149,5 +161,23 @@ export function decode(text: string): Envelope {
   if (aad) env.aad = aad;
   const key = bytesField(o, 'key', false);
   if (key) env.key = key;
+  if (o.kdf !== undefined) env.kdf = decodeKdf(o.kdf);
   return env;
+}
+
+function decodeKdf(v: unknown): Kdf {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new FormatError('envelope field "kdf" is not a JSON object', 'ERR_ENVELOPE');
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (!['name', 'salt', 'N', 'r', 'p'].includes(k)) throw new FormatError(`envelope "kdf" has an unknown field "${k.slice(0, 40)}"`, 'ERR_ENVELOPE');
+  }
+  if (o.name !== 'scrypt') throw new FormatError(`unsupported kdf ${JSON.stringify(o.name)?.slice(0, 40)}`, 'ERR_KDF');
+  const salt = bytesField(o, 'salt', true);
+  if (salt.length < 16 || salt.length > 64) throw new FormatError('envelope "kdf" salt must be 16 to 64 bytes', 'ERR_KDF');
+  const num = (n: string): number => {
+    const x = o[n];
+    if (typeof x !== 'number' || !Number.isSafeInteger(x)) throw new FormatError(`envelope "kdf" ${n} is not an integer`, 'ERR_KDF');
+    return x;
+  };
+  return { name: 'scrypt', salt, N: num('N'), r: num('r'), p: num('p') };
 }

@@ -1,8 +1,10 @@
+import type { KeyObject } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { KeyError, UsageError, ioError } from '../errors.js';
 import { decodeKey, type KeyEncoding } from './decode.js';
 import { DEFAULT_INI_KEY, findIniValue } from './ini.js';
 import { keyId } from './kid.js';
+import { parseStructuredKey, rsaThumbprint } from './structured.js';
 
 /**
  * The environment variable read when no key flag is given.
@@ -23,6 +25,10 @@ export interface KeySource {
   iniKey?: string;
   prompt?: boolean;
   keyEncoding?: KeyEncoding;
+  /** Ask for a passphrase at a hidden prompt. */
+  passphrase?: boolean;
+  passphraseEnv?: string;
+  passphraseFile?: string;
 }
 
 export interface KeyContext {
@@ -37,6 +43,16 @@ export interface ResolvedKey {
   key: Buffer;
   kid: string;
   /** Where it came from, for messages: never the key itself. */
+  source: string;
+}
+
+/** What {@link resolveKeys} found: exactly one of secret, rsa or passphrase. */
+export interface ResolvedKeys {
+  secret?: Buffer;
+  rsa?: KeyObject;
+  passphrase?: Buffer;
+  /** kid of a symmetric key, RFC 7638 thumbprint of an RSA key; none for a passphrase. */
+  kid?: string;
   source: string;
 }
 
@@ -79,15 +95,73 @@ function trailingWhitespaceWarning(raw: Buffer, where: string, ctx: KeyContext):
  * ```
  */
 export async function resolveKey(src: KeySource, ctx: KeyContext): Promise<ResolvedKey> {
+  const r = await resolveKeys(src, ctx);
+  if (!r.secret) {
+    throw new KeyError(`${r.source} holds ${r.rsa ? 'an RSA key' : 'a passphrase'}; this needs a symmetric key`, 'ERR_KEY_TYPE');
+  }
+  return { key: r.secret, kid: r.kid!, source: r.source };
+}
+
+/** Strip one trailing newline from a passphrase read from env or a file, and say so. */
+function passphraseText(raw: Buffer, where: string, ctx: KeyContext): Buffer {
+  let end = raw.length;
+  if (raw[end - 1] === 0x0a) end--;
+  if (end < raw.length && raw[end - 1] === 0x0d) end--;
+  if (end < raw.length) ctx.warn(`the passphrase in ${where} ends in a newline; it is used without it`);
+  const out = Buffer.from(raw.subarray(0, end));
+  raw.fill(0);
+  if (out.length === 0) throw new KeyError(`the passphrase in ${where} is empty`, 'ERR_KEY_MISSING');
+  return out;
+}
+
+async function resolvePassphrase(src: KeySource, ctx: KeyContext, confirm: boolean): Promise<ResolvedKeys> {
+  if (src.passphraseEnv !== undefined) {
+    const v = ctx.env[src.passphraseEnv];
+    if (v === undefined || v === '') throw new KeyError(`environment variable ${src.passphraseEnv} is not set`, 'ERR_KEY_MISSING');
+    const where = `env ${src.passphraseEnv}`;
+    return { passphrase: passphraseText(Buffer.from(v, 'utf8'), where, ctx), source: where };
+  }
+  if (src.passphraseFile !== undefined) {
+    const where = `passphrase file ${src.passphraseFile}`;
+    return { passphrase: passphraseText(readSecretFile(src.passphraseFile, 'passphrase file', ctx), where, ctx), source: where };
+  }
+  if (!ctx.promptSecret) throw new KeyError('--passphrase needs a terminal (stdin and stderr must be a TTY)', 'ERR_NO_TTY');
+  const first = await ctx.promptSecret('Passphrase');
+  if (first === '') throw new KeyError('the passphrase is empty', 'ERR_KEY_MISSING');
+  if (confirm && (await ctx.promptSecret('Confirm passphrase')) !== first) {
+    throw new KeyError('the passphrases do not match', 'ERR_KEY_MISMATCH');
+  }
+  return { passphrase: Buffer.from(first, 'utf8'), source: 'prompt' };
+}
+
+/**
+ * Resolve a key of any kind from exactly one source: a symmetric key (env,
+ * ini, prompt or key file), an RSA private key or oct JWK (key file holding a
+ * PEM or JWK), or a passphrase (`passphrase`, `passphraseEnv`,
+ * `passphraseFile`). `confirmPassphrase` asks twice at a prompt (encrypt).
+ *
+ * @example
+ * ```ts
+ * const k = await resolveKeys({ keyFile: 'rsa.pem' }, { env: process.env, warn: console.error });
+ * // { rsa: KeyObject, kid: 'NzbLsXh8…', source: 'key file rsa.pem' }
+ * ```
+ */
+export async function resolveKeys(src: KeySource, ctx: KeyContext, confirmPassphrase = false): Promise<ResolvedKeys> {
   const chosen = [
     src.keyEnv !== undefined && '--key-env',
     src.keyFile !== undefined && '--key-file',
     src.ini !== undefined && '--ini',
     src.prompt && '--prompt',
+    src.passphrase && '--passphrase',
+    src.passphraseEnv !== undefined && '--passphrase-env',
+    src.passphraseFile !== undefined && '--passphrase-file',
   ].filter(Boolean);
   if (chosen.length > 1) throw new UsageError(`choose one key source, not ${chosen.join(' and ')}`);
   if (src.ini === undefined && (src.iniSection !== undefined || src.iniKey !== undefined)) {
     throw new UsageError('--ini-section and --ini-key need --ini FILE');
+  }
+  if (src.passphrase || src.passphraseEnv !== undefined || src.passphraseFile !== undefined) {
+    return resolvePassphrase(src, ctx, confirmPassphrase);
   }
   const encoding = src.keyEncoding ?? 'auto';
   let raw: Buffer;
@@ -95,6 +169,17 @@ export async function resolveKey(src: KeySource, ctx: KeyContext): Promise<Resol
   if (src.keyFile !== undefined) {
     raw = readSecretFile(src.keyFile, 'key file', ctx);
     source = `key file ${src.keyFile}`;
+    if (encoding === 'auto') {
+      const structured = parseStructuredKey(raw, source);
+      if (structured) {
+        raw.fill(0);
+        if (structured.kind === 'public') {
+          throw new KeyError(`${source} holds a public key, which cannot decrypt; use it with encrypt --recipient`, 'ERR_KEY_TYPE');
+        }
+        if (structured.kind === 'private') return { rsa: structured.key, kid: rsaThumbprint(structured.key), source };
+        return { secret: structured.key, kid: keyId(structured.key), source };
+      }
+    }
   } else if (src.ini !== undefined) {
     const text = readSecretFile(src.ini, 'ini file', ctx).toString('utf8');
     const name = src.iniKey ?? DEFAULT_INI_KEY;
@@ -128,5 +213,5 @@ export async function resolveKey(src: KeySource, ctx: KeyContext): Promise<Resol
   } finally {
     raw.fill(0);
   }
-  return { key, kid: keyId(key), source };
+  return { secret: key, kid: keyId(key), source };
 }

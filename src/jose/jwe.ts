@@ -1,0 +1,379 @@
+import { randomBytes, type KeyObject } from 'node:crypto';
+import { inflateRawSync } from 'node:zlib';
+import { open, seal, specOf } from '../crypto/aead.js';
+import { isAlg, type Alg } from '../crypto/algs.js';
+import { gcmOpen, gcmSeal } from '../crypto/gcm.js';
+import { pbes2Kek } from '../crypto/kdf.js';
+import { aesKwUnwrap, aesKwWrap } from '../crypto/keywrap.js';
+import { rsaOaepDecrypt, rsaOaepEncrypt } from '../crypto/rsaOaep.js';
+import { AuthError, FormatError, KeyError, UsageError } from '../errors.js';
+import { b64urlDecodeStrict, b64urlEncode } from '../formats/base64.js';
+import * as codec from '../formats/jwe.js';
+import { keyId } from '../keys/kid.js';
+import { rsaThumbprint } from '../keys/structured.js';
+
+/** Key management algorithms (`alg`) aes-payload reads and writes. */
+export const JWE_WRAPS = [
+  'dir',
+  'A128KW',
+  'A192KW',
+  'A256KW',
+  'A128GCMKW',
+  'A192GCMKW',
+  'A256GCMKW',
+  'RSA-OAEP',
+  'RSA-OAEP-256',
+  'PBES2-HS256+A128KW',
+  'PBES2-HS384+A192KW',
+  'PBES2-HS512+A256KW',
+] as const;
+export type JweWrap = (typeof JWE_WRAPS)[number];
+
+/** Content encryption (`enc`) values: the authenticated JOSE algorithms. */
+export const JWE_ENCS = ['A128GCM', 'A192GCM', 'A256GCM', 'A128CBC-HS256', 'A192CBC-HS384', 'A256CBC-HS512'] as const;
+export type JweEnc = (typeof JWE_ENCS)[number];
+
+/** PBES2 iteration counts accepted on decrypt (RFC 7518 §4.8.1.2 asks for at least 1000). */
+export const P2C_MIN = 1000;
+export const P2C_MAX = 1_000_000;
+/** PBES2 counts written: OWASP's 2023 figures for PBKDF2-HMAC-SHA-256/384/512 (about 100–180 ms here). */
+export const P2C_DEFAULT = { 'PBES2-HS256+A128KW': 600_000, 'PBES2-HS384+A192KW': 400_000, 'PBES2-HS512+A256KW': 210_000 } as const;
+/** Default cap on the inflated size of a `zip: "DEF"` payload. */
+export const MAX_INFLATED_BYTES = 64 * 1024 * 1024;
+
+/** The keys a JWE operation may use. */
+export interface JweKeys {
+  /** Symmetric key: the CEK for `dir`, the KEK for the KW and GCMKW families. */
+  secret?: Uint8Array;
+  /** RSA key: public for encrypt, private for decrypt. */
+  rsa?: KeyObject;
+  /** Passphrase for PBES2. */
+  passphrase?: Uint8Array;
+}
+
+export interface JweEncryptOptions {
+  enc?: JweEnc;
+  /** Default: `dir` with a symmetric key, RSA-OAEP-256 with an RSA key, PBES2-HS256+A128KW with a passphrase. */
+  wrap?: JweWrap;
+  serialization?: 'compact' | 'flattened';
+  kid?: string;
+  /** JSON serialization only: the `aad` member. */
+  aad?: Uint8Array;
+}
+
+export interface JweDecryptOptions {
+  /** When given, every `alg` and `enc` must be in this set. */
+  allowAlg?: ReadonlySet<string>;
+  /** Cap on the inflated size of `zip: "DEF"` payloads (default 64 MiB). */
+  maxInflated?: number;
+  /** Overrides the JSON serialization's `aad` member. */
+  aad?: Uint8Array;
+}
+
+export interface JweDecryptResult {
+  plaintext: Buffer;
+  enc: JweEnc;
+  wrap: JweWrap;
+  kid: string | undefined;
+  serialization: codec.Jwe['serialization'];
+}
+
+const isWrap = (s: string): s is JweWrap => (JWE_WRAPS as readonly string[]).includes(s);
+const isEnc = (s: string): s is JweEnc => (JWE_ENCS as readonly string[]).includes(s);
+
+function kwBits(wrap: JweWrap): number {
+  return Number(wrap.slice(1, 4));
+}
+
+function needSecret(keys: JweKeys, wrap: JweWrap): Uint8Array {
+  if (keys.secret) return keys.secret;
+  if (keys.rsa) throw new KeyError(`${wrap} needs a symmetric key, but the key is an RSA key`, 'ERR_KEY_TYPE');
+  if (keys.passphrase) throw new KeyError(`${wrap} needs a key, not a passphrase`, 'ERR_KEY_TYPE');
+  throw new KeyError('no key given', 'ERR_KEY_MISSING');
+}
+
+function needRsa(keys: JweKeys, wrap: JweWrap, type: 'public' | 'private'): KeyObject {
+  if (keys.rsa) {
+    if (type === 'private' && keys.rsa.type !== 'private') throw new KeyError(`${wrap} decryption needs the RSA private key, not the public key`, 'ERR_KEY_TYPE');
+    return keys.rsa;
+  }
+  if (keys.secret) throw new KeyError(`${wrap} needs an RSA key, but the key is a symmetric key`, 'ERR_KEY_TYPE');
+  throw new KeyError(`${wrap} needs an RSA key (${type === 'public' ? '--recipient PUBKEY' : '--key-file PRIVATE-KEY'})`, 'ERR_KEY_MISSING');
+}
+
+function needPassphrase(keys: JweKeys, wrap: JweWrap): Uint8Array {
+  if (keys.passphrase) return keys.passphrase;
+  throw new KeyError(`${wrap} needs a passphrase (--passphrase, --passphrase-env or --passphrase-file)`, 'ERR_KEY_TYPE');
+}
+
+function checkKwLength(wrap: JweWrap, kek: Uint8Array): void {
+  const need = kwBits(wrap) / 8;
+  if (kek.length !== need) throw new KeyError(`key is ${kek.length} bytes but ${wrap} needs ${need} bytes`, 'ERR_KEY_LENGTH');
+}
+
+function contentAad(protectedB64: string, aadB64: string | undefined): Buffer {
+  return Buffer.from(aadB64 === undefined ? protectedB64 : `${protectedB64}.${aadB64}`, 'ascii');
+}
+
+/**
+ * Encrypt into a JWE (compact or flattened JSON), with a fresh random CEK
+ * (except `dir`) and a fresh random IV. `kid` goes into the protected header.
+ *
+ * @example
+ * ```ts
+ * const jwe = jweEncrypt(Buffer.from('{"a":1}'), { secret: key }, { enc: 'A256GCM' });
+ * // 'eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIiwia2lkIjoi…'
+ * ```
+ */
+export function jweEncrypt(plaintext: Uint8Array, keys: JweKeys, opts: JweEncryptOptions = {}): { text: string; kid: string | undefined; enc: JweEnc; wrap: JweWrap } {
+  const wrap: JweWrap = opts.wrap ?? (keys.rsa ? 'RSA-OAEP-256' : keys.passphrase && !keys.secret ? 'PBES2-HS256+A128KW' : 'dir');
+  const serialization = opts.serialization ?? 'compact';
+  if (opts.aad && serialization === 'compact') throw new UsageError('the compact JWE cannot carry --aad; use --format jwe-json');
+  let enc: JweEnc;
+  if (opts.enc) enc = opts.enc;
+  else if (wrap === 'dir') {
+    const len = needSecret(keys, wrap).length;
+    const byLen: Record<number, JweEnc> = { 16: 'A128GCM', 24: 'A192GCM', 32: 'A256GCM', 48: 'A192CBC-HS384', 64: 'A256CBC-HS512' };
+    const e = byLen[len];
+    if (!e) throw new KeyError(`the key is ${len} bytes; no JWE content algorithm takes a key of that length`, 'ERR_KEY_LENGTH');
+    enc = e;
+  } else enc = 'A256GCM';
+  const cekLen = specOf(enc).keyLen;
+  const extra: Record<string, unknown> = {};
+  let kid = opts.kid;
+  let cek: Buffer;
+  let encryptedKey: Buffer = Buffer.alloc(0);
+  if (wrap === 'dir') {
+    const key = needSecret(keys, wrap);
+    if (key.length !== cekLen) throw new KeyError(`key is ${key.length} bytes but ${enc} needs ${cekLen} bytes`, 'ERR_KEY_LENGTH');
+    cek = Buffer.from(key);
+    kid ??= keyId(key);
+  } else {
+    cek = randomBytes(cekLen);
+    if (wrap === 'RSA-OAEP' || wrap === 'RSA-OAEP-256') {
+      const pub = needRsa(keys, wrap, 'public');
+      kid ??= rsaThumbprint(pub);
+      encryptedKey = rsaOaepEncrypt(pub, wrap === 'RSA-OAEP' ? 'sha1' : 'sha256', cek);
+    } else if (wrap.startsWith('PBES2')) {
+      const pass = needPassphrase(keys, wrap);
+      const w = wrap as keyof typeof P2C_DEFAULT;
+      const p2s = randomBytes(16);
+      const p2c = P2C_DEFAULT[w];
+      extra.p2s = b64urlEncode(p2s);
+      extra.p2c = p2c;
+      encryptedKey = aesKwWrap(pbes2Kek(w, pass, p2s, p2c), cek);
+    } else {
+      const kek = needSecret(keys, wrap);
+      checkKwLength(wrap, kek);
+      kid ??= keyId(kek);
+      if (wrap.endsWith('GCMKW')) {
+        const iv = randomBytes(12);
+        const s = gcmSeal(kek, iv, cek);
+        extra.iv = b64urlEncode(iv);
+        extra.tag = b64urlEncode(s.tag);
+        encryptedKey = s.ciphertext;
+      } else {
+        encryptedKey = aesKwWrap(kek, cek);
+      }
+    }
+  }
+  const header: codec.Header = { alg: wrap, enc, ...(kid !== undefined ? { kid } : {}), ...extra };
+  const protectedB64 = b64urlEncode(Buffer.from(JSON.stringify(header), 'utf8'));
+  const aadB64 = opts.aad ? b64urlEncode(opts.aad) : undefined;
+  const s = seal(enc, cek, plaintext, contentAad(protectedB64, aadB64));
+  cek.fill(0);
+  const jwe: codec.Jwe = {
+    serialization,
+    protectedB64,
+    protectedHeader: header,
+    recipients: [{ encryptedKey }],
+    iv: s.nonce,
+    ciphertext: s.ciphertext,
+    tag: s.tag,
+  };
+  if (aadB64 !== undefined) jwe.aadB64 = aadB64;
+  return { text: codec.encode(jwe), kid, enc, wrap };
+}
+
+/** The merged header of one recipient, checked (RFC 7516 §5.2 steps 3–5). */
+interface Checked {
+  wrap: JweWrap;
+  enc: JweEnc;
+  kid: string | undefined;
+  header: codec.Header;
+  zip: boolean;
+}
+
+function checkHeader(jwe: codec.Jwe, r: codec.JweRecipient, opts: JweDecryptOptions): Checked {
+  const header: codec.Header = { ...jwe.protectedHeader };
+  for (const part of [jwe.unprotected, r.header]) {
+    if (!part) continue;
+    for (const [k, v] of Object.entries(part)) {
+      if (k in header) throw new FormatError(`JWE header parameter "${k.slice(0, 40)}" appears twice`, 'ERR_JWE');
+      header[k] = v;
+    }
+  }
+  const alg = header.alg;
+  const enc = header.enc;
+  if (typeof alg !== 'string') throw new FormatError('JWE header has no "alg"', 'ERR_JWE');
+  if (typeof enc !== 'string') throw new FormatError('JWE header has no "enc"', 'ERR_JWE');
+  if (alg === 'none') throw new FormatError('JWE "alg": "none" is refused', 'ERR_JWE_ALG');
+  if (alg === 'RSA1_5') {
+    throw new FormatError('JWE "alg": "RSA1_5" is refused: RSAES-PKCS1-v1_5 is open to padding-oracle attacks; use RSA-OAEP-256', 'ERR_JWE_ALG');
+  }
+  if (!isWrap(alg)) throw new FormatError(`unsupported JWE "alg": ${JSON.stringify(alg.slice(0, 40))}`, 'ERR_JWE_ALG');
+  if (!isEnc(enc)) throw new FormatError(`unsupported JWE "enc": ${JSON.stringify(enc.slice(0, 40))}`, 'ERR_JWE_ALG');
+  if (opts.allowAlg) {
+    for (const a of [alg, enc]) {
+      if (!opts.allowAlg.has(a)) throw new FormatError(`JWE algorithm ${a} is not in --allow-alg`, 'ERR_JWE_ALG');
+    }
+  }
+  if (header.crit !== undefined) {
+    const crit = header.crit;
+    if (!Array.isArray(crit) || crit.length === 0 || crit.some((c) => typeof c !== 'string')) {
+      throw new FormatError('JWE "crit" must be a non-empty array of names', 'ERR_JWE');
+    }
+    // aes-payload understands no extension parameters, so every crit entry is unknown.
+    throw new FormatError(`JWE "crit" names parameters aes-payload does not understand: ${crit.join(', ').slice(0, 80)}`, 'ERR_JWE_CRIT');
+  }
+  let zip = false;
+  if (header.zip !== undefined) {
+    if (header.zip !== 'DEF') throw new FormatError(`unsupported JWE "zip": ${JSON.stringify(header.zip).slice(0, 20)}`, 'ERR_JWE');
+    if (jwe.protectedHeader.zip === undefined) throw new FormatError('JWE "zip" must be in the protected header', 'ERR_JWE');
+    zip = true;
+  }
+  const kid = typeof header.kid === 'string' ? header.kid : undefined;
+  return { wrap: alg, enc, kid, header, zip };
+}
+
+function headerB64(h: codec.Header, name: string): Buffer {
+  const v = h[name];
+  if (typeof v !== 'string') throw new FormatError(`JWE header has no "${name}"`, 'ERR_JWE');
+  return b64urlDecodeStrict(v, `JWE header "${name}"`);
+}
+
+/** Recover the CEK for one recipient. Authentication failures throw AuthError. */
+function unwrapCek(c: Checked, r: codec.JweRecipient, keys: JweKeys): Buffer {
+  const cekLen = specOf(c.enc).keyLen;
+  const { wrap } = c;
+  if (wrap === 'dir') {
+    if (r.encryptedKey.length) throw new FormatError('JWE "dir" must have an empty encrypted key', 'ERR_JWE');
+    const key = needSecret(keys, wrap);
+    if (key.length !== cekLen) throw new KeyError(`key is ${key.length} bytes but ${c.enc} needs ${cekLen} bytes`, 'ERR_KEY_LENGTH');
+    return Buffer.from(key);
+  }
+  let cek: Buffer | undefined;
+  if (wrap === 'RSA-OAEP' || wrap === 'RSA-OAEP-256') {
+    const priv = needRsa(keys, wrap, 'private');
+    cek = rsaOaepDecrypt(priv, wrap === 'RSA-OAEP' ? 'sha1' : 'sha256', r.encryptedKey);
+    // RFC 7516 §11.5: on failure go on with a random CEK, so that the failure
+    // surfaces at the content tag like any other authentication failure.
+    if (!cek || cek.length !== cekLen) cek = randomBytes(cekLen);
+    return cek;
+  }
+  if (wrap.startsWith('PBES2')) {
+    const pass = needPassphrase(keys, wrap);
+    const p2c = c.header.p2c;
+    if (typeof p2c !== 'number' || !Number.isSafeInteger(p2c)) throw new FormatError('JWE PBES2 "p2c" is not an integer', 'ERR_JWE');
+    if (p2c < P2C_MIN) throw new FormatError(`JWE PBES2 "p2c" ${p2c} is below the minimum of ${P2C_MIN}`, 'ERR_KDF_COST');
+    if (p2c > P2C_MAX) throw new FormatError(`JWE PBES2 "p2c" ${p2c} is above the cap of ${P2C_MAX}`, 'ERR_KDF_COST');
+    const p2s = headerB64(c.header, 'p2s');
+    if (p2s.length < 8) throw new FormatError('JWE PBES2 "p2s" is shorter than 8 bytes', 'ERR_JWE');
+    cek = aesKwUnwrap(pbes2Kek(wrap as keyof typeof P2C_DEFAULT, pass, p2s, p2c), r.encryptedKey);
+  } else {
+    const kek = needSecret(keys, wrap);
+    checkKwLength(wrap, kek);
+    if (wrap.endsWith('GCMKW')) {
+      const iv = headerB64(c.header, 'iv');
+      const tag = headerB64(c.header, 'tag');
+      if (iv.length !== 12) throw new FormatError('JWE GCMKW "iv" must be 12 bytes', 'ERR_JWE');
+      cek = gcmOpen(kek, iv, r.encryptedKey, tag);
+    } else {
+      cek = aesKwUnwrap(kek, r.encryptedKey);
+    }
+  }
+  if (cek.length !== cekLen) throw new AuthError();
+  return cek;
+}
+
+function inflate(data: Buffer, cap: number): Buffer {
+  try {
+    return inflateRawSync(data, { maxOutputLength: cap });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) {
+      throw new FormatError(`JWE "zip" payload inflates beyond the cap of ${cap} bytes`, 'ERR_JWE_ZIP');
+    }
+    throw new FormatError('JWE "zip" payload is not valid DEFLATE data', 'ERR_JWE_ZIP');
+  }
+}
+
+/**
+ * Decrypt a JWE in any serialization. With several recipients, the one whose
+ * `kid` matches the key is tried first, then the rest. Plaintext is returned
+ * only after the content tag verifies.
+ *
+ * @example
+ * ```ts
+ * const { plaintext, enc, wrap } = jweDecrypt(text, { rsa: privateKey });
+ * ```
+ */
+export function jweDecrypt(text: string, keys: JweKeys, opts: JweDecryptOptions = {}): JweDecryptResult {
+  const jwe = codec.decode(text);
+  const myKids = new Set<string>();
+  if (keys.secret) myKids.add(keyId(keys.secret));
+  if (keys.rsa) myKids.add(rsaThumbprint(keys.rsa));
+  const checked = jwe.recipients.map((r) => ({ r, c: checkHeader(jwe, r, opts) }));
+  const order = [...checked.filter((x) => x.c.kid && myKids.has(x.c.kid)), ...checked.filter((x) => !(x.c.kid && myKids.has(x.c.kid)))];
+  const aad = opts.aad ? Buffer.from(opts.aad) : undefined;
+  const aadB64 = aad ? b64urlEncode(aad) : jwe.aadB64;
+  if (jwe.serialization === 'compact' && aad) throw new UsageError('a compact JWE carries no AAD; drop --aad');
+  let keyProblem: KeyError | undefined;
+  let sawAuthFailure = false;
+  for (const { r, c } of order) {
+    let cek: Buffer;
+    try {
+      cek = unwrapCek(c, r, keys);
+    } catch (e) {
+      if (e instanceof KeyError && order.length > 1) {
+        keyProblem ??= e;
+        continue;
+      }
+      if (e instanceof AuthError && order.length > 1) {
+        sawAuthFailure = true;
+        continue;
+      }
+      throw e;
+    }
+    const sealed = { alg: c.enc as Alg, nonce: jwe.iv, ciphertext: jwe.ciphertext, tag: jwe.tag };
+    const spec = specOf(c.enc);
+    if (jwe.iv.length !== spec.nonceLen) {
+      cek.fill(0);
+      throw new FormatError(`JWE iv must be ${spec.nonceLen} bytes for ${c.enc}`, 'ERR_JWE');
+    }
+    let pt: Buffer;
+    try {
+      pt = open(sealed, cek, contentAad(jwe.protectedB64, aadB64));
+    } catch (e) {
+      if (e instanceof AuthError && order.length > 1) {
+        sawAuthFailure = true;
+        continue;
+      }
+      throw e;
+    } finally {
+      cek.fill(0);
+    }
+    if (c.zip) {
+      const inflated = inflate(pt, opts.maxInflated ?? MAX_INFLATED_BYTES);
+      pt.fill(0);
+      pt = inflated;
+    }
+    return { plaintext: pt, enc: c.enc, wrap: c.wrap, kid: c.kid, serialization: jwe.serialization };
+  }
+  if (keyProblem && !sawAuthFailure) throw keyProblem;
+  throw new AuthError();
+}
+
+/** Whether a string names a JWE algorithm (alg or enc) aes-payload knows. */
+export function isJweAlgName(s: string): boolean {
+  return isWrap(s) || isEnc(s) || isAlg(s);
+}
