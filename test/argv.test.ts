@@ -18,6 +18,13 @@ const ALLOWED: Record<string, string> = {
   '--ini-key': 'a key name',
   '--output': 'a file name',
   '--aad': 'additional authenticated data, which is not secret',
+  '--wrap': 'a JWE key management algorithm name',
+  '--recipient': 'a public key file name',
+  '--kid': 'a key id, which is public',
+  '--allow-alg': 'a list of algorithm names',
+  '--bits': 'an RSA modulus size',
+  '--passphrase-env': 'an environment variable name',
+  '--passphrase-file': 'a file name',
 };
 
 describe('argv', () => {

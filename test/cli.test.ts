@@ -519,7 +519,7 @@ describe('verify', () => {
     expect(r2.code).toBe(4);
     expect(r2.stderr).toBe(`FAIL ${cbc}: unauthenticated algorithm\n`);
     const j = JSON.parse(run(['verify', '--json', cbc], { env: envKey }).out);
-    expect(j).toEqual([{ file: cbc, ok: false, alg: 'A256CBC', kid, error: 'unauthenticated algorithm' }]);
+    expect(j).toEqual([{ file: cbc, ok: false, format: 'json', alg: 'A256CBC', wrap: null, kid, error: 'unauthenticated algorithm' }]);
   });
 
   it('reports the kid of the key that authenticated, not an edited claim', () => {
@@ -543,9 +543,9 @@ describe('verify', () => {
     const r = run(['verify', '--json', ok1, tampered, missing], { env: envKey });
     expect(r.code).toBe(1);
     expect(JSON.parse(r.out)).toEqual([
-      { file: ok1, ok: true, alg: 'A256GCM', kid, error: null },
-      { file: tampered, ok: false, alg: 'A256GCM', kid, error: AUTH_FAILED_MESSAGE },
-      { file: missing, ok: false, alg: null, kid: null, error: `cannot read ${missing}: no such file or directory` },
+      { file: ok1, ok: true, format: 'json', alg: 'A256GCM', wrap: null, kid, error: null },
+      { file: tampered, ok: false, format: 'json', alg: 'A256GCM', wrap: null, kid, error: AUTH_FAILED_MESSAGE },
+      { file: missing, ok: false, format: null, alg: null, wrap: null, kid: null, error: `cannot read ${missing}: no such file or directory` },
     ]);
   });
 
@@ -566,7 +566,7 @@ describe('verify', () => {
     expect(r.out).toBe(`${kid}\n`);
     expect(r.stderr).toMatch(new RegExp(`^OK key from env AES_PAYLOAD_KEY: 32 bytes, kid ${kid}\\n$`));
     const j = run(['verify', '--key-check', '--json', '--alg', 'A256GCM'], { env: envKey });
-    expect(JSON.parse(j.out)).toEqual({ ok: true, kid, bytes: 32, alg: 'A256GCM', source: 'env AES_PAYLOAD_KEY' });
+    expect(JSON.parse(j.out)).toEqual({ ok: true, kid, type: 'secret', bytes: 32, alg: 'A256GCM', source: 'env AES_PAYLOAD_KEY' });
     expectFail(run(['verify', '--key-check', '--alg', 'A128GCM'], { env: envKey }), 3, /needs 16/);
     expectFail(run(['verify', '--key-check']), 3);
   });

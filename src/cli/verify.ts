@@ -18,7 +18,10 @@ interface VerifyFlags extends KeyFlags {
 interface Row {
   file: string;
   ok: boolean;
+  format: string | null;
   alg: string | null;
+  /** JWE key management, else null. */
+  wrap: string | null;
   kid: string | null;
   error: string | null;
 }
@@ -61,15 +64,15 @@ export function registerVerify(program: Command, ui: Ui): void {
       try {
         const input = readInput(file, MAX_ENCODED_BYTES);
         const r = verify(input.data, key, { ...(alg ? { alg } : {}), format: o.format, ...allow });
-        row = { file, ok: r.ok, alg: r.alg ?? null, kid: r.kid ?? null, error: r.error?.message ?? null };
+        row = { file, ok: r.ok, format: r.format ?? null, alg: r.alg ?? null, wrap: r.wrap ?? null, kid: r.kid ?? null, error: r.error?.message ?? null };
         if (!r.ok && exit === EXIT.OK) exit = r.error?.exitCode ?? EXIT.AUTH;
       } catch (e) {
         if (!(e instanceof AesPayloadError)) throw e;
-        row = { file, ok: false, alg: null, kid: null, error: e.message };
+        row = { file, ok: false, format: null, alg: null, wrap: null, kid: null, error: e.message };
         if (exit === EXIT.OK) exit = e.exitCode;
       }
       rows.push(row);
-      if (row.ok) ui.line(`${ui.c.green('OK')} ${file} ${row.alg} ${row.kid}`);
+      if (row.ok) ui.line(`${ui.c.green('OK')} ${file} ${row.wrap ? `${row.wrap}/` : ''}${row.alg} ${row.kid ?? '-'}`);
       else ui.line(`${ui.c.red('FAIL')} ${file}: ${row.error}`);
     }
     if (o.json) writeStdout(`${JSON.stringify(rows)}\n`);
