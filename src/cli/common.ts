@@ -2,7 +2,6 @@ import { Option, type Command } from 'commander';
 import { ALGS, type Alg } from '../crypto/algs.js';
 import { InterruptedError, UsageError } from '../errors.js';
 import { isJweAlgName } from '../jose/jwe.js';
-import { readInput, type Input } from '../io/input.js';
 import { writeFileAtomic } from '../io/output.js';
 import { writeStdout } from '../io/stdout.js';
 import { KEY_ENCODINGS } from '../keys/decode.js';
@@ -100,12 +99,11 @@ export function emit(data: Uint8Array | string, out: { output?: string; force?: 
   }
 }
 
-/** Read the command's input; on a terminal, say how to end typed input. */
-export function readCliInput(file: string | undefined, limit: number, ui: Ui): Input {
+/** When the input is a terminal, say how to end typed input. */
+export function terminalHint(file: string | undefined, ui: Ui): void {
   if ((file === undefined || file === '-') && process.stdin.isTTY && ui.isTTY) {
     ui.hint('reading from the terminal; end with Ctrl-D');
   }
-  return readInput(file, limit);
 }
 
 /** `--allow-alg LIST` for decrypt and verify. */

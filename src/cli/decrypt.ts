@@ -1,15 +1,18 @@
 import { Option, type Command } from 'commander';
 import { KeyError, UsageError } from '../errors.js';
-import { MAX_ENCODED_BYTES } from '../io/input.js';
+import { MAX_ENCODED_BYTES, readAllOf } from '../io/input.js';
+import { Source } from '../io/source.js';
+import { FormatError } from '../errors.js';
 import { checkOutput } from '../io/output.js';
 import { decrypt, type DecryptFormat, type Keys } from '../payload.js';
-import { addKeyOptions, algOption, allowAlgOption, asAlg, emit, hasKeyFlag, parseAllowAlg, readCliInput, resolveCliKeys, type KeyFlags } from './common.js';
+import { addKeyOptions, algOption, allowAlgOption, asAlg, emit, hasKeyFlag, parseAllowAlg, resolveCliKeys, terminalHint, type KeyFlags } from './common.js';
+import { decryptStreamCli, streamKey, streamKind } from './stream.js';
 import type { Ui } from './ui.js';
 
 interface DecryptFlags extends KeyFlags {
   output?: string;
   alg?: string;
-  format: DecryptFormat;
+  format: DecryptFormat | 'stream';
   aad?: string;
   embeddedKey?: boolean;
   force?: boolean;
@@ -24,7 +27,7 @@ export function registerDecrypt(program: Command, ui: Ui): void {
     .option('-o, --output <FILE>', 'write the plaintext to FILE (mode 0600, atomically) instead of stdout')
     .option('--force', 'overwrite an existing output file')
     .addOption(algOption('expected algorithm (raw input: default is the AES-GCM variant of the key size)'))
-    .addOption(new Option('--format <FORMAT>', 'input format').choices(['auto', 'json', 'raw', 'jwe', 'jwe-json']).default('auto'))
+    .addOption(new Option('--format <FORMAT>', 'input format').choices(['auto', 'json', 'raw', 'jwe', 'jwe-json', 'stream']).default('auto'))
     .addOption(allowAlgOption())
     .option('--aad <TEXT>', 'additional authenticated data the input must have been sealed with')
     .option('--embedded-key', 'use the key inside the envelope (made by encrypt --random-key)');
@@ -44,14 +47,33 @@ export function registerDecrypt(program: Command, ui: Ui): void {
       }
     }
     checkOutput(file, o.output, Boolean(o.force));
-    const input = readCliInput(file, MAX_ENCODED_BYTES, ui);
+    terminalHint(file, ui);
+    const src = Source.open(file);
+    const kind = o.format === 'auto' || o.format === 'stream' ? streamKind(src) : undefined;
+    if (o.format === 'stream' && !kind) {
+      src.close();
+      throw new FormatError('input is not an aes-payload stream', 'ERR_STREAM');
+    }
+    if (kind) {
+      if (o.embeddedKey || o.aad !== undefined || o.allowAlg !== undefined) {
+        src.close();
+        throw new UsageError('a stream takes none of --embedded-key, --aad, --allow-alg');
+      }
+      if (!key) {
+        src.close();
+        throw noKey ?? new KeyError('no key given', 'ERR_KEY_MISSING');
+      }
+      await decryptStreamCli(src, kind, streamKey(key), o, ui);
+      return;
+    }
+    const input = readAllOf(src, MAX_ENCODED_BYTES);
     const alg = asAlg(o.alg);
     let res;
     try {
       res = decrypt(input.data, key, {
         ...(alg ? { alg } : {}),
         ...(o.aad !== undefined ? { aad: o.aad } : {}),
-        format: o.format,
+        format: o.format as DecryptFormat,
         embeddedKey: Boolean(o.embeddedKey),
         ...parseAllowAlg(o.allowAlg),
       });

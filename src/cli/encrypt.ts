@@ -2,18 +2,21 @@ import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { specOf } from '../crypto/aead.js';
 import { KeyError, UsageError, ioError } from '../errors.js';
-import { MAX_PAYLOAD_BYTES } from '../io/input.js';
+import { MAX_PAYLOAD_BYTES, readAllOf } from '../io/input.js';
+import { Source } from '../io/source.js';
 import { checkOutput } from '../io/output.js';
 import { JWE_WRAPS, type JweWrap } from '../jose/jwe.js';
 import { parseStructuredKey, publicOf } from '../keys/structured.js';
 import { encrypt, generateKey, type EncryptFormat, type Keys } from '../payload.js';
-import { addKeyOptions, algOption, asAlg, emit, hasKeyFlag, readCliInput, resolveCliKeys, type KeyFlags } from './common.js';
+import { addKeyOptions, algOption, asAlg, emit, hasKeyFlag, resolveCliKeys, terminalHint, type KeyFlags } from './common.js';
+import { encryptStreamCli, streamKey } from './stream.js';
 import type { Ui } from './ui.js';
 
 interface EncryptFlags extends KeyFlags {
   output?: string;
   alg?: string;
-  format: EncryptFormat;
+  format: EncryptFormat | 'stream';
+  armor?: boolean;
   aad?: string;
   randomKey?: boolean;
   force?: boolean;
@@ -43,7 +46,8 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     .option('-o, --output <FILE>', 'write to FILE atomically instead of stdout')
     .option('--force', 'overwrite an existing output file')
     .addOption(algOption('content algorithm, JWE "enc" (default: the AES-GCM variant of the key size)'))
-    .addOption(new Option('--format <FORMAT>', 'output format').choices(['json', 'raw', 'jwe', 'jwe-json']).default('json'))
+    .addOption(new Option('--format <FORMAT>', 'output format').choices(['json', 'raw', 'jwe', 'jwe-json', 'stream']).default('json'))
+    .option('--armor', 'with --format stream: write text-safe base64 between BEGIN/END lines')
     .addOption(new Option('--wrap <KEYALG>', 'JWE key management "alg" (default: dir; RSA-OAEP-256 with --recipient; PBES2 with a passphrase)').choices(JWE_WRAPS as readonly string[] as string[]))
     .option('--recipient <PUBKEY>', 'JWE: encrypt to this RSA public key (PEM or JWK file)')
     .option('--kid <KID>', 'JWE: the "kid" to write (default: the key\'s kid or RFC 7638 thumbprint)')
@@ -52,6 +56,21 @@ export function registerEncrypt(program: Command, ui: Ui): void {
   addKeyOptions(cmd).action(async (file: string | undefined, o: EncryptFlags) => {
     const alg = asAlg(o.alg);
     const jwe = o.format === 'jwe' || o.format === 'jwe-json';
+    if (o.armor && o.format !== 'stream') throw new UsageError('--armor needs --format stream');
+    if (o.format === 'stream') {
+      if (o.aad !== undefined || o.randomKey || o.wrap || o.recipient !== undefined || o.kid !== undefined) {
+        throw new UsageError('--format stream takes none of --aad, --random-key, --wrap, --recipient, --kid');
+      }
+      if (alg && alg !== 'A128GCM' && alg !== 'A256GCM') throw new UsageError(`--format stream uses A128GCM or A256GCM, not ${alg}`);
+      const key = streamKey(await resolveCliKeys(o, ui));
+      if (alg && key.length !== (alg === 'A128GCM' ? 16 : 32)) {
+        throw new KeyError(`key is ${key.length} bytes but ${alg} needs ${alg === 'A128GCM' ? 16 : 32} bytes`, 'ERR_KEY_LENGTH');
+      }
+      checkOutput(file, o.output, Boolean(o.force));
+      terminalHint(file, ui);
+      await encryptStreamCli(Source.open(file), key, o, ui);
+      return;
+    }
     if (!jwe && (o.wrap || o.recipient !== undefined || o.kid !== undefined)) {
       throw new UsageError('--wrap, --recipient and --kid need --format jwe or jwe-json');
     }
@@ -69,13 +88,14 @@ export function registerEncrypt(program: Command, ui: Ui): void {
       keys = { ...(r.secret ? { secret: r.secret } : {}), ...(r.rsa ? { rsa: publicOf(r.rsa) } : {}), ...(r.passphrase ? { passphrase: r.passphrase } : {}) };
     }
     checkOutput(file, o.output, Boolean(o.force));
-    const input = readCliInput(file, MAX_PAYLOAD_BYTES, ui);
+    terminalHint(file, ui);
+    const input = readAllOf(Source.open(file), MAX_PAYLOAD_BYTES);
     const res = encrypt(input.data, keys, {
       ...(alg ? { alg } : {}),
       ...(o.aad !== undefined ? { aad: o.aad } : {}),
       ...(o.wrap ? { wrap: o.wrap } : {}),
       ...(o.kid !== undefined ? { kid: o.kid } : {}),
-      format: o.format,
+      format: o.format as EncryptFormat,
       embedKey: Boolean(o.randomKey),
     });
     if (!specOf(res.alg).authenticated) {

@@ -1,7 +1,9 @@
 import { Option, type Command } from 'commander';
 import { checkKeyLength } from '../crypto/aead.js';
-import { AesPayloadError, EXIT, UsageError } from '../errors.js';
-import { MAX_ENCODED_BYTES, readInput } from '../io/input.js';
+import { AesPayloadError, EXIT, FormatError, UsageError } from '../errors.js';
+import { MAX_ENCODED_BYTES, readAllOf } from '../io/input.js';
+import { Source } from '../io/source.js';
+import { decryptStreamCli, streamKey, streamKind } from './stream.js';
 import { writeStdout } from '../io/stdout.js';
 import { verify, type DecryptFormat } from '../payload.js';
 import { addKeyOptions, algOption, allowAlgOption, asAlg, parseAllowAlg, resolveCliKeys, type KeyFlags } from './common.js';
@@ -9,7 +11,7 @@ import type { Ui } from './ui.js';
 
 interface VerifyFlags extends KeyFlags {
   alg?: string;
-  format: DecryptFormat;
+  format: DecryptFormat | 'stream';
   allowAlg?: string;
   json?: boolean;
   keyCheck?: boolean;
@@ -33,7 +35,7 @@ export function registerVerify(program: Command, ui: Ui): void {
     .description('authenticate inputs without writing plaintext anywhere (for CI)')
     .argument('[FILE...]', 'input files, or - for stdin (default)')
     .addOption(algOption('expected algorithm (raw input: default is the AES-GCM variant of the key size)'))
-    .addOption(new Option('--format <FORMAT>', 'input format').choices(['auto', 'json', 'raw', 'jwe', 'jwe-json']).default('auto'))
+    .addOption(new Option('--format <FORMAT>', 'input format').choices(['auto', 'json', 'raw', 'jwe', 'jwe-json', 'stream']).default('auto'))
     .addOption(allowAlgOption())
     .option('--json', 'print a JSON report on stdout')
     .option('--key-check', 'only resolve and check the key, and print its kid');
@@ -62,8 +64,21 @@ export function registerVerify(program: Command, ui: Ui): void {
     for (const file of list) {
       let row: Row;
       try {
-        const input = readInput(file, MAX_ENCODED_BYTES);
-        const r = verify(input.data, key, { ...(alg ? { alg } : {}), format: o.format, ...allow });
+        const src = Source.open(file);
+        const kind = o.format === 'auto' || o.format === 'stream' ? streamKind(src) : undefined;
+        if (kind) {
+          const s = await decryptStreamCli(src, kind, streamKey(key), 'discard', ui);
+          row = { file, ok: true, format: 'stream', alg: s.alg, wrap: null, kid: s.kid, error: null };
+          rows.push(row);
+          ui.line(`${ui.c.green('OK')} ${file} ${row.alg} ${row.kid}`);
+          continue;
+        }
+        if (o.format === 'stream') {
+          src.close();
+          throw new FormatError('input is not an aes-payload stream', 'ERR_STREAM');
+        }
+        const input = readAllOf(src, MAX_ENCODED_BYTES);
+        const r = verify(input.data, key, { ...(alg ? { alg } : {}), format: o.format as DecryptFormat, ...allow });
         row = { file, ok: r.ok, format: r.format ?? null, alg: r.alg ?? null, wrap: r.wrap ?? null, kid: r.kid ?? null, error: r.error?.message ?? null };
         if (!r.ok && exit === EXIT.OK) exit = r.error?.exitCode ?? EXIT.AUTH;
       } catch (e) {

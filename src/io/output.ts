@@ -75,10 +75,120 @@ function assertAbsent(path: string): void {
 }
 
 /**
- * Write `data` to `path` atomically: a temp file in the same directory
- * (created with O_EXCL and `mode`), fsync, then rename. A failed run leaves
- * no partial file. Without `overwrite`, an existing file is never clobbered:
- * the temp file is hard-linked into place, which fails if `path` exists.
+ * An output file written atomically: bytes go to a temp file in the same
+ * directory (created with O_EXCL and `mode`); {@link AtomicFile.commit}
+ * fsyncs and moves it into place, {@link AtomicFile.abort} removes it. A
+ * failed or interrupted run leaves no partial file. Without `overwrite`, an
+ * existing file is never clobbered: the temp file is hard-linked into place,
+ * which fails if `path` exists.
+ *
+ * @example
+ * ```ts
+ * const f = AtomicFile.create('big.out', { mode: 0o600 });
+ * try { f.write(chunk); f.commit(); } catch (e) { f.abort(); throw e; }
+ * ```
+ */
+export class AtomicFile {
+  readonly path: string;
+  readonly tmp: string;
+  private fd: number | undefined;
+  private readonly overwrite: boolean;
+
+  private constructor(path: string, tmp: string, fd: number, overwrite: boolean) {
+    this.path = path;
+    this.tmp = tmp;
+    this.fd = fd;
+    this.overwrite = overwrite;
+  }
+
+  static create(path: string, opts: AtomicWriteOptions = {}): AtomicFile {
+    const dir = dirname(path);
+    const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+    if (!opts.overwrite) assertAbsent(path);
+    hookSignals();
+    let fd: number;
+    try {
+      fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, opts.mode ?? 0o666);
+    } catch (e) {
+      throw ioError(e, `cannot write ${path}`);
+    }
+    pending.add(tmp);
+    return new AtomicFile(path, tmp, fd, Boolean(opts.overwrite));
+  }
+
+  /** The temp file's descriptor, for positional writes (by worker threads). */
+  get descriptor(): number | undefined {
+    return this.fd;
+  }
+
+  write(data: Uint8Array): void {
+    try {
+      let off = 0;
+      while (off < data.length) off += writeSync(this.fd!, data, off, data.length - off);
+    } catch (e) {
+      this.abort();
+      throw ioError(e, `cannot write ${this.path}`);
+    }
+  }
+
+  commit(): void {
+    const { path, tmp } = this;
+    try {
+      const fd = this.fd!;
+      this.fd = undefined;
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      if (this.overwrite) {
+        renameSync(tmp, path);
+      } else {
+        try {
+          linkSync(tmp, path);
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code === 'EEXIST') throw exists(path);
+          if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') throw e;
+          // No hard links on this file system: check, then rename (a small race).
+          assertAbsent(path);
+          renameSync(tmp, path);
+        }
+        try {
+          unlinkSync(tmp);
+        } catch {
+          /* renamed away */
+        }
+      }
+      pending.delete(tmp);
+      fsyncDir(dirname(path));
+    } catch (e) {
+      this.abort();
+      throw ioError(e, `cannot write ${path}`);
+    }
+  }
+
+  /** Remove the temp file (idempotent). */
+  abort(): void {
+    if (this.fd !== undefined) {
+      try {
+        closeSync(this.fd);
+      } catch {
+        /* already closed */
+      }
+      this.fd = undefined;
+    }
+    try {
+      unlinkSync(this.tmp);
+    } catch {
+      /* never created or already gone */
+    }
+    pending.delete(this.tmp);
+  }
+}
+
+/**
+ * Write `data` to `path` atomically (see {@link AtomicFile}).
  *
  * @example
  * ```ts
@@ -86,56 +196,9 @@ function assertAbsent(path: string): void {
  * ```
  */
 export function writeFileAtomic(path: string, data: Uint8Array | string, opts: AtomicWriteOptions = {}): void {
-  const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-  if (!opts.overwrite) assertAbsent(path);
-  hookSignals();
-  let fd: number;
-  try {
-    fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, opts.mode ?? 0o666);
-  } catch (e) {
-    throw ioError(e, `cannot write ${path}`);
-  }
-  pending.add(tmp);
-  try {
-    try {
-      let off = 0;
-      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    if (opts.overwrite) {
-      renameSync(tmp, path);
-    } else {
-      try {
-        linkSync(tmp, path);
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'EEXIST') throw exists(path);
-        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') throw e;
-        // No hard links on this file system: check, then rename (a small race).
-        assertAbsent(path);
-        renameSync(tmp, path);
-      }
-      try {
-        unlinkSync(tmp);
-      } catch {
-        /* renamed away */
-      }
-    }
-    pending.delete(tmp);
-    fsyncDir(dir);
-  } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      /* never created or already gone */
-    }
-    pending.delete(tmp);
-    throw ioError(e, `cannot write ${path}`);
-  }
+  const f = AtomicFile.create(path, opts);
+  f.write(typeof data === 'string' ? Buffer.from(data) : data);
+  f.commit();
 }
 
 /**

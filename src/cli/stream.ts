@@ -1,0 +1,73 @@
+import { AUTH_FAILED_MESSAGE, AesPayloadError, AuthError, EXIT, KeyError, UsageError } from '../errors.js';
+import { detect as detectStream } from '../formats/stream.js';
+import type { Source } from '../io/source.js';
+import type { Keys } from '../payload.js';
+import { ArmorReader, armorSink } from '../stream/armor.js';
+import { decryptStream, encryptStream, type StreamOptions, type StreamResult } from '../stream/pipeline.js';
+import { fileSink, stdoutSink, type Sink } from '../stream/sink.js';
+import { progress } from './progress.js';
+import type { Ui } from './ui.js';
+
+/** `AES_PAYLOAD_THREADS`: worker threads for the stream format (0 = main thread only). */
+export function threadsFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  const v = env.AES_PAYLOAD_THREADS;
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 256) throw new UsageError('AES_PAYLOAD_THREADS must be an integer from 0 to 256');
+  return n;
+}
+
+export function streamKey(keys: Keys): Buffer {
+  if (keys.secret) return Buffer.from(keys.secret);
+  if (keys.rsa) throw new KeyError('the stream format needs a symmetric key, not an RSA key', 'ERR_KEY_TYPE');
+  throw new KeyError('the stream format needs a key; passphrases are not supported for streams', 'ERR_KEY_TYPE');
+}
+
+/** Whether the source starts like a stream (binary or armored). Peeks only. */
+export function streamKind(src: Source): 'binary' | 'armor' | undefined {
+  return detectStream(src.peek(64));
+}
+
+function sinkFor(out: { output?: string; force?: boolean }, mode: number): Sink {
+  if (out.output !== undefined && out.output !== '-') return fileSink(out.output, { mode, overwrite: Boolean(out.force) });
+  return stdoutSink();
+}
+
+function options(ui: Ui, label: string, size: number | undefined): { opts: StreamOptions; done: () => void } {
+  const p = progress(ui, label, size);
+  const threads = threadsFromEnv(process.env);
+  return { opts: { ...(threads !== undefined ? { threads } : {}), onProgress: (n) => p.update(n) }, done: () => p.stop() };
+}
+
+export async function encryptStreamCli(src: Source, key: Buffer, out: { output?: string; force?: boolean; armor?: boolean }, ui: Ui): Promise<StreamResult> {
+  const base = sinkFor(out, 0o666);
+  const sink = out.armor ? armorSink(base) : base;
+  const { opts, done } = options(ui, 'encrypting', src.size);
+  try {
+    return await encryptStream(src, sink, key, opts);
+  } finally {
+    done();
+    src.close();
+  }
+}
+
+export async function decryptStreamCli(src: Source, kind: 'binary' | 'armor', key: Buffer, out: { output?: string; force?: boolean } | 'discard', ui: Ui): Promise<StreamResult> {
+  const sink: Sink =
+    out === 'discard' ? { write() {}, commit() {}, abort() {}, written: 0 } : sinkFor(out, 0o600);
+  const { opts, done } = options(ui, out === 'discard' ? 'verifying' : 'decrypting', src.size);
+  try {
+    return await decryptStream(kind === 'armor' ? new ArmorReader(src) : src, sink, key, opts);
+  } catch (e) {
+    if (e instanceof AuthError && sink.written > 0 && out !== 'discard' && (out.output === undefined || out.output === '-')) {
+      throw new AesPayloadError(
+        'ERR_AUTH',
+        EXIT.AUTH,
+        `${AUTH_FAILED_MESSAGE}; ${sink.written} bytes of plaintext were already written to stdout and are incomplete: discard them`,
+      );
+    }
+    throw e;
+  } finally {
+    done();
+    src.close();
+  }
+}

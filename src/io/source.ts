@@ -1,0 +1,164 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { ioError } from '../errors.js';
+
+/** Something that fills buffers: a file or stdin, or a decoder over one. */
+export interface ByteReader {
+  /** Fill `buf` completely, unless the input ends first; returns the bytes read (0 at the end). */
+  read(buf: Buffer): number;
+  /** For a named regular file: where the unread rest is, for positional reads by worker threads. */
+  positional?(): { fd: number; offset: number; size: number } | undefined;
+}
+
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * An input file, or standard input for `undefined` or "-", read
+ * synchronously. Bytes looked at with {@link Source.peek} are not lost:
+ * later reads return them first.
+ *
+ * @example
+ * ```ts
+ * const src = Source.open('dump.sql');
+ * const head = src.peek(8);
+ * ```
+ */
+export class Source implements ByteReader {
+  readonly name: string;
+  /** Size of a regular file; undefined for pipes and terminals. */
+  readonly size: number | undefined;
+  private readonly fd: number;
+  private readonly owned: boolean;
+  private pre: Buffer = Buffer.alloc(0);
+  private ended = false;
+  /** Bytes returned by read() so far. */
+  private consumed = 0;
+
+  private constructor(name: string, fd: number, owned: boolean, size: number | undefined) {
+    this.name = name;
+    this.fd = fd;
+    this.owned = owned;
+    this.size = size;
+  }
+
+  static open(path: string | undefined): Source {
+    if (path === undefined || path === '-') {
+      let size: number | undefined;
+      try {
+        const st = fstatSync(0);
+        if (st.isFile()) size = st.size;
+      } catch {
+        /* closed stdin reads as empty */
+      }
+      return new Source('-', 0, false, size);
+    }
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (e) {
+      throw ioError(e, `cannot read ${path}`);
+    }
+    try {
+      const st = fstatSync(fd);
+      if (st.isDirectory()) throw ioError({ code: 'EISDIR' }, `cannot read ${path}`);
+      return new Source(path, fd, true, st.isFile() ? st.size : undefined);
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+  }
+
+  /** What to call this input in messages. */
+  get what(): string {
+    return this.name === '-' ? 'standard input' : this.name;
+  }
+
+  /** One read(2) into `buf` at `off`; 0 at the end. */
+  private readOnce(buf: Buffer, off: number, len: number): number {
+    if (this.ended) return 0;
+    for (;;) {
+      try {
+        const n = readSync(this.fd, buf, off, len, null);
+        if (n === 0) this.ended = true;
+        return n;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN') {
+          sleep(2); // a non-blocking descriptor (stdin from some terminals)
+          continue;
+        }
+        if (code === 'EOF') {
+          this.ended = true;
+          return 0;
+        }
+        throw ioError(e, `cannot read ${this.what}`);
+      }
+    }
+  }
+
+  read(buf: Buffer): number {
+    let total = 0;
+    if (this.pre.length) {
+      total = this.pre.copy(buf, 0, 0, Math.min(this.pre.length, buf.length));
+      this.pre = this.pre.subarray(total);
+    }
+    while (total < buf.length) {
+      const n = this.readOnce(buf, total, buf.length - total);
+      if (n === 0) break;
+      total += n;
+    }
+    this.consumed += total;
+    return total;
+  }
+
+  positional(): { fd: number; offset: number; size: number } | undefined {
+    if (!this.owned || this.size === undefined) return undefined;
+    return { fd: this.fd, offset: this.consumed, size: this.size };
+  }
+
+  /** Look at up to `n` bytes without consuming them. */
+  peek(n: number): Buffer {
+    if (this.pre.length < n) {
+      const more = Buffer.allocUnsafe(n - this.pre.length);
+      const got = this.read(more);
+      this.consumed -= got; // peeked bytes are not consumed
+      this.pre = Buffer.concat([this.pre, more.subarray(0, got)]);
+    }
+    return this.pre.subarray(0, Math.min(n, this.pre.length));
+  }
+
+  /**
+   * Read everything that is left into one buffer that doubles as it fills.
+   * `tooLarge` is thrown once more than `limit` bytes arrive.
+   */
+  readAll(limit: number, tooLarge: () => Error): Buffer {
+    if (this.size !== undefined && this.size > limit) throw tooLarge();
+    let buf = Buffer.allocUnsafe(Math.min(limit + 1, Math.max(65536, (this.size ?? 0) + 1, this.pre.length + 1)));
+    let total = this.pre.copy(buf, 0);
+    this.pre = Buffer.alloc(0);
+    for (;;) {
+      if (total === buf.length) {
+        if (total > limit) throw tooLarge();
+        const bigger = Buffer.allocUnsafe(Math.min(limit + 1, buf.length * 2));
+        buf.copy(bigger, 0, 0, total);
+        buf = bigger;
+      }
+      const n = this.readOnce(buf, total, buf.length - total);
+      if (n === 0) break;
+      total += n;
+      if (total > limit) throw tooLarge();
+    }
+    return buf.subarray(0, total);
+  }
+
+  close(): void {
+    if (this.owned) {
+      try {
+        closeSync(this.fd);
+      } catch {
+        /* already closed */
+      }
+    }
+  }
+}

@@ -1,0 +1,51 @@
+import { AtomicFile } from '../io/output.js';
+import { writeStdout } from '../io/stdout.js';
+
+/** Where stream output goes: an atomic file, or stdout. */
+export interface Sink {
+  write(b: Uint8Array): void;
+  /** Finish: for a file, fsync and move it into place. */
+  commit(): void;
+  /** Give up: for a file, remove the temp file. */
+  abort(): void;
+  /** Bytes written so far (to tell a partial stdout output). */
+  readonly written: number;
+  /** A regular temp file's descriptor, for positional writes; the caller adds to `written` via {@link Sink.advance}. */
+  fd?(): number | undefined;
+  advance?(n: number): void;
+}
+
+export function stdoutSink(): Sink {
+  let written = 0;
+  return {
+    write(b) {
+      writeStdout(b);
+      written += b.length;
+    },
+    commit() {},
+    abort() {},
+    get written() {
+      return written;
+    },
+  };
+}
+
+export function fileSink(path: string, opts: { mode: number; overwrite: boolean }): Sink {
+  const f = AtomicFile.create(path, opts);
+  let written = 0;
+  return {
+    write(b) {
+      f.write(b);
+      written += b.length;
+    },
+    commit: () => f.commit(),
+    abort: () => f.abort(),
+    get written() {
+      return written;
+    },
+    fd: () => f.descriptor,
+    advance(n) {
+      written += n;
+    },
+  };
+}
