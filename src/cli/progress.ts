@@ -16,7 +16,8 @@ const MiB = 1024 * 1024;
  * size it appears once PROGRESS_THRESHOLD bytes have gone by.
  */
 export function progress(ui: Ui, label: string, size: number | undefined): Progress {
-  if (!ui.isTTY || (size !== undefined && size < PROGRESS_THRESHOLD)) return { update() {}, stop() {} };
+  // A terminal that reports no width cannot be drawn on safely (ora would clear forever).
+  if (!ui.isTTY || !process.stderr.columns || (size !== undefined && size < PROGRESS_THRESHOLD)) return { update() {}, stop() {} };
   const start = Date.now();
   let spinner: { text: string; stop(): unknown; start(): unknown } | undefined;
   let loading = false;

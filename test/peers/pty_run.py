@@ -8,7 +8,7 @@ what a person sees stay apart. When TEXT appears on the terminal, SEND is
 typed (\\r and \\x03 escapes are honoured). Prints everything the terminal
 showed, and exits with CMD's exit status (128+N for a signal).
 """
-import os, pty, select, sys, time
+import fcntl, os, pty, select, struct, sys, termios, time
 
 args = sys.argv[1:]
 sep = args.index('--')
@@ -23,6 +23,9 @@ if pid == 0:
     out = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(out, 1)
     os.execvp(cmd[0], cmd)
+
+# A real terminal has a size (24 rows, 80 columns); programs that draw need it.
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack('HHHH', 24, 80, 0, 0))
 
 seen = b''
 sent = False
