@@ -29,6 +29,21 @@ execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '
   stdio: 'inherit',
 });
 const esbuild = await import('esbuild');
+
+// commander requires child_process at load time, only to run executable
+// subcommands, which aes-payload has none of. Load it on first use instead.
+const lazyChildProcess = {
+  name: 'lazy-child-process',
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+      args.importer.includes(`${join('node_modules', 'commander')}`) ? { path: 'lazy-child-process', namespace: 'lazy' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'lazy' }, () => ({
+      contents: "module.exports = new Proxy({}, { get: (_, k) => require('node:child_process')[k] });",
+      loader: 'js',
+    }));
+  },
+};
 await esbuild.build({
   entryPoints: [join(root, 'src/cli/entry.ts')],
   outfile: outputs[0],
@@ -40,4 +55,13 @@ await esbuild.build({
   legalComments: 'linked',
   define: { __VERSION__: JSON.stringify(pkg.version) },
   logLevel: 'warning',
+  plugins: [lazyChildProcess],
+});
+
+// A V8 code cache of the bundle, taken after a real run (so the functions a
+// run needs are in it); bin/aes-payload.js loads it. See README, Performance.
+execFileSync(process.execPath, [join(root, 'bin/aes-payload.js'), 'encrypt'], {
+  input: '{"warm":"up"}',
+  env: { PATH: process.env.PATH, AES_PAYLOAD_KEY: '00'.repeat(32), AES_PAYLOAD_BUILD_CODE_CACHE: `${outputs[0]}.cache` },
+  stdio: ['pipe', 'ignore', 'inherit'],
 });

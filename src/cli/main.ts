@@ -10,8 +10,14 @@ import { registerVerify } from './verify.js';
 declare const __VERSION__: string | undefined;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
 
-/** Build the commander program (also used by tests that walk the options). */
-export function buildProgram(ui: Ui): Command {
+const COMMANDS = { keygen: registerKeygen, encrypt: registerEncrypt, decrypt: registerDecrypt, verify: registerVerify } as const;
+
+/**
+ * Build the commander program (also used by tests that walk the options).
+ * With `only`, just that subcommand is registered: a script calling
+ * `aes-payload encrypt` thousands of times need not build the other three.
+ */
+export function buildProgram(ui: Ui, only?: keyof typeof COMMANDS): Command {
   const program = new Command('aes-payload')
     .description('Encrypt and decrypt payloads with AES-GCM, AES-CBC-HMAC and AES-CBC')
     .version(VERSION, '-V, --version')
@@ -24,10 +30,7 @@ export function buildProgram(ui: Ui): Command {
     )
     .exitOverride()
     .configureOutput({ outputError: () => {} });
-  registerKeygen(program, ui);
-  registerEncrypt(program, ui);
-  registerDecrypt(program, ui);
-  registerVerify(program, ui);
+  for (const [name, register] of Object.entries(COMMANDS)) if (!only || only === name) register(program, ui);
   for (const c of program.commands) c.exitOverride().configureOutput({ outputError: () => {} });
   return program;
 }
@@ -57,7 +60,8 @@ export async function main(argv: string[]): Promise<number> {
   const ui = new Ui();
   const debug = process.env.AES_PAYLOAD_DEBUG === '1';
   try {
-    const program = buildProgram(ui);
+    const first = argv[2];
+    const program = buildProgram(ui, first !== undefined && Object.hasOwn(COMMANDS, first) ? (first as keyof typeof COMMANDS) : undefined);
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;
   } catch (e) {

@@ -1,5 +1,4 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
-import { inflateRawSync } from 'node:zlib';
 import { open, seal, specOf } from '../crypto/aead.js';
 import { isAlg, type Alg } from '../crypto/algs.js';
 import { gcmOpen, gcmSeal } from '../crypto/gcm.js';
@@ -298,7 +297,8 @@ function unwrapCek(c: Checked, r: codec.JweRecipient, keys: JweKeys): Buffer {
 
 function inflate(data: Buffer, cap: number): Buffer {
   try {
-    return inflateRawSync(data, { maxOutputLength: cap });
+    // Loaded only here: node:zlib costs start-up time for every other command.
+    return process.getBuiltinModule('node:zlib').inflateRawSync(data, { maxOutputLength: cap });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) {
       throw new FormatError(`JWE "zip" payload inflates beyond the cap of ${cap} bytes`, 'ERR_JWE_ZIP');

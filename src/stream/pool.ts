@@ -1,6 +1,5 @@
 import * as nodeCrypto from 'node:crypto';
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { processChunks } from '../crypto/stream.js';
 
 /** One run of chunks to seal or open, from `data` into `out`. */
@@ -110,10 +109,12 @@ export class Pool implements Executor {
   private readonly waiting = new Map<number, { resolve: (n: number) => void; reject: (e: Error) => void }>();
   private nextId = 0;
 
-  constructor(size = Math.max(1, availableParallelism())) {
+  constructor(size = Math.max(1, process.getBuiltinModule('node:os').availableParallelism())) {
+    // node:worker_threads and node:os load only when a pool is made (start-up time).
+    const { Worker: W } = process.getBuiltinModule('node:worker_threads');
     this.threads = size;
     for (let i = 0; i < size; i++) {
-      const w = new Worker(WORKER_SOURCE, { eval: true });
+      const w: Worker = new W(WORKER_SOURCE, { eval: true });
       const slot = { w, busy: 0 };
       w.on('message', (m: { id: number; n?: number; error?: { code?: string; message: string } }) => {
         slot.busy--;
