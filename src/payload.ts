@@ -8,9 +8,12 @@ import * as jweCodec from './formats/jwe.js';
 import * as raw from './formats/raw.js';
 import { JWE_ENCS, jweDecrypt, jweEncrypt, type JweEnc, type JweWrap } from './jose/jwe.js';
 import { keyId } from './keys/kid.js';
+import { ringKey, type Keyring } from './keys/keyring.js';
+import { decryptFields, encryptFields, hasTokens, type KeyForKid } from './fields/fields.js';
+import type { FieldPath } from './fields/paths.js';
 
 export type EncryptFormat = 'json' | 'raw' | 'jwe' | 'jwe-json';
-export type DecryptFormat = 'auto' | EncryptFormat;
+export type DecryptFormat = 'auto' | EncryptFormat | 'fields';
 
 /**
  * Every kind of key an operation may use. A bare `Uint8Array` passed where
@@ -23,6 +26,8 @@ export interface Keys {
   rsa?: KeyObject;
   /** A passphrase: scrypt for the envelope and raw formats, PBES2 for JWE. */
   passphrase?: Uint8Array;
+  /** Several keys: encrypt uses the primary, decrypt picks by the input's kid. */
+  ring?: Keyring;
 }
 
 export type KeyArg = Uint8Array | Keys | undefined;
@@ -30,6 +35,23 @@ export type KeyArg = Uint8Array | Keys | undefined;
 function toKeys(k: KeyArg): Keys {
   if (k === undefined) return {};
   return k instanceof Uint8Array ? { secret: k } : k;
+}
+
+/** The symmetric key for an input that names `kid` (keyring), or the one key. */
+function secretFor(keys: Keys, kid: string | undefined): Uint8Array | undefined {
+  return keys.ring ? ringKey(keys.ring, kid) : keys.secret;
+}
+
+/** A key lookup for field tokens: by kid from a keyring, else the one key. */
+export function keyForKid(keys: Keys): KeyForKid {
+  return (kid) => {
+    const k = secretFor(keys, kid);
+    if (!k) {
+      if (keys.rsa || keys.passphrase) throw new KeyError('field tokens need a symmetric key or a keyring', 'ERR_KEY_TYPE');
+      throw new KeyError('no key given', 'ERR_KEY_MISSING');
+    }
+    return k;
+  };
 }
 
 /** Length of the salt that prefixes raw output made with a passphrase. */
@@ -48,6 +70,10 @@ export interface EncryptOptions {
   wrap?: JweWrap;
   /** JWE: the `kid` to write instead of the key's own. */
   kid?: string;
+  /** Encrypt only these values of a JSON document, each into a field token. */
+  fields?: FieldPath[];
+  /** With `fields`: a path that matches nothing is not an error. */
+  allowMissing?: boolean;
 }
 
 export interface EncryptResult {
@@ -58,6 +84,8 @@ export interface EncryptResult {
   kid?: string;
   /** JWE only: the key management algorithm. */
   wrap?: JweWrap;
+  /** Field encryption: values encrypted now, and selected values already encrypted. */
+  fields?: { encrypted: number; already: number };
 }
 
 export interface DecryptOptions {
@@ -72,21 +100,25 @@ export interface DecryptOptions {
   allowAlg?: ReadonlySet<string>;
   /** JWE: cap on the inflated size of `zip: "DEF"` payloads. */
   maxInflated?: number;
+  /** Decrypt only the field tokens at these paths (default: every token, when the input has any). */
+  fields?: FieldPath[];
 }
 
 export interface DecryptResult {
   plaintext: Buffer;
-  alg: Alg;
+  alg?: Alg;
   kid?: string;
-  format: EncryptFormat;
+  format: EncryptFormat | 'fields';
   wrap?: JweWrap;
+  /** Field tokens decrypted (format `fields`). */
+  fields?: number;
 }
 
 export interface VerifyResult {
   ok: boolean;
   alg?: Alg;
   kid?: string;
-  format?: EncryptFormat;
+  format?: EncryptFormat | 'fields';
   /** JWE only: the key management algorithm. */
   wrap?: JweWrap;
   /** Why verification failed; never contains key material or plaintext. */
@@ -119,7 +151,18 @@ function pickAlg(key: Uint8Array, alg: Alg | undefined): Alg {
  */
 export function encrypt(plaintext: Uint8Array | string, keyArg: KeyArg, opts: EncryptOptions = {}): EncryptResult {
   const keys = toKeys(keyArg);
+  if (keys.ring && !keys.secret) keys.secret = ringKey(keys.ring, undefined);
   const format = opts.format ?? 'json';
+  if (opts.fields) {
+    if (!keys.secret) throw new KeyError('--fields needs a symmetric key or a keyring', 'ERR_KEY_TYPE');
+    if (opts.aad !== undefined || opts.embedKey || opts.wrap || opts.kid !== undefined) {
+      throw new UsageError('--fields takes none of --aad, --random-key, --wrap, --kid');
+    }
+    const text = typeof plaintext === 'string' ? plaintext : Buffer.from(plaintext).toString('utf8');
+    const r = encryptFields(text, keys.secret, opts.fields, { ...(opts.alg ? { alg: opts.alg } : {}), allowMissing: Boolean(opts.allowMissing) });
+    const kid = keyId(keys.secret);
+    return { text: r.text, alg: opts.alg ?? (pickAlg(keys.secret, undefined) as Alg), kid, fields: { encrypted: r.encrypted, already: r.already } };
+  }
   if (format === 'jwe' || format === 'jwe-json') {
     if (opts.embedKey) throw new UsageError('--random-key needs --format json');
     if (opts.alg && !(JWE_ENCS as readonly string[]).includes(opts.alg)) {
@@ -194,7 +237,8 @@ interface Prepared {
 }
 
 function prepare(text: string, keys: Keys, opts: DecryptOptions, format: 'json' | 'raw', forVerify = false): Prepared {
-  let key = keys.secret;
+  // Raw input names no kid: a keyring gives its primary key.
+  let key = format === 'raw' ? secretFor(keys, undefined) : keys.secret;
   if (keys.rsa && !key) throw new KeyError('an RSA key can only decrypt JWE input', 'ERR_KEY_TYPE');
   const userAad = toBytes(opts.aad);
   if (format === 'raw') {
@@ -220,6 +264,7 @@ function prepare(text: string, keys: Keys, opts: DecryptOptions, format: 'json' 
     return { sealed: raw.decode(text, alg), key, aad: userAad, kid: keyId(key), claimedKid: undefined, format };
   }
   const env = envelope.decode(text);
+  if (keys.ring && !env.key && !opts.embeddedKey) key = ringKey(keys.ring, env.kid);
   if (env.kdf) {
     if (env.key) throw new FormatError('an envelope cannot have both "kdf" and "key"', 'ERR_ENVELOPE');
     if (!env.alg) throw new FormatError('an envelope with "kdf" must name its "alg"', 'ERR_ENVELOPE');
@@ -277,15 +322,18 @@ function prepare(text: string, keys: Keys, opts: DecryptOptions, format: 'json' 
   };
 }
 
-function detectFormat(text: string, format: DecryptFormat | undefined): EncryptFormat {
+function detectFormat(text: string, format: DecryptFormat | undefined, fields?: FieldPath[]): EncryptFormat | 'fields' {
+  if (fields) return 'fields';
   if (format && format !== 'auto') return format;
   const j = jweCodec.detect(text);
   if (j === 'compact') return 'jwe';
   if (j === 'json') return 'jwe-json';
+  if (/^[\s\uFEFF]*[[{]/.test(text) && hasTokens(text)) return 'fields';
   return envelope.detect(text) ? 'json' : 'raw';
 }
 
 function asText(input: string | Uint8Array): string {
+  // (utf8 is the only text encoding aes-payload reads)
   return typeof input === 'string' ? input : Buffer.from(input).toString('utf8');
 }
 
@@ -296,6 +344,13 @@ function decryptJwe(text: string, keys: Keys, opts: DecryptOptions, format: 'jwe
   }
   if (opts.embeddedKey) throw new UsageError('--embedded-key needs a JSON envelope');
   if (opts.alg) throw new UsageError('--alg does not apply to JWE input, which names its algorithms; use --allow-alg');
+  if (keys.ring) {
+    // Pick the keyring's key by the kid the JWE names (any recipient), else the primary.
+    const parsed = jweCodec.decode(text);
+    const kids = parsed.recipients.map((r) => r.header?.kid ?? parsed.unprotected?.kid ?? parsed.protectedHeader.kid).filter((k): k is string => typeof k === 'string');
+    const known = kids.find((k) => keys.ring!.keys.has(k));
+    keys = { ...keys, secret: ringKey(keys.ring, known ?? kids[0]) };
+  }
   const r = jweDecrypt(text, keys, {
     ...(opts.allowAlg ? { allowAlg: opts.allowAlg } : {}),
     ...(opts.maxInflated !== undefined ? { maxInflated: opts.maxInflated } : {}),
@@ -317,8 +372,12 @@ function decryptJwe(text: string, keys: Keys, opts: DecryptOptions, format: 'jwe
 export function decrypt(input: string | Uint8Array, key: KeyArg, opts: DecryptOptions = {}): DecryptResult {
   const text = asText(input);
   const keys = toKeys(key);
-  const format = detectFormat(text, opts.format);
+  const format = detectFormat(text, opts.format, opts.fields);
   if (format === 'jwe' || format === 'jwe-json') return decryptJwe(text, keys, opts, format);
+  if (format === 'fields') {
+    const r = decryptFields(text, keyForKid(keys), opts.fields ? { paths: opts.fields } : {});
+    return { plaintext: Buffer.from(r.text, 'utf8'), format, fields: r.decrypted, ...(r.kids.length === 1 ? { kid: r.kids[0]! } : {}) };
+  }
   const p = prepare(text, keys, opts, format);
   const plaintext = open(p.sealed, p.key, p.aad);
   return { plaintext, alg: p.sealed.alg, ...(p.kid !== undefined ? { kid: p.kid } : {}), format: p.format };
@@ -336,11 +395,16 @@ export function decrypt(input: string | Uint8Array, key: KeyArg, opts: DecryptOp
  * ```
  */
 export function verify(input: string | Uint8Array, key: KeyArg, opts: DecryptOptions = {}): VerifyResult {
-  let base: { alg?: Alg; kid?: string; format?: EncryptFormat } | undefined;
+  let base: { alg?: Alg; kid?: string; format?: EncryptFormat | 'fields' } | undefined;
   try {
     const text = asText(input);
     const keys = toKeys(key);
-    const format = detectFormat(text, opts.format);
+    const format = detectFormat(text, opts.format, opts.fields);
+    if (format === 'fields') {
+      base = { format };
+      const r = decryptFields(text, keyForKid(keys), opts.fields ? { paths: opts.fields } : {});
+      return { ok: true, format, ...(r.kids.length === 1 ? { kid: r.kids[0]! } : {}) };
+    }
     if (format === 'jwe' || format === 'jwe-json') {
       base = { format };
       const r = decryptJwe(text, keys, opts, format);

@@ -25,6 +25,12 @@ const ALLOWED: Record<string, string> = {
   '--bits': 'an RSA modulus size',
   '--passphrase-env': 'an environment variable name',
   '--passphrase-file': 'a file name',
+  '--keyring': 'a file name',
+  '--fields': 'a list of field paths',
+  '--require': 'a list of field paths',
+  '--expect-kid': 'a key id, which is public',
+  '--to-key-env': 'an environment variable name',
+  '--to-key-file': 'a file name',
 };
 
 describe('argv', () => {

@@ -22,6 +22,7 @@ export function addKeyOptions(cmd: Command): Command {
     .option('--passphrase', 'ask for a passphrase at a hidden prompt instead of a key (scrypt; PBES2 for JWE)')
     .option('--passphrase-env <NAME>', 'read a passphrase from environment variable NAME')
     .option('--passphrase-file <FILE>', 'read a passphrase from FILE (one trailing newline is dropped)')
+    .option('--keyring <FILE>', 'several keys with a primary (JSON or .ini); default: env AES_PAYLOAD_KEYRING')
     .addOption(
       new Option('--key-encoding <ENC>', 'how the key text is encoded').choices(KEY_ENCODINGS).default('auto'),
     );
@@ -39,7 +40,8 @@ export function hasKeyFlag(o: KeyFlags): boolean {
     Boolean(o.prompt) ||
     Boolean(o.passphrase) ||
     o.passphraseEnv !== undefined ||
-    o.passphraseFile !== undefined
+    o.passphraseFile !== undefined ||
+    o.keyring !== undefined
   );
 }
 

@@ -6,7 +6,11 @@ import { FormatError } from '../errors.js';
 import { checkOutput } from '../io/output.js';
 import { decrypt, type DecryptFormat, type Keys } from '../payload.js';
 import { addKeyOptions, algOption, allowAlgOption, asAlg, emit, hasKeyFlag, parseAllowAlg, resolveCliKeys, terminalHint, type KeyFlags } from './common.js';
-import { decryptStreamCli, streamKey, streamKind } from './stream.js';
+import { decryptStreamCli, streamKeyFor, streamKind } from './stream.js';
+import { processLines } from '../io/lines.js';
+import { parsePaths } from '../fields/paths.js';
+import { writeStdout } from '../io/stdout.js';
+import { AtomicFile } from '../io/output.js';
 import type { Ui } from './ui.js';
 
 interface DecryptFlags extends KeyFlags {
@@ -17,6 +21,9 @@ interface DecryptFlags extends KeyFlags {
   embeddedKey?: boolean;
   force?: boolean;
   allowAlg?: string;
+  fields?: string;
+  lines?: boolean;
+  failFast?: boolean;
 }
 
 export function registerDecrypt(program: Command, ui: Ui): void {
@@ -30,7 +37,10 @@ export function registerDecrypt(program: Command, ui: Ui): void {
     .addOption(new Option('--format <FORMAT>', 'input format').choices(['auto', 'json', 'raw', 'jwe', 'jwe-json', 'stream']).default('auto'))
     .addOption(allowAlgOption())
     .option('--aad <TEXT>', 'additional authenticated data the input must have been sealed with')
-    .option('--embedded-key', 'use the key inside the envelope (made by encrypt --random-key)');
+    .option('--embedded-key', 'use the key inside the envelope (made by encrypt --random-key)')
+    .option('--fields <PATHS>', 'decrypt only the field tokens at these paths (default: every token in the document)')
+    .option('--lines', 'each input line is its own payload (NDJSON); each output line its plaintext')
+    .option('--fail-fast', 'with --lines: stop at the first bad line');
   addKeyOptions(cmd).action(async (file: string | undefined, o: DecryptFlags) => {
     let key: Keys | undefined;
     let noKey: KeyError | undefined;
@@ -49,6 +59,27 @@ export function registerDecrypt(program: Command, ui: Ui): void {
     checkOutput(file, o.output, Boolean(o.force));
     terminalHint(file, ui);
     const src = Source.open(file);
+    const alg = asAlg(o.alg);
+    const fields = o.fields !== undefined ? parsePaths(o.fields) : undefined;
+    const opts = {
+      ...(alg ? { alg } : {}),
+      ...(o.aad !== undefined ? { aad: o.aad } : {}),
+      format: o.format as DecryptFormat,
+      embeddedKey: Boolean(o.embeddedKey),
+      ...parseAllowAlg(o.allowAlg),
+      ...(fields ? { fields } : {}),
+    };
+    if (o.failFast && !o.lines) throw new UsageError('--fail-fast needs --lines');
+    if (o.lines) {
+      if (!key && !o.embeddedKey) throw noKey ?? new KeyError('no key given', 'ERR_KEY_MISSING');
+      if (o.format === 'stream') throw new UsageError('--lines and --format stream exclude each other');
+      runLines(src, o, (line) => {
+        const r = decrypt(line, key, opts);
+        if (r.plaintext.includes(0x0a)) throw new FormatError('the plaintext has a newline, so it cannot be one output line', 'ERR_LINE');
+        return r.plaintext.toString('utf8');
+      }, ui);
+      return;
+    }
     const kind = o.format === 'auto' || o.format === 'stream' ? streamKind(src) : undefined;
     if (o.format === 'stream' && !kind) {
       src.close();
@@ -63,20 +94,13 @@ export function registerDecrypt(program: Command, ui: Ui): void {
         src.close();
         throw noKey ?? new KeyError('no key given', 'ERR_KEY_MISSING');
       }
-      await decryptStreamCli(src, kind, streamKey(key), o, ui);
+      await decryptStreamCli(src, kind, streamKeyFor(key), o, ui);
       return;
     }
     const input = readAllOf(src, MAX_ENCODED_BYTES);
-    const alg = asAlg(o.alg);
     let res;
     try {
-      res = decrypt(input.data, key, {
-        ...(alg ? { alg } : {}),
-        ...(o.aad !== undefined ? { aad: o.aad } : {}),
-        format: o.format as DecryptFormat,
-        embeddedKey: Boolean(o.embeddedKey),
-        ...parseAllowAlg(o.allowAlg),
-      });
+      res = decrypt(input.data, key, opts);
     } catch (e) {
       throw noKey && e instanceof KeyError ? noKey : e;
     }
@@ -85,5 +109,36 @@ export function registerDecrypt(program: Command, ui: Ui): void {
     } finally {
       res.plaintext.fill(0);
     }
+    if (res.fields !== undefined) ui.line(`decrypted ${res.fields} field${res.fields === 1 ? '' : 's'}`);
   });
+}
+
+/**
+ * Line mode, shared by encrypt and decrypt: every line on its own; bad lines
+ * are reported with their number and skipped; the exit status is that of the
+ * first failure. With -o the file is written only if every line succeeded.
+ */
+export function runLines(src: Source, o: { output?: string; force?: boolean; failFast?: boolean }, fn: (line: Buffer) => string, ui: Ui, mode = 0o600): void {
+  const file = o.output !== undefined && o.output !== '-' ? AtomicFile.create(o.output, { mode, overwrite: Boolean(o.force) }) : undefined;
+  try {
+    const rep = processLines(
+      src,
+      fn,
+      file ? (t) => file.write(Buffer.from(t, 'utf8')) : writeStdout,
+      (n, e) => ui.error(`line ${n}: ${e.message}`),
+      Boolean(o.failFast),
+    );
+    if (rep.failed) {
+      file?.abort();
+      if (file) ui.error(`${rep.failed} of ${rep.lines} lines failed; ${o.output} was not written`);
+      process.exitCode = rep.firstExit;
+      return;
+    }
+    file?.commit();
+  } catch (e) {
+    file?.abort();
+    throw e;
+  } finally {
+    src.close();
+  }
 }

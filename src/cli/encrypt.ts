@@ -10,6 +10,8 @@ import { parseStructuredKey, publicOf } from '../keys/structured.js';
 import { encrypt, generateKey, type EncryptFormat, type Keys } from '../payload.js';
 import { addKeyOptions, algOption, asAlg, emit, hasKeyFlag, resolveCliKeys, terminalHint, type KeyFlags } from './common.js';
 import { encryptStreamCli, streamKey } from './stream.js';
+import { runLines } from './decrypt.js';
+import { parsePaths } from '../fields/paths.js';
 import type { Ui } from './ui.js';
 
 interface EncryptFlags extends KeyFlags {
@@ -23,6 +25,10 @@ interface EncryptFlags extends KeyFlags {
   wrap?: JweWrap;
   recipient?: string;
   kid?: string;
+  fields?: string;
+  allowMissing?: boolean;
+  lines?: boolean;
+  failFast?: boolean;
 }
 
 /** Read an RSA public key (PEM or JWK; a private key gives its public half). Not secret. */
@@ -52,11 +58,20 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     .option('--recipient <PUBKEY>', 'JWE: encrypt to this RSA public key (PEM or JWK file)')
     .option('--kid <KID>', 'JWE: the "kid" to write (default: the key\'s kid or RFC 7638 thumbprint)')
     .option('--aad <TEXT>', 'additional authenticated data (not secret; recorded in the envelope)')
-    .option('--random-key', 'use a fresh random key and embed it in the envelope (output is NOT secret)');
+    .option('--random-key', 'use a fresh random key and embed it in the envelope (output is NOT secret)')
+    .option('--fields <PATHS>', 'encrypt only these values of a JSON document, in place (see README, "Field paths")')
+    .option('--allow-missing', 'with --fields: a path that matches nothing is not an error')
+    .option('--lines', 'each input line is its own payload (NDJSON); one output line per input line')
+    .option('--fail-fast', 'with --lines: stop at the first bad line');
   addKeyOptions(cmd).action(async (file: string | undefined, o: EncryptFlags) => {
     const alg = asAlg(o.alg);
     const jwe = o.format === 'jwe' || o.format === 'jwe-json';
     if (o.armor && o.format !== 'stream') throw new UsageError('--armor needs --format stream');
+    if (o.allowMissing && o.fields === undefined) throw new UsageError('--allow-missing needs --fields');
+    if (o.failFast && !o.lines) throw new UsageError('--fail-fast needs --lines');
+    const fields = o.fields !== undefined ? parsePaths(o.fields) : undefined;
+    if (fields && (o.format !== 'json' || jwe)) throw new UsageError('--fields writes the JSON document itself; drop --format');
+    if (o.lines && o.format === 'stream') throw new UsageError('--lines and --format stream exclude each other');
     if (o.format === 'stream') {
       if (o.aad !== undefined || o.randomKey || o.wrap || o.recipient !== undefined || o.kid !== undefined) {
         throw new UsageError('--format stream takes none of --aad, --random-key, --wrap, --recipient, --kid');
@@ -89,19 +104,37 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     }
     checkOutput(file, o.output, Boolean(o.force));
     terminalHint(file, ui);
-    const input = readAllOf(Source.open(file), MAX_PAYLOAD_BYTES);
-    const res = encrypt(input.data, keys, {
+    const opts = {
       ...(alg ? { alg } : {}),
       ...(o.aad !== undefined ? { aad: o.aad } : {}),
       ...(o.wrap ? { wrap: o.wrap } : {}),
       ...(o.kid !== undefined ? { kid: o.kid } : {}),
+      ...(fields ? { fields, allowMissing: Boolean(o.allowMissing) } : {}),
       format: o.format as EncryptFormat,
       embedKey: Boolean(o.randomKey),
-    });
+    };
+    if (o.lines) {
+      let encrypted = 0;
+      runLines(Source.open(file), o, (line) => {
+        const r = encrypt(line, keys, opts);
+        encrypted += r.fields?.encrypted ?? 0;
+        return r.text;
+      }, ui, o.randomKey ? 0o600 : 0o666);
+      if (fields) ui.line(`encrypted ${encrypted} value${encrypted === 1 ? '' : 's'}`);
+      return;
+    }
+    const input = readAllOf(Source.open(file), MAX_PAYLOAD_BYTES);
+    const res = encrypt(input.data, keys, opts);
     if (!specOf(res.alg).authenticated) {
       ui.warn(`${res.alg} is unauthenticated: changes to the ciphertext go undetected; prefer ${res.alg.slice(0, 4)}GCM`);
     }
     if (o.randomKey) ui.warn('--random-key: the key is inside the output, so the output is not secret');
+    if (res.fields) {
+      // The document itself, edited in place: keep its own final newline (or lack of one).
+      emit(res.text, { output: o.output, force: o.force, mode: 0o666 });
+      ui.line(`encrypted ${res.fields.encrypted} value${res.fields.encrypted === 1 ? '' : 's'}${res.fields.already ? ` (${res.fields.already} already encrypted)` : ''}, kid ${res.kid}`);
+      return;
+    }
     emit(`${res.text}\n`, { output: o.output, force: o.force, mode: o.randomKey ? 0o600 : 0o666 });
   });
 }

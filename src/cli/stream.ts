@@ -2,6 +2,7 @@ import { AUTH_FAILED_MESSAGE, AesPayloadError, AuthError, EXIT, KeyError, UsageE
 import { detect as detectStream } from '../formats/stream.js';
 import type { Source } from '../io/source.js';
 import type { Keys } from '../payload.js';
+import { ringKey } from '../keys/keyring.js';
 import { ArmorReader, armorSink } from '../stream/armor.js';
 import { decryptStream, encryptStream, type StreamOptions, type StreamResult } from '../stream/pipeline.js';
 import { fileSink, stdoutSink, type Sink } from '../stream/sink.js';
@@ -17,10 +18,16 @@ export function threadsFromEnv(env: NodeJS.ProcessEnv): number | undefined {
   return n;
 }
 
+/** The key to encrypt a stream with (a keyring's primary key). */
 export function streamKey(keys: Keys): Buffer {
   if (keys.secret) return Buffer.from(keys.secret);
   if (keys.rsa) throw new KeyError('the stream format needs a symmetric key, not an RSA key', 'ERR_KEY_TYPE');
   throw new KeyError('the stream format needs a key; passphrases are not supported for streams', 'ERR_KEY_TYPE');
+}
+
+/** The key for a stream whose header names `kid`: from the keyring, or the one key. */
+export function streamKeyFor(keys: Keys): (kid: string) => Buffer {
+  return (kid) => (keys.ring ? ringKey(keys.ring, kid) : streamKey(keys));
 }
 
 /** Whether the source starts like a stream (binary or armored). Peeks only. */
@@ -51,7 +58,7 @@ export async function encryptStreamCli(src: Source, key: Buffer, out: { output?:
   }
 }
 
-export async function decryptStreamCli(src: Source, kind: 'binary' | 'armor', key: Buffer, out: { output?: string; force?: boolean } | 'discard', ui: Ui): Promise<StreamResult> {
+export async function decryptStreamCli(src: Source, kind: 'binary' | 'armor', key: Buffer | ((kid: string) => Buffer), out: { output?: string; force?: boolean } | 'discard', ui: Ui): Promise<StreamResult> {
   const sink: Sink =
     out === 'discard' ? { write() {}, commit() {}, abort() {}, written: 0 } : sinkFor(out, 0o600);
   const { opts, done } = options(ui, out === 'discard' ? 'verifying' : 'decrypting', src.size);

@@ -1,12 +1,19 @@
 import { Option, type Command } from 'commander';
 import { checkKeyLength } from '../crypto/aead.js';
-import { AesPayloadError, EXIT, FormatError, UsageError } from '../errors.js';
+import { AesPayloadError, EXIT, FormatError, KeyError, UsageError } from '../errors.js';
+import { checkFields, hasTokens } from '../fields/fields.js';
+import { parsePaths, type FieldPath } from '../fields/paths.js';
+import * as envelope from '../formats/envelope.js';
+import * as jweCodec from '../formats/jwe.js';
+import { b64decodeStrict } from '../formats/base64.js';
+import { decodeHeader, STREAM_HEADER_LEN } from '../formats/stream.js';
 import { MAX_ENCODED_BYTES, readAllOf } from '../io/input.js';
 import { Source } from '../io/source.js';
-import { decryptStreamCli, streamKey, streamKind } from './stream.js';
 import { writeStdout } from '../io/stdout.js';
-import { verify, type DecryptFormat } from '../payload.js';
-import { addKeyOptions, algOption, allowAlgOption, asAlg, parseAllowAlg, resolveCliKeys, type KeyFlags } from './common.js';
+import { ArmorReader } from '../stream/armor.js';
+import { keyForKid, verify, type DecryptFormat, type Keys } from '../payload.js';
+import { addKeyOptions, algOption, allowAlgOption, asAlg, hasKeyFlag, parseAllowAlg, resolveCliKeys, type KeyFlags } from './common.js';
+import { decryptStreamCli, streamKeyFor, streamKind } from './stream.js';
 import type { Ui } from './ui.js';
 
 interface VerifyFlags extends KeyFlags {
@@ -15,6 +22,9 @@ interface VerifyFlags extends KeyFlags {
   allowAlg?: string;
   json?: boolean;
   keyCheck?: boolean;
+  expectKid?: string;
+  require?: string;
+  key: boolean; // --no-key sets this to false
 }
 
 interface Row {
@@ -26,6 +36,81 @@ interface Row {
   wrap: string | null;
   kid: string | null;
   error: string | null;
+  /** Field documents: how many tokens were checked. */
+  tokens?: number;
+  /** Exit status of a failure (not in the JSON report). */
+  code?: number;
+}
+
+const row = (file: string, r: Partial<Row>): Row => ({ file, ok: true, format: null, alg: null, wrap: null, kid: null, error: null, ...r });
+
+/**
+ * Is this text a JSON document to check field by field (rather than an
+ * envelope or a JWE)? Only if it has tokens, or --require asks about its
+ * values: a JSON file with neither is checked as an envelope, and fails.
+ */
+function isFieldDocument(text: string, require: FieldPath[] | undefined): boolean {
+  if (!/^[\s\uFEFF]*[[{]/.test(text) || jweCodec.detect(text)) return false;
+  if (!require && !hasTokens(text)) return false;
+  try {
+    envelope.decode(text);
+    return false; // a valid envelope
+  } catch {
+    return true;
+  }
+}
+
+/** Structure-only check (--no-key): parses, nothing is decrypted. */
+function structureOnly(text: string): Partial<Row> {
+  const j = jweCodec.detect(text);
+  if (j) {
+    const jwe = jweCodec.decode(text);
+    const h = jwe.protectedHeader;
+    return { format: j === 'compact' ? 'jwe' : 'jwe-json', alg: typeof h.enc === 'string' ? h.enc : null, wrap: typeof h.alg === 'string' ? h.alg : null, kid: typeof h.kid === 'string' ? h.kid : null };
+  }
+  if (envelope.detect(text)) {
+    const e = envelope.decode(text);
+    if (e.alg && !e.alg.includes('GCM') && !e.alg.includes('-HS')) throw new FormatError('unauthenticated algorithm', 'ERR_UNAUTHENTICATED');
+    return { format: 'json', alg: e.alg ?? null, kid: e.kid ?? null };
+  }
+  b64decodeStrict(text.replace(/\s+/g, ''), 'raw input');
+  return { format: 'raw' };
+}
+
+async function checkOne(file: string, o: VerifyFlags, keys: Keys | undefined, require: FieldPath[] | undefined, ui: Ui): Promise<Row> {
+  const src = Source.open(file);
+  const kind = o.format === 'auto' || o.format === 'stream' ? streamKind(src) : undefined;
+  if (kind) {
+    if (!keys) {
+      const head = Buffer.alloc(STREAM_HEADER_LEN);
+      const got = (kind === 'armor' ? new ArmorReader(src) : src).read(head);
+      src.close();
+      const h = decodeHeader(head.subarray(0, got));
+      return row(file, { format: 'stream', alg: h.alg, kid: h.kid.toString('hex') });
+    }
+    const s = await decryptStreamCli(src, kind, streamKeyFor(keys), 'discard', ui);
+    return row(file, { format: 'stream', alg: s.alg, kid: s.kid });
+  }
+  if (o.format === 'stream') {
+    src.close();
+    throw new FormatError('input is not an aes-payload stream', 'ERR_STREAM');
+  }
+  const text = readAllOf(src, MAX_ENCODED_BYTES).data.toString('utf8');
+  if ((o.format === 'auto' || o.format === 'fields') && (o.format === 'fields' || isFieldDocument(text, require))) {
+    const c = checkFields(text, require ?? [], keys ? keyForKid(keys) : undefined, file === '-' ? 'standard input' : file);
+    const base = { format: 'fields', kid: c.kids.join(',') || null, tokens: c.tokens };
+    if (c.missing.length) return row(file, { ...base, ok: false, error: `--require ${c.missing[0]} matches nothing` });
+    if (c.plaintext.length) {
+      return row(file, { ...base, ok: false, error: `plaintext at ${c.plaintext.slice(0, 3).join(', ')}${c.plaintext.length > 3 ? ` and ${c.plaintext.length - 3} more` : ''}` });
+    }
+    return row(file, base);
+  }
+  if (!keys) return row(file, structureOnly(text));
+  const alg = asAlg(o.alg);
+  const r = verify(text, keys, { ...(alg ? { alg } : {}), format: o.format as DecryptFormat, ...parseAllowAlg(o.allowAlg) });
+  const fields = { format: r.format ?? null, alg: r.alg ?? null, wrap: r.wrap ?? null, kid: r.kid ?? null };
+  if (!r.ok) return row(file, { ...fields, ok: false, error: r.error?.message ?? 'verification failed', code: r.error?.exitCode ?? EXIT.AUTH });
+  return row(file, fields);
 }
 
 /** Sets process.exitCode; returns nothing. */
@@ -35,60 +120,56 @@ export function registerVerify(program: Command, ui: Ui): void {
     .description('authenticate inputs without writing plaintext anywhere (for CI)')
     .argument('[FILE...]', 'input files, or - for stdin (default)')
     .addOption(algOption('expected algorithm (raw input: default is the AES-GCM variant of the key size)'))
-    .addOption(new Option('--format <FORMAT>', 'input format').choices(['auto', 'json', 'raw', 'jwe', 'jwe-json', 'stream']).default('auto'))
+    .addOption(new Option('--format <FORMAT>', 'input format').choices(['auto', 'json', 'raw', 'jwe', 'jwe-json', 'stream', 'fields']).default('auto'))
     .addOption(allowAlgOption())
+    .option('--require <PATHS>', 'fail when any value these paths select is still plaintext (JSON documents)')
+    .option('--no-key', 'check structure only, without a key: is everything that should be encrypted encrypted?')
     .option('--json', 'print a JSON report on stdout')
-    .option('--key-check', 'only resolve and check the key, and print its kid');
+    .option('--key-check', 'only resolve and check the key, and print its kid')
+    .option('--expect-kid <KID>', 'with --key-check: fail unless the key has this kid');
   addKeyOptions(cmd).action(async (files: string[], o: VerifyFlags) => {
     const alg = asAlg(o.alg);
+    if (o.expectKid !== undefined && !o.keyCheck) throw new UsageError('--expect-kid needs --key-check');
     if (o.keyCheck) {
       if (files.length) throw new UsageError('--key-check takes no files');
+      if (!o.key) throw new UsageError('--key-check and --no-key exclude each other');
       const k = await resolveCliKeys(o, ui);
       if (!k.secret && !k.rsa) throw new UsageError('--key-check checks a key, not a passphrase');
       if (alg) checkKeyLength(alg, k.secret ?? Buffer.alloc(0));
+      if (o.expectKid !== undefined && o.expectKid !== k.kid) {
+        throw new KeyError(`the key from ${k.source} has kid ${k.kid}, not the expected ${o.expectKid.slice(0, 64)}`, 'ERR_KID_MISMATCH');
+      }
       const what = k.secret ? `${k.secret.length} bytes` : `RSA ${k.rsa!.asymmetricKeyDetails?.modulusLength ?? '?'} bits`;
+      const ring = k.ring ? `, keyring of ${k.ring.keys.size} (primary ${k.ring.primary})` : '';
       if (o.json) {
-        writeStdout(`${JSON.stringify({ ok: true, kid: k.kid, type: k.secret ? 'secret' : 'rsa', bytes: k.secret ? k.secret.length : null, alg: alg ?? null, source: k.source })}\n`);
+        writeStdout(`${JSON.stringify({ ok: true, kid: k.kid, type: k.secret ? 'secret' : 'rsa', bytes: k.secret ? k.secret.length : null, alg: alg ?? null, source: k.source, ...(k.ring ? { keyring: [...k.ring.keys.keys()] } : {}) })}\n`);
       } else {
         writeStdout(`${k.kid}\n`);
-        ui.line(`${ui.c.green('OK')} key from ${k.source}: ${what}${alg ? `, fits ${alg}` : ''}, kid ${k.kid}`);
+        ui.line(`${ui.c.green('OK')} key from ${k.source}: ${what}${alg ? `, fits ${alg}` : ''}, kid ${k.kid}${ring}`);
       }
       return;
     }
+    if (!o.key && hasKeyFlag(o)) throw new UsageError('--no-key takes no key flags');
     const list = files.length ? files : ['-'];
     if (list.filter((f) => f === '-').length > 1) throw new UsageError('stdin (-) can be read only once');
-    const key = await resolveCliKeys(o, ui);
-    const allow = parseAllowAlg(o.allowAlg);
+    const require = o.require !== undefined ? parsePaths(o.require) : undefined;
+    const keys = o.key ? await resolveCliKeys(o, ui) : undefined;
     const rows: Row[] = [];
     let exit: number = EXIT.OK;
     for (const file of list) {
-      let row: Row;
+      let r: Row;
       try {
-        const src = Source.open(file);
-        const kind = o.format === 'auto' || o.format === 'stream' ? streamKind(src) : undefined;
-        if (kind) {
-          const s = await decryptStreamCli(src, kind, streamKey(key), 'discard', ui);
-          row = { file, ok: true, format: 'stream', alg: s.alg, wrap: null, kid: s.kid, error: null };
-          rows.push(row);
-          ui.line(`${ui.c.green('OK')} ${file} ${row.alg} ${row.kid}`);
-          continue;
-        }
-        if (o.format === 'stream') {
-          src.close();
-          throw new FormatError('input is not an aes-payload stream', 'ERR_STREAM');
-        }
-        const input = readAllOf(src, MAX_ENCODED_BYTES);
-        const r = verify(input.data, key, { ...(alg ? { alg } : {}), format: o.format as DecryptFormat, ...allow });
-        row = { file, ok: r.ok, format: r.format ?? null, alg: r.alg ?? null, wrap: r.wrap ?? null, kid: r.kid ?? null, error: r.error?.message ?? null };
-        if (!r.ok && exit === EXIT.OK) exit = r.error?.exitCode ?? EXIT.AUTH;
+        r = await checkOne(file, o, keys, require, ui);
       } catch (e) {
         if (!(e instanceof AesPayloadError)) throw e;
-        row = { file, ok: false, format: null, alg: null, wrap: null, kid: null, error: e.message };
+        r = row(file, { ok: false, error: e.message });
         if (exit === EXIT.OK) exit = e.exitCode;
       }
-      rows.push(row);
-      if (row.ok) ui.line(`${ui.c.green('OK')} ${file} ${row.wrap ? `${row.wrap}/` : ''}${row.alg} ${row.kid ?? '-'}`);
-      else ui.line(`${ui.c.red('FAIL')} ${file}: ${row.error}`);
+      if (!r.ok && exit === EXIT.OK) exit = r.code ?? EXIT.FORMAT;
+      delete r.code;
+      rows.push(r);
+      if (r.ok) ui.line(`${ui.c.green('OK')} ${file} ${r.format === 'fields' ? `${r.tokens} field${r.tokens === 1 ? '' : 's'}` : `${r.wrap ? `${r.wrap}/` : ''}${r.alg ?? '-'}`} ${r.kid ?? '-'}${keys ? '' : ' (structure only)'}`);
+      else ui.line(`${ui.c.red('FAIL')} ${file}: ${r.error}`);
     }
     if (o.json) writeStdout(`${JSON.stringify(rows)}\n`);
     process.exitCode = exit;

@@ -43,16 +43,21 @@ const FIELDS = new Set(['v', 'alg', 'kid', 'kdf', 'nonce', 'data', 'mac', 'aad',
  * ```
  */
 export function encode(env: Envelope): string {
-  const o: Record<string, unknown> = { v: env.v ?? 1 };
-  if (env.alg) o.alg = env.alg;
-  if (env.kid !== undefined) o.kid = env.kid;
-  if (env.kdf) o.kdf = { name: env.kdf.name, salt: b64encode(env.kdf.salt), N: env.kdf.N, r: env.kdf.r, p: env.kdf.p };
-  o.nonce = b64encode(env.nonce);
-  o.data = b64encode(env.data);
-  if (env.mac && env.mac.length) o.mac = b64encode(env.mac);
-  if (env.aad) o.aad = b64encode(env.aad);
-  if (env.key) o.key = b64encode(env.key);
-  return JSON.stringify(o);
+  // Built as a string (every value is base64, a number or a checked name):
+  // line mode encodes one envelope per record, and this is several times
+  // faster than JSON.stringify of an object. JSON.stringify still quotes the
+  // kid, which the caller may choose (JWE --kid is not used here).
+  let s = `{"v":${env.v ?? 1}`;
+  if (env.alg) s += `,"alg":"${env.alg}"`;
+  if (env.kid !== undefined) s += `,"kid":${JSON.stringify(env.kid)}`;
+  if (env.kdf) {
+    s += `,"kdf":{"name":"${env.kdf.name}","salt":"${b64encode(env.kdf.salt)}","N":${env.kdf.N},"r":${env.kdf.r},"p":${env.kdf.p}}`;
+  }
+  s += `,"nonce":"${b64encode(env.nonce)}","data":"${b64encode(env.data)}"`;
+  if (env.mac && env.mac.length) s += `,"mac":"${b64encode(env.mac)}"`;
+  if (env.aad) s += `,"aad":"${b64encode(env.aad)}"`;
+  if (env.key) s += `,"key":"${b64encode(env.key)}"`;
+  return `${s}}`;
 }
 
 /**

@@ -13,5 +13,11 @@ const KID_PREFIX = Buffer.from('aes-payload kid v1\n', 'ascii');
  * ```
  */
 export function keyId(key: Uint8Array): string {
-  return createHash('sha256').update(KID_PREFIX).update(key).digest().subarray(0, 8).toString('hex');
+  // Line mode asks for the same key's kid for every record: remember the last one.
+  if (last && last.key === key && last.len === key.length) return last.kid;
+  const kid = createHash('sha256').update(KID_PREFIX).update(key).digest().subarray(0, 8).toString('hex');
+  last = { key, len: key.length, kid };
+  return kid;
 }
+
+let last: { key: Uint8Array; len: number; kid: string } | undefined;

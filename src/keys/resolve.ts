@@ -4,7 +4,11 @@ import { KeyError, UsageError, ioError } from '../errors.js';
 import { decodeKey, type KeyEncoding } from './decode.js';
 import { DEFAULT_INI_KEY, findIniValue } from './ini.js';
 import { keyId } from './kid.js';
+import { parseKeyring, type Keyring } from './keyring.js';
 import { parseStructuredKey, rsaThumbprint } from './structured.js';
+
+/** The environment variable holding a keyring's text, read when neither a key flag nor AES_PAYLOAD_KEY is given. */
+export const DEFAULT_KEYRING_ENV = 'AES_PAYLOAD_KEYRING';
 
 /**
  * The environment variable read when no key flag is given.
@@ -29,6 +33,8 @@ export interface KeySource {
   passphrase?: boolean;
   passphraseEnv?: string;
   passphraseFile?: string;
+  /** A keyring file (JSON or .ini). */
+  keyring?: string;
 }
 
 export interface KeyContext {
@@ -51,6 +57,7 @@ export interface ResolvedKeys {
   secret?: Buffer;
   rsa?: KeyObject;
   passphrase?: Buffer;
+  ring?: Keyring;
   /** kid of a symmetric key, RFC 7638 thumbprint of an RSA key; none for a passphrase. */
   kid?: string;
   source: string;
@@ -155,6 +162,7 @@ export async function resolveKeys(src: KeySource, ctx: KeyContext, confirmPassph
     src.passphrase && '--passphrase',
     src.passphraseEnv !== undefined && '--passphrase-env',
     src.passphraseFile !== undefined && '--passphrase-file',
+    src.keyring !== undefined && '--keyring',
   ].filter(Boolean);
   if (chosen.length > 1) throw new UsageError(`choose one key source, not ${chosen.join(' and ')}`);
   if (src.ini === undefined && (src.iniSection !== undefined || src.iniKey !== undefined)) {
@@ -162,6 +170,13 @@ export async function resolveKeys(src: KeySource, ctx: KeyContext, confirmPassph
   }
   if (src.passphrase || src.passphraseEnv !== undefined || src.passphraseFile !== undefined) {
     return resolvePassphrase(src, ctx, confirmPassphrase);
+  }
+  const noFlag = src.keyEnv === undefined && src.keyFile === undefined && src.ini === undefined && !src.prompt;
+  if (src.keyring !== undefined || (noFlag && !ctx.env[DEFAULT_KEY_ENV] && ctx.env[DEFAULT_KEYRING_ENV])) {
+    const where = src.keyring !== undefined ? `keyring ${src.keyring}` : `env ${DEFAULT_KEYRING_ENV}`;
+    const text = src.keyring !== undefined ? readSecretFile(src.keyring, 'keyring', ctx).toString('utf8') : ctx.env[DEFAULT_KEYRING_ENV]!;
+    const ring = parseKeyring(text, where);
+    return { ring, secret: ring.keys.get(ring.primary)!, kid: ring.primary, source: where };
   }
   const encoding = src.keyEncoding ?? 'auto';
   let raw: Buffer;
@@ -196,7 +211,7 @@ export async function resolveKeys(src: KeySource, ctx: KeyContext, confirmPassph
     if (value === undefined || value === '') {
       if (src.keyEnv !== undefined) throw new KeyError(`environment variable ${name} is not set`, 'ERR_KEY_MISSING');
       throw new KeyError(
-        `no key: set ${DEFAULT_KEY_ENV}, or pass --key-env NAME, --key-file FILE or --ini FILE (or --prompt)`,
+        `no key: set ${DEFAULT_KEY_ENV} (or ${DEFAULT_KEYRING_ENV}), or pass --key-env NAME, --key-file FILE, --ini FILE or --keyring FILE (or --prompt)`,
         'ERR_KEY_MISSING',
       );
     }

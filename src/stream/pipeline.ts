@@ -263,12 +263,18 @@ export async function encryptStream(src: ByteReader, sink: Sink, key: Buffer, op
  * await decryptStream(Source.open('dump.sql.aesp'), stdoutSink(), key);
  * ```
  */
-export async function decryptStream(src: ByteReader, sink: Sink, key: Buffer, opts: StreamOptions = {}): Promise<StreamResult> {
+export async function decryptStream(
+  src: ByteReader,
+  sink: Sink,
+  keyOrLookup: Buffer | ((kid: string) => Buffer),
+  opts: StreamOptions = {},
+): Promise<StreamResult> {
   try {
     const head = Buffer.alloc(STREAM_HEADER_LEN);
     const got = src.read(head);
     if (got < STREAM_HEADER_LEN) throw new FormatError('stream is truncated inside its header', 'ERR_STREAM');
     const h = decodeHeader(head);
+    const key = typeof keyOrLookup === 'function' ? keyOrLookup(h.kid.toString('hex')) : keyOrLookup;
     const need = h.alg === 'A128GCM' ? 16 : 32;
     if (key.length !== need) throw new KeyError(`key is ${key.length} bytes but this ${h.alg} stream needs ${need} bytes`, 'ERR_KEY_LENGTH');
     const keys = streamKeys(key, h.salt, h.body);

@@ -1,0 +1,95 @@
+import { parse as parseIni } from 'ini';
+import { KeyError } from '../errors.js';
+import { decodeKey } from './decode.js';
+import { keyId } from './kid.js';
+
+/**
+ * Several keys, one of them primary (used to encrypt). Decrypt and verify
+ * pick the key by the kid the input names.
+ */
+export interface Keyring {
+  /** kid of the primary key. */
+  primary: string;
+  /** kid → key. */
+  keys: Map<string, Buffer>;
+  /** Where it came from, for messages. */
+  source: string;
+}
+
+/**
+ * Parse a keyring: JSON `{"primary": "<kid or name>", "keys": {"<kid or
+ * name>": "<key text>", …}}`, or an .ini whose `[keyring]` section (or top
+ * level) has `<kid or name> = <key text>` lines and `primary = <kid or name>`.
+ * Entries are indexed by the kid computed from the key; a label that looks
+ * like a kid (16 hex digits) must be that key's kid.
+ *
+ * @example
+ * ```ts
+ * const ring = parseKeyring('{"primary":"new","keys":{"new":"<hex>","old":"<hex>"}}', 'env AES_PAYLOAD_KEYRING');
+ * ```
+ */
+export function parseKeyring(text: string, source: string): Keyring {
+  let entries: Record<string, unknown>;
+  let primary: unknown;
+  const t = text.replace(/^\uFEFF/, '').trim();
+  if (t.startsWith('{')) {
+    let o: unknown;
+    try {
+      o = JSON.parse(t);
+    } catch {
+      throw new KeyError(`${source}: the keyring is not valid JSON`, 'ERR_KEYRING');
+    }
+    const obj = o as Record<string, unknown>;
+    if (typeof obj !== 'object' || obj === null || typeof obj.keys !== 'object' || obj.keys === null || Array.isArray(obj.keys)) {
+      throw new KeyError(`${source}: a JSON keyring is {"primary": KID, "keys": {KID: KEY, …}}`, 'ERR_KEYRING');
+    }
+    entries = obj.keys as Record<string, unknown>;
+    primary = obj.primary;
+  } else {
+    const ini = parseIni(t) as Record<string, unknown>;
+    const section = typeof ini.keyring === 'object' && ini.keyring !== null ? (ini.keyring as Record<string, unknown>) : ini;
+    entries = { ...section };
+    primary = entries.primary;
+    delete entries.primary;
+    for (const [k, v] of Object.entries(entries)) if (typeof v === 'object') delete entries[k];
+  }
+  const keys = new Map<string, Buffer>();
+  const labels = new Map<string, string>();
+  for (const [label, value] of Object.entries(entries)) {
+    if (typeof value !== 'string') throw new KeyError(`${source}: keyring entry "${label.slice(0, 40)}" is not key text`, 'ERR_KEYRING');
+    let key: Buffer;
+    try {
+      key = decodeKey(Buffer.from(value.replace(/^["']|["']$/g, ''), 'utf8'), 'auto');
+    } catch (e) {
+      throw new KeyError(`${source}: keyring entry "${label.slice(0, 40)}": ${(e as Error).message}`, 'ERR_KEYRING');
+    }
+    const kid = keyId(key);
+    if (/^[0-9a-f]{16}$/.test(label) && label !== kid) {
+      throw new KeyError(`${source}: keyring entry "${label}" holds the key whose kid is ${kid}`, 'ERR_KEYRING');
+    }
+    keys.set(kid, key);
+    labels.set(label, kid);
+  }
+  if (keys.size === 0) throw new KeyError(`${source}: the keyring has no keys`, 'ERR_KEYRING');
+  let p: string | undefined;
+  if (primary === undefined) {
+    if (keys.size > 1) throw new KeyError(`${source}: the keyring has several keys but names no primary`, 'ERR_KEYRING');
+    p = [...keys.keys()][0];
+  } else {
+    if (typeof primary !== 'string') throw new KeyError(`${source}: keyring "primary" must name a key`, 'ERR_KEYRING');
+    p = labels.get(primary) ?? (keys.has(primary) ? primary : undefined);
+    if (!p) throw new KeyError(`${source}: the keyring's primary "${primary.slice(0, 40)}" is not one of its keys`, 'ERR_KEYRING');
+  }
+  return { primary: p!, keys, source };
+}
+
+/**
+ * The key for `kid` (the primary one when the input names none). A kid that
+ * is not in the keyring is a key problem (exit 3).
+ */
+export function ringKey(ring: Keyring, kid: string | undefined): Buffer {
+  if (kid === undefined) return ring.keys.get(ring.primary)!;
+  const k = ring.keys.get(kid);
+  if (!k) throw new KeyError(`kid ${kid.slice(0, 64)} is not in the keyring (${ring.source}; it has ${[...ring.keys.keys()].join(', ')})`, 'ERR_KID_UNKNOWN');
+  return k;
+}
