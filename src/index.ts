@@ -9,8 +9,10 @@
  * decrypt(text, key).plaintext.toString(); // '{"a":1}'
  * ```
  */
-export { encrypt, decrypt, verify, generateKey } from './payload.js';
+export { encrypt, decrypt, verify, generateKey, keyForKid } from './payload.js';
 export type {
+  Keys,
+  KeyArg,
   EncryptOptions,
   EncryptResult,
   DecryptOptions,
@@ -21,7 +23,24 @@ export type {
 } from './payload.js';
 export { keyId } from './keys/kid.js';
 export { decodeKey, encodeKey, KEY_ENCODINGS, type KeyEncoding } from './keys/decode.js';
-export { resolveKey, DEFAULT_KEY_ENV, type KeySource, type KeyContext, type ResolvedKey } from './keys/resolve.js';
+export {
+  resolveKey,
+  resolveKeys,
+  DEFAULT_KEY_ENV,
+  DEFAULT_KEYRING_ENV,
+  type KeySource,
+  type KeyContext,
+  type ResolvedKey,
+  type ResolvedKeys,
+} from './keys/resolve.js';
+export { parseKeyring, ringKey, type Keyring } from './keys/keyring.js';
+export { parseStructuredKey, rsaThumbprint } from './keys/structured.js';
+export { jweEncrypt, jweDecrypt, JWE_WRAPS, JWE_ENCS, type JweWrap, type JweEnc, type JweKeys } from './jose/jwe.js';
+export { encryptFields, decryptFields, checkFields, rotateFields } from './fields/fields.js';
+export { parsePaths, type FieldPath } from './fields/paths.js';
+export { encryptStream, decryptStream, type StreamOptions, type StreamResult } from './stream/pipeline.js';
+export { fileSink, stdoutSink, type Sink } from './stream/sink.js';
+export { Source } from './io/source.js';
 export { ALGS, isAlg, algSpec, defaultAlgForKeyLength, type Alg, type AlgSpec } from './crypto/algs.js';
 export {
   AesPayloadError,

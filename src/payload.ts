@@ -42,7 +42,14 @@ function secretFor(keys: Keys, kid: string | undefined): Uint8Array | undefined 
   return keys.ring ? ringKey(keys.ring, kid) : keys.secret;
 }
 
-/** A key lookup for field tokens: by kid from a keyring, else the one key. */
+/**
+ * A key lookup for field tokens: by kid from a keyring, else the one key.
+ *
+ * @example
+ * ```ts
+ * decryptFields(doc, keyForKid({ ring })); // each token finds its key by kid
+ * ```
+ */
 export function keyForKid(keys: Keys): KeyForKid {
   return (kid) => {
     const k = secretFor(keys, kid);

@@ -15,6 +15,14 @@ export interface Sink {
   advance?(n: number): void;
 }
 
+/**
+ * Stream output to stdout (a closed reader ends quietly, see writeStdout).
+ *
+ * @example
+ * ```ts
+ * await decryptStream(Source.open('x.aesp'), stdoutSink(), key);
+ * ```
+ */
 export function stdoutSink(): Sink {
   let written = 0;
   return {
@@ -30,6 +38,14 @@ export function stdoutSink(): Sink {
   };
 }
 
+/**
+ * Stream output to an atomic file (temp file, fsync, rename on commit).
+ *
+ * @example
+ * ```ts
+ * await encryptStream(Source.open('dump.sql'), fileSink('dump.aesp', { mode: 0o666, overwrite: false }), key);
+ * ```
+ */
 export function fileSink(path: string, opts: { mode: number; overwrite: boolean }): Sink {
   const f = AtomicFile.create(path, opts);
   let written = 0;
