@@ -67,6 +67,11 @@ if (has('age') && has('age-keygen')) {
   console.log('age is not installed (apt-get install age): age ratios skipped');
 }
 
+// The I/O floor: a plain copy of the same file through user memory (1 MiB
+// reads and writes, no crypto), to show how much of the time the kernel takes.
+const copyScript = `const fs=require('fs');const b=Buffer.allocUnsafeSlow(1<<20);const i=fs.openSync(process.argv[1],'r');const o=fs.openSync(process.argv[2],'w');let n;while((n=fs.readSync(i,b,0,b.length,null))>0)fs.writeSync(o,b,0,n);`;
+jobs['copy (I/O floor)'] = [process.execPath, ['-e', copyScript, src, f('copy.out')], f('copy.out')];
+
 const times = Object.fromEntries(Object.keys(jobs).map((k) => [k, []]));
 for (let r = 0; r < rounds; r++) {
   for (const [name, [cmd, args, out]] of Object.entries(jobs)) times[name].push(time(cmd, args, out));
@@ -77,6 +82,7 @@ console.log(`stream throughput, ${sizeMiB} MiB in /dev/shm, median of ${rounds} 
 for (const [k, v] of Object.entries(mbs)) console.log(`  ${k.padEnd(22)} ${v.toFixed(0).padStart(6)} MB/s  (${median(times[k]).toFixed(0)} ms)`);
 for (const dir of ['encrypt', 'decrypt']) {
   const ours = mbs[`aes-payload ${dir}`];
+  console.log(`  ${dir}: ${((ours / mbs['copy (I/O floor)']) * 100).toFixed(0)}% of the speed of a plain copy`);
   for (const peer of ['age', 'openssl-ctr']) {
     const p = mbs[`${peer} ${dir}`];
     if (p) console.log(`  ${dir}: ${(ours / p).toFixed(2)}x ${peer} (target ${peer === 'age' ? '1.5' : '1.0'}x)`);
@@ -114,4 +120,4 @@ if (existsSync('/usr/bin/time')) {
     rmSync(dOut, { force: true });
   }
 }
-for (const n of ['ours', 'ours.out', 'ours.dec', 'ossl', 'ossl.out', 'ossl.dec', 'age', 'age.out', 'age.dec', 'age-identity']) rmSync(f(n), { force: true });
+for (const n of ['copy.out', 'ours', 'ours.out', 'ours.dec', 'ossl', 'ossl.out', 'ossl.dec', 'age', 'age.out', 'age.dec', 'age-identity']) rmSync(f(n), { force: true });

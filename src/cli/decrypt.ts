@@ -7,10 +7,8 @@ import { checkOutput } from '../io/output.js';
 import { decrypt, type DecryptFormat, type Keys } from '../payload.js';
 import { addKeyOptions, algOption, allowAlgOption, asAlg, emit, hasKeyFlag, parseAllowAlg, resolveCliKeys, terminalHint, type KeyFlags } from './common.js';
 import { decryptStreamCli, streamKeyFor, streamKind } from './stream.js';
-import { processLines } from '../io/lines.js';
+import { runLines } from './lines.js';
 import { parsePaths } from '../fields/paths.js';
-import { writeStdout } from '../io/stdout.js';
-import { AtomicFile } from '../io/output.js';
 import type { Ui } from './ui.js';
 
 interface DecryptFlags extends KeyFlags {
@@ -111,34 +109,4 @@ export function registerDecrypt(program: Command, ui: Ui): void {
     }
     if (res.fields !== undefined) ui.line(`decrypted ${res.fields} field${res.fields === 1 ? '' : 's'}`);
   });
-}
-
-/**
- * Line mode, shared by encrypt and decrypt: every line on its own; bad lines
- * are reported with their number and skipped; the exit status is that of the
- * first failure. With -o the file is written only if every line succeeded.
- */
-export function runLines(src: Source, o: { output?: string; force?: boolean; failFast?: boolean }, fn: (line: Buffer) => string, ui: Ui, mode = 0o600): void {
-  const file = o.output !== undefined && o.output !== '-' ? AtomicFile.create(o.output, { mode, overwrite: Boolean(o.force) }) : undefined;
-  try {
-    const rep = processLines(
-      src,
-      fn,
-      file ? (t) => file.write(Buffer.from(t, 'utf8')) : writeStdout,
-      (n, e) => ui.error(`line ${n}: ${e.message}`),
-      Boolean(o.failFast),
-    );
-    if (rep.failed) {
-      file?.abort();
-      if (file) ui.error(`${rep.failed} of ${rep.lines} lines failed; ${o.output} was not written`);
-      process.exitCode = rep.firstExit;
-      return;
-    }
-    file?.commit();
-  } catch (e) {
-    file?.abort();
-    throw e;
-  } finally {
-    src.close();
-  }
 }

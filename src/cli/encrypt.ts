@@ -10,7 +10,7 @@ import { parseStructuredKey, publicOf } from '../keys/structured.js';
 import { encrypt, generateKey, type EncryptFormat, type Keys } from '../payload.js';
 import { addKeyOptions, algOption, asAlg, emit, hasKeyFlag, resolveCliKeys, terminalHint, type KeyFlags } from './common.js';
 import { encryptStreamCli, streamKey } from './stream.js';
-import { runLines } from './decrypt.js';
+import { runLines } from './lines.js';
 import { parsePaths } from '../fields/paths.js';
 import type { Ui } from './ui.js';
 

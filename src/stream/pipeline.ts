@@ -60,6 +60,15 @@ class Exec {
   }
 }
 
+/**
+ * The final chunk on the wire must hold a whole tag, and may be empty only
+ * as the only chunk (an empty input): anything else is truncation or
+ * tampering.
+ */
+function checkFinalChunk(wireLen: number, index: number): void {
+  if (wireLen < STREAM_TAG_LEN || (wireLen === STREAM_TAG_LEN && index > 0)) throw new AuthError();
+}
+
 interface Slot {
   inp: Buffer;
   out: Buffer;
@@ -113,11 +122,7 @@ async function pump(
       }
       const last = nextLen === 0;
       const n = Math.max(1, Math.ceil(curLen / wire));
-      if (op === 'open' && last) {
-        // An empty final chunk is only valid as the only chunk (an empty input).
-        const finalLen = curLen - (n - 1) * wire;
-        if (finalLen === STREAM_TAG_LEN && counter + n - 1 > 0) throw new AuthError();
-      }
+      if (op === 'open' && last) checkFinalChunk(curLen - (n - 1) * wire, counter + n - 1);
       const executor = exec.pick(curLen);
       queue.push({
         p: executor.run({ op, key, chunkSize, counter, lastIndex: last ? n - 1 : -1, data: cur.inp.subarray(0, curLen), out: cur.out }),
@@ -159,10 +164,7 @@ async function pumpPositional(
   const outChunk = op === 'seal' ? chunkSize + STREAM_TAG_LEN : chunkSize;
   const total = input.size - input.offset;
   const n = Math.max(1, Math.ceil(total / wire));
-  if (op === 'open') {
-    const finalLen = total - (n - 1) * wire;
-    if (finalLen < STREAM_TAG_LEN || (finalLen === STREAM_TAG_LEN && n > 1)) throw new AuthError();
-  }
+  if (op === 'open') checkFinalChunk(total - (n - 1) * wire, n - 1);
   const outStart = sink.written;
   const jobs = Math.ceil(n / CHUNKS_PER_JOB);
   const limit = pool.threads * 2;

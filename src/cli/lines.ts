@@ -1,0 +1,35 @@
+import { AtomicFile } from '../io/output.js';
+import { processLines } from '../io/lines.js';
+import type { Source } from '../io/source.js';
+import { writeStdout } from '../io/stdout.js';
+import type { Ui } from './ui.js';
+
+/**
+ * Line mode, shared by encrypt and decrypt: every line on its own; bad lines
+ * are reported with their number and skipped; the exit status is that of the
+ * first failure. With -o the file is written only if every line succeeded.
+ */
+export function runLines(src: Source, o: { output?: string; force?: boolean; failFast?: boolean }, fn: (line: Buffer) => string, ui: Ui, mode = 0o600): void {
+  const file = o.output !== undefined && o.output !== '-' ? AtomicFile.create(o.output, { mode, overwrite: Boolean(o.force) }) : undefined;
+  try {
+    const rep = processLines(
+      src,
+      fn,
+      file ? (t) => file.write(Buffer.from(t, 'utf8')) : writeStdout,
+      (n, e) => ui.error(`line ${n}: ${e.message}`),
+      Boolean(o.failFast),
+    );
+    if (rep.failed) {
+      file?.abort();
+      if (file) ui.error(`${rep.failed} of ${rep.lines} lines failed; ${o.output} was not written`);
+      process.exitCode = rep.firstExit;
+      return;
+    }
+    file?.commit();
+  } catch (e) {
+    file?.abort();
+    throw e;
+  } finally {
+    src.close();
+  }
+}
