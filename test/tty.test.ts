@@ -36,6 +36,32 @@ describe('on a terminal', () => {
     expect(dec.stdout.toString()).toBe('typed at a prompt');
   });
 
+  it('--passphrase asks twice on encrypt (hidden), once on decrypt; a mismatch exits 3', () => {
+    const twice = (args: string[], first: string, second: string) => {
+      const stdoutFile = join(dir, `stdout-${n++}`);
+      const r = runPeer(
+        PYTHON,
+        [PTY, '--stdout', stdoutFile, '--wait', 'Passphrase', '--send', first, '--wait', 'Confirm', '--send', second, '--', process.execPath, BIN, ...args],
+        '',
+        { TERM: 'xterm-256color' },
+      );
+      return { code: r.code, screen: r.out, stdout: readFileSync(stdoutFile) };
+    };
+    const enc = twice(['encrypt', plain, '--passphrase'], 'tr0ub4dor\\r', 'tr0ub4dor\\r');
+    expect(enc.code, enc.screen).toBe(0);
+    expect(enc.screen).not.toContain('tr0ub4dor');
+    expect(JSON.parse(enc.stdout.toString()).kdf.name).toBe('scrypt');
+    const envPath = join(dir, 'pp.json');
+    writeFileSync(envPath, enc.stdout);
+    const dec = onTty(['decrypt', envPath, '--passphrase'], 'Passphrase', 'tr0ub4dor\\r');
+    expect(dec.code, dec.screen).toBe(0);
+    expect(dec.stdout.toString()).toBe('typed at a prompt');
+    const bad = twice(['encrypt', plain, '--passphrase'], 'one\\r', 'two\\r');
+    expect(bad.code).toBe(3);
+    expect(bad.screen.replace(/\u001b\[[0-9;]*m/g, '')).toContain('aes-payload: the passphrases do not match');
+    expect(bad.stdout.length).toBe(0);
+  });
+
   it('Ctrl-C at the prompt exits 130 and prints no stack', () => {
     const r = onTty(['encrypt', plain, '--prompt'], 'Key', '\\x03');
     expect(r.code).toBe(130);

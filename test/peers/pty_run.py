@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Run a command on a real pseudo-terminal, answer one prompt, report the result.
 
-usage: pty_run.py --stdout FILE --wait TEXT --send TEXT -- CMD ARGS...
+usage: pty_run.py --stdout FILE --wait TEXT --send TEXT [--wait TEXT --send TEXT]... -- CMD ARGS...
 
 stdin and stderr of CMD are the terminal; stdout goes to FILE, so data and
 what a person sees stay apart. When TEXT appears on the terminal, SEND is
@@ -12,10 +12,12 @@ import fcntl, os, pty, select, struct, sys, termios, time
 
 args = sys.argv[1:]
 sep = args.index('--')
-opts = dict(zip(args[0:sep:2], args[1:sep:2]))
+pairs = list(zip(args[0:sep:2], args[1:sep:2]))
+opts = dict(pairs)
 cmd = args[sep + 1:]
-wait = opts.get('--wait', '')
-send = opts.get('--send', '').encode().decode('unicode_escape').encode('latin1')
+# One or more prompts to answer, in order: (text to wait for, text to type).
+waits = [v for k, v in pairs if k == '--wait']
+sends = [v.encode().decode('unicode_escape').encode('latin1') for k, v in pairs if k == '--send']
 out_path = opts['--stdout']
 
 pid, fd = pty.fork()
@@ -28,7 +30,8 @@ if pid == 0:
 fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack('HHHH', 24, 80, 0, 0))
 
 seen = b''
-sent = False
+step = 0
+mark = 0  # where in `seen` to look for the next prompt
 deadline = time.time() + 20
 while time.time() < deadline:
     r, _, _ = select.select([fd], [], [], 0.1)
@@ -40,10 +43,11 @@ while time.time() < deadline:
         if not chunk:
             break
         seen += chunk
-    if not sent and wait and wait.encode() in seen:
+    if step < len(waits) and waits[step] and waits[step].encode() in seen[mark:]:
+        mark = seen.index(waits[step].encode(), mark) + len(waits[step])
         time.sleep(0.2)
-        os.write(fd, send)
-        sent = True
+        os.write(fd, sends[step])
+        step += 1
 _, status = os.waitpid(pid, 0)
 sys.stdout.write(seen.decode('utf-8', 'replace'))
 if os.WIFSIGNALED(status):
