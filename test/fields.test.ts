@@ -337,3 +337,23 @@ describe('verify for CI', () => {
     expect(oneLineError(bad.stderr)).toBe(`aes-payload: the key from env AES_PAYLOAD_KEY has kid ${kid}, not the expected 0000000000000000`);
   });
 });
+
+describe('keyring with streams and JWE', () => {
+  it('picks the key by the stream header kid and the JWE kid', () => {
+    const k1 = randomBytes(32);
+    const k2 = randomBytes(32);
+    const ring = file(JSON.stringify({ primary: 'b', keys: { a: k1.toString('hex'), b: k2.toString('hex') } }));
+    const old = { AES_PAYLOAD_KEY: k1.toString('hex') };
+    const stream = run(['encrypt', '--format', 'stream'], { env: old, input: 'streamed' }).stdout;
+    const jwe = run(['encrypt', '--format', 'jwe', '--wrap', 'A256GCMKW'], { env: old, input: 'jwe' }).out;
+    expect(run(['decrypt', '--keyring', ring], { input: stream }).out).toBe('streamed');
+    expect(run(['decrypt', '--keyring', ring], { input: jwe }).out).toBe('jwe');
+    const streamFile = join(dir, 'ring-stream.aesp');
+    writeFileSync(streamFile, stream);
+    expect(run(['verify', '--keyring', ring, streamFile]).code).toBe(0);
+    const foreign = run(['encrypt', '--format', 'stream'], { env: { AES_PAYLOAD_KEY: randomBytes(32).toString('hex') }, input: 'x' }).stdout;
+    const r = run(['decrypt', '--keyring', ring], { input: foreign });
+    expect(r.code).toBe(3);
+    expect(oneLineError(r.stderr)).toMatch(/is not in the keyring/);
+  });
+});
