@@ -2,7 +2,7 @@ import { randomBytes, type KeyObject } from 'node:crypto';
 import { checkKeyLength, open, seal, specOf, type Sealed } from './crypto/aead.js';
 import { defaultAlgForKeyLength, type Alg } from './crypto/algs.js';
 import { SCRYPT_DEFAULTS, scryptKey, scryptParamsProblem } from './crypto/kdf.js';
-import { AesPayloadError, FormatError, KeyError, UsageError } from './errors.js';
+import { AesPayloadError, AuthError, FormatError, KeyError, UsageError } from './errors.js';
 import * as envelope from './formats/envelope.js';
 import * as jweCodec from './formats/jwe.js';
 import * as raw from './formats/raw.js';
@@ -232,6 +232,16 @@ function kdfKey(passphrase: Uint8Array | undefined, kdf: envelope.Kdf, alg: Alg)
   return scryptKey(passphrase, kdf.salt, specOf(alg).keyLen, kdf);
 }
 
+/**
+ * The kid is not under the tag, so check it before opening: an envelope whose
+ * kid is not the key's was made with another key or has been edited, and
+ * either way fails like any other authentication failure.
+ */
+function openPrepared(p: Prepared): Buffer {
+  if (p.claimedKid !== undefined && p.kid !== undefined && p.claimedKid !== p.kid) throw new AuthError();
+  return open(p.sealed, p.key, p.aad);
+}
+
 interface Prepared {
   sealed: Sealed;
   key: Uint8Array;
@@ -386,7 +396,7 @@ export function decrypt(input: string | Uint8Array, key: KeyArg, opts: DecryptOp
     return { plaintext: Buffer.from(r.text, 'utf8'), format, fields: r.decrypted, ...(r.kids.length === 1 ? { kid: r.kids[0]! } : {}) };
   }
   const p = prepare(text, keys, opts, format);
-  const plaintext = open(p.sealed, p.key, p.aad);
+  const plaintext = openPrepared(p);
   return { plaintext, alg: p.sealed.alg, ...(p.kid !== undefined ? { kid: p.kid } : {}), format: p.format };
 }
 
@@ -425,7 +435,7 @@ export function verify(input: string | Uint8Array, key: KeyArg, opts: DecryptOpt
     if (!specOf(p.sealed.alg).authenticated) {
       return { ok: false, ...base, error: new FormatError('unauthenticated algorithm', 'ERR_UNAUTHENTICATED') };
     }
-    open(p.sealed, p.key, p.aad).fill(0);
+    openPrepared(p).fill(0);
     return { ok: true, ...base, ...(p.kid !== undefined ? { kid: p.kid } : {}) };
   } catch (e) {
     if (e instanceof AesPayloadError) return { ok: false, ...base, error: e };

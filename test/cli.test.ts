@@ -508,26 +508,27 @@ describe('verify', () => {
   it('a tampered file fails with exit 1, and never prints plaintext', () => {
     const r = run(['verify', ok1, tampered], { env: envKey });
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`OK ${ok1} A256GCM ${kid}\nFAIL ${tampered}: ${AUTH_FAILED_MESSAGE}\n`);
+    expect(r.stderr).toBe(`OK ${ok1} A256GCM ${kid}\naes-payload: FAIL ${tampered}: ${AUTH_FAILED_MESSAGE}\n`);
   });
 
   it('unauthenticated CBC fails with "unauthenticated algorithm" (exit 4)', () => {
     const r = run(['verify', cbc], { env: envKey });
     expect(r.code).toBe(4);
-    expect(r.stderr).toBe(`FAIL ${cbc}: unauthenticated algorithm\n`);
+    expect(r.stderr).toBe(`aes-payload: FAIL ${cbc}: unauthenticated algorithm\n`);
     const r2 = run(['verify', '--alg', 'A256CBC', cbc], { env: envKey });
     expect(r2.code).toBe(4);
-    expect(r2.stderr).toBe(`FAIL ${cbc}: unauthenticated algorithm\n`);
+    expect(r2.stderr).toBe(`aes-payload: FAIL ${cbc}: unauthenticated algorithm\n`);
     const j = JSON.parse(run(['verify', '--json', cbc], { env: envKey }).out);
     expect(j).toEqual([{ file: cbc, ok: false, format: 'json', alg: 'A256CBC', wrap: null, kid, error: 'unauthenticated algorithm' }]);
   });
 
-  it('reports the kid of the key that authenticated, not an edited claim', () => {
+  it('an edited kid fails like any tampering; a failed input reports the kid it claims', () => {
     const e = JSON.parse(readFileSync(ok1, 'utf8'));
     const edited = file('edited-kid.json', JSON.stringify({ ...e, kid: 'ffffffffffffffff' }));
     const r = run(['verify', edited], { env: envKey });
-    expect(r.code).toBe(0);
-    expect(r.stderr).toBe(`OK ${edited} A256GCM ${kid}\n`);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`aes-payload: FAIL ${edited}: ${AUTH_FAILED_MESSAGE}\n`);
+    expect(run(['decrypt', edited], { env: envKey }).code).toBe(1);
     const wrong = run(['verify', '--json', edited], { env: { AES_PAYLOAD_KEY: randomBytes(32).toString('hex') } });
     expect(JSON.parse(wrong.out)[0].kid).toBe('ffffffffffffffff');
   });

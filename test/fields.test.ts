@@ -98,9 +98,9 @@ describe('field-level encryption', () => {
   it('invalid JSON exits 4 with line and column; bad paths exit 2', () => {
     const r = run(['encrypt', '--fields', 'a'], { env, input: '{\n  "a": 1,\n  "b": tru\n}' });
     expect(r.code).toBe(4);
-    expect(oneLineError(r.stderr)).toBe('aes-payload: input is not valid JSON: unexpected character "t" at line 3, column 8');
+    expect(oneLineError(r.stderr)).toBe('aes-payload: input is not valid JSON: unexpected character at line 3, column 8');
     const dup = run(['encrypt', '--fields', 'a'], { env, input: '{"a":1,"a":2}' });
-    expect(oneLineError(dup.stderr)).toMatch(/duplicate key "a" at line 1, column 8/);
+    expect(oneLineError(dup.stderr)).toMatch(/duplicate key at line 1, column 8/);
     for (const bad of ['a..b', 'a[x]', 'a["b', '**']) {
       const b = run(['encrypt', '--fields', bad], { env, input: '{"a":1}' });
       expect(b.code, bad).toBe(2);
@@ -147,7 +147,7 @@ describe('line mode', () => {
     const e = run(['encrypt', '--lines', '--fields', 'ssn'], { env, input });
     expect(e.code).toBe(4);
     expect(e.stderr.split('\n').filter(Boolean)).toEqual([
-      'aes-payload: line 4: input is not valid JSON: unexpected character "n" at line 1, column 1',
+      'aes-payload: line 4: input is not valid JSON: unexpected character at line 1, column 1',
       'aes-payload: line 6: field path ssn matches nothing (pass --allow-missing to allow that)',
       'encrypted 3 values',
     ]);
@@ -272,7 +272,7 @@ describe('rotate', () => {
     const bad = file(foreign);
     const r = run(['rotate', '--to-key-env', 'B', bad, good], { env: { AES_PAYLOAD_KEY: a.toString('hex'), B: b.toString('hex') } });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`FAIL ${bad}: ${AUTH_FAILED_MESSAGE}`);
+    expect(r.stderr).toContain(`aes-payload: FAIL ${bad}: ${AUTH_FAILED_MESSAGE}`);
     expect(readFileSync(bad, 'utf8')).toBe(foreign);
     expect(run(['decrypt', good], { env: { AES_PAYLOAD_KEY: b.toString('hex') } }).out).toBe('g');
   });
@@ -301,7 +301,7 @@ describe('verify for CI', () => {
     expect(ok.stderr).toBe(`OK ${encrypted} 1 field ${kid}\nOK ${whole} A256GCM ${kid}\n`);
     const bad = run(['verify', '--require', '**.password', plain, encrypted], { env });
     expect(bad.code).toBe(4);
-    expect(bad.stderr).toBe(`FAIL ${plain}: plaintext at ["db","password"]\nOK ${encrypted} 1 field ${kid}\n`);
+    expect(bad.stderr).toBe(`aes-payload: FAIL ${plain}: plaintext at ["db","password"]\nOK ${encrypted} 1 field ${kid}\n`);
   });
 
   it('a required path that matches nothing fails; a wrong key exits 1', () => {

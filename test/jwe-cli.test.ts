@@ -90,7 +90,7 @@ describe('JWE refusals (exit 4, one clear line)', () => {
     fail(run(['decrypt'], { env, input: t }), 4, /"crit" names parameters .*exp/);
     const v = run(['verify'], { env, input: t });
     expect(v.code).toBe(4);
-    expect(v.stderr).toMatch(/^FAIL -: JWE "crit" names parameters/);
+    expect(v.stderr).toMatch(/^aes-payload: FAIL -: JWE "crit" names parameters/);
   });
   it('PBES2 p2c above 1,000,000 or below 1,000, before any key derivation', () => {
     for (const [p2c, re] of [[1_000_001, /above the cap of 1000000/], [999, /below the minimum of 1000/]] as const) {
@@ -195,7 +195,7 @@ describe('JWE keys and authentication', () => {
     const tampered = compact.replace(/\.([A-Za-z0-9_-])/, (m, c: string) => `.${c === 'A' ? 'B' : 'A'}`);
     const bad = run(['verify', '-'], { env, input: tampered });
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/^FAIL -: authentication failed/m);
+    expect(bad.stderr).toMatch(/^aes-payload: FAIL -: authentication failed/m);
   });
 });
 

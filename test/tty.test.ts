@@ -16,7 +16,7 @@ function onTty(args: string[], wait: string, send: string, env: Record<string, s
     TERM: 'xterm-256color',
     ...env,
   });
-  return { code: r.code, screen: r.out, stdout: readFileSync(stdoutFile) };
+  return { code: r.code, screen: r.out, stdout: readFileSync(stdoutFile), ptyState: r.stderr };
 }
 
 describe('on a terminal', () => {
@@ -67,6 +67,9 @@ describe('on a terminal', () => {
     expect(r.code).toBe(130);
     expect(r.stdout.length).toBe(0);
     expect(r.screen).not.toMatch(/\n\s+at /);
+    // the terminal is restored: echo back on, and the cursor shown again after it was hidden
+    expect(r.ptyState).toContain('[pty: echo on]');
+    expect(r.screen.lastIndexOf('\u001b[?25h')).toBeGreaterThan(r.screen.lastIndexOf('\u001b[?25l'));
   });
 
   it('keygen --ini asks before replacing a key, and keeps it on "no"', () => {

@@ -20,8 +20,8 @@ export function runLines(src: Source, o: { output?: string; force?: boolean; fai
       Boolean(o.failFast),
     );
     if (rep.failed) {
+      // Each bad line has had its one error line; -o FILE is not written (README, "Line mode").
       file?.abort();
-      if (file) ui.error(`${rep.failed} of ${rep.lines} lines failed; ${o.output} was not written`);
       process.exitCode = rep.firstExit;
       return;
     }

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { AesPayloadError, EXIT } from '../errors.js';
 import { BrokenPipe } from '../io/stdout.js';
+import { onStaleTemp } from '../io/output.js';
 import { registerDecrypt } from './decrypt.js';
 import { registerEncrypt } from './encrypt.js';
 import { registerKeygen } from './keygen.js';
@@ -59,6 +60,7 @@ export function report(e: unknown, ui: Ui, debug: boolean): number {
 /** Run the CLI; resolves to the exit status. */
 export async function main(argv: string[]): Promise<number> {
   const ui = new Ui();
+  onStaleTemp((m) => ui.warn(m));
   const debug = process.env.AES_PAYLOAD_DEBUG === '1';
   try {
     const first = argv[2];

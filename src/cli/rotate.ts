@@ -145,7 +145,7 @@ export function registerRotate(program: Command, ui: Ui): void {
         if (!(e instanceof AesPayloadError)) throw e;
         r = { file, ok: false, format: null, from: null, to: null, error: e.message };
         if (exit === EXIT.OK) exit = e.exitCode;
-        ui.line(`${ui.c.red('FAIL')} ${file}: ${e.message}`);
+        ui.error(`FAIL ${file}: ${e.message}`);
       }
       rows.push(r);
     }

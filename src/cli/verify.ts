@@ -169,7 +169,7 @@ export function registerVerify(program: Command, ui: Ui): void {
       delete r.code;
       rows.push(r);
       if (r.ok) ui.line(`${ui.c.green('OK')} ${file} ${r.format === 'fields' ? `${r.tokens} field${r.tokens === 1 ? '' : 's'}` : `${r.wrap ? `${r.wrap}/` : ''}${r.alg ?? '-'}`} ${r.kid ?? '-'}${keys ? '' : ' (structure only)'}`);
-      else ui.line(`${ui.c.red('FAIL')} ${file}: ${r.error}`);
+      else ui.error(`FAIL ${file}: ${r.error}`);
     }
     if (o.json) writeStdout(`${JSON.stringify(rows)}\n`);
     process.exitCode = exit;

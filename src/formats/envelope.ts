@@ -1,6 +1,7 @@
 import { isAlg, type Alg } from '../crypto/algs.js';
 import { FormatError } from '../errors.js';
 import { b64decodeStrict, b64encode } from './base64.js';
+import { jsonSyntaxError } from './jsonSpans.js';
 
 /**
  * The native JSON envelope, version 1 (docs/FORMAT.md, "JSON envelope"):
@@ -133,8 +134,8 @@ export function decode(text: string): Envelope {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text.replace(/^\uFEFF/, ''));
-  } catch (e) {
-    throw new FormatError(`input is not valid JSON: ${(e as Error).message}`, 'ERR_JSON');
+  } catch {
+    throw jsonSyntaxError(text, 'input');
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new FormatError('envelope is not a JSON object', 'ERR_ENVELOPE');

@@ -1,6 +1,7 @@
 import { FormatError } from '../errors.js';
 import { b64urlDecodeStrict, b64urlEncode } from './base64.js';
 import { topLevelNames } from './envelope.js';
+import { jsonSyntaxError } from './jsonSpans.js';
 
 /** JOSE header parameters: a plain JSON object. */
 export type Header = Record<string, unknown>;
@@ -106,8 +107,8 @@ export function decode(text: string): Jwe {
   let o: Record<string, unknown>;
   try {
     o = JSON.parse(t.replace(/^\uFEFF/, '')) as Record<string, unknown>;
-  } catch (e) {
-    throw new FormatError(`input is not valid JSON: ${(e as Error).message}`, 'ERR_JSON');
+  } catch {
+    throw jsonSyntaxError(t, 'input');
   }
   if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new FormatError('JWE is not a JSON object', 'ERR_JWE');
   const names = topLevelNames(t.replace(/^\uFEFF/, ''));

@@ -6,6 +6,7 @@ import {
   fsyncSync,
   linkSync,
   openSync,
+  readdirSync,
   renameSync,
   statSync,
   unlinkSync,
@@ -19,6 +20,51 @@ export interface AtomicWriteOptions {
   mode?: number;
   /** Replace an existing file. Without it an existing file is an error (exit 5). */
   overwrite?: boolean;
+}
+
+let staleWarner: ((message: string) => void) | undefined;
+
+/**
+ * Have {@link AtomicFile.create} report temp files that a killed run left
+ * next to its output (the CLI prints them as warnings).
+ *
+ * @example
+ * ```ts
+ * onStaleTemp((m) => ui.warn(m));
+ * ```
+ */
+export function onStaleTemp(warn: (message: string) => void): void {
+  staleWarner = warn;
+}
+
+/** Temp files of `path` whose writer process is gone. */
+export function staleTemps(path: string): string[] {
+  const dir = dirname(path);
+  const prefix = `.${basename(path)}.`;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const n of names) {
+    if (!n.startsWith(prefix) || !n.endsWith('.tmp')) continue;
+    const m = /^(\d+)\.[0-9a-f]{12}\.tmp$/.exec(n.slice(prefix.length));
+    if (!m) continue;
+    const pid = Number(m[1]);
+    let alive = pid === process.pid;
+    if (!alive) {
+      try {
+        process.kill(pid, 0);
+        alive = true;
+      } catch (e) {
+        alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+      }
+    }
+    if (!alive) out.push(join(dir, n));
+  }
+  return out;
 }
 
 /** Temp files being written; removed if the process is interrupted. */
@@ -103,7 +149,10 @@ export class AtomicFile {
 
   static create(path: string, opts: AtomicWriteOptions = {}): AtomicFile {
     const dir = dirname(path);
-    const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+    // The pid in the name lets a later run tell a temp file that a killed run
+    // left behind (SIGKILL cannot be caught) from one still being written.
+    const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+    if (staleWarner) for (const t of staleTemps(path)) staleWarner(`${t} was left by an interrupted run (killed before it finished); remove it`);
     if (!opts.overwrite) assertAbsent(path);
     hookSignals();
     let fd: number;

@@ -117,6 +117,7 @@ function passphraseText(raw: Buffer, where: string, ctx: KeyContext): Buffer {
   if (end < raw.length) ctx.warn(`the passphrase in ${where} ends in a newline; it is used without it`);
   const out = Buffer.from(raw.subarray(0, end));
   raw.fill(0);
+  if (/[ \t\r\n\v\f]$/.test(out.toString('latin1'))) ctx.warn(`the passphrase in ${where} ends in white space; it is used as it is`);
   if (out.length === 0) throw new KeyError(`the passphrase in ${where} is empty`, 'ERR_KEY_MISSING');
   return out;
 }

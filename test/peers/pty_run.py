@@ -50,6 +50,11 @@ while time.time() < deadline:
         step += 1
 _, status = os.waitpid(pid, 0)
 sys.stdout.write(seen.decode('utf-8', 'replace'))
+# Whether the program left the terminal as it found it (echo on).
+try:
+    sys.stderr.write('[pty: echo %s]\n' % ('on' if termios.tcgetattr(fd)[3] & termios.ECHO else 'off'))
+except termios.error:
+    sys.stderr.write('[pty: closed]\n')
 if os.WIFSIGNALED(status):
     sys.exit(128 + os.WTERMSIG(status))
 sys.exit(os.WEXITSTATUS(status))

@@ -1,0 +1,107 @@
+// Hostile input (test/corpus.ts) through the real CLI, decrypt and verify:
+// every rejection is a documented exit code, one `aes-payload:` line on
+// stderr and no stack trace, no bytes on stdout, no -o file and no temp file
+// left, within a time cap. Counts per class are printed.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BIN, baseEnv, tempDir } from './helpers.js';
+import { buildCorpus, type Mutant } from './corpus.js';
+
+const DOCUMENTED = new Set([1, 2, 3, 4, 5]);
+const CAP_MS = 30_000;
+
+interface Outcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: Buffer;
+  stderr: string;
+  ms: number;
+}
+
+function runAsync(args: string[], env: Record<string, string>): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    const t = Date.now();
+    const p = spawn(process.execPath, [BIN, ...args], { env: baseEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    p.stdout.on('data', (b: Buffer) => out.push(b));
+    p.stderr.on('data', (b: Buffer) => err.push(b));
+    const timer = setTimeout(() => p.kill('SIGKILL'), CAP_MS);
+    p.on('error', reject);
+    p.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8'), ms: Date.now() - t });
+    });
+  });
+}
+
+async function pool<T, R>(items: T[], width: number, f: (x: T, i: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await f(items[i]!, i);
+      }
+    }),
+  );
+  return out;
+}
+
+describe('hostile input corpus', () => {
+  const dir = tempDir();
+  const key = randomBytes(32);
+
+  it('every mutant is rejected the documented way (or accepted, where documented)', async () => {
+    const corpus = await buildCorpus(key);
+    const rejects = corpus.filter((m) => m.expect === 'reject').length;
+    expect(rejects).toBeGreaterThanOrEqual(500);
+    const problems: string[] = [];
+    const counts = new Map<string, { n: number; codes: Set<number> }>();
+    await pool(corpus, 4, async (m: Mutant, i) => {
+      const input = join(dir, `in-${i}`);
+      writeFileSync(input, m.data);
+      const env = { AES_PAYLOAD_KEY: key.toString('hex'), ...(m.env ?? {}) };
+      const keyArgs = m.args ?? [];
+      const out = join(dir, `out-${i}`);
+      const dec = await runAsync(['decrypt', ...keyArgs, input, '-o', out], env);
+      const ver = await runAsync(['verify', ...keyArgs.filter((a) => a !== '--lines'), input], env);
+      const where = `${m.cls} / ${m.name}`;
+      const check = (what: string, ok: boolean) => {
+        if (!ok) problems.push(`${where}: ${what}`);
+      };
+      for (const [cmd, r] of [['decrypt', dec], ['verify', ver]] as const) {
+        check(`${cmd} ran past the time cap`, r.signal === null && r.ms < CAP_MS);
+        check(`${cmd} printed a stack trace`, !/\n\s+at /.test(r.stderr));
+      }
+      if (m.expect === 'reject') {
+        const c = counts.get(m.cls) ?? { n: 0, codes: new Set<number>() };
+        c.n++;
+        c.codes.add(dec.code ?? -1);
+        counts.set(m.cls, c);
+        for (const [cmd, r] of [['decrypt', dec], ['verify', ver]] as const) {
+          check(`${cmd} exit ${r.code} is not a documented failure`, r.code !== null && DOCUMENTED.has(r.code));
+          check(`${cmd} wrote ${r.stdout.length} bytes to stdout`, r.stdout.length === 0);
+          const lines = r.stderr.split('\n').filter(Boolean);
+          check(`${cmd} stderr is not one aes-payload: line: ${JSON.stringify(r.stderr.slice(0, 300))}`, lines.length === 1 && lines[0]!.startsWith('aes-payload: '));
+        }
+        check('decrypt left an -o file', !existsSync(out));
+      } else {
+        check(`decrypt exit ${dec.code}: ${dec.stderr}`, dec.code === 0);
+        check('decrypt wrote something else', existsSync(out) && (await import('node:fs')).readFileSync(out).equals(m.expect.plaintext));
+        check(`verify exit ${ver.code}: ${ver.stderr}`, ver.code === 0);
+      }
+    });
+    check: {
+      const temps = readdirSync(dir).filter((f) => f.endsWith('.tmp'));
+      if (temps.length) problems.push(`temp files left: ${temps.join(', ')}`);
+    }
+    const table = [...counts].map(([cls, c]) => `  ${cls.padEnd(16)} ${String(c.n).padStart(4)}  exit ${[...c.codes].sort().join(',')}`);
+    console.log(`hostile input corpus: ${rejects} rejected, ${corpus.length - rejects} accepted as documented\n${table.join('\n')}`);
+    expect(problems).toEqual([]);
+  }, 600_000);
+});
