@@ -157,8 +157,9 @@ function pickAlg(key: Uint8Array, alg: Alg | undefined): Alg {
  * ```
  */
 export function encrypt(plaintext: Uint8Array | string, keyArg: KeyArg, opts: EncryptOptions = {}): EncryptResult {
-  const keys = toKeys(keyArg);
-  if (keys.ring && !keys.secret) keys.secret = ringKey(keys.ring, undefined);
+  let keys = toKeys(keyArg);
+  // A keyring encrypts with its primary key (without changing the caller's object).
+  if (keys.ring && !keys.secret) keys = { ...keys, secret: ringKey(keys.ring, undefined) };
   const format = opts.format ?? 'json';
   if (opts.fields) {
     if (!keys.secret) throw new KeyError('--fields needs a symmetric key or a keyring', 'ERR_KEY_TYPE');
@@ -166,9 +167,9 @@ export function encrypt(plaintext: Uint8Array | string, keyArg: KeyArg, opts: En
       throw new UsageError('--fields takes none of --aad, --random-key, --wrap, --kid');
     }
     const text = typeof plaintext === 'string' ? plaintext : Buffer.from(plaintext).toString('utf8');
-    const r = encryptFields(text, keys.secret, opts.fields, { ...(opts.alg ? { alg: opts.alg } : {}), allowMissing: Boolean(opts.allowMissing) });
-    const kid = keyId(keys.secret);
-    return { text: r.text, alg: opts.alg ?? (pickAlg(keys.secret, undefined) as Alg), kid, fields: { encrypted: r.encrypted, already: r.already } };
+    const alg = pickAlg(keys.secret, opts.alg);
+    const r = encryptFields(text, keys.secret, opts.fields, { alg, allowMissing: Boolean(opts.allowMissing) });
+    return { text: r.text, alg, kid: keyId(keys.secret), fields: { encrypted: r.encrypted, already: r.already } };
   }
   if (format === 'jwe' || format === 'jwe-json') {
     if (opts.embedKey) throw new UsageError('--random-key needs --format json');
@@ -339,7 +340,16 @@ function prepare(text: string, keys: Keys, opts: DecryptOptions, format: 'json' 
   };
 }
 
-function detectFormat(text: string, format: DecryptFormat | undefined, fields?: FieldPath[]): EncryptFormat | 'fields' {
+/**
+ * Which format an input is (docs/FORMAT.md §5, without the binary stream,
+ * which the CLI recognises before reading the input whole).
+ *
+ * @example
+ * ```ts
+ * detectFormat('{"v":1,"alg":"A256GCM",…}', 'auto'); // 'json'
+ * ```
+ */
+export function detectFormat(text: string, format: DecryptFormat | undefined, fields?: FieldPath[]): EncryptFormat | 'fields' {
   if (fields) return 'fields';
   if (format && format !== 'auto') return format;
   const j = jweCodec.detect(text);
@@ -350,7 +360,6 @@ function detectFormat(text: string, format: DecryptFormat | undefined, fields?: 
 }
 
 function asText(input: string | Uint8Array): string {
-  // (utf8 is the only text encoding aes-payload reads)
   return typeof input === 'string' ? input : Buffer.from(input).toString('utf8');
 }
 

@@ -5,7 +5,7 @@ import { isJweAlgName } from '../jose/jwe.js';
 import { writeFileAtomic } from '../io/output.js';
 import { writeStdout } from '../io/stdout.js';
 import { KEY_ENCODINGS } from '../keys/decode.js';
-import { resolveKey, resolveKeys, type KeyContext, type KeySource, type ResolvedKey, type ResolvedKeys } from '../keys/resolve.js';
+import { keySourceFlags, resolveKey, resolveKeys, type KeyContext, type KeySource, type ResolvedKey, type ResolvedKeys } from '../keys/resolve.js';
 import type { Ui } from './ui.js';
 
 /** The KEY flags shared by encrypt, decrypt and verify. None takes a secret. */
@@ -33,16 +33,7 @@ export function algOption(description: string): Option {
 }
 
 export function hasKeyFlag(o: KeyFlags): boolean {
-  return (
-    o.keyEnv !== undefined ||
-    o.keyFile !== undefined ||
-    o.ini !== undefined ||
-    Boolean(o.prompt) ||
-    Boolean(o.passphrase) ||
-    o.passphraseEnv !== undefined ||
-    o.passphraseFile !== undefined ||
-    o.keyring !== undefined
-  );
+  return keySourceFlags(o).length > 0;
 }
 
 /** Run a prompt from @inquirer/prompts (loaded only now); Ctrl-C becomes exit 130. */

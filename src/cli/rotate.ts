@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { specOf } from '../crypto/aead.js';
-import { defaultAlgForKeyLength, type Alg } from '../crypto/algs.js';
+import { algForKeyLength, type Alg } from '../crypto/algs.js';
 import { AesPayloadError, EXIT, FormatError, KeyError, UsageError } from '../errors.js';
 import { rotateFields } from '../fields/fields.js';
 import * as envelope from '../formats/envelope.js';
@@ -12,8 +12,7 @@ import { Source } from '../io/source.js';
 import { writeStdout } from '../io/stdout.js';
 import { resolveKeys } from '../keys/resolve.js';
 import { keyId } from '../keys/kid.js';
-import { decrypt, encrypt, keyForKid, type Keys } from '../payload.js';
-import { hasTokens } from '../fields/fields.js';
+import { decrypt, detectFormat, encrypt, keyForKid, type Keys } from '../payload.js';
 import { addKeyOptions, algOption, asAlg, keyContext, type KeyFlags } from './common.js';
 import type { Ui } from './ui.js';
 
@@ -35,8 +34,7 @@ interface Row {
 }
 
 function algFor(old: Alg | undefined, key: Uint8Array): Alg {
-  if (old && specOf(old).keyLen === key.length) return old;
-  const a = defaultAlgForKeyLength(key.length);
+  const a = algForKeyLength(key.length, old);
   if (!a) throw new KeyError(`the new key is ${key.length} bytes; no algorithm takes it`, 'ERR_KEY_LENGTH');
   return a;
 }
@@ -44,41 +42,34 @@ function algFor(old: Alg | undefined, key: Uint8Array): Alg {
 /** Re-encrypt one file's text under newKey; returns the new text and what it was. */
 function rotateText(text: string, old: Keys, newKey: Buffer, alg: Alg | undefined, file: string): { text: string; format: string; from: string } {
   const newKid = keyId(newKey);
-  const j = jweCodec.detect(text);
-  if (j) {
+  // The same detection as decrypt's.
+  const format = detectFormat(text, 'auto');
+  if (format === 'jwe' || format === 'jwe-json') {
     const jwe = jweCodec.decode(text);
     const r = decrypt(text, old);
     try {
-      if (r.wrap && !['dir', 'A128KW', 'A192KW', 'A256KW', 'A128GCMKW', 'A192GCMKW', 'A256GCMKW'].includes(r.wrap)) {
+      if (r.wrap!.startsWith('RSA') || r.wrap!.startsWith('PBES2')) {
         throw new UsageError(`${r.wrap} JWEs are not rotated to a symmetric key; decrypt and encrypt them again`);
       }
       let wrap = r.wrap!;
       if (wrap !== 'dir' && Number(wrap.slice(1, 4)) / 8 !== newKey.length) wrap = (`A${newKey.length * 8}${wrap.endsWith('GCMKW') ? 'GCMKW' : 'KW'}` as typeof wrap);
       if (wrap === 'dir' && specOf(r.alg!).keyLen !== newKey.length) throw new KeyError(`the new key does not fit ${r.alg} with "dir"`, 'ERR_KEY_LENGTH');
       const e = encrypt(r.plaintext, newKey, {
-        format: j === 'compact' ? 'jwe' : 'jwe-json',
+        format,
         alg: r.alg!,
         wrap,
         ...(jwe.aadB64 !== undefined ? { aad: Buffer.from(jwe.aadB64, 'base64url') } : {}),
       });
-      return { text: `${e.text}\n`, format: j === 'compact' ? 'jwe' : 'jwe-json', from: r.kid ?? '-' };
+      return { text: `${e.text}\n`, format, from: r.kid ?? '-' };
     } finally {
       r.plaintext.fill(0);
     }
   }
-  if (/^[\s\uFEFF]*[[{]/.test(text) && hasTokens(text)) {
-    let isEnvelope = true;
-    try {
-      envelope.decode(text);
-    } catch {
-      isEnvelope = false;
-    }
-    if (!isEnvelope) {
-      const r = rotateFields(text, keyForKid(old), newKey, file);
-      return { text: r.text, format: 'fields', from: r.oldKids.join(',') || newKid };
-    }
+  if (format === 'fields') {
+    const r = rotateFields(text, keyForKid(old), newKey, file);
+    return { text: r.text, format, from: r.oldKids.join(',') || newKid };
   }
-  if (envelope.detect(text)) {
+  if (format === 'json') {
     const env = envelope.decode(text);
     if (env.key) throw new FormatError('the envelope carries its own key; there is nothing to rotate', 'ERR_EMBEDDED_KEY');
     if (env.kid === newKid) return { text, format: 'json', from: newKid };

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { checkKeyLength } from '../crypto/aead.js';
+import { checkKeyLength, specOf } from '../crypto/aead.js';
 import { AesPayloadError, EXIT, FormatError, KeyError, UsageError } from '../errors.js';
 import { checkFields, hasTokens } from '../fields/fields.js';
 import { parsePaths, type FieldPath } from '../fields/paths.js';
@@ -70,7 +70,7 @@ function structureOnly(text: string): Partial<Row> {
   }
   if (envelope.detect(text)) {
     const e = envelope.decode(text);
-    if (e.alg && !e.alg.includes('GCM') && !e.alg.includes('-HS')) throw new FormatError('unauthenticated algorithm', 'ERR_UNAUTHENTICATED');
+    if (e.alg && !specOf(e.alg).authenticated) throw new FormatError('unauthenticated algorithm', 'ERR_UNAUTHENTICATED');
     return { format: 'json', alg: e.alg ?? null, kid: e.kid ?? null };
   }
   b64decodeStrict(text.replace(/\s+/g, ''), 'raw input');

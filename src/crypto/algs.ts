@@ -79,6 +79,8 @@ export function isAlg(name: string): name is Alg {
   return SPECS.has(name);
 }
 
+const DEFAULTS: Readonly<Record<number, Alg>> = { 16: 'A128GCM', 24: 'A192GCM', 32: 'A256GCM', 48: 'A192CBC-HS384', 64: 'A256CBC-HS512' };
+
 /**
  * The default algorithm for a key of `len` bytes: the AES-GCM variant of that
  * key size, or for 48- and 64-byte keys (which no GCM variant takes) the
@@ -91,18 +93,20 @@ export function isAlg(name: string): name is Alg {
  * ```
  */
 export function defaultAlgForKeyLength(len: number): Alg | undefined {
-  switch (len) {
-    case 16:
-      return 'A128GCM';
-    case 24:
-      return 'A192GCM';
-    case 32:
-      return 'A256GCM';
-    case 48:
-      return 'A192CBC-HS384';
-    case 64:
-      return 'A256CBC-HS512';
-    default:
-      return undefined;
-  }
+  return DEFAULTS[len];
+}
+
+/**
+ * `prefer` when it takes a key of `len` bytes, else the default for that
+ * length (re-encryption under a new key keeps the algorithm when it can).
+ *
+ * @example
+ * ```ts
+ * algForKeyLength(32, 'A256CBC'); // 'A256CBC'
+ * algForKeyLength(16, 'A256GCM'); // 'A128GCM'
+ * ```
+ */
+export function algForKeyLength(len: number, prefer?: Alg): Alg | undefined {
+  if (prefer && algSpec(prefer)?.keyLen === len) return prefer;
+  return defaultAlgForKeyLength(len);
 }

@@ -1,6 +1,6 @@
 import { open, seal, specOf } from '../crypto/aead.js';
-import type { Alg } from '../crypto/algs.js';
-import { FormatError, UsageError } from '../errors.js';
+import { algForKeyLength, defaultAlgForKeyLength, type Alg } from '../crypto/algs.js';
+import { FormatError, KeyError, UsageError } from '../errors.js';
 import { parseJsonSpans, type JsonNode } from '../formats/jsonSpans.js';
 import * as token from '../formats/token.js';
 import { keyId } from '../keys/kid.js';
@@ -53,7 +53,8 @@ export function encryptFields(
   paths: FieldPath[],
   opts: { alg?: Alg; allowMissing?: boolean; what?: string } = {},
 ): FieldsEncryptResult {
-  const alg = opts.alg ?? (key.length === 16 ? 'A128GCM' : key.length === 24 ? 'A192GCM' : key.length === 32 ? 'A256GCM' : key.length === 48 ? 'A192CBC-HS384' : 'A256CBC-HS512');
+  const alg = opts.alg ?? defaultAlgForKeyLength(key.length);
+  if (!alg) throw new KeyError(`the key is ${key.length} bytes; no algorithm takes a key of that length`, 'ERR_KEY_LENGTH');
   if (!specOf(alg).authenticated) throw new UsageError(`--fields needs an authenticated algorithm; ${alg} has none`);
   const kid = keyId(key);
   const root = parseJsonSpans(text, opts.what);
@@ -193,7 +194,8 @@ export function rotateFields(text: string, keyFor: KeyForKid, newKey: Uint8Array
     const t = token.decode(node.value);
     if (t.kid === newKid) continue;
     const pt = open(t, keyFor(t.kid), token.tokenAad(t.alg, t.kid, loc));
-    const alg = specOf(t.alg).keyLen === newKey.length ? t.alg : newKey.length === 16 ? 'A128GCM' : newKey.length === 24 ? 'A192GCM' : 'A256GCM';
+    const alg = algForKeyLength(newKey.length, t.alg);
+    if (!alg) throw new KeyError(`the new key is ${newKey.length} bytes; no algorithm takes it`, 'ERR_KEY_LENGTH');
     const s = seal(alg, newKey, pt, token.tokenAad(alg, newKid, loc));
     pt.fill(0);
     edits.push({ start: node.start, end: node.end, text: JSON.stringify(token.encode({ ...s, kid: newKid })) });

@@ -44,10 +44,9 @@ const FIELDS = new Set(['v', 'alg', 'kid', 'kdf', 'nonce', 'data', 'mac', 'aad',
  * ```
  */
 export function encode(env: Envelope): string {
-  // Built as a string (every value is base64, a number or a checked name):
-  // line mode encodes one envelope per record, and this is several times
-  // faster than JSON.stringify of an object. JSON.stringify still quotes the
-  // kid, which the caller may choose (JWE --kid is not used here).
+  // Built as a string (every value is base64, a number or a known name; only
+  // the kid goes through JSON.stringify): line mode encodes one envelope per
+  // record, and this is several times faster than stringifying an object.
   let s = `{"v":${env.v ?? 1}`;
   if (env.alg) s += `,"alg":"${env.alg}"`;
   if (env.kid !== undefined) s += `,"kid":${JSON.stringify(env.kid)}`;

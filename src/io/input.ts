@@ -23,8 +23,13 @@ export function tooLarge(limit: number): FormatError {
 }
 
 /**
- * Read what is left of a source into memory; over `limit` bytes fails with
- * exit 4 and a pointer to `--format stream`.
+ * Read what is left of a source into memory (and close it); over `limit`
+ * bytes fails with exit 4 and a pointer to `--format stream`.
+ *
+ * @example
+ * ```ts
+ * const { data } = readAllOf(Source.open('payload.json'), MAX_PAYLOAD_BYTES);
+ * ```
  */
 export function readAllOf(src: Source, limit: number): Input {
   try {
@@ -32,16 +37,4 @@ export function readAllOf(src: Source, limit: number): Input {
   } finally {
     src.close();
   }
-}
-
-/**
- * Read a whole input: a file, or standard input for `undefined` or "-".
- *
- * @example
- * ```ts
- * const { data } = readInput('payload.json', MAX_PAYLOAD_BYTES);
- * ```
- */
-export function readInput(path: string | undefined, limit: number): Input {
-  return readAllOf(Source.open(path), limit);
 }

@@ -97,17 +97,21 @@ export class Source implements ByteReader {
     }
   }
 
-  read(buf: Buffer): number {
-    let total = 0;
-    if (this.pre.length) {
-      total = this.pre.copy(buf, 0, 0, Math.min(this.pre.length, buf.length));
-      this.pre = this.pre.subarray(total);
-    }
+  /** Fill `buf` from the descriptor (not from peeked bytes), up to its end. */
+  private fill(buf: Buffer, from: number): number {
+    let total = from;
     while (total < buf.length) {
       const n = this.readOnce(buf, total, buf.length - total);
       if (n === 0) break;
       total += n;
     }
+    return total;
+  }
+
+  read(buf: Buffer): number {
+    const fromPeek = this.pre.copy(buf, 0, 0, Math.min(this.pre.length, buf.length));
+    this.pre = this.pre.subarray(fromPeek);
+    const total = this.fill(buf, fromPeek);
     this.consumed += total;
     return total;
   }
@@ -121,9 +125,7 @@ export class Source implements ByteReader {
   peek(n: number): Buffer {
     if (this.pre.length < n) {
       const more = Buffer.allocUnsafe(n - this.pre.length);
-      const got = this.read(more);
-      this.consumed -= got; // peeked bytes are not consumed
-      this.pre = Buffer.concat([this.pre, more.subarray(0, got)]);
+      this.pre = Buffer.concat([this.pre, more.subarray(0, this.fill(more, 0))]);
     }
     return this.pre.subarray(0, Math.min(n, this.pre.length));
   }

@@ -1,6 +1,6 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { open, seal, specOf } from '../crypto/aead.js';
-import { isAlg, type Alg } from '../crypto/algs.js';
+import { defaultAlgForKeyLength, isAlg, type Alg } from '../crypto/algs.js';
 import { gcmOpen, gcmSeal } from '../crypto/gcm.js';
 import { pbes2Kek } from '../crypto/kdf.js';
 import { aesKwUnwrap, aesKwWrap } from '../crypto/keywrap.js';
@@ -132,8 +132,8 @@ export function jweEncrypt(plaintext: Uint8Array, keys: JweKeys, opts: JweEncryp
   if (opts.enc) enc = opts.enc;
   else if (wrap === 'dir') {
     const len = needSecret(keys, wrap).length;
-    const byLen: Record<number, JweEnc> = { 16: 'A128GCM', 24: 'A192GCM', 32: 'A256GCM', 48: 'A192CBC-HS384', 64: 'A256CBC-HS512' };
-    const e = byLen[len];
+    // every default algorithm is an authenticated one, so a JWE "enc"
+    const e = defaultAlgForKeyLength(len) as JweEnc | undefined;
     if (!e) throw new KeyError(`the key is ${len} bytes; no JWE content algorithm takes a key of that length`, 'ERR_KEY_LENGTH');
     enc = e;
   } else enc = 'A256GCM';

@@ -109,6 +109,28 @@ export async function resolveKey(src: KeySource, ctx: KeyContext): Promise<Resol
   return { key: r.secret, kid: r.kid!, source: r.source };
 }
 
+/**
+ * The key-source flags that are set, by their CLI names. With none, the key
+ * comes from env (AES_PAYLOAD_KEY, else AES_PAYLOAD_KEYRING).
+ *
+ * @example
+ * ```ts
+ * keySourceFlags({ keyFile: 'k', prompt: true }); // ['--key-file', '--prompt']
+ * ```
+ */
+export function keySourceFlags(src: KeySource): string[] {
+  return [
+    src.keyEnv !== undefined && '--key-env',
+    src.keyFile !== undefined && '--key-file',
+    src.ini !== undefined && '--ini',
+    src.prompt && '--prompt',
+    src.passphrase && '--passphrase',
+    src.passphraseEnv !== undefined && '--passphrase-env',
+    src.passphraseFile !== undefined && '--passphrase-file',
+    src.keyring !== undefined && '--keyring',
+  ].filter((f): f is string => typeof f === 'string');
+}
+
 /** Strip one trailing newline from a passphrase read from env or a file, and say so. */
 function passphraseText(raw: Buffer, where: string, ctx: KeyContext): Buffer {
   let end = raw.length;
@@ -155,16 +177,7 @@ async function resolvePassphrase(src: KeySource, ctx: KeyContext, confirm: boole
  * ```
  */
 export async function resolveKeys(src: KeySource, ctx: KeyContext, confirmPassphrase = false): Promise<ResolvedKeys> {
-  const chosen = [
-    src.keyEnv !== undefined && '--key-env',
-    src.keyFile !== undefined && '--key-file',
-    src.ini !== undefined && '--ini',
-    src.prompt && '--prompt',
-    src.passphrase && '--passphrase',
-    src.passphraseEnv !== undefined && '--passphrase-env',
-    src.passphraseFile !== undefined && '--passphrase-file',
-    src.keyring !== undefined && '--keyring',
-  ].filter(Boolean);
+  const chosen = keySourceFlags(src);
   if (chosen.length > 1) throw new UsageError(`choose one key source, not ${chosen.join(' and ')}`);
   if (src.ini === undefined && (src.iniSection !== undefined || src.iniKey !== undefined)) {
     throw new UsageError('--ini-section and --ini-key need --ini FILE');
@@ -172,8 +185,7 @@ export async function resolveKeys(src: KeySource, ctx: KeyContext, confirmPassph
   if (src.passphrase || src.passphraseEnv !== undefined || src.passphraseFile !== undefined) {
     return resolvePassphrase(src, ctx, confirmPassphrase);
   }
-  const noFlag = src.keyEnv === undefined && src.keyFile === undefined && src.ini === undefined && !src.prompt;
-  if (src.keyring !== undefined || (noFlag && !ctx.env[DEFAULT_KEY_ENV] && ctx.env[DEFAULT_KEYRING_ENV])) {
+  if (src.keyring !== undefined || (chosen.length === 0 && !ctx.env[DEFAULT_KEY_ENV] && ctx.env[DEFAULT_KEYRING_ENV])) {
     const where = src.keyring !== undefined ? `keyring ${src.keyring}` : `env ${DEFAULT_KEYRING_ENV}`;
     const text = src.keyring !== undefined ? readSecretFile(src.keyring, 'keyring', ctx).toString('utf8') : ctx.env[DEFAULT_KEYRING_ENV]!;
     const ring = parseKeyring(text, where);

@@ -41,14 +41,11 @@ export interface Executor {
   run(job: Job): Promise<number>;
   close(): Promise<void>;
   readonly threads: number;
-  /** Whether `data` and `out` must be views of a SharedArrayBuffer. */
-  readonly shared: boolean;
 }
 
 /** The plain single-thread path, for small inputs. */
 export const inline: Executor = {
   threads: 0,
-  shared: false,
   run: (j) => Promise.resolve(processChunks(nodeCrypto, j.op, j.key, j.chunkSize, j.counter, j.lastIndex, j.data, j.out)),
   close: () => Promise.resolve(),
 };
@@ -104,7 +101,6 @@ parentPort.on('message', (m) => {
  */
 export class Pool implements Executor {
   readonly threads: number;
-  readonly shared = true;
   private readonly workers: { w: Worker; busy: number }[] = [];
   private readonly waiting = new Map<number, { resolve: (n: number) => void; reject: (e: Error) => void }>();
   private nextId = 0;
