@@ -73,8 +73,13 @@ export class AesPayloadError extends Error {
  * ```
  */
 export class AuthError extends AesPayloadError {
-  constructor() {
-    super('ERR_AUTH', EXIT.AUTH, AUTH_FAILED_MESSAGE);
+  /**
+   * @param detail Only facts that are public anyway (kids), never which check
+   * failed: the message must be the same for a bad tag, bad padding or a bad
+   * MAC.
+   */
+  constructor(detail?: string) {
+    super('ERR_AUTH', EXIT.AUTH, detail ? `${AUTH_FAILED_MESSAGE} (${detail})` : AUTH_FAILED_MESSAGE);
   }
 }
 
@@ -180,4 +185,60 @@ export function ioError(err: unknown, what: string): AesPayloadError {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   const reason = (code && FS_REASONS[code]) ?? (code ? code : 'I/O error');
   return new IOError(`${what}: ${reason}`, code ? `ERR_IO_${code}` : 'ERR_IO');
+}
+
+// C0 and C1 controls, DEL, and the invisible or direction-changing code points
+// that can make a terminal or CI log show something other than the bytes.
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+function escapeUnsafe(s: string): string {
+  return s.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+function cut(s: string, max: number): string {
+  const cps = [...s];
+  return cps.length > max ? `${cps.slice(0, max).join('')}…` : s;
+}
+
+/**
+ * Show a string that came from the input inside a message: cut to `max`
+ * code points, every control, invisible and bidi character escaped as
+ * `\uXXXX`, in double quotes (quotes and backslashes escaped), so that a
+ * message stays one honest line.
+ *
+ * @example
+ * ```ts
+ * quote('A256GCM\u001b[2K'); // '"A256GCM\\u001b[2K"'
+ * ```
+ */
+export function quote(s: unknown, max = 40): string {
+  // A value of another type is shown as its JSON (a number as itself).
+  if (typeof s !== 'string') return escapeUnsafe(cut(JSON.stringify(s) ?? String(s), max));
+  return `"${escapeUnsafe(cut(s, max).replace(/["\\]/g, (c) => `\\${c}`))}"`;
+}
+
+/**
+ * Like {@link quote}, without the quotes and with a longer default cap: for
+ * file names and other text a person typed, which may still hold anything.
+ *
+ * @example
+ * ```ts
+ * printable('evil\rOK.json'); // 'evil\\u000dOK.json'
+ * ```
+ */
+export function printable(s: string, max = 200): string {
+  return escapeUnsafe(cut(s, max));
+}
+
+/**
+ * An identifier from the input (a kid, a label): as it is when it is short
+ * and plain, else {@link quote}d.
+ *
+ * @example
+ * ```ts
+ * shown('5f0b2f6c0f6d1e7a'); // '5f0b2f6c0f6d1e7a'
+ * ```
+ */
+export function shown(s: string, max = 64): string {
+  return /^[A-Za-z0-9._:+/=-]{1,64}$/.test(s) && s.length <= max ? s : quote(s, max);
 }

@@ -1,23 +1,29 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
-import { checkKeyLength, open, seal, specOf, type Sealed } from './crypto/aead.js';
+import { checkKeyLength, freshRandom, open, seal, specOf, type Sealed } from './crypto/aead.js';
 import { defaultAlgForKeyLength, type Alg } from './crypto/algs.js';
-import { SCRYPT_DEFAULTS, scryptKey, scryptParamsProblem } from './crypto/kdf.js';
+import { subkey } from './crypto/derive.js';
+import { gcmSeal } from './crypto/gcm.js';
+import { SCRYPT_DEFAULTS, scryptCostMs, scryptKey, scryptParamsProblem, type KdfBudget } from './crypto/kdf.js';
 import { AesPayloadError, AuthError, FormatError, KeyError, UsageError } from './errors.js';
 import * as envelope from './formats/envelope.js';
 import * as jweCodec from './formats/jwe.js';
+import { parseJsonSpans } from './formats/jsonSpans.js';
 import * as raw from './formats/raw.js';
 import { JWE_ENCS, jweDecrypt, jweEncrypt, type JweEnc, type JweWrap } from './jose/jwe.js';
+import { decodeKey } from './keys/decode.js';
 import { keyId } from './keys/kid.js';
 import { ringKey, type Keyring } from './keys/keyring.js';
-import { decryptFields, encryptFields, hasTokens, type KeyForKid } from './fields/fields.js';
+import { HEADER_MEMBER, decryptFields, encryptFields, fieldDocumentKind, notEncrypted, type KeyForKid } from './fields/fields.js';
 import type { FieldPath } from './fields/paths.js';
+import type { MacMode } from './formats/token.js';
 
 export type EncryptFormat = 'json' | 'raw' | 'jwe' | 'jwe-json';
 export type DecryptFormat = 'auto' | EncryptFormat | 'fields';
 
 /**
  * Every kind of key an operation may use. A bare `Uint8Array` passed where
- * a key is expected means `{ secret }`.
+ * a key is expected means `{ secret }`; a string is key text, decoded as the
+ * CLI decodes it (hex, or base64/base64url).
  */
 export interface Keys {
   /** A symmetric key. */
@@ -30,11 +36,14 @@ export interface Keys {
   ring?: Keyring;
 }
 
-export type KeyArg = Uint8Array | Keys | undefined;
+export type KeyArg = Uint8Array | string | Keys | undefined;
 
 function toKeys(k: KeyArg): Keys {
   if (k === undefined) return {};
-  return k instanceof Uint8Array ? { secret: k } : k;
+  if (typeof k === 'string') return { secret: decodeKey(Buffer.from(k, 'utf8'), 'auto') };
+  if (k instanceof Uint8Array) return { secret: k };
+  if (typeof k !== 'object' || k === null) throw new TypeError('a key is a Uint8Array, a hex or base64 string, or { secret | rsa | passphrase | ring }');
+  return k;
 }
 
 /** The symmetric key for an input that names `kid` (keyring), or the one key. */
@@ -47,14 +56,14 @@ function secretFor(keys: Keys, kid: string | undefined): Uint8Array | undefined 
  *
  * @example
  * ```ts
- * decryptFields(doc, keyForKid({ ring })); // each token finds its key by kid
+ * decryptFields(doc, keyForKid({ ring })); // each document finds its key by kid
  * ```
  */
 export function keyForKid(keys: Keys): KeyForKid {
   return (kid) => {
     const k = secretFor(keys, kid);
     if (!k) {
-      if (keys.rsa || keys.passphrase) throw new KeyError('field tokens need a symmetric key or a keyring', 'ERR_KEY_TYPE');
+      if (keys.rsa || keys.passphrase) throw new KeyError('field documents need a symmetric key or a keyring', 'ERR_KEY_TYPE');
       throw new KeyError('no key given', 'ERR_KEY_MISSING');
     }
     return k;
@@ -63,15 +72,20 @@ export function keyForKid(keys: Keys): KeyForKid {
 
 /** Length of the salt that prefixes raw output made with a passphrase. */
 export const RAW_SALT_LEN = 16;
+/** Nonce length of the origin microservice's envelopes (pycryptodome's GCM default). */
+export const ORIGIN_NONCE_LEN = 16;
 
 export interface EncryptOptions {
   /** Content algorithm. Default: the GCM variant matching the key length. */
   alg?: Alg;
   /** Additional authenticated data, recorded in the envelope as `aad`. */
   aad?: Uint8Array | string;
-  /** `json` (default) or `raw`. */
+  /** `json` (default), `raw`, `jwe` or `jwe-json`. */
   format?: EncryptFormat;
-  /** Put the key into the envelope (`--random-key`); the output is then not secret. */
+  /**
+   * Write the origin microservice's `{data,key,mac,nonce}` with the key in it
+   * (`--random-key`): the output is then not secret.
+   */
   embedKey?: boolean;
   /** JWE key management (`alg`); see {@link jweEncrypt}. */
   wrap?: JweWrap;
@@ -81,6 +95,8 @@ export interface EncryptOptions {
   fields?: FieldPath[];
   /** With `fields`: a path that matches nothing is not an error. */
   allowMissing?: boolean;
+  /** With `fields`: the document MAC covers the encrypted values only (`--mac-only-encrypted`). */
+  macOnlyEncrypted?: boolean;
 }
 
 export interface EncryptResult {
@@ -96,36 +112,50 @@ export interface EncryptResult {
 }
 
 export interface DecryptOptions {
-  /** Expected algorithm; required for raw input that is not GCM of the key's size. */
+  /** Expected algorithm; required for raw input that is not GCM of the key's size, and for legacy plain-CBC envelopes. */
   alg?: Alg;
   /** Additional authenticated data; overrides the envelope's `aad`. */
   aad?: Uint8Array | string;
   format?: DecryptFormat;
-  /** Use the key carried inside the envelope (`key` field). */
+  /** Use the key carried inside the origin's `{data,key,mac,nonce}` envelope. */
   embeddedKey?: boolean;
   /** JWE: when given, every `alg` and `enc` must be in this set. */
   allowAlg?: ReadonlySet<string>;
   /** JWE: cap on the inflated size of `zip: "DEF"` payloads. */
   maxInflated?: number;
-  /** Decrypt only the field tokens at these paths (default: every token, when the input has any). */
+  /** Decrypt only the field tokens at these paths (default: every token, when the input is a field document). */
   fields?: FieldPath[];
+  /** With `fields`: a plaintext value at those paths is not an error. */
+  allowPlaintext?: boolean;
+  /** With `fields`: a path that matches nothing is not an error. */
+  allowMissing?: boolean;
+  /** Read version-1 envelopes and field documents, and envelopes with no version (aes-payload 0.1 and earlier). */
+  allowLegacy?: boolean;
+  /** A run's budget of passphrase work, shared by many inputs (the CLI makes one per run). */
+  kdfBudget?: KdfBudget;
 }
+
+export type DecryptedFormat = EncryptFormat | 'fields';
 
 export interface DecryptResult {
   plaintext: Buffer;
   alg?: Alg;
   kid?: string;
-  format: EncryptFormat | 'fields';
+  format: DecryptedFormat;
   wrap?: JweWrap;
   /** Field tokens decrypted (format `fields`). */
   fields?: number;
+  /** Field documents: what the document MAC covered (`all` or `enc`); absent for legacy documents. */
+  mac?: MacMode;
+  /** The input was a legacy version (read with `allowLegacy`). */
+  legacy?: boolean;
 }
 
 export interface VerifyResult {
   ok: boolean;
   alg?: Alg;
   kid?: string;
-  format?: EncryptFormat | 'fields';
+  format?: DecryptedFormat;
   /** JWE only: the key management algorithm. */
   wrap?: JweWrap;
   /** Why verification failed; never contains key material or plaintext. */
@@ -144,16 +174,22 @@ function pickAlg(key: Uint8Array, alg: Alg | undefined): Alg {
   return a;
 }
 
+function needAuthenticated(alg: Alg, what: string): void {
+  if (!specOf(alg).authenticated) {
+    throw new UsageError(`${alg} is unauthenticated and exists only for old services' raw base64(iv + ct); ${what} needs an authenticated algorithm (use --format raw for ${alg})`);
+  }
+}
+
 /**
- * Encrypt a payload into a JSON envelope (default) or raw base64, with a
- * fresh random nonce or IV.
+ * Encrypt a payload into a JSON envelope (default), raw base64, a JWE, or a
+ * field document, with a fresh random nonce or IV.
  *
  * @example
  * ```ts
  * import { encrypt, generateKey } from 'aes-payload';
  * const { key } = generateKey();
  * const { text } = encrypt('{"card":"4111…"}', key);
- * // text: '{"v":1,"alg":"A256GCM","kid":"…","nonce":"…","data":"…","mac":"…"}'
+ * // text: '{"v":2,"alg":"A256GCM","kid":"…","nonce":"…","data":"…","mac":"…"}'
  * ```
  */
 export function encrypt(plaintext: Uint8Array | string, keyArg: KeyArg, opts: EncryptOptions = {}): EncryptResult {
@@ -168,9 +204,10 @@ export function encrypt(plaintext: Uint8Array | string, keyArg: KeyArg, opts: En
     }
     const text = typeof plaintext === 'string' ? plaintext : Buffer.from(plaintext).toString('utf8');
     const alg = pickAlg(keys.secret, opts.alg);
-    const r = encryptFields(text, keys.secret, opts.fields, { alg, allowMissing: Boolean(opts.allowMissing) });
+    const r = encryptFields(text, keys.secret, opts.fields, { alg, allowMissing: Boolean(opts.allowMissing), ...(opts.macOnlyEncrypted ? { mode: 'enc' } : {}) });
     return { text: r.text, alg, kid: keyId(keys.secret), fields: { encrypted: r.encrypted, already: r.already } };
   }
+  if (opts.macOnlyEncrypted) throw new UsageError('--mac-only-encrypted needs --fields');
   if (format === 'jwe' || format === 'jwe-json') {
     if (opts.embedKey) throw new UsageError('--random-key needs --format json');
     if (opts.alg && !(JWE_ENCS as readonly string[]).includes(opts.alg)) {
@@ -188,6 +225,7 @@ export function encrypt(plaintext: Uint8Array | string, keyArg: KeyArg, opts: En
   if (opts.wrap) throw new UsageError('--wrap needs --format jwe or jwe-json');
   if (opts.kid !== undefined) throw new UsageError('--kid needs --format jwe or jwe-json');
   if (keys.rsa) throw new KeyError('an RSA key can only be used with --format jwe or jwe-json', 'ERR_KEY_TYPE');
+  if (opts.embedKey) return encryptOrigin(toBytes(plaintext)!, keys, opts);
   if (!keys.secret && keys.passphrase) return encryptWithPassphrase(toBytes(plaintext)!, keys.passphrase, opts);
   const key = keys.secret;
   if (!key) throw new KeyError('no key given', 'ERR_KEY_MISSING');
@@ -195,14 +233,27 @@ export function encrypt(plaintext: Uint8Array | string, keyArg: KeyArg, opts: En
   const spec = specOf(alg);
   const aad = toBytes(opts.aad);
   if (aad && !spec.authenticated) throw new UsageError(`--aad needs an authenticated algorithm; ${alg} has none`);
-  if (format === 'raw' && opts.embedKey) throw new UsageError('the raw format cannot carry an embedded key; use --format json');
-  const s = seal(alg, key, toBytes(plaintext)!, aad);
   const kid = keyId(key);
-  if (format === 'raw') return { text: raw.encode(s), alg, kid };
-  const env: envelope.Envelope = { v: 1, alg, kid, nonce: s.nonce, data: s.ciphertext, mac: s.tag };
-  if (aad) env.aad = aad;
-  if (opts.embedKey) env.key = Buffer.from(key);
-  return { text: envelope.encode(env), alg, kid };
+  if (format === 'raw') return { text: raw.encode(seal(alg, key, toBytes(plaintext)!, aad)), alg, kid };
+  needAuthenticated(alg, 'the JSON envelope');
+  checkKeyLength(alg, key);
+  const s = seal(alg, subkey(key, 'envelope'), toBytes(plaintext)!, envelope.envelopeAad(alg, kid, aad));
+  return { text: envelope.encode({ version: 2, alg, kid, nonce: s.nonce, data: s.ciphertext, mac: s.tag, ...(aad ? { aad } : {}) }), alg, kid };
+}
+
+/** The origin's self-keyed `{data,key,mac,nonce}`: AES-GCM with a 16-byte nonce, the key in the output. */
+function encryptOrigin(plaintext: Buffer, keys: Keys, opts: EncryptOptions): EncryptResult {
+  if (opts.format !== undefined && opts.format !== 'json') throw new UsageError('--random-key needs --format json, which can carry the key');
+  if (opts.aad !== undefined) throw new UsageError('--random-key writes the origin format, which has no aad');
+  if (keys.passphrase && !keys.secret) throw new UsageError('--random-key and a passphrase exclude each other');
+  const key = keys.secret;
+  if (!key) throw new KeyError('no key given', 'ERR_KEY_MISSING');
+  const alg = pickAlg(key, opts.alg);
+  if (specOf(alg).kind !== 'gcm') throw new UsageError(`--random-key writes the origin's AES-GCM format; ${alg} is not GCM`);
+  checkKeyLength(alg, key);
+  const nonce = Buffer.from(freshRandom(ORIGIN_NONCE_LEN));
+  const s = gcmSeal(key, nonce, plaintext);
+  return { text: envelope.encodeOrigin({ data: s.ciphertext, key: Buffer.from(key), mac: s.tag, nonce }), alg };
 }
 
 function encryptWithPassphrase(plaintext: Buffer, passphrase: Uint8Array, opts: EncryptOptions): EncryptResult {
@@ -210,153 +261,234 @@ function encryptWithPassphrase(plaintext: Buffer, passphrase: Uint8Array, opts: 
   const spec = specOf(alg);
   const aad = toBytes(opts.aad);
   if (aad && !spec.authenticated) throw new UsageError(`--aad needs an authenticated algorithm; ${alg} has none`);
-  if (opts.embedKey) throw new UsageError('--random-key and a passphrase exclude each other');
+  if (opts.format !== 'raw') needAuthenticated(alg, 'the JSON envelope');
   const salt = randomBytes(RAW_SALT_LEN);
   const key = scryptKey(passphrase, salt, spec.keyLen, SCRYPT_DEFAULTS);
   try {
-    const s = seal(alg, key, plaintext, aad);
-    if (opts.format === 'raw') return { text: raw.encode({ ...s, nonce: Buffer.concat([salt, s.nonce]) }), alg };
-    const env: envelope.Envelope = { v: 1, alg, kdf: { name: 'scrypt', salt, ...SCRYPT_DEFAULTS }, nonce: s.nonce, data: s.ciphertext, mac: s.tag };
-    if (aad) env.aad = aad;
+    if (opts.format === 'raw') {
+      const s = seal(alg, key, plaintext, aad);
+      return { text: raw.encode({ ...s, nonce: Buffer.concat([salt, s.nonce]) }), alg };
+    }
+    const s = seal(alg, subkey(key, 'envelope'), plaintext, envelope.envelopeAad(alg, undefined, aad));
+    const env: envelope.Envelope = { version: 2, alg, kdf: { name: 'scrypt', salt, ...SCRYPT_DEFAULTS }, nonce: s.nonce, data: s.ciphertext, mac: s.tag, ...(aad ? { aad } : {}) };
     return { text: envelope.encode(env), alg };
   } finally {
     key.fill(0);
   }
 }
 
-function kdfKey(passphrase: Uint8Array | undefined, kdf: envelope.Kdf, alg: Alg): Buffer {
+/** Derive a passphrase key with scrypt, after the cost checks (per input, then the run's budget). */
+function kdfKey(passphrase: Uint8Array | undefined, kdf: envelope.Kdf, alg: Alg, budget: KdfBudget | undefined): Buffer {
   if (!passphrase) {
     throw new KeyError('this input is protected by a passphrase: pass --passphrase, --passphrase-env NAME or --passphrase-file FILE', 'ERR_KEY_MISSING');
   }
   const problem = scryptParamsProblem(kdf);
-  if (problem) throw new FormatError(`refusing the envelope's scrypt cost: ${problem}`, 'ERR_KDF_COST');
+  if (problem) throw new FormatError(`refusing the input's scrypt cost: ${problem}`, 'ERR_KDF_COST');
+  budget?.charge(scryptCostMs(kdf));
   return scryptKey(passphrase, kdf.salt, specOf(alg).keyLen, kdf);
 }
 
-/**
- * The kid is not under the tag, so check it before opening: an envelope whose
- * kid is not the key's was made with another key or has been edited, and
- * either way fails like any other authentication failure.
- */
-function openPrepared(p: Prepared): Buffer {
-  if (p.claimedKid !== undefined && p.kid !== undefined && p.claimedKid !== p.kid) throw new AuthError();
-  return open(p.sealed, p.key, p.aad);
+function kidsDiffer(named: string, given: string): string {
+  return `the input names kid ${named}; the key given is kid ${given}`;
 }
 
-interface Prepared {
-  sealed: Sealed;
-  key: Uint8Array;
-  aad: Buffer | undefined;
-  /** kid of the key that will be used (true once authentication passes); none for passphrases. */
-  kid: string | undefined;
-  /** kid the envelope claims (unauthenticated), if any. */
-  claimedKid: string | undefined;
-  format: EncryptFormat;
-}
-
-function prepare(text: string, keys: Keys, opts: DecryptOptions, format: 'json' | 'raw', forVerify = false): Prepared {
-  // Raw input names no kid: a keyring gives its primary key.
-  let key = format === 'raw' ? secretFor(keys, undefined) : keys.secret;
-  if (keys.rsa && !key) throw new KeyError('an RSA key can only decrypt JWE input', 'ERR_KEY_TYPE');
-  const userAad = toBytes(opts.aad);
-  if (format === 'raw') {
-    if (opts.embeddedKey) throw new UsageError('--embedded-key needs a JSON envelope; raw input carries no key');
-    if (!key && keys.passphrase) {
-      const alg = opts.alg ?? 'A256GCM';
-      if (userAad && !specOf(alg).authenticated) throw new UsageError(`--aad needs an authenticated algorithm; ${alg} has none`);
-      const all = raw.decode(text, alg);
-      if (all.nonce.length + all.ciphertext.length < RAW_SALT_LEN + specOf(alg).nonceLen) {
-        throw new FormatError('raw input is too short to hold a passphrase salt', 'ERR_RAW');
-      }
-      const bytes = Buffer.concat([all.nonce, all.ciphertext]);
-      const salt = bytes.subarray(0, RAW_SALT_LEN);
-      const n = specOf(alg).nonceLen;
-      const k = kdfKey(keys.passphrase, { name: 'scrypt', salt, ...SCRYPT_DEFAULTS }, alg);
-      const sealed = { alg, nonce: bytes.subarray(RAW_SALT_LEN, RAW_SALT_LEN + n), ciphertext: bytes.subarray(RAW_SALT_LEN + n), tag: all.tag };
-      return { sealed, key: k, aad: userAad, kid: undefined, claimedKid: undefined, format };
-    }
-    if (!key) throw new KeyError('no key given', 'ERR_KEY_MISSING');
-    const alg = pickAlg(key, opts.alg);
-    checkKeyLength(alg, key);
-    if (userAad && !specOf(alg).authenticated) throw new UsageError(`--aad needs an authenticated algorithm; ${alg} has none`);
-    return { sealed: raw.decode(text, alg), key, aad: userAad, kid: keyId(key), claimedKid: undefined, format };
+/** Open, turning a failure into the one AuthError with the kids' story. */
+function openWithKids(s: Sealed, key: Uint8Array, aad: Uint8Array | undefined, kid: string | undefined): Buffer {
+  try {
+    return open(s, key, aad);
+  } catch (e) {
+    if (e instanceof AuthError && kid !== undefined) throw new AuthError(`kid ${kid} matches, but the data was altered`);
+    throw e;
   }
+}
+
+interface Opened {
+  plaintext: Buffer;
+  alg: Alg;
+  /** kid of the key that authenticated; none for passphrases and embedded keys. */
+  kid: string | undefined;
+  legacy?: boolean;
+}
+
+/** Pick the symmetric key for an envelope that names `kid`, with the right errors for other key kinds. */
+function envelopeKey(keys: Keys, kid: string | undefined): Uint8Array {
+  const key = keys.ring ? ringKey(keys.ring, kid) : keys.secret;
+  if (key) return key;
+  if (keys.passphrase) throw new KeyError('a passphrase was given but this envelope was made with a key, not a passphrase', 'ERR_KEY_TYPE');
+  if (keys.rsa) throw new KeyError('an RSA key can only decrypt JWE input', 'ERR_KEY_TYPE');
+  throw new KeyError('no key given', 'ERR_KEY_MISSING');
+}
+
+function legacyRefusal(env: envelope.Envelope): FormatError {
+  const what = env.version === 1 ? 'a version-1 envelope (aes-payload 0.1)' : 'an envelope with no version';
+  return new FormatError(
+    `this is ${what}, whose key is not separated from the other formats'; pass --allow-legacy to read it, and upgrade it with aes-payload rotate --allow-legacy`,
+    'ERR_LEGACY',
+  );
+}
+
+function openEnvelope(text: string, keys: Keys, opts: DecryptOptions, forVerify: boolean): Opened {
   const env = envelope.decode(text);
-  if (keys.ring && !env.key && !opts.embeddedKey) key = ringKey(keys.ring, env.kid);
+  const userAad = toBytes(opts.aad);
+  if (env.version === 2) {
+    if (opts.embeddedKey) throw new FormatError('--embedded-key was given but the envelope has no "key" field (a version-2 envelope never carries its key)', 'ERR_EMBEDDED_KEY');
+    const alg = env.alg!;
+    if (!specOf(alg).authenticated) throw new FormatError(`a version-2 envelope never uses ${alg}, which is unauthenticated`, 'ERR_UNAUTHENTICATED');
+    if (opts.alg && opts.alg !== alg) throw new FormatError(`the envelope says ${alg} but --alg is ${opts.alg}`, 'ERR_ALG_MISMATCH');
+    let key: Uint8Array;
+    let kid: string | undefined;
+    if (env.kdf) {
+      key = kdfKey(keys.passphrase, env.kdf, alg, opts.kdfBudget);
+    } else {
+      key = envelopeKey(keys, env.kid);
+      checkKeyLength(alg, key);
+      kid = keyId(key);
+      if (kid !== env.kid) throw new AuthError(kidsDiffer(env.kid!, kid));
+    }
+    try {
+      const sealed = { alg, nonce: env.nonce, ciphertext: env.data, tag: env.mac! };
+      return { plaintext: openWithKids(sealed, subkey(key, 'envelope'), envelope.envelopeAad(alg, env.kid, userAad ?? env.aad), kid), alg, kid };
+    } finally {
+      if (env.kdf) key.fill(0);
+    }
+  }
+  if (envelope.isOrigin(env)) {
+    if (!opts.embeddedKey) {
+      throw new FormatError('the envelope carries its own key, so it is not secret; pass --embedded-key to decrypt it anyway', 'ERR_EMBEDDED_KEY');
+    }
+    const alg = opts.alg ?? defaultAlgForKeyLength(env.key!.length);
+    if (!alg || specOf(alg).kind !== 'gcm' || specOf(alg).keyLen !== env.key!.length) {
+      throw new FormatError(`the embedded key is ${env.key!.length} bytes, which ${alg ? `${alg} does not take` : 'no algorithm takes'}`, 'ERR_ENVELOPE');
+    }
+    return { plaintext: open({ alg, nonce: env.nonce, ciphertext: env.data, tag: env.mac! }, env.key!, userAad), alg, kid: undefined };
+  }
+  if (!opts.allowLegacy) throw legacyRefusal(env);
+  return { ...openLegacyEnvelope(env, keys, opts, userAad, forVerify), legacy: true };
+}
+
+/** Version 1 and version-less envelopes, exactly as aes-payload 0.1 read them. */
+function openLegacyEnvelope(env: envelope.Envelope, keys: Keys, opts: DecryptOptions, userAad: Buffer | undefined, forVerify: boolean): Opened {
+  let key: Uint8Array | undefined;
   if (env.kdf) {
     if (env.key) throw new FormatError('an envelope cannot have both "kdf" and "key"', 'ERR_ENVELOPE');
     if (!env.alg) throw new FormatError('an envelope with "kdf" must name its "alg"', 'ERR_ENVELOPE');
-    if (opts.alg && env.alg !== opts.alg) throw new FormatError(`the envelope says ${env.alg} but --alg is ${opts.alg}`, 'ERR_ALG_MISMATCH');
-    key = kdfKey(keys.passphrase, env.kdf, env.alg);
-  } else if (keys.passphrase && !key && !opts.embeddedKey) {
-    throw new KeyError('a passphrase was given but this envelope was made with a key, not a passphrase', 'ERR_KEY_TYPE');
   }
-  if (env.key && !opts.embeddedKey) {
-    throw new FormatError(
-      'the envelope carries its own key, so it is not secret; pass --embedded-key to decrypt it anyway',
-      'ERR_EMBEDDED_KEY',
-    );
-  }
-  if (opts.embeddedKey) {
-    if (!env.key) throw new FormatError('--embedded-key was given but the envelope has no "key" field', 'ERR_EMBEDDED_KEY');
+  if (env.key) {
+    if (!opts.embeddedKey) throw new FormatError('the envelope carries its own key, so it is not secret; pass --embedded-key to decrypt it anyway', 'ERR_EMBEDDED_KEY');
     key = env.key;
+  } else if (opts.embeddedKey) {
+    throw new FormatError('--embedded-key was given but the envelope has no "key" field', 'ERR_EMBEDDED_KEY');
   }
-  if (!key) throw new KeyError('no key given', 'ERR_KEY_MISSING');
-  if (env.alg && opts.alg && env.alg !== opts.alg) {
-    throw new FormatError(`the envelope says ${env.alg} but --alg is ${opts.alg}`, 'ERR_ALG_MISMATCH');
-  }
-  if (opts.embeddedKey) {
-    // The key came from the input: a key that fits no algorithm is malformed input (exit 4), not a key problem.
-    const fits = env.alg ?? opts.alg ?? defaultAlgForKeyLength(key.length);
-    if (!fits || key.length !== specOf(fits).keyLen) {
-      throw new FormatError(`the embedded key is ${key.length} bytes, which ${fits ?? 'no algorithm'} does not take`, 'ERR_ENVELOPE');
-    }
-  }
+  if (env.alg && opts.alg && env.alg !== opts.alg) throw new FormatError(`the envelope says ${env.alg} but --alg is ${opts.alg}`, 'ERR_ALG_MISMATCH');
+  if (!key && env.kdf) key = kdfKey(keys.passphrase, env.kdf, env.alg!, opts.kdfBudget);
+  if (!key) key = envelopeKey(keys, env.kid);
   let alg: Alg;
   if (env.alg) {
     alg = env.alg;
     if (!specOf(alg).authenticated && !opts.alg && !forVerify) {
-      throw new FormatError(
-        `the envelope uses ${alg}, which is unauthenticated; pass --alg ${alg} to decrypt it anyway`,
-        'ERR_UNAUTHENTICATED',
-      );
+      throw new FormatError(`the envelope uses ${alg}, which is unauthenticated; pass --alg ${alg} to decrypt it anyway`, 'ERR_UNAUTHENTICATED');
     }
   } else {
     alg = pickAlg(key, opts.alg);
   }
+  if (env.key && key.length !== specOf(alg).keyLen) throw new FormatError(`the embedded key is ${key.length} bytes, which ${alg} does not take`, 'ERR_ENVELOPE');
   checkKeyLength(alg, key);
   const spec = specOf(alg);
   if (spec.authenticated && !env.mac) throw new FormatError(`envelope has no "mac" field, which ${alg} needs`, 'ERR_ENVELOPE');
   if (!spec.authenticated && env.mac) throw new FormatError(`envelope has a "mac" field, which ${alg} does not use`, 'ERR_ENVELOPE');
   const aad = userAad ?? env.aad;
   if (aad && !spec.authenticated) throw new FormatError(`${alg} cannot authenticate "aad"`, 'ERR_ENVELOPE');
-  return {
-    sealed: { alg, nonce: env.nonce, ciphertext: env.data, tag: env.mac ?? Buffer.alloc(0) },
-    key,
-    aad,
-    kid: env.kdf ? undefined : keyId(key),
-    claimedKid: env.kid,
-    format,
-  };
+  const kid = env.kdf || env.key ? undefined : keyId(key);
+  if (env.kid !== undefined && kid !== undefined && env.kid !== kid) throw new AuthError(kidsDiffer(env.kid, kid));
+  if (!spec.authenticated && forVerify) throw new FormatError('unauthenticated algorithm', 'ERR_UNAUTHENTICATED');
+  try {
+    return { plaintext: openWithKids({ alg, nonce: env.nonce, ciphertext: env.data, tag: env.mac ?? Buffer.alloc(0) }, key, aad, kid), alg, kid };
+  } finally {
+    if (env.kdf) key.fill(0);
+  }
 }
 
+function openRaw(text: string, keys: Keys, opts: DecryptOptions, forVerify: boolean): Opened {
+  if (opts.embeddedKey) throw new UsageError('--embedded-key needs a JSON envelope; raw input carries no key');
+  const userAad = toBytes(opts.aad);
+  if (!keys.secret && !keys.ring && keys.passphrase) {
+    const alg = opts.alg ?? 'A256GCM';
+    const spec = specOf(alg);
+    if (userAad && !spec.authenticated) throw new UsageError(`--aad needs an authenticated algorithm; ${alg} has none`);
+    const all = raw.decode(text, alg);
+    if (all.nonce.length + all.ciphertext.length < RAW_SALT_LEN + spec.nonceLen) {
+      throw new FormatError('raw input is too short to hold a passphrase salt', 'ERR_RAW');
+    }
+    const bytes = Buffer.concat([all.nonce, all.ciphertext]);
+    const salt = bytes.subarray(0, RAW_SALT_LEN);
+    if (forVerify && !spec.authenticated) throw new FormatError('unauthenticated algorithm', 'ERR_UNAUTHENTICATED');
+    const k = kdfKey(keys.passphrase, { name: 'scrypt', salt, ...SCRYPT_DEFAULTS }, alg, opts.kdfBudget);
+    try {
+      const sealed = { alg, nonce: bytes.subarray(RAW_SALT_LEN, RAW_SALT_LEN + spec.nonceLen), ciphertext: bytes.subarray(RAW_SALT_LEN + spec.nonceLen), tag: all.tag };
+      return { plaintext: open(sealed, k, userAad), alg, kid: undefined };
+    } finally {
+      k.fill(0);
+    }
+  }
+  if (keys.rsa && !keys.secret) throw new KeyError('an RSA key can only decrypt JWE input', 'ERR_KEY_TYPE');
+  // Raw input names no kid: with a keyring, every key is tried (plain CBC: the primary only, as padding is no proof).
+  const primary = secretFor(keys, undefined);
+  if (!primary) throw new KeyError('no key given', 'ERR_KEY_MISSING');
+  const alg = pickAlg(primary, opts.alg);
+  const spec = specOf(alg);
+  if (userAad && !spec.authenticated) throw new UsageError(`--aad needs an authenticated algorithm; ${alg} has none`);
+  const candidates = keys.ring && spec.authenticated ? [primary, ...[...keys.ring.keys.values()].filter((k) => k !== primary && k.length === spec.keyLen)] : [primary];
+  checkKeyLength(alg, primary);
+  const sealed = raw.decode(text, alg);
+  if (forVerify && !spec.authenticated) throw new FormatError('unauthenticated algorithm', 'ERR_UNAUTHENTICATED');
+  for (const key of candidates) {
+    try {
+      return { plaintext: open(sealed, key, userAad), alg, kid: keyId(key) };
+    } catch (e) {
+      if (!(e instanceof AuthError)) throw e;
+    }
+  }
+  throw new AuthError(keys.ring ? `raw input names no kid, and none of the keyring's ${candidates.length} key${candidates.length === 1 ? '' : 's'} of ${spec.keyLen} bytes authenticated it` : undefined);
+}
+
+const JWE_JSON_MEMBERS = new Set(['protected', 'unprotected', 'header', 'encrypted_key', 'recipients', 'aad', 'iv', 'ciphertext', 'tag']);
+
 /**
- * Which format an input is (docs/FORMAT.md §5, without the binary stream,
- * which the CLI recognises before reading the input whole).
+ * Which format an input is (docs/FORMAT.md §5), by structure, never by a
+ * substring: five base64url parts are a compact JWE; a JSON object is a
+ * field document if it has a root `"aesp"` header or holds token values, a
+ * JWE if its members are JWE members with `ciphertext`, an envelope if its
+ * members are envelope members with `nonce` and `data`; any other JSON is
+ * "not an encrypted input" (exit 4); anything else is raw. The binary
+ * stream is recognised by the CLI before the input is read whole.
  *
  * @example
  * ```ts
- * detectFormat('{"v":1,"alg":"A256GCM",…}', 'auto'); // 'json'
+ * detectFormat('{"v":2,"alg":"A256GCM",…}', 'auto'); // 'json'
+ * detectFormat('{"role":"admin"}', 'auto'); // throws: not an encrypted input
  * ```
  */
-export function detectFormat(text: string, format: DecryptFormat | undefined, fields?: FieldPath[]): EncryptFormat | 'fields' {
+export function detectFormat(text: string, format: DecryptFormat | undefined, fields?: FieldPath[]): DecryptedFormat {
   if (fields) return 'fields';
   if (format && format !== 'auto') return format;
-  const j = jweCodec.detect(text);
-  if (j === 'compact') return 'jwe';
-  if (j === 'json') return 'jwe-json';
-  if (/^[\s\uFEFF]*[[{]/.test(text) && hasTokens(text)) return 'fields';
-  return envelope.detect(text) ? 'json' : 'raw';
+  if (jweCodec.detect(text) === 'compact') return 'jwe';
+  const t = text.replace(/^\uFEFF/, '').trimStart();
+  if (t[0] !== '{' && t[0] !== '[') return 'raw';
+  if (envelope.decodeFast(text)) return 'json';
+  const root = parseJsonSpans(text, 'input');
+  if (root.kind === 'object') {
+    const names = root.entries.map((e) => e.key);
+    const header = root.entries.find((e) => e.key === HEADER_MEMBER);
+    if (header?.value.kind === 'string' && header.value.value.startsWith('aesp:')) return 'fields';
+    if (names.includes('ciphertext') && names.every((n) => JWE_JSON_MEMBERS.has(n))) return 'jwe-json';
+    // A numeric "v" says "envelope" (its decoder then names any problem);
+    // otherwise every member must be an envelope member, nonce and data among them.
+    const v = root.entries.find((e) => e.key === 'v');
+    if (v?.value.kind === 'number') return 'json';
+    if (names.includes('nonce') && names.includes('data') && names.every((n) => envelope.ENVELOPE_MEMBERS.has(n))) return 'json';
+  }
+  if (fieldDocumentKind(text)) return 'fields';
+  throw notEncrypted();
 }
 
 function asText(input: string | Uint8Array): string {
@@ -381,13 +513,38 @@ function decryptJwe(text: string, keys: Keys, opts: DecryptOptions, format: 'jwe
     ...(opts.allowAlg ? { allowAlg: opts.allowAlg } : {}),
     ...(opts.maxInflated !== undefined ? { maxInflated: opts.maxInflated } : {}),
     ...(opts.aad !== undefined ? { aad: toBytes(opts.aad)! } : {}),
+    ...(opts.kdfBudget ? { kdfBudget: opts.kdfBudget } : {}),
   });
   return { plaintext: r.plaintext, alg: r.enc, ...(r.kid !== undefined ? { kid: r.kid } : {}), format, wrap: r.wrap };
 }
 
+function decryptAny(text: string, keys: Keys, opts: DecryptOptions, forVerify: boolean): DecryptResult {
+  const format = detectFormat(text, opts.format, opts.fields);
+  if (format === 'jwe' || format === 'jwe-json') return decryptJwe(text, keys, opts, format);
+  if (format === 'fields') {
+    const r = decryptFields(text, keyForKid(keys), {
+      ...(opts.fields ? { paths: opts.fields } : {}),
+      allowPlaintext: Boolean(opts.allowPlaintext),
+      allowMissing: Boolean(opts.allowMissing),
+      allowLegacy: Boolean(opts.allowLegacy),
+    });
+    return {
+      plaintext: Buffer.from(r.text, 'utf8'),
+      format,
+      fields: r.decrypted,
+      ...(r.kids.length === 1 ? { kid: r.kids[0]! } : {}),
+      ...(r.mode ? { mac: r.mode } : { legacy: true }),
+    };
+  }
+  const o = format === 'json' ? openEnvelope(text, keys, opts, forVerify) : openRaw(text, keys, opts, forVerify);
+  return { plaintext: o.plaintext, alg: o.alg, ...(o.kid !== undefined ? { kid: o.kid } : {}), format, ...(o.legacy ? { legacy: true } : {}) };
+}
+
 /**
- * Decrypt a JSON envelope or raw base64. Plaintext is returned only after it
- * has authenticated; a wrong key or tampered input throws {@link AuthError}.
+ * Decrypt any input aes-payload reads: an envelope, raw base64, a JWE or a
+ * field document, detected by structure. Plaintext is returned only after
+ * it has authenticated; a wrong key or tampered input throws
+ * {@link AuthError}, JSON that holds nothing encrypted a {@link FormatError}.
  *
  * @example
  * ```ts
@@ -396,17 +553,7 @@ function decryptJwe(text: string, keys: Keys, opts: DecryptOptions, format: 'jwe
  * ```
  */
 export function decrypt(input: string | Uint8Array, key: KeyArg, opts: DecryptOptions = {}): DecryptResult {
-  const text = asText(input);
-  const keys = toKeys(key);
-  const format = detectFormat(text, opts.format, opts.fields);
-  if (format === 'jwe' || format === 'jwe-json') return decryptJwe(text, keys, opts, format);
-  if (format === 'fields') {
-    const r = decryptFields(text, keyForKid(keys), opts.fields ? { paths: opts.fields } : {});
-    return { plaintext: Buffer.from(r.text, 'utf8'), format, fields: r.decrypted, ...(r.kids.length === 1 ? { kid: r.kids[0]! } : {}) };
-  }
-  const p = prepare(text, keys, opts, format);
-  const plaintext = openPrepared(p);
-  return { plaintext, alg: p.sealed.alg, ...(p.kid !== undefined ? { kid: p.kid } : {}), format: p.format };
+  return decryptAny(asText(input), toKeys(key), opts, false);
 }
 
 /**
@@ -421,34 +568,27 @@ export function decrypt(input: string | Uint8Array, key: KeyArg, opts: DecryptOp
  * ```
  */
 export function verify(input: string | Uint8Array, key: KeyArg, opts: DecryptOptions = {}): VerifyResult {
-  let base: { alg?: Alg; kid?: string; format?: EncryptFormat | 'fields' } | undefined;
+  let format: DecryptedFormat | undefined;
   try {
     const text = asText(input);
-    const keys = toKeys(key);
-    const format = detectFormat(text, opts.format, opts.fields);
-    if (format === 'fields') {
-      base = { format };
-      const r = decryptFields(text, keyForKid(keys), opts.fields ? { paths: opts.fields } : {});
-      return { ok: true, format, ...(r.kids.length === 1 ? { kid: r.kids[0]! } : {}) };
-    }
-    if (format === 'jwe' || format === 'jwe-json') {
-      base = { format };
-      const r = decryptJwe(text, keys, opts, format);
-      r.plaintext.fill(0);
-      return { ok: true, alg: r.alg, ...(r.kid !== undefined ? { kid: r.kid } : {}), format, ...(r.wrap ? { wrap: r.wrap } : {}) };
-    }
-    const p = prepare(text, keys, opts, format, true);
-    // Until it authenticates, report the kid the envelope claims.
-    const kid = p.claimedKid ?? p.kid;
-    base = { alg: p.sealed.alg, ...(kid !== undefined ? { kid } : {}), format: p.format };
-    if (!specOf(p.sealed.alg).authenticated) {
-      return { ok: false, ...base, error: new FormatError('unauthenticated algorithm', 'ERR_UNAUTHENTICATED') };
-    }
-    openPrepared(p).fill(0);
-    return { ok: true, ...base, ...(p.kid !== undefined ? { kid: p.kid } : {}) };
+    format = detectFormat(text, opts.format, opts.fields);
+    const r = decryptAny(text, toKeys(key), { ...opts, format }, true);
+    r.plaintext.fill(0);
+    return { ok: true, format: r.format, ...(r.alg ? { alg: r.alg } : {}), ...(r.kid !== undefined ? { kid: r.kid } : {}), ...(r.wrap ? { wrap: r.wrap } : {}) };
   } catch (e) {
-    if (e instanceof AesPayloadError) return { ok: false, ...base, error: e };
+    if (e instanceof AesPayloadError) return { ok: false, ...(format ? { format } : {}), ...claimed(input, format), error: e };
     throw e;
+  }
+}
+
+/** For a failed envelope: the algorithm and kid it claims (unauthenticated, for the report). */
+function claimed(input: string | Uint8Array, format: DecryptedFormat | undefined): { alg?: Alg; kid?: string } {
+  if (format !== 'json') return {};
+  try {
+    const env = envelope.decode(asText(input));
+    return { ...(env.alg ? { alg: env.alg } : {}), ...(env.kid !== undefined ? { kid: env.kid } : {}) };
+  } catch {
+    return {};
   }
 }
 
@@ -465,3 +605,4 @@ export function generateKey(alg: Alg = 'A256GCM'): { key: Buffer; kid: string; a
   const key = randomBytes(specOf(alg).keyLen);
   return { key, kid: keyId(key), alg };
 }
+

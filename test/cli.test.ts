@@ -1,6 +1,6 @@
 // CLI tests: the real built CLI as a child process, real stdin, files, env and exit codes.
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -21,6 +21,14 @@ const file = (name: string, content?: string | Buffer, mode?: number): string =>
   if (mode !== undefined) chmodSync(p, mode);
   return p;
 };
+
+/** A plain-CBC envelope as aes-payload 0.1 wrote it (version 1, key used directly). */
+function legacyCbcEnvelope(key: Buffer, pt: string): string {
+  const iv = randomBytes(16);
+  const c = createCipheriv(`aes-${key.length * 8}-cbc`, key, iv);
+  const data = Buffer.concat([c.update(pt), c.final()]);
+  return `${JSON.stringify({ v: 1, alg: `A${key.length * 8}CBC`, kid: keyId(key), nonce: iv.toString('base64'), data: data.toString('base64') })}\n`;
+}
 
 function expectFail(r: ReturnType<typeof run>, code: number, pattern?: RegExp): string {
   expect(r.code, r.stderr).toBe(code);
@@ -143,11 +151,12 @@ describe('keygen', () => {
     expect(again.slice(after.length)).toMatch(/^\n\[other\]\nK2 = [0-9a-f]{32}\n$/);
   });
 
-  it('--ini warns when the file can be read by group or others', () => {
+  it('--ini into a file that group or others can read tightens it to 0600 and says so', () => {
     const p = file('open.ini', '[app:main]\n', 0o644);
     const r = run(['keygen', '--ini', p]);
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/aes-payload: warning: .*can be read by group or others/);
+    expect(r.stderr).toMatch(/aes-payload: warning: .*was mode 0644; it holds a key now, so it is mode 0600/);
+    expect(statSync(p).mode & 0o777).toBe(0o600);
   });
 });
 
@@ -158,6 +167,11 @@ describe('encrypt and decrypt round trips', () => {
       it(`${alg} ${format}, stdin and files`, () => {
         const key = randomBytes(keyLen(alg)).toString('hex');
         const env = { AES_PAYLOAD_KEY: key };
+        if (alg.endsWith('CBC') && format === 'json') {
+          // Plain CBC is only for old services' raw base64(iv + ct): the envelope is authenticated only.
+          expectFail(run(['encrypt', '--alg', alg], { input: payload, env }), 2, new RegExp(`${alg} is unauthenticated.*--format raw`));
+          return;
+        }
         const enc = run(['encrypt', '--alg', alg, '--format', format], { input: payload, env });
         expect(enc.code, enc.stderr).toBe(0);
         expect(enc.out.endsWith('\n')).toBe(true);
@@ -166,7 +180,7 @@ describe('encrypt and decrypt round trips', () => {
         else expect(enc.stderr).toBe('');
         if (format === 'json') {
           const e = JSON.parse(enc.out);
-          expect(e.v).toBe(1);
+          expect(e.v).toBe(2);
           expect(e.alg).toBe(alg);
           expect(e.kid).toBe(keyId(Buffer.from(key, 'hex')));
           expect(Buffer.from(e.nonce, 'base64').length).toBe(alg.includes('GCM') ? 12 : 16);
@@ -259,9 +273,10 @@ describe('authentication failures', () => {
   const enc = run(['encrypt'], { input: 'top secret plaintext', env: envKey });
   const env = JSON.parse(enc.out);
 
-  it('wrong key exits 1 with the one message and no output', () => {
-    const line = expectFail(run(['decrypt'], { input: enc.stdout, env: { AES_PAYLOAD_KEY: randomBytes(32).toString('hex') } }), 1);
-    expect(line).toBe(`aes-payload: ${AUTH_FAILED_MESSAGE}`);
+  it('wrong key exits 1 with the one message and no output; the message names both kids', () => {
+    const other = randomBytes(32);
+    const line = expectFail(run(['decrypt'], { input: enc.stdout, env: { AES_PAYLOAD_KEY: other.toString('hex') } }), 1);
+    expect(line).toBe(`aes-payload: ${AUTH_FAILED_MESSAGE} (the input names kid ${keyId(KEY)}; the key given is kid ${keyId(other)})`);
   });
 
   for (const field of ['nonce', 'data', 'mac'] as const) {
@@ -269,7 +284,7 @@ describe('authentication failures', () => {
       const bytes = Buffer.from(env[field], 'base64');
       bytes[bytes.length - 1]! ^= 0x01;
       const line = expectFail(run(['decrypt'], { input: JSON.stringify({ ...env, [field]: bytes.toString('base64') }), env: envKey }), 1);
-      expect(line).toBe(`aes-payload: ${AUTH_FAILED_MESSAGE}`);
+      expect(line).toBe(`aes-payload: ${AUTH_FAILED_MESSAGE} (kid ${keyId(KEY)} matches, but the data was altered)`);
     });
   }
 
@@ -300,15 +315,15 @@ describe('malformed input and unsupported versions (exit 4)', () => {
   const good = JSON.parse(run(['encrypt'], { input: 'x', env: envKey }).out);
   const cases: [string, string, RegExp][] = [
     ['invalid JSON', '{"v":1,', /not valid JSON/],
-    ['a JSON array', '[1]', /not valid base64|envelope/],
-    ['unknown version', JSON.stringify({ ...good, v: 2 }), /unsupported envelope version 2/],
+    ['a JSON array', '[1]', /not an encrypted input/],
+    ['unknown version', JSON.stringify({ ...good, v: 3 }), /unsupported envelope version 3/],
     ['unknown alg', JSON.stringify({ ...good, alg: 'A256XYZ' }), /unsupported algorithm/],
     ['missing data', JSON.stringify({ ...good, data: undefined }), /no "data" field/],
     ['missing mac', JSON.stringify({ ...good, mac: undefined }), /no "mac" field/],
     ['wrong type', JSON.stringify({ ...good, nonce: 12 }), /"nonce" is not a string/],
     ['extra field', JSON.stringify({ ...good, extra: 1 }), /unknown field "extra"/],
-    ['duplicate field', JSON.stringify(good).replace('{', '{"alg":"A128CBC",'), /duplicate field "alg"/],
-    ['duplicate field, escaped', JSON.stringify(good).replace('{', '{"\\u0061lg":"A128CBC",'), /duplicate field "alg"/],
+    ['duplicate field', JSON.stringify(good).replace('{', '{"alg":"A128CBC",'), /duplicate key at line 1, column \d+/],
+    ['duplicate field, escaped', JSON.stringify(good).replace('{', '{"\\u0061lg":"A128CBC",'), /duplicate key at line 1, column \d+/],
     ['bad base64', JSON.stringify({ ...good, data: 'a*b=' }), /"data" is not valid base64/],
     ['non-canonical base64', JSON.stringify({ ...good, nonce: good.nonce.slice(0, -1) + (good.nonce.endsWith('A') ? 'B' : 'A') + '=' }), /base64/],
     ['zero-length nonce', JSON.stringify({ ...good, nonce: '' }), /nonce of 0 bytes/],
@@ -328,22 +343,25 @@ describe('malformed input and unsupported versions (exit 4)', () => {
     expectFail(run(['encrypt', p], { env: envKey }), 4, /larger than 64 MiB.*use --format stream/);
   });
 
-  it('an unauthenticated CBC envelope needs an explicit --alg', () => {
-    const e = run(['encrypt', '--alg', 'A128CBC'], { input: 'legacy', env: { AES_PAYLOAD_KEY: KEY.subarray(0, 16).toString('hex') } });
-    const k = { AES_PAYLOAD_KEY: KEY.subarray(0, 16).toString('hex') };
-    expectFail(run(['decrypt'], { input: e.stdout, env: k }), 4, /unauthenticated; pass --alg A128CBC/);
-    expect(run(['decrypt', '--alg', 'A128CBC'], { input: e.stdout, env: k }).out).toBe('legacy');
+  it('an unauthenticated CBC envelope (version 1, as 0.1 wrote it) needs --allow-legacy and an explicit --alg', () => {
+    const k16 = KEY.subarray(0, 16);
+    const e = legacyCbcEnvelope(k16, 'legacy');
+    const k = { AES_PAYLOAD_KEY: k16.toString('hex') };
+    expectFail(run(['decrypt'], { input: e, env: k }), 4, /version-1 envelope.*--allow-legacy/);
+    expectFail(run(['decrypt', '--allow-legacy'], { input: e, env: k }), 4, /unauthenticated; pass --alg A128CBC/);
+    expect(run(['decrypt', '--allow-legacy', '--alg', 'A128CBC'], { input: e, env: k }).out).toBe('legacy');
   });
 });
 
 describe('embedded keys (the origin microservice)', () => {
-  it('--random-key embeds a fresh key, warns, and decrypts only with --embedded-key', () => {
+  it('--random-key writes the origin\'s {data,key,mac,nonce} with a fresh key, warns, and decrypts only with --embedded-key', () => {
     const e = run(['encrypt', '--random-key'], { input: 'hello' });
     expect(e.code).toBe(0);
     expect(e.stderr).toMatch(/warning: .*not secret/);
     const env = JSON.parse(e.out);
+    expect(Object.keys(env)).toEqual(['data', 'key', 'mac', 'nonce']);
     expect(Buffer.from(env.key, 'base64').length).toBe(32);
-    expect(env.kid).toBe(keyId(Buffer.from(env.key, 'base64')));
+    expect(Buffer.from(env.nonce, 'base64').length).toBe(16);
     expectFail(run(['decrypt'], { input: e.stdout, env: envKey }), 4, /carries its own key.*--embedded-key/);
     expect(run(['decrypt', '--embedded-key'], { input: e.stdout }).out).toBe('hello');
   });
@@ -490,7 +508,7 @@ describe('verify', () => {
     e.mac = Buffer.alloc(16).toString('base64');
     return file('bad.json', JSON.stringify(e));
   })();
-  const cbc = file('cbc.json', run(['encrypt', '--alg', 'A256CBC'], { input: 'c', env: envKey }).stdout);
+  const cbc = file('cbc.json', legacyCbcEnvelope(KEY, 'c'));
   const kid = keyId(KEY);
 
   it('prints OK lines on stderr, nothing on stdout, exit 0', () => {
@@ -508,17 +526,20 @@ describe('verify', () => {
   it('a tampered file fails with exit 1, and never prints plaintext', () => {
     const r = run(['verify', ok1, tampered], { env: envKey });
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`OK ${ok1} A256GCM ${kid}\naes-payload: FAIL ${tampered}: ${AUTH_FAILED_MESSAGE}\n`);
+    expect(r.stderr).toBe(`OK ${ok1} A256GCM ${kid}\naes-payload: FAIL ${tampered}: ${AUTH_FAILED_MESSAGE} (kid ${kid} matches, but the data was altered)\n`);
   });
 
   it('unauthenticated CBC fails with "unauthenticated algorithm" (exit 4)', () => {
-    const r = run(['verify', cbc], { env: envKey });
+    const legacy = run(['verify', cbc], { env: envKey });
+    expect(legacy.code).toBe(4);
+    expect(legacy.stderr).toMatch(/FAIL .*version-1 envelope.*--allow-legacy/);
+    const r = run(['verify', '--allow-legacy', cbc], { env: envKey });
     expect(r.code).toBe(4);
     expect(r.stderr).toBe(`aes-payload: FAIL ${cbc}: unauthenticated algorithm\n`);
-    const r2 = run(['verify', '--alg', 'A256CBC', cbc], { env: envKey });
+    const r2 = run(['verify', '--allow-legacy', '--alg', 'A256CBC', cbc], { env: envKey });
     expect(r2.code).toBe(4);
     expect(r2.stderr).toBe(`aes-payload: FAIL ${cbc}: unauthenticated algorithm\n`);
-    const j = JSON.parse(run(['verify', '--json', cbc], { env: envKey }).out);
+    const j = JSON.parse(run(['verify', '--allow-legacy', '--json', cbc], { env: envKey }).out);
     expect(j).toEqual([{ file: cbc, ok: false, format: 'json', alg: 'A256CBC', wrap: null, kid, error: 'unauthenticated algorithm' }]);
   });
 
@@ -527,7 +548,7 @@ describe('verify', () => {
     const edited = file('edited-kid.json', JSON.stringify({ ...e, kid: 'ffffffffffffffff' }));
     const r = run(['verify', edited], { env: envKey });
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`aes-payload: FAIL ${edited}: ${AUTH_FAILED_MESSAGE}\n`);
+    expect(r.stderr).toBe(`aes-payload: FAIL ${edited}: ${AUTH_FAILED_MESSAGE} (the input names kid ffffffffffffffff; the key given is kid ${kid})\n`);
     expect(run(['decrypt', edited], { env: envKey }).code).toBe(1);
     const wrong = run(['verify', '--json', edited], { env: { AES_PAYLOAD_KEY: randomBytes(32).toString('hex') } });
     expect(JSON.parse(wrong.out)[0].kid).toBe('ffffffffffffffff');
@@ -545,7 +566,7 @@ describe('verify', () => {
     expect(r.code).toBe(1);
     expect(JSON.parse(r.out)).toEqual([
       { file: ok1, ok: true, format: 'json', alg: 'A256GCM', wrap: null, kid, error: null },
-      { file: tampered, ok: false, format: 'json', alg: 'A256GCM', wrap: null, kid, error: AUTH_FAILED_MESSAGE },
+      { file: tampered, ok: false, format: 'json', alg: 'A256GCM', wrap: null, kid, error: `${AUTH_FAILED_MESSAGE} (kid ${kid} matches, but the data was altered)` },
       { file: missing, ok: false, format: null, alg: null, wrap: null, kid: null, error: `cannot read ${missing}: no such file or directory` },
     ]);
   });

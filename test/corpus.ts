@@ -151,7 +151,7 @@ export async function buildCorpus(key: Buffer): Promise<Mutant[]> {
   // envelope fields: versions, algorithms, missing, extra, wrong types
   const env = JSON.parse(samples.json!) as Record<string, unknown>;
   const variant = (name: string, o: Record<string, unknown>) => reject('envelope fields', name, JSON.stringify(o));
-  for (const v of [0, 2, '1', null, 1.5, true, 1e999]) variant(`v ${JSON.stringify(v)}`, { ...env, v });
+  for (const v of [0, 1, 3, '2', null, 1.5, true, 1e999]) variant(`v ${JSON.stringify(v)}`, { ...env, v });
   for (const alg of ['A256GCM-X', 'none', '', 'a256gcm', 'A128GCM', 'A192GCM', 'A256CBC', 5, null, 'RSA-OAEP']) variant(`alg ${JSON.stringify(alg)}`, { ...env, alg });
   for (const f of ['nonce', 'data', 'mac']) {
     const o = { ...env };
@@ -216,9 +216,9 @@ export async function buildCorpus(key: Buffer): Promise<Mutant[]> {
   reject('deep JSON', 'array nested 100,000 deep', `${'['.repeat(100_000)}${']'.repeat(100_000)}`);
   reject('deep JSON', 'object nested 100,000 deep', `${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`);
   reject('deep JSON', 'tokens nested 100,000 deep', `${'{"a":'.repeat(100_000)}"aesp:1:A256GCM:0000000000000000:AAAAAAAAAAAAAAAA::AAAAAAAAAAAAAAAAAAAAAA"${'}'.repeat(100_000)}`);
-  reject('huge numbers', 'v is 1e400', samples.json!.replace('"v":1', '"v":1e400'));
-  reject('huge numbers', 'v is 1 followed by 5000 zeros', samples.json!.replace('"v":1', `"v":1${'0'.repeat(5000)}`));
-  reject('huge numbers', 'scrypt N is 2^1000', JSON.stringify({ v: 1, alg: 'A256GCM', kdf: { name: 'scrypt', salt: randomBytes(16).toString('base64'), N: 2 ** 1000, r: 8, p: 1 }, nonce: env.nonce, data: env.data, mac: env.mac }), { args: ['--passphrase-env', 'P'], env: { P: 'corpus-passphrase' } });
+  reject('huge numbers', 'v is 2e400', samples.json!.replace('"v":2', '"v":2e400'));
+  reject('huge numbers', 'v is 2 followed by 5000 zeros', samples.json!.replace('"v":2', `"v":2${'0'.repeat(5000)}`));
+  reject('huge numbers', 'scrypt N is 2^1000', JSON.stringify({ v: 2, alg: 'A256GCM', kdf: { name: 'scrypt', salt: randomBytes(16).toString('base64'), N: 2 ** 1000, r: 8, p: 1 }, nonce: env.nonce, data: env.data, mac: env.mac }), { args: ['--passphrase-env', 'P'], env: { P: 'corpus-passphrase' } });
   for (const f of ['nonce', 'v', 'alg', 'data']) reject('duplicate keys', `duplicate "${f}"`, samples.json!.replace('{', `{"${f}":${JSON.stringify(env[f])},`));
   reject('duplicate keys', 'duplicate key in a field document', samples.fields!.replace('"id": 1,', '"id": 1, "id": 2,'));
   reject('duplicate keys', 'duplicate JWE header parameter', `${b64u('{"alg":"dir","alg":"dir","enc":"A256GCM"}')}.${compact.slice(1).join('.')}`);
@@ -242,9 +242,9 @@ export async function buildCorpus(key: Buffer): Promise<Mutant[]> {
   reject('kdf costs', 'PBES2 p2c 2^53', pb(2 ** 53), pass);
   reject('kdf costs', 'PBES2 p2c under the floor', pb(999), pass);
   const scryptEnv = (N: number, r: number, p: number) =>
-    JSON.stringify({ v: 1, alg: 'A256GCM', kdf: { name: 'scrypt', salt: randomBytes(16).toString('base64'), N, r, p }, nonce: env.nonce, data: env.data, mac: env.mac });
-  reject('kdf costs', 'scrypt at the caps (N=2^20, r=8, p=1: 1 GiB)', scryptEnv(2 ** 20, 8, 1), pass);
-  for (const [N, r, p] of [[2 ** 21, 8, 1], [2 ** 20, 16, 1], [2 ** 15, 17, 1], [2 ** 15, 8, 5], [3000, 8, 1], [0, 8, 1]] as const) {
+    JSON.stringify({ v: 2, alg: 'A256GCM', kdf: { name: 'scrypt', salt: randomBytes(16).toString('base64'), N, r, p }, nonce: env.nonce, data: env.data, mac: env.mac });
+  reject('kdf costs', 'scrypt at the work cap (N=2^18, r=8, p=2: N·r·p = 2^22, 256 MiB)', scryptEnv(2 ** 18, 8, 2), pass);
+  for (const [N, r, p] of [[2 ** 20, 8, 4], [2 ** 20, 8, 1], [2 ** 19, 8, 1], [2 ** 15, 8, 17], [2 ** 15, 1024, 1], [3000, 8, 1], [0, 8, 1]] as const) {
     reject('kdf costs', `scrypt N=${N} r=${r} p=${p}`, scryptEnv(N, r, p), pass);
   }
 
@@ -260,7 +260,13 @@ export async function buildCorpus(key: Buffer): Promise<Mutant[]> {
     q.splice(i, 1);
     reject('field tokens', `token part ${i} missing`, withToken(q.join(':')));
   }
-  reject('field tokens', 'token version 2', withToken(tok.replace('aesp:1:', 'aesp:2:')));
+  reject('field tokens', 'token version 3', withToken(tok.replace('aesp:2:', 'aesp:3:')));
+  reject('field tokens', 'token downgraded to version 1', withToken(tok.replace('aesp:2:', 'aesp:1:')));
+  const header = (JSON.parse(samples.fields!) as { aesp: string }).aesp;
+  reject('field tokens', 'document header removed', samples.fields!.replace(/,\s*"aesp": "[^"]+"/, ''));
+  for (const pos of spread(header.length, 8)) reject('field tokens', `header char changed @${pos}`, samples.fields!.replace(header, header.slice(0, pos) + (header[pos] === 'A' ? 'B' : 'A') + header.slice(pos + 1)));
+  reject('field tokens', 'header mode switched to enc', samples.fields!.replace(':doc:all:', ':doc:enc:'));
+  reject('field tokens', 'plaintext value changed', samples.fields!.replace('"id": 1', '"id": 2'));
   reject('field tokens', 'token moved to another key', samples.fields!.replace(`"secret": "${tok}"`, `"secret2": "${tok}"`));
   reject('field tokens', 'token with plain CBC', withToken(tok.replace('A256GCM', 'A256CBC')));
   for (const pos of spread(tok.length, 12)) reject('field tokens', `token char changed @${pos}`, withToken(tok.slice(0, pos) + (tok[pos] === 'A' ? 'B' : 'A') + tok.slice(pos + 1)));

@@ -19,7 +19,7 @@ const file = (text: string, name = `f${n++}.json`) => {
   writeFileSync(p, text);
   return p;
 };
-const TOKEN = /"aesp:1:A256GCM:[0-9a-f]{16}:[A-Za-z0-9_-]{16}:[A-Za-z0-9_-]*:[A-Za-z0-9_-]{22}"/;
+const TOKEN = /"aesp:2:A256GCM:[0-9a-f]{16}:[A-Za-z0-9_-]{16}:[A-Za-z0-9_-]*:[A-Za-z0-9_-]{22}"/;
 
 const DOC = `{
     "id": 7,
@@ -49,9 +49,11 @@ describe('field-level encryption', () => {
     const { out, stderr } = enc(DOC, PATHS);
     expect(stderr).toBe(`encrypted 10 values, kid ${kid}\n`);
     // unselected values, key order and indentation are untouched
-    expect(out).toContain('\n    "id": 7,\n    "card": {"number": "aesp:1:');
+    expect(out).toContain('\n    "id": 7,\n    "card": {"number": "aesp:2:');
     expect(out).toContain('"exp": "12/29"}');
-    expect(out).toContain('{"name": "ädä", "ssn": "aesp:1:');
+    expect(out).toContain('{"name": "ädä", "ssn": "aesp:2:');
+    // the document header goes last, in the document's own style
+    expect(out).toMatch(/"ключ": "aesp:2:[^"]+",\n    "aesp": "aesp:2:doc:all:[0-9a-f]{16}:[A-Za-z0-9_-]{22}:[A-Za-z0-9_-]{43}"\n}\n$/);
     expect(out).not.toMatch(/4111|123-45|987654321|1234567890123|12\.50|hunter2|значение/);
     expect(out.match(new RegExp(TOKEN.source, 'g'))?.length).toBe(10);
     const d = run(['decrypt'], { env, input: out });
@@ -77,10 +79,10 @@ describe('field-level encryption', () => {
   it('a token moved to another path fails to authenticate (exit 1)', () => {
     const out = enc('{"a":"secret","b":"other"}', 'a,b').out;
     const o = JSON.parse(out) as Record<string, string>;
-    const swapped = JSON.stringify({ a: o.b, b: o.a });
+    const swapped = JSON.stringify({ a: o.b, b: o.a, aesp: o.aesp });
     const r = run(['decrypt'], { env, input: swapped });
     expect(r.code).toBe(1);
-    expect(oneLineError(r.stderr)).toBe(`aes-payload: ${AUTH_FAILED_MESSAGE}`);
+    expect(oneLineError(r.stderr)).toBe(`aes-payload: ${AUTH_FAILED_MESSAGE} (kid ${kid} matches, but the data was altered)`);
     expect(r.out).toBe('');
     const moved = JSON.stringify({ a: 'x', c: { a: o.a } });
     expect(run(['decrypt'], { env, input: moved }).code).toBe(1);
@@ -92,7 +94,7 @@ describe('field-level encryption', () => {
     expect(oneLineError(r.stderr)).toBe('aes-payload: field path nope.x matches nothing (pass --allow-missing to allow that)');
     const ok = run(['encrypt', '--fields', 'nope.x,a', '--allow-missing'], { env, input: '{"a":1}' });
     expect(ok.code).toBe(0);
-    expect(ok.out).toMatch(/^\{"a":"aesp:1:/);
+    expect(ok.out).toMatch(/^\{"a":"aesp:2:/);
   });
 
   it('invalid JSON exits 4 with line and column; bad paths exit 2', () => {
@@ -125,6 +127,13 @@ describe('field-level encryption', () => {
     const o = JSON.parse(out) as { card: { number: string; exp: string } };
     o.card.exp = o.card.number;
     expect(runPeer(PYTHON, [join(ROOT, 'test/interop/token_decode.py'), KEY], JSON.stringify(o)).code).toBe(1);
+    // a changed plaintext value fails its MAC check as well (mode all)...
+    expect(runPeer(PYTHON, [join(ROOT, 'test/interop/token_decode.py'), KEY], out.replace('"id": 7', '"id": 8')).code).toBe(1);
+    // ...but not in mode enc, whose MAC covers the tokens only
+    const encOnly = enc(DOC, PATHS, ['--mac-only-encrypted']).out;
+    const r2 = runPeer(PYTHON, [join(ROOT, 'test/interop/token_decode.py'), KEY], encOnly.replace('"id": 7', '"id": 8'));
+    expect(r2.code, r2.stderr).toBe(0);
+    expect(Object.keys(JSON.parse(r2.out) as object).length).toBe(10);
   });
 });
 
@@ -153,8 +162,8 @@ describe('line mode', () => {
     ]);
     const out = e.out.split('\n');
     expect(out.length).toBe(5); // 4 good or empty lines + final newline
-    expect(out[0]).toMatch(/^\{"id":1,"ssn":"aesp:1:/);
-    expect(out[3]).toMatch(/^\{"id":3,"ssn":"aesp:1:/);
+    expect(out[0]).toMatch(/^\{"id":1,"ssn":"aesp:2:[^"]+","aesp":"aesp:2:doc:/);
+    expect(out[3]).toMatch(/^\{"id":3,"ssn":"aesp:2:[^"]+","aesp":"aesp:2:doc:/);
     const d = run(['decrypt', '--lines'], { env, input: e.out });
     expect(d.out).toBe(`${lines[0]}\n${lines[1]}\n\n${lines[4]}\n`);
   });
@@ -175,7 +184,7 @@ describe('line mode', () => {
     const d = run(['decrypt', '--lines'], { env, input: e.join('\n') });
     expect(d.code).toBe(1);
     expect(d.out).toBe('one\nthree\n');
-    expect(d.stderr).toBe(`aes-payload: line 2: ${AUTH_FAILED_MESSAGE}\n`);
+    expect(d.stderr).toBe(`aes-payload: line 2: ${AUTH_FAILED_MESSAGE} (kid ${kid} matches, but the data was altered)\n`);
     const out = join(dir, 'lines.out');
     const f = run(['decrypt', '--lines', '-o', out], { env, input: e.join('\n') });
     expect(f.code).toBe(1);

@@ -62,6 +62,16 @@ describe('the origin microservice (pycryptodome)', () => {
     }
   });
 
+  it('encrypt --random-key writes what the origin\'s clients decrypt, with their own pycryptodome code', () => {
+    for (const p of payloads) {
+      const e = run(['encrypt', '--random-key'], { input: p });
+      expect(e.code, e.stderr).toBe(0);
+      const d = py(['origin-gcm-decrypt'], e.stdout);
+      expect(d.code, d.stderr).toBe(0);
+      expect(d.stdout.equals(p)).toBe(true);
+    }
+  });
+
   it('a tampered origin envelope fails authentication (exit 1)', () => {
     const env = JSON.parse(py(['origin-gcm-encrypt'], 'hello').out);
     const data = Buffer.from(env.data, 'base64');

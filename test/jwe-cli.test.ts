@@ -240,17 +240,18 @@ describe('passphrases', () => {
     const r = run(['encrypt', '--passphrase-env', 'PW'], { env: { PW: 'pw' }, input: 'c' });
     const e = JSON.parse(r.out) as { kdf: Record<string, number> };
     for (const [field, value, re] of [
-      ['N', 2 ** 21, /N is above 2\^20/],
+      ['N', 2 ** 20, /N·r·p is about 2\^23, above 2\^22 \(about 2 s\)/],
       ['N', 3000, /N must be a power of 2/],
-      ['r', 17, /r is above 16/],
-      ['p', 5, /p is above 4/],
+      ['r', 2 ** 10, /N·r·p is about 2\^25/],
+      ['p', 2 ** 8, /N·r·p is about 2\^26/],
+      ['r', 0, /r must be a positive integer/],
     ] as const) {
       const bad = { ...e, kdf: { ...e.kdf, [field]: value } };
       fail(run(['decrypt', '--passphrase-env', 'PW'], { env: { PW: 'pw' }, input: JSON.stringify(bad) }), 4, re);
     }
-    // the largest accepted memory, N = 2^20 with r = 16, would be 2 GiB: refused too
-    const big = { ...e, kdf: { ...e.kdf, N: 2 ** 20, r: 16 } };
-    fail(run(['decrypt', '--passphrase-env', 'PW'], { env: { PW: 'pw' }, input: JSON.stringify(big) }), 4, /more than 1 GiB/);
+    // within the work cap but over the memory cap: N = 2^19 with r = 8 is 512 MiB
+    const big = { ...e, kdf: { ...e.kdf, N: 2 ** 19, r: 8, p: 1 } };
+    fail(run(['decrypt', '--passphrase-env', 'PW'], { env: { PW: 'pw' }, input: JSON.stringify(big) }), 4, /more than 256 MiB/);
   });
 
   it('--format jwe with a passphrase means PBES2 with the documented p2c', () => {

@@ -9,6 +9,7 @@ import { addKeyOptions, algOption, allowAlgOption, asAlg, emit, hasKeyFlag, pars
 import { decryptStreamCli, streamKeyFor, streamKind } from './stream.js';
 import { runLines } from './lines.js';
 import { parsePaths } from '../fields/paths.js';
+import { KdfBudget } from '../crypto/kdf.js';
 import type { Ui } from './ui.js';
 
 interface DecryptFlags extends KeyFlags {
@@ -22,6 +23,9 @@ interface DecryptFlags extends KeyFlags {
   fields?: string;
   lines?: boolean;
   failFast?: boolean;
+  allowLegacy?: boolean;
+  allowPlaintext?: boolean;
+  allowMissing?: boolean;
 }
 
 export function registerDecrypt(program: Command, ui: Ui): void {
@@ -37,6 +41,9 @@ export function registerDecrypt(program: Command, ui: Ui): void {
     .option('--aad <TEXT>', 'additional authenticated data the input must have been sealed with')
     .option('--embedded-key', 'use the key inside the envelope (made by encrypt --random-key)')
     .option('--fields <PATHS>', 'decrypt only the field tokens at these paths (default: every token in the document)')
+    .option('--allow-plaintext', 'with --fields: a plaintext value at those paths is not an error')
+    .option('--allow-missing', 'with --fields: a path that matches nothing is not an error')
+    .option('--allow-legacy', 'read version-1 envelopes and field documents (aes-payload 0.1), and envelopes with no version')
     .option('--lines', 'each input line is its own payload (NDJSON); each output line its plaintext')
     .option('--fail-fast', 'with --lines: stop at the first bad line');
   addKeyOptions(cmd).action(async (file: string | undefined, o: DecryptFlags) => {
@@ -66,13 +73,26 @@ export function registerDecrypt(program: Command, ui: Ui): void {
       embeddedKey: Boolean(o.embeddedKey),
       ...parseAllowAlg(o.allowAlg),
       ...(fields ? { fields } : {}),
+      allowLegacy: Boolean(o.allowLegacy),
+      allowPlaintext: Boolean(o.allowPlaintext),
+      allowMissing: Boolean(o.allowMissing),
+      kdfBudget: KdfBudget.fromEnv(process.env),
     };
+    if ((o.allowPlaintext || o.allowMissing) && !fields) throw new UsageError('--allow-plaintext and --allow-missing need --fields');
     if (o.failFast && !o.lines) throw new UsageError('--fail-fast needs --lines');
+    // With no key anywhere, inputs are still read: JSON that holds nothing
+    // encrypted says so (exit 4), and the rest gets the no-key message.
+    const open = (input: Buffer) => {
+      try {
+        return decrypt(input, key, opts);
+      } catch (e) {
+        throw noKey && e instanceof KeyError ? noKey : e;
+      }
+    };
     if (o.lines) {
-      if (!key && !o.embeddedKey) throw noKey ?? new KeyError('no key given', 'ERR_KEY_MISSING');
       if (o.format === 'stream') throw new UsageError('--lines and --format stream exclude each other');
       runLines(src, o, (line) => {
-        const r = decrypt(line, key, opts);
+        const r = open(line);
         if (r.plaintext.includes(0x0a)) throw new FormatError('the plaintext has a newline, so it cannot be one output line', 'ERR_LINE');
         return r.plaintext.toString('utf8');
       }, ui);
@@ -96,12 +116,7 @@ export function registerDecrypt(program: Command, ui: Ui): void {
       return;
     }
     const input = readAllOf(src, MAX_ENCODED_BYTES);
-    let res;
-    try {
-      res = decrypt(input.data, key, opts);
-    } catch (e) {
-      throw noKey && e instanceof KeyError ? noKey : e;
-    }
+    const res = open(input.data);
     try {
       emit(res.plaintext, { output: o.output, force: o.force, mode: 0o600 });
     } finally {

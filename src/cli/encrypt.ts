@@ -29,6 +29,7 @@ interface EncryptFlags extends KeyFlags {
   allowMissing?: boolean;
   lines?: boolean;
   failFast?: boolean;
+  macOnlyEncrypted?: boolean;
 }
 
 /** Read an RSA public key (PEM or JWK; a private key gives its public half). Not secret. */
@@ -58,9 +59,10 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     .option('--recipient <PUBKEY>', 'JWE: encrypt to this RSA public key (PEM or JWK file)')
     .option('--kid <KID>', 'JWE: the "kid" to write (default: the key\'s kid or RFC 7638 thumbprint)')
     .option('--aad <TEXT>', 'additional authenticated data (not secret; recorded in the envelope)')
-    .option('--random-key', 'use a fresh random key and embed it in the envelope (output is NOT secret)')
+    .option('--random-key', "write the origin service's {data,key,mac,nonce}: a fresh random key inside the output, which is NOT secret")
     .option('--fields <PATHS>', 'encrypt only these values of a JSON document, in place (see README, "Field paths")')
     .option('--allow-missing', 'with --fields: a path that matches nothing is not an error')
+    .option('--mac-only-encrypted', 'with --fields: the document MAC covers the encrypted values only, so plaintext values may be edited (and are not authenticated)')
     .option('--lines', 'each input line is its own payload (NDJSON); one output line per input line')
     .option('--fail-fast', 'with --lines: stop at the first bad line');
   addKeyOptions(cmd).action(async (file: string | undefined, o: EncryptFlags) => {
@@ -68,6 +70,7 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     const jwe = o.format === 'jwe' || o.format === 'jwe-json';
     if (o.armor && o.format !== 'stream') throw new UsageError('--armor needs --format stream');
     if (o.allowMissing && o.fields === undefined) throw new UsageError('--allow-missing needs --fields');
+    if (o.macOnlyEncrypted && o.fields === undefined) throw new UsageError('--mac-only-encrypted needs --fields');
     if (o.failFast && !o.lines) throw new UsageError('--fail-fast needs --lines');
     const fields = o.fields !== undefined ? parsePaths(o.fields) : undefined;
     if (fields && (o.format !== 'json' || jwe)) throw new UsageError('--fields writes the JSON document itself; drop --format');
@@ -109,7 +112,7 @@ export function registerEncrypt(program: Command, ui: Ui): void {
       ...(o.aad !== undefined ? { aad: o.aad } : {}),
       ...(o.wrap ? { wrap: o.wrap } : {}),
       ...(o.kid !== undefined ? { kid: o.kid } : {}),
-      ...(fields ? { fields, allowMissing: Boolean(o.allowMissing) } : {}),
+      ...(fields ? { fields, allowMissing: Boolean(o.allowMissing), macOnlyEncrypted: Boolean(o.macOnlyEncrypted) } : {}),
       format: o.format as EncryptFormat,
       embedKey: Boolean(o.randomKey),
     };

@@ -31,6 +31,8 @@ interface KeygenFlags {
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+const octal = (m: number): string => `0${m.toString(8).padStart(3, '0')}`;
+
 async function mayReplace(ui: Ui, force: boolean | undefined, what: string): Promise<void> {
   if (force) return;
   if (ui.interactive && (await promptConfirm(`${what} already exists. Replace it?`))) return;
@@ -53,8 +55,10 @@ async function writeIni(path: string, section: string, name: string, value: stri
   }
   const res = upsertIniValue(text, section, name, value);
   if (res.replaced) await mayReplace(ui, o.force, `${name} in ${path}${section ? ` [${section}]` : ''}`);
-  if (mode & 0o077) ui.warn(`${path} can be read by group or others; run: chmod 600 ${path}`);
-  writeFileAtomic(path, res.text, { mode, overwrite: true });
+  // It now holds a key: nobody but the owner may read it.
+  const tight = (mode & 0o700) | 0o600;
+  writeFileAtomic(path, res.text, { mode: tight, overwrite: true });
+  if (tight !== mode) ui.warn(`${path} was mode ${octal(mode)}; it holds a key now, so it is mode ${octal(tight)}`);
 }
 
 export function registerKeygen(program: Command, ui: Ui): void {

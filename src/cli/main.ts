@@ -48,12 +48,12 @@ export function report(e: unknown, ui: Ui, debug: boolean): number {
   }
   if (e instanceof AesPayloadError) {
     if (e.exitCode !== EXIT.INTERRUPTED) ui.error(e.message);
-    if (debug && e.stack) ui.line(e.stack);
+    if (debug && e.stack) ui.raw(e.stack);
     return e.exitCode;
   }
   const err = e as Error;
   ui.error(`internal error: ${err?.message ?? String(e)} (set AES_PAYLOAD_DEBUG=1 for details)`);
-  if (debug && err?.stack) ui.line(err.stack);
+  if (debug && err?.stack) ui.raw(err.stack);
   return EXIT.INTERNAL;
 }
 

@@ -12,8 +12,9 @@ import { Source } from '../io/source.js';
 import { writeStdout } from '../io/stdout.js';
 import { resolveKeys } from '../keys/resolve.js';
 import { keyId } from '../keys/kid.js';
-import { decrypt, detectFormat, encrypt, keyForKid, type Keys } from '../payload.js';
-import { addKeyOptions, algOption, asAlg, keyContext, type KeyFlags } from './common.js';
+import { decrypt, detectFormat, encrypt, keyForKid, type DecryptOptions, type Keys } from '../payload.js';
+import { KdfBudget } from '../crypto/kdf.js';
+import { addKeyOptions, algOption, allowAlgOption, asAlg, keyContext, parseAllowAlg, type KeyFlags } from './common.js';
 import type { Ui } from './ui.js';
 
 interface RotateFlags extends KeyFlags {
@@ -21,6 +22,8 @@ interface RotateFlags extends KeyFlags {
   toKeyFile?: string;
   toPrimary?: boolean;
   alg?: string;
+  allowAlg?: string;
+  allowLegacy?: boolean;
   json?: boolean;
 }
 
@@ -33,58 +36,69 @@ interface Row {
   error: string | null;
 }
 
-function algFor(old: Alg | undefined, key: Uint8Array): Alg {
-  const a = algForKeyLength(key.length, old);
+/**
+ * The algorithm to re-encrypt with: the old one when the new key fits it,
+ * else the default for the new key. Envelopes are never plain CBC (version 2
+ * is authenticated only), so a legacy CBC envelope comes out as GCM.
+ */
+function algFor(old: Alg | undefined, key: Uint8Array, authenticatedOnly: boolean): Alg {
+  const a = algForKeyLength(key.length, old && (!authenticatedOnly || specOf(old).authenticated) ? old : undefined);
   if (!a) throw new KeyError(`the new key is ${key.length} bytes; no algorithm takes it`, 'ERR_KEY_LENGTH');
   return a;
 }
 
-/** Re-encrypt one file's text under newKey; returns the new text and what it was. */
-function rotateText(text: string, old: Keys, newKey: Buffer, alg: Alg | undefined, file: string): { text: string; format: string; from: string } {
+interface Rotated {
+  text: string;
+  format: string;
+  from: string;
+  /** Said to the person: an algorithm upgraded or kept. */
+  note?: string;
+}
+
+/**
+ * Re-encrypt one file's text under newKey. Reading goes through decrypt's
+ * own path with decrypt's options (--alg, --allow-alg, --allow-legacy), so
+ * rotate refuses exactly what decrypt refuses and cannot be an oracle.
+ */
+function rotateText(text: string, old: Keys, newKey: Buffer, opts: DecryptOptions, file: string): Rotated {
   const newKid = keyId(newKey);
-  // The same detection as decrypt's.
   const format = detectFormat(text, 'auto');
-  if (format === 'jwe' || format === 'jwe-json') {
-    const jwe = jweCodec.decode(text);
-    const r = decrypt(text, old);
-    try {
+  if (format === 'fields') {
+    const r = rotateFields(text, keyForKid(old), newKey, { what: file, allowLegacy: Boolean(opts.allowLegacy) });
+    return { text: r.text, format, from: r.oldKids.join(',') || newKid };
+  }
+  if (format === 'json') {
+    const env = envelope.decode(text);
+    if (env.key) throw new FormatError('the envelope carries its own key; there is nothing to rotate', 'ERR_EMBEDDED_KEY');
+    if (env.version === 2 && env.kid === newKid) {
+      decrypt(text, old, opts).plaintext.fill(0); // still authenticate it, as decrypt would
+      return { text, format, from: newKid };
+    }
+  }
+  const r = decrypt(text, old, { ...opts, format });
+  try {
+    if (format === 'jwe' || format === 'jwe-json') {
       if (r.wrap!.startsWith('RSA') || r.wrap!.startsWith('PBES2')) {
         throw new UsageError(`${r.wrap} JWEs are not rotated to a symmetric key; decrypt and encrypt them again`);
       }
       let wrap = r.wrap!;
       if (wrap !== 'dir' && Number(wrap.slice(1, 4)) / 8 !== newKey.length) wrap = (`A${newKey.length * 8}${wrap.endsWith('GCMKW') ? 'GCMKW' : 'KW'}` as typeof wrap);
       if (wrap === 'dir' && specOf(r.alg!).keyLen !== newKey.length) throw new KeyError(`the new key does not fit ${r.alg} with "dir"`, 'ERR_KEY_LENGTH');
-      const e = encrypt(r.plaintext, newKey, {
-        format,
-        alg: r.alg!,
-        wrap,
-        ...(jwe.aadB64 !== undefined ? { aad: Buffer.from(jwe.aadB64, 'base64url') } : {}),
-      });
+      const jwe = jweCodec.decode(text);
+      const e = encrypt(r.plaintext, newKey, { format, alg: r.alg!, wrap, ...(jwe.aadB64 !== undefined ? { aad: Buffer.from(jwe.aadB64, 'base64url') } : {}) });
       return { text: `${e.text}\n`, format, from: r.kid ?? '-' };
-    } finally {
-      r.plaintext.fill(0);
     }
-  }
-  if (format === 'fields') {
-    const r = rotateFields(text, keyForKid(old), newKey, file);
-    return { text: r.text, format, from: r.oldKids.join(',') || newKid };
-  }
-  if (format === 'json') {
-    const env = envelope.decode(text);
-    if (env.key) throw new FormatError('the envelope carries its own key; there is nothing to rotate', 'ERR_EMBEDDED_KEY');
-    if (env.kid === newKid) return { text, format: 'json', from: newKid };
-    const r = decrypt(text, old, env.alg && !specOf(env.alg).authenticated ? { alg: env.alg } : {});
-    try {
-      const e = encrypt(r.plaintext, newKey, { format: 'json', alg: algFor(r.alg, newKey), ...(env.aad ? { aad: env.aad } : {}) });
-      return { text: `${e.text}\n`, format: 'json', from: env.kid ?? r.kid ?? '-' };
-    } finally {
-      r.plaintext.fill(0);
+    if (format === 'json') {
+      const env = envelope.decode(text);
+      const alg = algFor(r.alg, newKey, true);
+      const e = encrypt(r.plaintext, newKey, { format: 'json', alg, ...(env.aad ? { aad: env.aad } : {}) });
+      const note = r.alg && !specOf(r.alg).authenticated ? `upgraded from ${r.alg} (unauthenticated) to ${alg}` : r.legacy ? `upgraded to a version-2 envelope` : undefined;
+      return { text: `${e.text}\n`, format, from: r.kid ?? env.kid ?? '-', ...(note ? { note } : {}) };
     }
-  }
-  const r = decrypt(text, old, { format: 'raw', ...(alg ? { alg } : {}) });
-  try {
-    const e = encrypt(r.plaintext, newKey, { format: 'raw', alg: algFor(r.alg, newKey) });
-    return { text: `${e.text}\n`, format: 'raw', from: r.kid ?? '-' };
+    const alg = algFor(r.alg, newKey, false);
+    const e = encrypt(r.plaintext, newKey, { format: 'raw', alg });
+    const note = specOf(alg).authenticated ? undefined : `kept ${alg}, which is unauthenticated, because raw output is read by old services; prefer an authenticated format`;
+    return { text: `${e.text}\n`, format: 'raw', from: r.kid ?? '-', ...(note ? { note } : {}) };
   } finally {
     r.plaintext.fill(0);
   }
@@ -98,7 +112,9 @@ export function registerRotate(program: Command, ui: Ui): void {
     .option('--to-key-env <NAME>', 'the new key is in environment variable NAME')
     .option('--to-key-file <FILE>', 'the new key is in FILE')
     .option('--to-primary', "the new key is the keyring's primary key (old keys are found by kid)")
-    .addOption(algOption('algorithm of raw inputs (default: the AES-GCM variant of the old key size)'))
+    .addOption(algOption('as for decrypt: algorithm of raw inputs, and the explicit --alg a legacy plain-CBC envelope needs'))
+    .addOption(allowAlgOption())
+    .option('--allow-legacy', 'read (and upgrade) version-1 envelopes and field documents from aes-payload 0.1')
     .option('--json', 'print a JSON report on stdout');
   addKeyOptions(cmd).action(async (files: string[], o: RotateFlags) => {
     const targets = [o.toKeyEnv !== undefined, o.toKeyFile !== undefined, Boolean(o.toPrimary)].filter(Boolean).length;
@@ -116,6 +132,7 @@ export function registerRotate(program: Command, ui: Ui): void {
     }
     const newKid = keyId(newKey);
     const alg = asAlg(o.alg);
+    const opts: DecryptOptions = { ...(alg ? { alg } : {}), ...parseAllowAlg(o.allowAlg), allowLegacy: Boolean(o.allowLegacy), kdfBudget: KdfBudget.fromEnv(process.env) };
     const rows: Row[] = [];
     let exit: number = EXIT.OK;
     for (const file of files) {
@@ -128,10 +145,10 @@ export function registerRotate(program: Command, ui: Ui): void {
           throw new UsageError('streams are not rotated in place; run decrypt | encrypt --format stream');
         }
         const text = readAllOf(src, MAX_ENCODED_BYTES).data.toString('utf8');
-        const res = rotateText(text, old, newKey, alg, file);
+        const res = rotateText(text, old, newKey, opts, file);
         if (res.text !== text) writeFileAtomic(file, res.text, { overwrite: true, mode: fileMode(file) });
         r = { file, ok: true, format: res.format, from: res.from, to: newKid, error: null };
-        ui.line(`${ui.c.green('OK')} ${file}: ${res.from} → ${newKid}${res.text === text ? ' (already)' : ''}`);
+        ui.ok(`${file}: ${res.from} → ${newKid}${res.text === text ? ' (already)' : ''}${res.note ? `; ${res.note}` : ''}`);
       } catch (e) {
         if (!(e instanceof AesPayloadError)) throw e;
         r = { file, ok: false, format: null, from: null, to: null, error: e.message };

@@ -1,4 +1,5 @@
 import { Chalk, supportsColorStderr, type ChalkInstance } from 'chalk';
+import { printable } from '../errors.js';
 
 /**
  * Colour level for stderr: NO_COLOR (non-empty) turns colour off unless
@@ -32,19 +33,34 @@ export class Ui {
     return this.isTTY && Boolean(process.stdin.isTTY);
   }
 
+  /**
+   * One line for a person. Every control, invisible or bidi character in
+   * `text` is escaped, so no input-derived string can end the line, move
+   * the cursor or repaint what came before.
+   */
   line(text: string): void {
-    process.stderr.write(`${text}\n`);
+    process.stderr.write(`${printable(text, 4000)}\n`);
+  }
+
+  /** `OK <text>`, with OK in green on a colour terminal. */
+  ok(text: string): void {
+    process.stderr.write(`${this.c.green('OK')} ${printable(text, 4000)}\n`);
   }
 
   warn(message: string): void {
-    this.line(`${this.c.yellow('aes-payload: warning:')} ${message}`);
+    process.stderr.write(`${this.c.yellow('aes-payload: warning:')} ${printable(message, 4000)}\n`);
   }
 
   error(message: string): void {
-    this.line(`${this.c.red('aes-payload:')} ${message}`);
+    process.stderr.write(`${this.c.red('aes-payload:')} ${printable(message, 4000)}\n`);
   }
 
   hint(message: string): void {
-    this.line(this.c.dim(message));
+    process.stderr.write(`${this.c.dim(printable(message, 4000))}\n`);
+  }
+
+  /** Text written as it is (several lines, such as a stack trace with AES_PAYLOAD_DEBUG=1). */
+  raw(text: string): void {
+    process.stderr.write(`${text}\n`);
   }
 }

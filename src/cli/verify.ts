@@ -1,7 +1,8 @@
 import { Option, type Command } from 'commander';
 import { checkKeyLength, specOf } from '../crypto/aead.js';
 import { AesPayloadError, EXIT, FormatError, KeyError, UsageError } from '../errors.js';
-import { checkFields, hasTokens } from '../fields/fields.js';
+import { checkFields, requireOnPlain } from '../fields/fields.js';
+import { KdfBudget } from '../crypto/kdf.js';
 import { parsePaths, type FieldPath } from '../fields/paths.js';
 import * as envelope from '../formats/envelope.js';
 import * as jweCodec from '../formats/jwe.js';
@@ -11,7 +12,7 @@ import { MAX_ENCODED_BYTES, readAllOf } from '../io/input.js';
 import { Source } from '../io/source.js';
 import { writeStdout } from '../io/stdout.js';
 import { ArmorReader } from '../stream/armor.js';
-import { keyForKid, verify, type DecryptFormat, type Keys } from '../payload.js';
+import { detectFormat, keyForKid, verify, type DecryptFormat, type DecryptedFormat, type Keys } from '../payload.js';
 import { addKeyOptions, algOption, allowAlgOption, asAlg, hasKeyFlag, parseAllowAlg, resolveCliKeys, type KeyFlags } from './common.js';
 import { decryptStreamCli, streamKeyFor, streamKind } from './stream.js';
 import type { Ui } from './ui.js';
@@ -24,6 +25,7 @@ interface VerifyFlags extends KeyFlags {
   keyCheck?: boolean;
   expectKid?: string;
   require?: string;
+  allowLegacy?: boolean;
   key: boolean; // --no-key sets this to false
 }
 
@@ -40,47 +42,47 @@ interface Row {
   tokens?: number;
   /** Exit status of a failure (not in the JSON report). */
   code?: number;
+  /** Field documents: what the MAC covers (not in the JSON report). */
+  mac?: string;
 }
 
 const row = (file: string, r: Partial<Row>): Row => ({ file, ok: true, format: null, alg: null, wrap: null, kid: null, error: null, ...r });
 
-/**
- * Is this text a JSON document to check field by field (rather than an
- * envelope or a JWE)? Only if it has tokens, or --require asks about its
- * values: a JSON file with neither is checked as an envelope, and fails.
- */
-function isFieldDocument(text: string, require: FieldPath[] | undefined): boolean {
-  if (!/^[\s\uFEFF]*[[{]/.test(text) || jweCodec.detect(text)) return false;
-  if (!require && !hasTokens(text)) return false;
-  try {
-    envelope.decode(text);
-    return false; // a valid envelope
-  } catch {
-    return true;
+/** The row of a field document (or plain JSON) checked against --require. */
+function requireRow(file: string, c: { plaintext: string[]; missing: string[]; format: string; kid: string | null; tokens: number; mac?: string }): Row {
+  const base = { format: c.format, kid: c.kid, tokens: c.tokens, ...(c.mac ? { mac: c.mac } : {}) };
+  if (c.plaintext.length) {
+    return row(file, { ...base, ok: false, error: `plaintext at ${c.plaintext.slice(0, 3).join(', ')}${c.plaintext.length > 3 ? ` and ${c.plaintext.length - 3} more` : ''}` });
   }
+  if (c.missing.length) return row(file, { ...base, ok: false, error: `--require ${c.missing.join(', ')} match${c.missing.length === 1 ? 'es' : ''} nothing` });
+  return row(file, base);
 }
 
 /** Structure-only check (--no-key): parses, nothing is decrypted. */
-function structureOnly(text: string): Partial<Row> {
-  const j = jweCodec.detect(text);
-  if (j) {
+function structureOnly(text: string, format: DecryptedFormat, o: VerifyFlags): Partial<Row> {
+  if (format === 'jwe' || format === 'jwe-json') {
     const jwe = jweCodec.decode(text);
     const h = jwe.protectedHeader;
-    return { format: j === 'compact' ? 'jwe' : 'jwe-json', alg: typeof h.enc === 'string' ? h.enc : null, wrap: typeof h.alg === 'string' ? h.alg : null, kid: typeof h.kid === 'string' ? h.kid : null };
+    return { format, alg: typeof h.enc === 'string' ? h.enc : null, wrap: typeof h.alg === 'string' ? h.alg : null, kid: typeof h.kid === 'string' ? h.kid : null };
   }
-  if (envelope.detect(text)) {
+  if (format === 'json') {
     const e = envelope.decode(text);
+    if (e.version !== 2 && !envelope.isOrigin(e) && !o.allowLegacy) throw new FormatError(`this is a version-${e.version} envelope; pass --allow-legacy to check it`, 'ERR_LEGACY');
     if (e.alg && !specOf(e.alg).authenticated) throw new FormatError('unauthenticated algorithm', 'ERR_UNAUTHENTICATED');
-    return { format: 'json', alg: e.alg ?? null, kid: e.kid ?? null };
+    return { format, alg: e.alg ?? null, kid: e.kid ?? null };
   }
   b64decodeStrict(text.replace(/\s+/g, ''), 'raw input');
   return { format: 'raw' };
 }
 
-async function checkOne(file: string, o: VerifyFlags, keys: Keys | undefined, require: FieldPath[] | undefined, ui: Ui): Promise<Row> {
+async function checkOne(file: string, o: VerifyFlags, keys: Keys | undefined, require: FieldPath[] | undefined, budget: KdfBudget, ui: Ui, noKey?: KeyError): Promise<Row> {
   const src = Source.open(file);
   const kind = o.format === 'auto' || o.format === 'stream' ? streamKind(src) : undefined;
   if (kind) {
+    if (noKey) {
+      src.close();
+      throw noKey;
+    }
     if (!keys) {
       const head = Buffer.alloc(STREAM_HEADER_LEN);
       const got = (kind === 'armor' ? new ArmorReader(src) : src).read(head);
@@ -96,18 +98,29 @@ async function checkOne(file: string, o: VerifyFlags, keys: Keys | undefined, re
     throw new FormatError('input is not an aes-payload stream', 'ERR_STREAM');
   }
   const text = readAllOf(src, MAX_ENCODED_BYTES).data.toString('utf8');
-  if ((o.format === 'auto' || o.format === 'fields') && (o.format === 'fields' || isFieldDocument(text, require))) {
-    const c = checkFields(text, require ?? [], keys ? keyForKid(keys) : undefined, file === '-' ? 'standard input' : file);
-    const base = { format: 'fields', kid: c.kids.join(',') || null, tokens: c.tokens };
-    if (c.missing.length) return row(file, { ...base, ok: false, error: `--require ${c.missing[0]} matches nothing` });
-    if (c.plaintext.length) {
-      return row(file, { ...base, ok: false, error: `plaintext at ${c.plaintext.slice(0, 3).join(', ')}${c.plaintext.length > 3 ? ` and ${c.plaintext.length - 3} more` : ''}` });
-    }
-    return row(file, base);
+  const what = file === '-' ? 'standard input' : file;
+  let format: DecryptedFormat;
+  try {
+    format = detectFormat(text, o.format as DecryptFormat);
+  } catch (e) {
+    // Plain JSON under --require: report what is still in the clear.
+    if (!(require && e instanceof FormatError && e.code === 'ERR_NOT_ENCRYPTED')) throw e;
+    return requireRow(file, { ...requireOnPlain(text, require, what), format: 'fields', kid: null, tokens: 0 });
   }
-  if (!keys) return row(file, structureOnly(text));
+  if (noKey) throw noKey;
+  if (format === 'fields') {
+    const c = checkFields(text, require ?? [], keys ? keyForKid(keys) : undefined, { what, allowLegacy: Boolean(o.allowLegacy) });
+    return requireRow(file, { ...c, format: 'fields', kid: c.kids.join(',') || null, ...(c.mode ? { mac: c.mode } : {}) });
+  }
+  if (!keys) return row(file, structureOnly(text, format, o));
   const alg = asAlg(o.alg);
-  const r = verify(text, keys, { ...(alg ? { alg } : {}), format: o.format as DecryptFormat, ...parseAllowAlg(o.allowAlg) });
+  const r = verify(text, keys, {
+    ...(alg ? { alg } : {}),
+    format,
+    ...parseAllowAlg(o.allowAlg),
+    allowLegacy: Boolean(o.allowLegacy),
+    kdfBudget: budget,
+  });
   const fields = { format: r.format ?? null, alg: r.alg ?? null, wrap: r.wrap ?? null, kid: r.kid ?? null };
   if (!r.ok) return row(file, { ...fields, ok: false, error: r.error?.message ?? 'verification failed', code: r.error?.exitCode ?? EXIT.AUTH });
   return row(file, fields);
@@ -122,7 +135,8 @@ export function registerVerify(program: Command, ui: Ui): void {
     .addOption(algOption('expected algorithm (raw input: default is the AES-GCM variant of the key size)'))
     .addOption(new Option('--format <FORMAT>', 'input format').choices(['auto', 'json', 'raw', 'jwe', 'jwe-json', 'stream', 'fields']).default('auto'))
     .addOption(allowAlgOption())
-    .option('--require <PATHS>', 'fail when any value these paths select is still plaintext (JSON documents)')
+    .option('--require <PATHS>', 'fail when any value these paths select is still plaintext, or a path selects nothing (field documents)')
+    .option('--allow-legacy', 'accept version-1 envelopes and field documents (aes-payload 0.1), which have weaker guarantees')
     .option('--no-key', 'check structure only, without a key: is everything that should be encrypted encrypted?')
     .option('--json', 'print a JSON report on stdout')
     .option('--key-check', 'only resolve and check the key, and print its kid')
@@ -145,7 +159,7 @@ export function registerVerify(program: Command, ui: Ui): void {
         writeStdout(`${JSON.stringify({ ok: true, kid: k.kid, type: k.secret ? 'secret' : 'rsa', bytes: k.secret ? k.secret.length : null, alg: alg ?? null, source: k.source, ...(k.ring ? { keyring: [...k.ring.keys.keys()] } : {}) })}\n`);
       } else {
         writeStdout(`${k.kid}\n`);
-        ui.line(`${ui.c.green('OK')} key from ${k.source}: ${what}${alg ? `, fits ${alg}` : ''}, kid ${k.kid}${ring}`);
+        ui.ok(`key from ${k.source}: ${what}${alg ? `, fits ${alg}` : ''}, kid ${k.kid}${ring}`);
       }
       return;
     }
@@ -153,13 +167,25 @@ export function registerVerify(program: Command, ui: Ui): void {
     const list = files.length ? files : ['-'];
     if (list.filter((f) => f === '-').length > 1) throw new UsageError('stdin (-) can be read only once');
     const require = o.require !== undefined ? parsePaths(o.require) : undefined;
-    const keys = o.key ? await resolveCliKeys(o, ui) : undefined;
+    let keys: Keys | undefined;
+    let noKey: KeyError | undefined;
+    if (o.key) {
+      try {
+        keys = await resolveCliKeys(o, ui);
+      } catch (e) {
+        // No key anywhere: each input is still looked at, so that JSON holding
+        // nothing encrypted is reported as such (exit 4); the rest gets this error.
+        if (!(e instanceof KeyError && e.code === 'ERR_KEY_MISSING' && !hasKeyFlag(o))) throw e;
+        noKey = e;
+      }
+    }
+    const budget = KdfBudget.fromEnv(process.env);
     const rows: Row[] = [];
     let exit: number = EXIT.OK;
     for (const file of list) {
       let r: Row;
       try {
-        r = await checkOne(file, o, keys, require, ui);
+        r = await checkOne(file, o, keys, require, budget, ui, noKey);
       } catch (e) {
         if (!(e instanceof AesPayloadError)) throw e;
         r = row(file, { ok: false, error: e.message });
@@ -168,7 +194,9 @@ export function registerVerify(program: Command, ui: Ui): void {
       if (!r.ok && exit === EXIT.OK) exit = r.code ?? EXIT.FORMAT;
       delete r.code;
       rows.push(r);
-      if (r.ok) ui.line(`${ui.c.green('OK')} ${file} ${r.format === 'fields' ? `${r.tokens} field${r.tokens === 1 ? '' : 's'}` : `${r.wrap ? `${r.wrap}/` : ''}${r.alg ?? '-'}`} ${r.kid ?? '-'}${keys ? '' : ' (structure only)'}`);
+      const what = r.format === 'fields' ? `${r.tokens} field${r.tokens === 1 ? '' : 's'}${r.mac === 'enc' ? ' (plaintext values not covered: --mac-only-encrypted)' : ''}` : `${r.wrap ? `${r.wrap}/` : ''}${r.alg ?? '-'}`;
+      delete r.mac;
+      if (r.ok) ui.ok(`${file} ${what} ${r.kid ?? '-'}${keys ? '' : ' (structure only)'}`);
       else ui.error(`FAIL ${file}: ${r.error}`);
     }
     if (o.json) writeStdout(`${JSON.stringify(rows)}\n`);

@@ -1,4 +1,4 @@
-import { UsageError } from '../errors.js';
+import { UsageError, quote } from '../errors.js';
 import type { JsonNode } from '../formats/jsonSpans.js';
 
 /** One step of a field path. */
@@ -49,7 +49,7 @@ function parsePath(p: string): Segment[] {
   const segs: Segment[] = [];
   let i = 0;
   const bad = (why: string): never => {
-    throw new UsageError(`field path ${JSON.stringify(p)}: ${why}`);
+    throw new UsageError(`field path ${quote(p, 60)}: ${why}`);
   };
   const ident = /[^.[\]"]+/y;
   let needDot = false;
@@ -104,7 +104,10 @@ function parsePath(p: string): Segment[] {
 }
 
 /**
- * Every location in the tree that a path selects, in document order.
+ * Every location in the tree that a path selects, in document order. Linear
+ * in the size of the tree times the number of segments: each (node, segment)
+ * pair is visited once however many `**` the path has, and a location is
+ * built only for a match.
  *
  * @example
  * ```ts
@@ -113,26 +116,40 @@ function parsePath(p: string): Segment[] {
  */
 export function select(root: JsonNode, path: FieldPath): { loc: Location; node: JsonNode }[] {
   const out: { loc: Location; node: JsonNode }[] = [];
-  const seen = new Set<JsonNode>();
-  const walk = (node: JsonNode, si: number, loc: Location): void => {
-    if (si === path.segments.length) {
-      if (!seen.has(node)) {
-        seen.add(node);
-        out.push({ loc, node });
+  const segs = path.segments;
+  const visited = new Map<JsonNode, Set<number>>();
+  const steps: Location = [];
+  const walk = (node: JsonNode, si: number): void => {
+    let v = visited.get(node);
+    if (!v) visited.set(node, (v = new Set()));
+    if (v.has(si)) return;
+    v.add(si);
+    if (si === segs.length) {
+      if (!v.has(-1)) {
+        v.add(-1);
+        out.push({ loc: [...steps], node });
       }
       return;
     }
-    const s = path.segments[si]!;
+    const s = segs[si]!;
     if ('deep' in s) {
-      walk(node, si + 1, loc); // zero levels
-      children(node, (child, step) => walk(child, si, [...loc, step]));
+      walk(node, si + 1); // zero levels
+      children(node, (child, step) => {
+        steps.push(step);
+        walk(child, si);
+        steps.pop();
+      });
       return;
     }
     children(node, (child, step) => {
-      if ('any' in s || ('key' in s && s.key === step) || ('index' in s && s.index === step)) walk(child, si + 1, [...loc, step]);
+      if ('any' in s || ('key' in s && s.key === step) || ('index' in s && s.index === step)) {
+        steps.push(step);
+        walk(child, si + 1);
+        steps.pop();
+      }
     });
   };
-  walk(root, 0, []);
+  walk(root, 0);
   return out.sort((a, b) => a.node.start - b.node.start);
 }
 
@@ -141,11 +158,20 @@ function children(node: JsonNode, f: (child: JsonNode, step: string | number) =>
   else if (node.kind === 'array') node.items.forEach((v, i) => f(v, i));
 }
 
-/** Every node in the tree with its location (document order). */
-export function walkAll(root: JsonNode, f: (node: JsonNode, loc: Location) => void): void {
-  const go = (node: JsonNode, loc: Location): void => {
+/**
+ * Every node in the tree, in document order. `loc()` builds the node's
+ * location on demand (it is only valid during the call).
+ */
+export function walkAll(root: JsonNode, f: (node: JsonNode, loc: () => Location) => void): void {
+  const steps: Location = [];
+  const loc = () => [...steps];
+  const go = (node: JsonNode): void => {
     f(node, loc);
-    children(node, (c, step) => go(c, [...loc, step]));
+    children(node, (c, step) => {
+      steps.push(step);
+      go(c);
+      steps.pop();
+    });
   };
-  go(root, []);
+  go(root);
 }

@@ -1,25 +1,30 @@
 import { isAlg, type Alg } from '../crypto/algs.js';
-import { FormatError } from '../errors.js';
+import { FormatError, quote } from '../errors.js';
 import { b64decodeStrict, b64encode } from './base64.js';
-import { jsonSyntaxError } from './jsonSpans.js';
+import { parseJson } from './jsonSpans.js';
 
 /**
- * The native JSON envelope, version 1 (docs/FORMAT.md, "JSON envelope"):
- * `{"v":1,"alg":"A256GCM","kid":"…","nonce":"…","data":"…","mac":"…"}`
- * with optional `aad` and `key`. The origin microservice's
- * `{data,key,mac,nonce}` (no `v`, `alg` or `kid`) decodes too.
+ * The JSON envelopes (docs/FORMAT.md §3):
+ *
+ * - version 2, the native format: `{"v":2,"alg":"A256GCM","kid":"…","nonce":"…","data":"…","mac":"…"}`
+ *   with optional `aad` or `kdf`, sealed under a key derived for envelopes
+ *   with the header bound into the AAD;
+ * - version 1 (aes-payload 0.1), read only with `allowLegacy`;
+ * - the origin microservice's `{"data","key","mac","nonce"}` (no `v`), whose
+ *   key travels with it, and other objects with no `v` (legacy).
  */
 export interface Envelope {
-  v?: 1;
+  /** 2, 1, or 0 when the object has no `v` (the origin format and its kin). */
+  version: 0 | 1 | 2;
   alg?: Alg;
   kid?: string;
   nonce: Buffer;
   data: Buffer;
   mac?: Buffer;
   aad?: Buffer;
-  /** An embedded key (`--random-key`): such an envelope is not secret. */
+  /** An embedded key: such an envelope is not secret. Never in version 2. */
   key?: Buffer;
-  /** The key is derived from a passphrase with scrypt (docs/FORMAT.md §3.2). */
+  /** The key is derived from a passphrase with scrypt (docs/FORMAT.md §3.4). */
   kdf?: Kdf;
 }
 
@@ -32,75 +37,60 @@ export interface Kdf {
   p: number;
 }
 
-const FIELDS = new Set(['v', 'alg', 'kid', 'kdf', 'nonce', 'data', 'mac', 'aad', 'key']);
+const LEGACY_FIELDS = new Set(['v', 'alg', 'kid', 'kdf', 'nonce', 'data', 'mac', 'aad', 'key']);
+const V2_FIELDS = new Set(['v', 'alg', 'kid', 'kdf', 'nonce', 'data', 'mac', 'aad']);
+/** Members an object must have to be taken for an envelope at all. */
+export const ENVELOPE_MEMBERS = LEGACY_FIELDS;
+
+const KID = /^[0-9a-f]{16}$/;
 
 /**
- * Encode an envelope as one line of JSON (no trailing newline). Field order:
- * v, alg, kid, kdf, nonce, data, mac, aad, key.
+ * The AAD of a version-2 envelope: the header, then the user's AAD, so that
+ * an edited `alg` or `kid` fails like any other tampering.
+ *
+ *     ASCII("aes-payload v2 envelope:" ‖ alg ‖ ":" ‖ kid ‖ ":") ‖ aad
+ *
+ * with `kid` empty for passphrase envelopes.
+ */
+export function envelopeAad(alg: Alg, kid: string | undefined, aad: Uint8Array | undefined): Buffer {
+  const head = Buffer.from(`aes-payload v2 envelope:${alg}:${kid ?? ''}:`, 'ascii');
+  return aad && aad.length ? Buffer.concat([head, aad]) : head;
+}
+
+/**
+ * Encode a version-2 envelope as one line of JSON (no trailing newline).
+ * Member order: v, alg, kid, kdf, nonce, data, mac, aad.
  *
  * @example
  * ```ts
- * encode({ v: 1, alg: 'A256GCM', kid, nonce, data, mac });
+ * encode({ version: 2, alg: 'A256GCM', kid, nonce, data, mac });
  * ```
  */
 export function encode(env: Envelope): string {
-  // Built as a string (every value is base64, a number or a known name; only
-  // the kid goes through JSON.stringify): line mode encodes one envelope per
-  // record, and this is several times faster than stringifying an object.
-  let s = `{"v":${env.v ?? 1}`;
-  if (env.alg) s += `,"alg":"${env.alg}"`;
-  if (env.kid !== undefined) s += `,"kid":${JSON.stringify(env.kid)}`;
+  // Built as a string (every value is base64, a number, a known name or a
+  // checked kid): line mode encodes one envelope per record, and this is
+  // several times faster than stringifying an object.
+  let s = `{"v":2,"alg":"${env.alg}"`;
+  if (env.kid !== undefined) s += `,"kid":"${env.kid}"`;
   if (env.kdf) {
     s += `,"kdf":{"name":"${env.kdf.name}","salt":"${b64encode(env.kdf.salt)}","N":${env.kdf.N},"r":${env.kdf.r},"p":${env.kdf.p}}`;
   }
-  s += `,"nonce":"${b64encode(env.nonce)}","data":"${b64encode(env.data)}"`;
-  if (env.mac && env.mac.length) s += `,"mac":"${b64encode(env.mac)}"`;
+  s += `,"nonce":"${b64encode(env.nonce)}","data":"${b64encode(env.data)}","mac":"${b64encode(env.mac!)}"`;
   if (env.aad) s += `,"aad":"${b64encode(env.aad)}"`;
-  if (env.key) s += `,"key":"${b64encode(env.key)}"`;
   return `${s}}`;
 }
 
 /**
- * Names of the top-level members of a JSON object text, in order, duplicates
- * included (JSON.parse silently keeps the last duplicate; other parsers keep
- * the first, so an envelope with duplicates means different things to
- * different readers and is refused). The text must already be valid JSON.
+ * Encode the origin microservice's self-keyed envelope, members in its
+ * (alphabetical) order: `{"data","key","mac","nonce"}`. It is not secret.
+ *
+ * @example
+ * ```ts
+ * encodeOrigin({ data, key, mac, nonce }); // '{"data":"…","key":"…","mac":"…","nonce":"…"}'
+ * ```
  */
-export function topLevelNames(text: string): string[] {
-  const names: string[] = [];
-  let depth = 0;
-  let expectName = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (ch === '"') {
-      // Find the closing quote: the next '"' preceded by an even number of backslashes.
-      let j = i;
-      for (;;) {
-        j = text.indexOf('"', j + 1);
-        let k = j - 1;
-        while (text[k] === '\\') k--;
-        if ((j - 1 - k) % 2 === 0) break;
-      }
-      if (depth === 1 && expectName) {
-        names.push(JSON.parse(text.slice(i, j + 1)) as string);
-        expectName = false;
-      }
-      i = j;
-    } else if (ch === '{' || ch === '[') {
-      depth++;
-      expectName = depth === 1 && ch === '{';
-    } else if (ch === '}' || ch === ']') {
-      depth--;
-    } else if (ch === ',' && depth === 1) {
-      expectName = true;
-    }
-  }
-  return names;
-}
-
-/** Whether the text looks like a JSON object (first non-blank byte is `{`). */
-export function detect(text: string): boolean {
-  return /^[\s\uFEFF]*\{/.test(text);
+export function encodeOrigin(e: { data: Buffer; key: Buffer; mac: Buffer; nonce: Buffer }): string {
+  return `{"data":"${b64encode(e.data)}","key":"${b64encode(e.key)}","mac":"${b64encode(e.mac)}","nonce":"${b64encode(e.nonce)}"}`;
 }
 
 function field(o: Record<string, unknown>, name: string, required: boolean): string | undefined {
@@ -120,46 +110,70 @@ function bytesField(o: Record<string, unknown>, name: string, required: boolean)
   return s === undefined ? undefined : b64decodeStrict(s, `envelope field "${name}"`);
 }
 
+// The exact shape encode() writes for a keyed A*GCM envelope without aad or
+// kdf: line mode reads these by the million. Anything else takes the strict
+// parser. Every string here is a checked charset, so no escape or duplicate
+// can hide in a match.
+const CANONICAL = /^\{"v":2,"alg":"(A(?:128|192|256)GCM)","kid":"([0-9a-f]{16})","nonce":"([A-Za-z0-9+/]*={0,2})","data":"([A-Za-z0-9+/]*={0,2})","mac":"([A-Za-z0-9+/]*={0,2})"\}\s*$/;
+
 /**
- * Parse and check a JSON envelope. Unknown fields, wrong types, an unknown
- * `v` or `alg`, and non-canonical base64 are refused (exit 4).
+ * Parse and check an envelope of any version. Unknown members, duplicates at
+ * any depth, wrong types, an unknown `v` or `alg`, and non-canonical base64
+ * are refused (exit 4). What a version allows is checked by the caller.
  *
  * @example
  * ```ts
- * const env = decode('{"v":1,"alg":"A256GCM",…}');
+ * const env = decode('{"v":2,"alg":"A256GCM",…}');
  * ```
  */
 export function decode(text: string): Envelope {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text.replace(/^\uFEFF/, ''));
-  } catch {
-    throw jsonSyntaxError(text, 'input');
+  return decodeFast(text) ?? decodeStrict(text);
+}
+
+/** The canonical keyed envelope, parsed by its one regular shape; undefined for anything else. */
+export function decodeFast(text: string): Envelope | undefined {
+  const m = CANONICAL.exec(text);
+  if (m) {
+    return {
+      version: 2,
+      alg: m[1] as Alg,
+      kid: m[2]!,
+      nonce: b64decodeStrict(m[3]!, 'envelope field "nonce"'),
+      data: b64decodeStrict(m[4]!, 'envelope field "data"'),
+      mac: b64decodeStrict(m[5]!, 'envelope field "mac"'),
+    };
   }
+  return undefined;
+}
+
+function decodeStrict(text: string): Envelope {
+  const parsed = parseJson(text, 'input');
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new FormatError('envelope is not a JSON object', 'ERR_ENVELOPE');
   }
   const o = parsed as Record<string, unknown>;
-  const names = topLevelNames(text);
-  if (names.length !== Object.keys(o).length) {
-    const dup = names.find((n, i) => names.indexOf(n) !== i) ?? '';
-    throw new FormatError(`envelope has a duplicate field "${dup.slice(0, 40)}"`, 'ERR_ENVELOPE');
-  }
-  for (const k of Object.keys(o)) {
-    if (!FIELDS.has(k)) throw new FormatError(`envelope has an unknown field "${k.slice(0, 40)}"`, 'ERR_ENVELOPE');
-  }
-  const env: Envelope = { nonce: bytesField(o, 'nonce', true), data: bytesField(o, 'data', true) };
+  let version: 0 | 1 | 2 = 0;
   if (o.v !== undefined) {
-    if (o.v !== 1) throw new FormatError(`unsupported envelope version ${JSON.stringify(o.v).slice(0, 20)}`, 'ERR_VERSION');
-    env.v = 1;
+    if (o.v !== 1 && o.v !== 2) throw new FormatError(`unsupported envelope version ${quote(o.v, 20)}`, 'ERR_VERSION');
+    version = o.v;
   }
-  const alg = field(o, 'alg', false);
+  const allowed = version === 2 ? V2_FIELDS : LEGACY_FIELDS;
+  for (const k of Object.keys(o)) {
+    if (!allowed.has(k)) {
+      throw new FormatError(`envelope has an unknown field ${quote(k)}${k === 'key' ? ' (a version-2 envelope never carries its key)' : ''}`, 'ERR_ENVELOPE');
+    }
+  }
+  const env: Envelope = { version, nonce: bytesField(o, 'nonce', true), data: bytesField(o, 'data', true) };
+  const alg = field(o, 'alg', version === 2);
   if (alg !== undefined) {
-    if (!isAlg(alg)) throw new FormatError(`unsupported algorithm "${alg.slice(0, 40)}"`, 'ERR_ALG');
+    if (!isAlg(alg)) throw new FormatError(`unsupported algorithm ${quote(alg)}`, 'ERR_ALG');
     env.alg = alg;
   }
   const kid = field(o, 'kid', false);
-  if (kid !== undefined) env.kid = kid;
+  if (kid !== undefined) {
+    if (version === 2 && !KID.test(kid)) throw new FormatError(`envelope field "kid" is not 16 lowercase hex digits: ${quote(kid)}`, 'ERR_ENVELOPE');
+    env.kid = kid;
+  }
   const mac = bytesField(o, 'mac', false);
   if (mac) env.mac = mac;
   const aad = bytesField(o, 'aad', false);
@@ -167,16 +181,26 @@ export function decode(text: string): Envelope {
   const key = bytesField(o, 'key', false);
   if (key) env.key = key;
   if (o.kdf !== undefined) env.kdf = decodeKdf(o.kdf);
+  if (version === 2) {
+    if (!env.mac) throw new FormatError('envelope has no "mac" field', 'ERR_ENVELOPE');
+    if (env.kdf && env.kid !== undefined) throw new FormatError('a version-2 envelope has either "kid" or "kdf", not both', 'ERR_ENVELOPE');
+    if (!env.kdf && env.kid === undefined) throw new FormatError('envelope has no "kid" field', 'ERR_ENVELOPE');
+  }
   return env;
+}
+
+/** Whether this is exactly the origin microservice's shape: data, key, mac and nonce, nothing else. */
+export function isOrigin(env: Envelope): boolean {
+  return env.version === 0 && env.key !== undefined && env.mac !== undefined && env.alg === undefined && env.kid === undefined && !env.kdf && !env.aad;
 }
 
 function decodeKdf(v: unknown): Kdf {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new FormatError('envelope field "kdf" is not a JSON object', 'ERR_ENVELOPE');
   const o = v as Record<string, unknown>;
   for (const k of Object.keys(o)) {
-    if (!['name', 'salt', 'N', 'r', 'p'].includes(k)) throw new FormatError(`envelope "kdf" has an unknown field "${k.slice(0, 40)}"`, 'ERR_ENVELOPE');
+    if (!['name', 'salt', 'N', 'r', 'p'].includes(k)) throw new FormatError(`envelope "kdf" has an unknown field ${quote(k)}`, 'ERR_ENVELOPE');
   }
-  if (o.name !== 'scrypt') throw new FormatError(`unsupported kdf ${JSON.stringify(o.name)?.slice(0, 40)}`, 'ERR_KDF');
+  if (o.name !== 'scrypt') throw new FormatError(`unsupported kdf ${quote(o.name)}`, 'ERR_KDF');
   const salt = bytesField(o, 'salt', true);
   if (salt.length < 16 || salt.length > 64) throw new FormatError('envelope "kdf" salt must be 16 to 64 bytes', 'ERR_KDF');
   const num = (n: string): number => {

@@ -10,6 +10,9 @@ export const STREAM_HEADER_LEN = 68;
 /** Header bytes covered by the header MAC. */
 export const STREAM_HEADER_BODY_LEN = 36;
 export const DEFAULT_CHUNK_LOG2 = 16;
+/** Chunk sizes a reader accepts: 4 KiB to 1 MiB, so that a header cannot ask for unbounded memory. */
+export const MIN_CHUNK_LOG2 = 12;
+export const MAX_CHUNK_LOG2 = 20;
 export const ARMOR_BEGIN = '-----BEGIN AES-PAYLOAD STREAM-----';
 export const ARMOR_END = '-----END AES-PAYLOAD STREAM-----';
 /** Base64 characters per armor line. */
@@ -74,7 +77,9 @@ export function decodeHeader(h: Uint8Array): StreamHeader {
   const alg = (Object.keys(ALG_IDS) as StreamAlg[]).find((a) => ALG_IDS[a] === b[9]);
   if (!alg) throw new FormatError(`unsupported stream algorithm id ${b[9]}`, 'ERR_ALG');
   const log2 = b[10]!;
-  if (log2 < 12 || log2 > 24) throw new FormatError(`unsupported stream chunk size 2^${log2}`, 'ERR_STREAM');
+  if (log2 < MIN_CHUNK_LOG2 || log2 > MAX_CHUNK_LOG2) {
+    throw new FormatError(`unsupported stream chunk size 2^${log2} (it must be 2^${MIN_CHUNK_LOG2} to 2^${MAX_CHUNK_LOG2})`, 'ERR_STREAM');
+  }
   if (b[11] !== 0) throw new FormatError('stream header reserved byte is not zero', 'ERR_STREAM');
   return {
     alg,

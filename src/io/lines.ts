@@ -42,7 +42,8 @@ export function processLines(
     rep.failed++;
     if (!rep.firstExit) rep.firstExit = e.exitCode;
     onError(n, e);
-    if (failFast) stop = true;
+    // A spent KDF budget fails every later line too: stop, as with failFast.
+    if (failFast || e.code === 'ERR_KDF_BUDGET') stop = true;
   };
   const line = (bytes: Buffer) => {
     const n = ++rep.lines;

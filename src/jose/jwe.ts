@@ -2,10 +2,10 @@ import { randomBytes, type KeyObject } from 'node:crypto';
 import { open, seal, specOf } from '../crypto/aead.js';
 import { defaultAlgForKeyLength, isAlg, type Alg } from '../crypto/algs.js';
 import { gcmOpen, gcmSeal } from '../crypto/gcm.js';
-import { pbes2Kek } from '../crypto/kdf.js';
+import { KDF_INPUT_CAP_MS, pbes2Kek, pbkdf2CostMs, type KdfBudget } from '../crypto/kdf.js';
 import { aesKwUnwrap, aesKwWrap } from '../crypto/keywrap.js';
 import { rsaOaepDecrypt, rsaOaepEncrypt } from '../crypto/rsaOaep.js';
-import { AuthError, FormatError, KeyError, UsageError } from '../errors.js';
+import { AuthError, FormatError, KeyError, UsageError, quote } from '../errors.js';
 import { b64urlDecodeStrict, b64urlEncode } from '../formats/base64.js';
 import * as codec from '../formats/jwe.js';
 import { keyId } from '../keys/kid.js';
@@ -67,6 +67,8 @@ export interface JweDecryptOptions {
   maxInflated?: number;
   /** Overrides the JSON serialization's `aad` member. */
   aad?: Uint8Array;
+  /** A run's budget of passphrase work (PBES2), shared with other inputs. */
+  kdfBudget?: KdfBudget;
 }
 
 export interface JweDecryptResult {
@@ -208,7 +210,7 @@ function checkHeader(jwe: codec.Jwe, r: codec.JweRecipient, opts: JweDecryptOpti
   for (const part of [jwe.unprotected, r.header]) {
     if (!part) continue;
     for (const [k, v] of Object.entries(part)) {
-      if (k in header) throw new FormatError(`JWE header parameter "${k.slice(0, 40)}" appears twice`, 'ERR_JWE');
+      if (k in header) throw new FormatError(`JWE header parameter ${quote(k)} appears twice`, 'ERR_JWE');
       header[k] = v;
     }
   }
@@ -220,8 +222,8 @@ function checkHeader(jwe: codec.Jwe, r: codec.JweRecipient, opts: JweDecryptOpti
   if (alg === 'RSA1_5') {
     throw new FormatError('JWE "alg": "RSA1_5" is refused: RSAES-PKCS1-v1_5 is open to padding-oracle attacks; use RSA-OAEP-256', 'ERR_JWE_ALG');
   }
-  if (!isWrap(alg)) throw new FormatError(`unsupported JWE "alg": ${JSON.stringify(alg.slice(0, 40))}`, 'ERR_JWE_ALG');
-  if (!isEnc(enc)) throw new FormatError(`unsupported JWE "enc": ${JSON.stringify(enc.slice(0, 40))}`, 'ERR_JWE_ALG');
+  if (!isWrap(alg)) throw new FormatError(`unsupported JWE "alg": ${quote(alg)}`, 'ERR_JWE_ALG');
+  if (!isEnc(enc)) throw new FormatError(`unsupported JWE "enc": ${quote(enc)}`, 'ERR_JWE_ALG');
   if (opts.allowAlg) {
     for (const a of [alg, enc]) {
       if (!opts.allowAlg.has(a)) throw new FormatError(`JWE algorithm ${a} is not in --allow-alg`, 'ERR_JWE_ALG');
@@ -233,11 +235,11 @@ function checkHeader(jwe: codec.Jwe, r: codec.JweRecipient, opts: JweDecryptOpti
       throw new FormatError('JWE "crit" must be a non-empty array of names', 'ERR_JWE');
     }
     // aes-payload understands no extension parameters, so every crit entry is unknown.
-    throw new FormatError(`JWE "crit" names parameters aes-payload does not understand: ${crit.join(', ').slice(0, 80)}`, 'ERR_JWE_CRIT');
+    throw new FormatError(`JWE "crit" names parameters aes-payload does not understand: ${crit.slice(0, 4).map((c) => quote(c, 30)).join(', ')}${crit.length > 4 ? ', …' : ''}`, 'ERR_JWE_CRIT');
   }
   let zip = false;
   if (header.zip !== undefined) {
-    if (header.zip !== 'DEF') throw new FormatError(`unsupported JWE "zip": ${JSON.stringify(header.zip).slice(0, 20)}`, 'ERR_JWE');
+    if (header.zip !== 'DEF') throw new FormatError(`unsupported JWE "zip": ${quote(header.zip, 20)}`, 'ERR_JWE');
     if (jwe.protectedHeader.zip === undefined) throw new FormatError('JWE "zip" must be in the protected header', 'ERR_JWE');
     zip = true;
   }
@@ -295,6 +297,25 @@ function unwrapCek(c: Checked, r: codec.JweRecipient, keys: JweKeys): Buffer {
   return cek;
 }
 
+/** Whether a key management algorithm can use the key given. */
+function wrapTakes(wrap: JweWrap, keys: JweKeys): boolean {
+  if (wrap.startsWith('PBES2')) return Boolean(keys.passphrase);
+  if (wrap.startsWith('RSA')) return Boolean(keys.rsa);
+  return Boolean(keys.secret);
+}
+
+function keyKind(keys: JweKeys): string {
+  return keys.secret ? 'a symmetric key' : keys.rsa ? 'an RSA key' : keys.passphrase ? 'a passphrase' : 'no key';
+}
+
+/** Estimated PBES2 work of one recipient (0 for other algorithms); p2c is checked in unwrapCek. */
+function pbes2Cost(c: Checked): number {
+  if (!c.wrap.startsWith('PBES2')) return 0;
+  const p2c = c.header.p2c;
+  if (typeof p2c !== 'number' || !Number.isSafeInteger(p2c) || p2c < P2C_MIN || p2c > P2C_MAX) return 0;
+  return pbkdf2CostMs(`sha${c.wrap.slice(8, 11)}` as 'sha256' | 'sha384' | 'sha512', p2c);
+}
+
 function inflate(data: Buffer, cap: number): Buffer {
   try {
     // Loaded only here: node:zlib costs start-up time for every other command.
@@ -323,7 +344,17 @@ export function jweDecrypt(text: string, keys: JweKeys, opts: JweDecryptOptions 
   if (keys.secret) myKids.add(keyId(keys.secret));
   if (keys.rsa) myKids.add(rsaThumbprint(keys.rsa));
   const checked = jwe.recipients.map((r) => ({ r, c: checkHeader(jwe, r, opts) }));
-  const order = [...checked.filter((x) => x.c.kid && myKids.has(x.c.kid)), ...checked.filter((x) => !(x.c.kid && myKids.has(x.c.kid)))];
+  // Only recipients whose key management takes the kind of key given are tried, those naming its kid first.
+  const fits = checked.filter((x) => wrapTakes(x.c.wrap, keys));
+  if (!fits.length) {
+    if (checked.length === 1) unwrapCek(checked[0]!.c, checked[0]!.r, keys); // throws the precise key error
+    throw new KeyError(`none of this JWE's ${checked.length} recipients takes ${keyKind(keys)}`, 'ERR_KEY_TYPE');
+  }
+  const order = [...fits.filter((x) => x.c.kid && myKids.has(x.c.kid)), ...fits.filter((x) => !(x.c.kid && myKids.has(x.c.kid)))];
+  const pbes2 = order.reduce((ms, x) => ms + pbes2Cost(x.c), 0);
+  if (pbes2 > KDF_INPUT_CAP_MS) {
+    throw new FormatError(`refusing the JWE's PBES2 work: its recipients ask for about ${(pbes2 / 1000).toFixed(1)} s of key derivation, over the ${KDF_INPUT_CAP_MS / 1000} s an input may cost`, 'ERR_KDF_COST');
+  }
   const aad = opts.aad ? Buffer.from(opts.aad) : undefined;
   const aadB64 = aad ? b64urlEncode(aad) : jwe.aadB64;
   if (jwe.serialization === 'compact' && aad) throw new UsageError('a compact JWE carries no AAD; drop --aad');
@@ -332,6 +363,7 @@ export function jweDecrypt(text: string, keys: JweKeys, opts: JweDecryptOptions 
   for (const { r, c } of order) {
     let cek: Buffer;
     try {
+      if (c.wrap.startsWith('PBES2')) opts.kdfBudget?.charge(pbes2Cost(c));
       cek = unwrapCek(c, r, keys);
     } catch (e) {
       if (e instanceof KeyError && order.length > 1) {

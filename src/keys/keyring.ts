@@ -1,5 +1,6 @@
 import { parse as parseIni } from 'ini';
-import { KeyError } from '../errors.js';
+import { KeyError, quote, shown } from '../errors.js';
+import { parseJson } from '../formats/jsonSpans.js';
 import { decodeKey } from './decode.js';
 import { keyId } from './kid.js';
 
@@ -35,9 +36,9 @@ export function parseKeyring(text: string, source: string): Keyring {
   if (t.startsWith('{')) {
     let o: unknown;
     try {
-      o = JSON.parse(t);
-    } catch {
-      throw new KeyError(`${source}: the keyring is not valid JSON`, 'ERR_KEYRING');
+      o = parseJson(t, 'the keyring');
+    } catch (e) {
+      throw new KeyError(`${source}: ${(e as Error).message}`, 'ERR_KEYRING');
     }
     const obj = o as Record<string, unknown>;
     if (typeof obj !== 'object' || obj === null || typeof obj.keys !== 'object' || obj.keys === null || Array.isArray(obj.keys)) {
@@ -56,16 +57,16 @@ export function parseKeyring(text: string, source: string): Keyring {
   const keys = new Map<string, Buffer>();
   const labels = new Map<string, string>();
   for (const [label, value] of Object.entries(entries)) {
-    if (typeof value !== 'string') throw new KeyError(`${source}: keyring entry "${label.slice(0, 40)}" is not key text`, 'ERR_KEYRING');
+    if (typeof value !== 'string') throw new KeyError(`${source}: keyring entry ${quote(label)} is not key text`, 'ERR_KEYRING');
     let key: Buffer;
     try {
       key = decodeKey(Buffer.from(value.replace(/^["']|["']$/g, ''), 'utf8'), 'auto');
     } catch (e) {
-      throw new KeyError(`${source}: keyring entry "${label.slice(0, 40)}": ${(e as Error).message}`, 'ERR_KEYRING');
+      throw new KeyError(`${source}: keyring entry ${quote(label)}: ${(e as Error).message}`, 'ERR_KEYRING');
     }
     const kid = keyId(key);
     if (/^[0-9a-f]{16}$/.test(label) && label !== kid) {
-      throw new KeyError(`${source}: keyring entry "${label}" holds the key whose kid is ${kid}`, 'ERR_KEYRING');
+      throw new KeyError(`${source}: keyring entry ${quote(label)} holds the key whose kid is ${kid}`, 'ERR_KEYRING');
     }
     keys.set(kid, key);
     labels.set(label, kid);
@@ -78,7 +79,7 @@ export function parseKeyring(text: string, source: string): Keyring {
   } else {
     if (typeof primary !== 'string') throw new KeyError(`${source}: keyring "primary" must name a key`, 'ERR_KEYRING');
     p = labels.get(primary) ?? (keys.has(primary) ? primary : undefined);
-    if (!p) throw new KeyError(`${source}: the keyring's primary "${primary.slice(0, 40)}" is not one of its keys`, 'ERR_KEYRING');
+    if (!p) throw new KeyError(`${source}: the keyring's primary ${quote(primary)} is not one of its keys`, 'ERR_KEYRING');
   }
   return { primary: p!, keys, source };
 }
@@ -90,6 +91,6 @@ export function parseKeyring(text: string, source: string): Keyring {
 export function ringKey(ring: Keyring, kid: string | undefined): Buffer {
   if (kid === undefined) return ring.keys.get(ring.primary)!;
   const k = ring.keys.get(kid);
-  if (!k) throw new KeyError(`kid ${kid.slice(0, 64)} is not in the keyring (${ring.source}; it has ${[...ring.keys.keys()].join(', ')})`, 'ERR_KID_UNKNOWN');
+  if (!k) throw new KeyError(`kid ${shown(kid)} is not in the keyring (${ring.source}; it has ${[...ring.keys.keys()].join(', ')})`, 'ERR_KID_UNKNOWN');
   return k;
 }

@@ -1,5 +1,6 @@
 import { createHash, createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { FormatError, KeyError } from '../errors.js';
+import { FormatError, KeyError, quote } from '../errors.js';
+import { parseJson } from '../formats/jsonSpans.js';
 import { b64urlDecodeStrict } from '../formats/base64.js';
 
 /** A key file that holds a JWK or a PEM key rather than bare key text. */
@@ -48,9 +49,9 @@ export function parseStructuredKey(raw: Uint8Array, where: string): StructuredKe
   if (!text.startsWith('{')) return undefined;
   let jwk: Record<string, unknown>;
   try {
-    jwk = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    throw new KeyError(`${where}: not valid JSON (expected a JWK)`, 'ERR_KEY_FORMAT');
+    jwk = parseJson(text, 'the JWK') as Record<string, unknown>;
+  } catch (e) {
+    throw new KeyError(`${where}: ${(e as Error).message} (expected a JWK)`, 'ERR_KEY_FORMAT');
   }
   if (jwk === null || typeof jwk !== 'object' || Array.isArray(jwk)) throw new KeyError(`${where}: a JWK must be a JSON object`, 'ERR_KEY_FORMAT');
   if (jwk.kty === 'oct') {
@@ -70,7 +71,7 @@ export function parseStructuredKey(raw: Uint8Array, where: string): StructuredKe
       throw new KeyError(`${where}: not a valid RSA JWK`, 'ERR_KEY_FORMAT');
     }
   }
-  throw new KeyError(`${where}: JWK kty ${JSON.stringify(jwk.kty)?.slice(0, 20)} is not supported (oct or RSA)`, 'ERR_KEY_TYPE');
+  throw new KeyError(`${where}: JWK kty ${quote(jwk.kty, 20)} is not supported (oct or RSA)`, 'ERR_KEY_TYPE');
 }
 
 /**

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { STREAM_TAG_LEN, checkHeaderMac, headerMac, streamKeys } from '../crypto/stream.js';
 import { AuthError, FormatError, KeyError } from '../errors.js';
-import { DEFAULT_CHUNK_LOG2, STREAM_HEADER_LEN, decodeHeader, encodeHeaderBody, type StreamAlg } from '../formats/stream.js';
+import { DEFAULT_CHUNK_LOG2, MAX_CHUNK_LOG2, MIN_CHUNK_LOG2, STREAM_HEADER_LEN, decodeHeader, encodeHeaderBody, type StreamAlg } from '../formats/stream.js';
 import type { ByteReader } from '../io/source.js';
 import { keyId } from '../keys/kid.js';
 import { fstatSync } from 'node:fs';
@@ -9,8 +9,9 @@ import { IOError } from '../errors.js';
 import { Pool, SHORT_READ, inline, type Executor } from './pool.js';
 import type { Sink } from './sink.js';
 
-/** Chunks per job sent to a worker (1 MiB of 64 KiB chunks). */
-const CHUNKS_PER_JOB = 16;
+/** Plaintext bytes per job sent to a worker: memory in flight is a few of these, whatever the chunk size. */
+const JOB_BYTES = 1024 * 1024;
+const chunksPerJob = (chunkSize: number): number => Math.max(1, Math.floor(JOB_BYTES / chunkSize));
 /** Below this many bytes the stream is processed on the main thread only. */
 export const PARALLEL_THRESHOLD = 4 * 1024 * 1024;
 
@@ -90,8 +91,9 @@ async function pump(
   opts: StreamOptions,
 ): Promise<{ bytes: number; threads: number }> {
   const wire = op === 'seal' ? chunkSize : chunkSize + STREAM_TAG_LEN;
-  const batchSize = wire * CHUNKS_PER_JOB;
-  const outSize = op === 'seal' ? batchSize + CHUNKS_PER_JOB * STREAM_TAG_LEN : batchSize;
+  const perJob = chunksPerJob(chunkSize);
+  const batchSize = wire * perJob;
+  const outSize = op === 'seal' ? batchSize + perJob * STREAM_TAG_LEN : batchSize;
   const exec = new Exec(opts.threads);
   const free: Slot[] = [];
   const slot = (): Slot =>
@@ -166,7 +168,8 @@ async function pumpPositional(
   const n = Math.max(1, Math.ceil(total / wire));
   if (op === 'open') checkFinalChunk(total - (n - 1) * wire, n - 1);
   const outStart = sink.written;
-  const jobs = Math.ceil(n / CHUNKS_PER_JOB);
+  const perJob = chunksPerJob(chunkSize);
+  const jobs = Math.ceil(n / perJob);
   const limit = pool.threads * 2;
   let next = 0;
   let consumed = 0;
@@ -175,8 +178,8 @@ async function pumpPositional(
   const worker = async (): Promise<void> => {
     while (!failure && next < jobs) {
       const j = next++;
-      const counter = j * CHUNKS_PER_JOB;
-      const count = Math.min(CHUNKS_PER_JOB, n - counter);
+      const counter = j * perJob;
+      const count = Math.min(perJob, n - counter);
       const inPos = input.offset + counter * wire;
       const inLen = Math.min(count * wire, input.size - inPos);
       try {
@@ -236,6 +239,7 @@ async function run(op: 'seal' | 'open', src: ByteReader, sink: Sink, key: Buffer
 export async function encryptStream(src: ByteReader, sink: Sink, key: Buffer, opts: StreamOptions = {}): Promise<StreamResult> {
   const alg = streamAlgFor(key);
   const log2 = opts.chunkLog2 ?? DEFAULT_CHUNK_LOG2;
+  if (!Number.isInteger(log2) || log2 < MIN_CHUNK_LOG2 || log2 > MAX_CHUNK_LOG2) throw new RangeError(`chunkLog2 must be ${MIN_CHUNK_LOG2} to ${MAX_CHUNK_LOG2}`);
   const kid = keyId(key);
   const salt = randomBytes(16);
   const body = encodeHeaderBody(alg, log2, Buffer.from(kid, 'hex'), salt);

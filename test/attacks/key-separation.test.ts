@@ -4,6 +4,7 @@
 // so none can be replayed as a JWE A*GCMKW wrapped key, or the reverse.
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { keyId } from '../../src/keys/kid.js';
 import { KEY, cli, enc, refused } from './attack.js';
 
 const b64u = (b: Buffer | string) => Buffer.from(b).toString('base64url');
@@ -56,7 +57,7 @@ describe('no native ciphertext decrypts as another format', () => {
     const raw = Buffer.concat([Buffer.from(e.nonce, 'base64'), Buffer.from(e.data, 'base64'), Buffer.from(e.mac, 'base64')]).toString('base64');
     refused(cli(['decrypt', '--format', 'raw'], raw), 1);
     const r = Buffer.from(enc(['--format', 'raw'], 'payload').trim(), 'base64');
-    const env = JSON.stringify({ v: 2, alg: 'A256GCM', nonce: r.subarray(0, 12).toString('base64'), data: r.subarray(12, -16).toString('base64'), mac: r.subarray(-16).toString('base64') });
+    const env = JSON.stringify({ v: 2, alg: 'A256GCM', kid: keyId(KEY), nonce: r.subarray(0, 12).toString('base64'), data: r.subarray(12, -16).toString('base64'), mac: r.subarray(-16).toString('base64') });
     refused(cli(['decrypt'], env), 1);
   });
 

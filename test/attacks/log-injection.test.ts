@@ -3,6 +3,7 @@
 // reach stderr escaped and shortened, so that an error is always exactly one
 // line and cannot paint a fake "OK prod.json" into a CI log.
 import { randomBytes } from 'node:crypto';
+import { chmodSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { cli, enc, workspace } from './attack.js';
 
@@ -45,7 +46,9 @@ describe('input-derived strings in messages are escaped', () => {
   it('a keyring kid from the input is escaped', () => {
     const ring = JSON.stringify({ primary: 'k', keys: { k: randomBytes(32).toString('hex') } });
     const jwe = `${b64u(JSON.stringify({ alg: 'dir', enc: 'A256GCM', kid: EVIL }))}..${b64u(randomBytes(12))}.${b64u('x')}.${b64u(randomBytes(16))}`;
-    const r = cli(['decrypt', '--keyring', file('ring.json', ring)], jwe, {});
+    const ringFile = file('ring.json', ring);
+    chmodSync(ringFile, 0o600);
+    const r = cli(['decrypt', '--keyring', ringFile], jwe, {});
     expect(r.code).not.toBe(0);
     clean(r.stderr);
   });

@@ -83,15 +83,17 @@ describe('rotate is not a padding oracle', () => {
     expect(d.out).toBe('legacy secret');
   });
 
-  it('raw input is read with decrypt\'s rules too: plain CBC only with --alg, and upgraded', () => {
+  it('raw input is read with decrypt\'s rules too: plain CBC only with --alg, and then kept loudly (old services read raw)', () => {
     const raw = enc(['--format', 'raw', '--alg', 'A256CBC'], 'raw legacy');
     const refusedRaw = rotate(raw);
     // Without --alg, raw input is read as A256GCM, so CBC bytes fail to authenticate.
     expect(refusedRaw.code).toBe(1);
     expect(refusedRaw.after).toBe(raw);
-    const up = rotate(raw, ['--alg', 'A256CBC']);
-    expect(up.code, up.stderr).toBe(0);
-    const d = cli(['decrypt', '--format', 'raw'], up.after);
+    const kept = rotate(raw, ['--alg', 'A256CBC']);
+    expect(kept.code, kept.stderr).toBe(0);
+    expect(kept.stderr).toMatch(/kept A256CBC, which is unauthenticated/);
+    expect(kept.after).not.toBe(raw);
+    const d = cli(['decrypt', '--format', 'raw', '--alg', 'A256CBC'], kept.after);
     expect(d.out).toBe('raw legacy');
   });
 

@@ -3,9 +3,10 @@
 python3-pycryptodome (imported as Cryptodome), written from docs/FORMAT.md.
 
 usage: peer.py COMMAND KEYHEX [ARG]  (payload on stdin, result on stdout)
-  gcm-json-decrypt KEY        our JSON envelope -> plaintext (cryptography AESGCM)
+  gcm-json-decrypt KEY        our version-2 JSON envelope -> plaintext (cryptography HKDF + AESGCM)
   gcm-raw-decrypt KEY         our raw GCM line -> plaintext (cryptography AESGCM)
-  hs-json-decrypt KEY         our CBC-HS JSON envelope -> plaintext (hmac + cryptography CBC)
+  hs-json-decrypt KEY         our version-2 CBC-HS JSON envelope -> plaintext (HKDF, hmac + cryptography CBC)
+  origin-gcm-decrypt          our --random-key output -> plaintext, exactly as the origin's clients do (pycryptodome)
   origin-gcm-encrypt          plaintext -> origin {data,key,mac,nonce} (pycryptodome default GCM)
   origin-cbc-encrypt KEYTEXT  plaintext -> base64(iv + ct), key = utf8 bytes of KEYTEXT (pycryptodome)
   origin-cbc-decrypt KEYTEXT  base64(iv + ct) -> plaintext (pycryptodome)
@@ -15,6 +16,17 @@ import base64, hashlib, hmac, json, struct, sys
 def b64(s):
     return base64.b64decode(s, validate=True)
 
+def envelope_key_and_aad(key, env):
+    # docs/FORMAT.md 2.1 and 3.1: the envelope key is derived; alg and kid are in the AAD
+    from cryptography.hazmat.primitives.hashes import SHA256
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+    assert env['v'] == 2, env
+    ke = HKDF(SHA256(), len(key), salt=None, info=b'aes-payload v2 envelope').derive(key)
+    aad = ('aes-payload v2 envelope:%s:%s:' % (env['alg'], env.get('kid', ''))).encode('ascii')
+    if 'aad' in env:
+        aad += b64(env['aad'])
+    return ke, aad
+
 def main():
     cmd = sys.argv[1]
     data = sys.stdin.buffer.read()
@@ -23,9 +35,9 @@ def main():
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
         key = bytes.fromhex(sys.argv[2])
         env = json.loads(data)
-        assert env['v'] == 1 and env['alg'].endswith('GCM'), env
-        aad = b64(env['aad']) if 'aad' in env else None
-        out.write(AESGCM(key).decrypt(b64(env['nonce']), b64(env['data']) + b64(env['mac']), aad))
+        assert env['alg'].endswith('GCM'), env
+        ke, aad = envelope_key_and_aad(key, env)
+        out.write(AESGCM(ke).decrypt(b64(env['nonce']), b64(env['data']) + b64(env['mac']), aad))
     elif cmd == 'gcm-raw-decrypt':
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
         key = bytes.fromhex(sys.argv[2])
@@ -36,11 +48,11 @@ def main():
         from cryptography.hazmat.primitives import padding
         key = bytes.fromhex(sys.argv[2])
         env = json.loads(data)
+        key, aad = envelope_key_and_aad(key, env)
         half = len(key) // 2
         mac_key, enc_key = key[:half], key[half:]
         h = {16: hashlib.sha256, 24: hashlib.sha384, 32: hashlib.sha512}[half]
         iv, ct, tag = b64(env['nonce']), b64(env['data']), b64(env['mac'])
-        aad = b64(env['aad']) if 'aad' in env else b''
         m = hmac.new(mac_key, aad + iv + ct + struct.pack('>Q', len(aad) * 8), h).digest()[:half]
         if not hmac.compare_digest(m, tag):
             sys.exit('MAC mismatch')
@@ -56,6 +68,11 @@ def main():
         ct, tag = c.encrypt_and_digest(data)
         enc = lambda b: base64.b64encode(b).decode()
         out.write(json.dumps({'data': enc(ct), 'key': enc(key), 'mac': enc(tag), 'nonce': enc(c.nonce)}).encode())
+    elif cmd == 'origin-gcm-decrypt':
+        from Cryptodome.Cipher import AES
+        env = json.loads(data)
+        c = AES.new(b64(env['key']), AES.MODE_GCM, nonce=b64(env['nonce']))
+        out.write(c.decrypt_and_verify(b64(env['data']), b64(env['mac'])))
     elif cmd == 'origin-cbc-encrypt':
         from Cryptodome.Cipher import AES
         from Cryptodome.Random import get_random_bytes
