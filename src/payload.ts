@@ -322,7 +322,7 @@ function envelopeKey(keys: Keys, kid: string | undefined): Uint8Array {
 function legacyRefusal(env: envelope.Envelope): FormatError {
   const what = env.version === 1 ? 'a version-1 envelope (aes-payload 0.1)' : 'an envelope with no version';
   return new FormatError(
-    `this is ${what}, whose key is not separated from the other formats'; pass --allow-legacy to read it, and upgrade it with aes-payload rotate --allow-legacy`,
+    `this is ${what}, whose key is not separated from the other formats; pass --allow-legacy to read it, and upgrade it with aes-payload rotate --allow-legacy`,
     'ERR_LEGACY',
   );
 }

@@ -7,12 +7,13 @@ import { afterAll } from 'vitest';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const BIN = join(ROOT, 'bin/aes-payload.js');
-export const VECTORS = process.env.AES_PAYLOAD_VECTORS ?? resolve(ROOT, '../shared/vectors');
+/** Third-party test vectors shipped in the repository (test/vectors/README.md lists their sources and licences). */
+export const VECTORS = join(ROOT, 'test/vectors');
 export const PYTHON = '/usr/bin/python3';
 
 export function vector<T = any>(name: string): T {
   const p = join(VECTORS, name);
-  if (!existsSync(p)) throw new Error(`test vectors not found at ${p} (set AES_PAYLOAD_VECTORS)`);
+  if (!existsSync(p)) throw new Error(`test vector file missing: ${p}`);
   return JSON.parse(readFileSync(p, 'utf8')) as T;
 }
 
