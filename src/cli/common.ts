@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { ALGS, type Alg } from '../crypto/algs.js';
-import { InterruptedError, UsageError } from '../errors.js';
+import { InterruptedError, KeyError, UsageError } from '../errors.js';
+import { noPromptReason, promptIo, type PromptIo } from './terminal.js';
 import { isJweAlgName } from '../jose/jwe.js';
 import { writeFileAtomic } from '../io/output.js';
 import { writeStdout } from '../io/stdout.js';
@@ -36,32 +37,50 @@ export function hasKeyFlag(o: KeyFlags): boolean {
   return keySourceFlags(o).length > 0;
 }
 
-/** Run a prompt from @inquirer/prompts (loaded only now); Ctrl-C becomes exit 130. */
-async function ask<T>(show: (p: typeof import('./prompts.js')) => Promise<T>): Promise<T> {
+/**
+ * Run a prompt from @inquirer/prompts (loaded only now) on the terminal
+ * (terminal.ts: stderr, reading stdin or /dev/tty); Ctrl-C becomes exit 130.
+ * With no terminal to prompt on, a key error (exit 3) that says why.
+ */
+async function ask<T>(what: string, show: (p: typeof import('./prompts.js'), io: PromptIo) => Promise<T>): Promise<T> {
+  const io = promptIo();
+  if (!io) throw new KeyError(`cannot ask for ${what}: ${noPromptReason() ?? 'no terminal'}`, 'ERR_NO_TTY');
   const prompts = await import('./prompts.js');
   try {
-    return await show(prompts);
+    return await show(prompts, io);
   } catch (e) {
     const name = (e as Error).name;
     if (name === 'ExitPromptError' || name === 'AbortPromptError') throw new InterruptedError();
     throw e;
+  } finally {
+    io.close();
   }
 }
 
-/** Hidden prompt (no echo), drawn on stderr. */
+/** Hidden prompt (no echo, no Ctrl-T reveal), drawn on stderr. */
 export function promptSecret(message: string): Promise<string> {
-  return ask((p) => p.password({ message }, { output: process.stderr }));
+  return ask(`the ${message.split(' ')[0]!.toLowerCase()}`, (p, io) => p.password({ message, toggleMask: false }, { input: io.input, output: io.output }));
 }
 
 /** Yes/no question, drawn on stderr, defaulting to no. */
 export function promptConfirm(message: string): Promise<boolean> {
-  return ask((p) => p.confirm({ message, default: false }, { output: process.stderr }));
+  return ask('a confirmation', (p, io) => p.confirm({ message, default: false }, { input: io.input, output: io.output }));
 }
 
 export function keyContext(ui: Ui): KeyContext {
-  const ctx: KeyContext = { env: process.env, warn: (m) => ui.warn(m) };
-  if (ui.interactive) ctx.promptSecret = promptSecret;
-  return ctx;
+  return {
+    env: process.env,
+    warn: (m) => ui.warn(m),
+    tell: (m) => ui.line(m),
+    promptSecret: (m) => {
+      const why = noPromptReason();
+      if (why) {
+        const alt = m.startsWith('Key') ? '--key-env NAME, --key-file FILE or --ini FILE' : '--passphrase-env NAME or --passphrase-file FILE';
+        throw new KeyError(`the ${m.startsWith('Key') ? 'key' : 'passphrase'} prompt needs a terminal: ${why}; in scripts, use ${alt}`, 'ERR_NO_TTY');
+      }
+      return promptSecret(m);
+    },
+  };
 }
 
 export function resolveCliKey(o: KeyFlags, ui: Ui): Promise<ResolvedKey> {

@@ -85,6 +85,9 @@ export function registerEncrypt(program: Command, ui: Ui): void {
         throw new KeyError(`key is ${key.length} bytes but ${alg} needs ${alg === 'A128GCM' ? 16 : 32} bytes`, 'ERR_KEY_LENGTH');
       }
       checkOutput(file, o.output, Boolean(o.force));
+      if (!o.armor && o.output === undefined && process.stdout.isTTY) {
+        throw new UsageError('refusing to output binary to the terminal; use -o FILE, --armor or redirect (-o - forces it)');
+      }
       terminalHint(file, ui);
       await encryptStreamCli(Source.open(file), key, o, ui);
       return;

@@ -6,7 +6,9 @@ import { IOError, UsageError, ioError } from '../errors.js';
 import { fileMode, writeFileAtomic } from '../io/output.js';
 import { writeStdout } from '../io/stdout.js';
 import { encodeKey } from '../keys/decode.js';
-import { DEFAULT_INI_KEY, DEFAULT_INI_SECTION, upsertIniValue } from '../keys/ini.js';
+import { DEFAULT_INI_KEY, DEFAULT_INI_SECTION, findIniValue, upsertIniValue } from '../keys/ini.js';
+import { decodeKey } from '../keys/decode.js';
+import { keyId } from '../keys/kid.js';
 import { generateKey } from '../payload.js';
 import { rsaThumbprint } from '../keys/structured.js';
 import { promptConfirm } from './common.js';
@@ -54,11 +56,21 @@ async function writeIni(path: string, section: string, name: string, value: stri
     throw ioError(e, `cannot read ${path}`);
   }
   const res = upsertIniValue(text, section, name, value);
-  if (res.replaced) await mayReplace(ui, o.force, `${name} in ${path}${section ? ` [${section}]` : ''}`);
+  if (res.replaced) await mayReplace(ui, o.force, `${name} in ${path}${section ? ` [${section}]` : ''} (${kidOfOld(text, name, section, path)})`);
   // It now holds a key: nobody but the owner may read it.
   const tight = (mode & 0o700) | 0o600;
   writeFileAtomic(path, res.text, { mode: tight, overwrite: true });
   if (tight !== mode) ui.warn(`${path} was mode ${octal(mode)}; it holds a key now, so it is mode ${octal(tight)}`);
+}
+
+/** The kid of the key an .ini line holds now, for the replace question. */
+function kidOfOld(text: string, name: string, section: string, path: string): string {
+  try {
+    const { value } = findIniValue(text, name, section, path);
+    return `kid ${keyId(decodeKey(Buffer.from(value, 'utf8'), 'auto'))}`;
+  } catch {
+    return 'not a key aes-payload can read';
+  }
 }
 
 export function registerKeygen(program: Command, ui: Ui): void {

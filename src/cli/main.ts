@@ -47,7 +47,7 @@ export function report(e: unknown, ui: Ui, debug: boolean): number {
     return EXIT.USAGE;
   }
   if (e instanceof AesPayloadError) {
-    if (e.exitCode !== EXIT.INTERRUPTED) ui.error(e.message);
+    ui.error(e.message); // "interrupted" for Ctrl-C at a prompt (exit 130)
     if (debug && e.stack) ui.raw(e.stack);
     return e.exitCode;
   }

@@ -1,5 +1,6 @@
 import { Chalk, supportsColorStderr, type ChalkInstance } from 'chalk';
 import { printable } from '../errors.js';
+import { noPromptReason } from './terminal.js';
 
 /**
  * Colour level for stderr: NO_COLOR (non-empty) turns colour off unless
@@ -28,9 +29,9 @@ export class Ui {
     this.c = new Chalk({ level: stderrColorLevel(env, this.isTTY) });
   }
 
-  /** Whether prompts may be shown: stdin and stderr are both terminals. */
+  /** Whether prompts may be shown: stderr is a terminal, and stdin or /dev/tty is one to read. */
   get interactive(): boolean {
-    return this.isTTY && Boolean(process.stdin.isTTY);
+    return noPromptReason() === undefined;
   }
 
   /**

@@ -13,7 +13,7 @@ import { Source } from '../io/source.js';
 import { writeStdout } from '../io/stdout.js';
 import { ArmorReader } from '../stream/armor.js';
 import { detectFormat, keyForKid, verify, type DecryptFormat, type DecryptedFormat, type Keys } from '../payload.js';
-import { addKeyOptions, algOption, allowAlgOption, asAlg, hasKeyFlag, parseAllowAlg, resolveCliKeys, type KeyFlags } from './common.js';
+import { addKeyOptions, algOption, allowAlgOption, asAlg, hasKeyFlag, parseAllowAlg, resolveCliKeys, terminalHint, type KeyFlags } from './common.js';
 import { decryptStreamCli, streamKeyFor, streamKind } from './stream.js';
 import type { Ui } from './ui.js';
 
@@ -166,6 +166,7 @@ export function registerVerify(program: Command, ui: Ui): void {
     if (!o.key && hasKeyFlag(o)) throw new UsageError('--no-key takes no key flags');
     const list = files.length ? files : ['-'];
     if (list.filter((f) => f === '-').length > 1) throw new UsageError('stdin (-) can be read only once');
+    if (list.includes('-')) terminalHint('-', ui);
     const require = o.require !== undefined ? parsePaths(o.require) : undefined;
     let keys: Keys | undefined;
     let noKey: KeyError | undefined;

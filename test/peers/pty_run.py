@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """Run a command on a real pseudo-terminal, answer one prompt, report the result.
 
-usage: pty_run.py --stdout FILE --wait TEXT --send TEXT [--wait TEXT --send TEXT]... -- CMD ARGS...
+usage: pty_run.py --stdout FILE|- [--stdin FILE] --wait TEXT --send TEXT [--wait TEXT --send TEXT]... -- CMD ARGS...
 
-stdin and stderr of CMD are the terminal; stdout goes to FILE, so data and
-what a person sees stay apart. When TEXT appears on the terminal, SEND is
+stdin and stderr of CMD are the terminal, which is also its controlling
+terminal (/dev/tty); stdout goes to FILE, so data and what a person sees
+stay apart (`--stdout -` leaves stdout on the terminal too). `--stdin FILE`
+makes stdin that file instead, as when data is piped in. When TEXT appears on the terminal, SEND is
 typed (\\r and \\x03 escapes are honoured). Prints everything the terminal
 showed, and exits with CMD's exit status (128+N for a signal).
 """
@@ -19,12 +21,30 @@ cmd = args[sep + 1:]
 waits = [v for k, v in pairs if k == '--wait']
 sends = [v.encode().decode('unicode_escape').encode('latin1') for k, v in pairs if k == '--send']
 out_path = opts['--stdout']
+in_path = opts.get('--stdin')
+# --stdin FILE: a real pipe, filled with FILE's bytes and then closed.
+pipe_r = pipe_w = None
+if in_path:
+    pipe_r, pipe_w = os.pipe()
 
 pid, fd = pty.fork()
 if pid == 0:
-    out = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.dup2(out, 1)
+    if out_path != '-':
+        out = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(out, 1)
+    if in_path:
+        os.dup2(pipe_r, 0)
+        os.close(pipe_r)
+        os.close(pipe_w)
     os.execvp(cmd[0], cmd)
+
+if in_path:
+    os.close(pipe_r)
+    with open(in_path, 'rb') as f:
+        data = f.read()
+    assert len(data) < 60000, 'keep --stdin small: it is written before the prompts are answered'
+    os.write(pipe_w, data)
+    os.close(pipe_w)
 
 # A real terminal has a size (24 rows, 80 columns); programs that draw need it.
 fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack('HHHH', 24, 80, 0, 0))
