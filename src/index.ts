@@ -36,7 +36,7 @@ export {
 export { parseKeyring, ringKey, type Keyring } from './keys/keyring.js';
 export { parseStructuredKey, rsaThumbprint } from './keys/structured.js';
 export { jweEncrypt, jweDecrypt, JWE_WRAPS, JWE_ENCS, type JweWrap, type JweEnc, type JweKeys } from './jose/jwe.js';
-export { encryptFields, decryptFields, checkFields, rotateFields } from './fields/fields.js';
+export { encryptFields, decryptFields, checkFields, rotateFields, type FieldsKey, type KeyForKid, type FieldsEncryptOptions, type FieldsDecryptOptions } from './fields/fields.js';
 export { parsePaths, type FieldPath } from './fields/paths.js';
 export { encryptStream, decryptStream, type StreamOptions, type StreamResult } from './stream/pipeline.js';
 export { fileSink, stdoutSink, type Sink } from './stream/sink.js';

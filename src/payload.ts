@@ -34,6 +34,8 @@ export interface Keys {
   passphrase?: Uint8Array;
   /** Several keys: encrypt uses the primary, decrypt picks by the input's kid. */
   ring?: Keyring;
+  /** JWE: several RSA public keys to encrypt to (a general JSON JWE). */
+  recipients?: KeyObject[];
 }
 
 export type KeyArg = Uint8Array | string | Keys | undefined;
@@ -204,7 +206,7 @@ export function encrypt(plaintext: Uint8Array | string, keyArg: KeyArg, opts: En
     }
     const text = typeof plaintext === 'string' ? plaintext : Buffer.from(plaintext).toString('utf8');
     const alg = pickAlg(keys.secret, opts.alg);
-    const r = encryptFields(text, keys.secret, opts.fields, { alg, allowMissing: Boolean(opts.allowMissing), ...(opts.macOnlyEncrypted ? { mode: 'enc' } : {}) });
+    const r = encryptFields(text, keys.secret, { paths: opts.fields, alg, allowMissing: Boolean(opts.allowMissing), ...(opts.macOnlyEncrypted ? { mode: 'enc' } : {}) });
     return { text: r.text, alg, kid: keyId(keys.secret), fields: { encrypted: r.encrypted, already: r.already } };
   }
   if (opts.macOnlyEncrypted) throw new UsageError('--mac-only-encrypted needs --fields');

@@ -20,6 +20,7 @@ const ALLOWED: Record<string, string> = {
   '--aad': 'additional authenticated data, which is not secret',
   '--wrap': 'a JWE key management algorithm name',
   '--recipient': 'a public key file name',
+  '--recipients-file': 'a file of public keys',
   '--kid': 'a key id, which is public',
   '--allow-alg': 'a list of algorithm names',
   '--bits': 'an RSA modulus size',

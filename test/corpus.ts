@@ -102,7 +102,7 @@ export async function buildCorpus(key: Buffer): Promise<Mutant[]> {
     'jwe compact': encrypt(pt, key, { format: 'jwe' }).text,
     'jwe A256KW': encrypt(pt, key, { format: 'jwe', wrap: 'A256KW' }).text,
     'jwe-json': encrypt(pt, key, { format: 'jwe-json', aad: 'ctx' }).text,
-    fields: encryptFields(`{\n  "id": 1,\n  "secret": "corpus-plaintext-7f3a9c",\n  "n": 12.5\n}\n`, key, parsePaths('secret')).text,
+    fields: encryptFields(`{\n  "id": 1,\n  "secret": "corpus-plaintext-7f3a9c",\n  "n": 12.5\n}\n`, key, { paths: parsePaths('secret') }).text,
   };
   const fieldsPlain = Buffer.from(`{\n  "id": 1,\n  "secret": "corpus-plaintext-7f3a9c",\n  "n": 12.5\n}\n`);
   const sink = memorySink();

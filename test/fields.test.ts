@@ -158,6 +158,7 @@ describe('line mode', () => {
     expect(e.stderr.split('\n').filter(Boolean)).toEqual([
       'aes-payload: line 4: input is not valid JSON: unexpected character at line 1, column 1',
       'aes-payload: line 6: field path ssn matches nothing (pass --allow-missing to allow that)',
+      '6 lines, 2 failed',
       'encrypted 3 values',
     ]);
     const out = e.out.split('\n');
@@ -184,7 +185,7 @@ describe('line mode', () => {
     const d = run(['decrypt', '--lines'], { env, input: e.join('\n') });
     expect(d.code).toBe(1);
     expect(d.out).toBe('one\nthree\n');
-    expect(d.stderr).toBe(`aes-payload: line 2: ${AUTH_FAILED_MESSAGE} (kid ${kid} matches, but the data was altered)\n`);
+    expect(d.stderr).toBe(`aes-payload: line 2: ${AUTH_FAILED_MESSAGE} (kid ${kid} matches, but the data was altered)\n3 lines, 1 failed\n`);
     const out = join(dir, 'lines.out');
     const f = run(['decrypt', '--lines', '-o', out], { env, input: e.join('\n') });
     expect(f.code).toBe(1);

@@ -87,6 +87,8 @@ describe('hostile input corpus', () => {
           check(`${cmd} exit ${r.code} is not a documented failure`, r.code !== null && DOCUMENTED.has(r.code));
           check(`${cmd} wrote ${r.stdout.length} bytes to stdout`, r.stdout.length === 0);
           const lines = r.stderr.split('\n').filter(Boolean);
+          // line mode ends with its summary, "N lines, M failed", after the one error line
+          if (cmd === 'decrypt' && keyArgs.includes('--lines')) check(`line-mode summary missing: ${JSON.stringify(lines.at(-1))}`, /^\d+ lines?, [1-9]\d* failed$/.test(lines.pop() ?? ''));
           check(`${cmd} stderr is not one aes-payload: line: ${JSON.stringify(r.stderr.slice(0, 300))}`, lines.length === 1 && lines[0]!.startsWith('aes-payload: '));
         }
         check('decrypt left an -o file', !existsSync(out));

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import * as jose from 'jose';
 import { describe, expect, it } from 'vitest';
+import { keyId } from '../src/keys/kid.js';
 import { AUTH_FAILED_MESSAGE } from '../src/errors.js';
 import { oneLineError, run, tempDir } from './helpers.js';
 
@@ -25,12 +26,13 @@ function craft(header: Record<string, unknown>, plaintext: Buffer | string, k: B
   return [p, '', b64u(iv), b64u(ct), b64u(c.getAuthTag())].join('.');
 }
 
-function fail(r: ReturnType<typeof run>, code: number, msg: RegExp | string): void {
+function fail(r: ReturnType<typeof run>, code: number, msg: RegExp | string): string {
   expect(r.code, r.stderr).toBe(code);
   expect(r.out).toBe('');
   const line = oneLineError(r.stderr);
   if (typeof msg === 'string') expect(line).toBe(`aes-payload: ${msg}`);
   else expect(line).toMatch(msg);
+  return line;
 }
 
 describe('keygen --alg RSA-OAEP-256', () => {
@@ -149,12 +151,16 @@ describe('JWE keys and authentication', () => {
     const ct = Buffer.from(parts[3]!, 'base64url');
     ct[0]! ^= 1;
     const badCt = [parts[0], parts[1], parts[2], b64u(ct), parts[4]].join('.');
-    for (const [k, input] of [[otherRsa, t], [rsaFile, badKey], [rsaFile, badCt]] as const) {
-      fail(run(['decrypt', '--key-file', k], { input }), 1, AUTH_FAILED_MESSAGE);
-    }
+    const esc = (x: string) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const kidOf = (jwe: string) => (JSON.parse(Buffer.from(jwe.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
+    // a wrong key names both kids; an RSA-OAEP unwrap failure and tampered content read exactly alike (RFC 7516 §11.5)
+    fail(run(['decrypt', '--key-file', otherRsa], { input: t }), 1, new RegExp(`^aes-payload: ${esc(AUTH_FAILED_MESSAGE)} \\(the input names kid ${esc(kidOf(t))}; the key given is kid [A-Za-z0-9_-]{43}\\)$`));
+    const l1 = fail(run(['decrypt', '--key-file', rsaFile], { input: badKey }), 1, `${AUTH_FAILED_MESSAGE} (kid ${kidOf(t)} matches, but the data was altered)`);
+    const l2 = fail(run(['decrypt', '--key-file', rsaFile], { input: badCt }), 1, `${AUTH_FAILED_MESSAGE} (kid ${kidOf(t)} matches, but the data was altered)`);
+    expect(l1).toBe(l2);
     for (const wrap of ['dir', 'A256KW', 'A256GCMKW']) {
       const s = run(['encrypt', '--format', 'jwe-json', '--wrap', wrap], { env, input: 'x' }).out;
-      fail(run(['decrypt'], { env: { AES_PAYLOAD_KEY: randomBytes(32).toString('hex') }, input: s }), 1, AUTH_FAILED_MESSAGE);
+      fail(run(['decrypt'], { env: { AES_PAYLOAD_KEY: randomBytes(32).toString('hex') }, input: s }), 1, new RegExp(`^aes-payload: ${esc(AUTH_FAILED_MESSAGE)} \\(the input names kid [0-9a-f]{16}; the key given is kid [0-9a-f]{16}\\)$`));
     }
   });
 
@@ -171,10 +177,10 @@ describe('JWE keys and authentication', () => {
       expect(r.out).toBe('for two');
       expect(run(['verify'], { env: { AES_PAYLOAD_KEY: k.toString('hex') }, input: g }).code).toBe(0);
     }
-    fail(run(['decrypt'], { env, input: g }), 1, AUTH_FAILED_MESSAGE);
+    fail(run(['decrypt'], { env, input: g }), 1, `${AUTH_FAILED_MESSAGE} (the input names kid one, two; the key given is kid ${keyId(Buffer.from(env.AES_PAYLOAD_KEY, 'hex'))})`);
     const o = JSON.parse(g) as { aad: string };
     o.aad = b64u('routing-43');
-    fail(run(['decrypt'], { env: { AES_PAYLOAD_KEY: k2.toString('hex') }, input: JSON.stringify(o) }), 1, AUTH_FAILED_MESSAGE);
+    fail(run(['decrypt'], { env: { AES_PAYLOAD_KEY: k2.toString('hex') }, input: JSON.stringify(o) }), 1, `${AUTH_FAILED_MESSAGE} (the input names kid one, two; the key given is kid ${keyId(k2)})`);
   });
 
   it('verify works on compact, flattened and general JWE, with OK/FAIL and exit codes', () => {

@@ -136,3 +136,55 @@ describe(`peers → aes-payload (${pairs.length} pairs)`, () => {
     pairs.forEach((p, i) => expect(cliDecrypt(p, tokens[i]!)).toBe(p.plaintext));
   });
 });
+
+describe('several recipients (general JSON JWE)', () => {
+  const keys = Array.from({ length: 3 }, () => generateKeyPairSync('rsa', { modulusLength: 2048 }));
+  const pubFiles = keys.map((k, i) => {
+    const f = join(dir, `team${i}.pub`);
+    writeFileSync(f, k.publicKey.export({ format: 'pem', type: 'spki' }));
+    return f;
+  });
+  const plaintext = '{"to":"everyone"}';
+
+  it('repeated --recipient writes one general JWE that npm jose and python3-jwcrypto decrypt with each private key', async () => {
+    const e = run(['encrypt', '--format', 'jwe-json', ...pubFiles.flatMap((f) => ['--recipient', f])], { input: plaintext });
+    expect(e.code, e.stderr).toBe(0);
+    const jwe = JSON.parse(e.out) as { recipients: { header: { alg: string; kid: string } }[] };
+    expect(jwe.recipients).toHaveLength(3);
+    expect(jwe.recipients.map((r) => r.header.alg)).toEqual(['RSA-OAEP-256', 'RSA-OAEP-256', 'RSA-OAEP-256']);
+    for (const k of keys) {
+      const r = await jose.generalDecrypt(jwe as unknown as jose.GeneralJWE, k.privateKey);
+      expect(Buffer.from(r.plaintext).toString()).toBe(plaintext);
+    }
+    const cases = keys.map((k) => ({ token: e.out.trim(), key: k.privateKey.export({ format: 'jwk' }) }));
+    const py = runPeer(PYTHON, [join(ROOT, 'test/peers/jwe_peer.py')], JSON.stringify({ op: 'decrypt', cases }));
+    expect(py.code, py.stderr).toBe(0);
+    expect((JSON.parse(py.out) as { results: { ok: boolean; plaintext: string }[] }).results).toEqual(keys.map(() => ({ ok: true, plaintext })));
+    // and aes-payload itself, with each private key
+    for (const [i, k] of keys.entries()) {
+      const f = join(dir, `team${i}.pem`);
+      writeFileSync(f, k.privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
+      expect(run(['decrypt', '--key-file', f], { input: e.stdout }).out).toBe(plaintext);
+    }
+  });
+
+  it('--recipients-file takes a JWK Set, PEM blocks, or one JWK per line; compact JWE with several exits 2', () => {
+    const jwks = keys.map((k) => k.publicKey.export({ format: 'jwk' }));
+    const files = {
+      set: JSON.stringify({ keys: jwks }),
+      pem: keys.map((k) => k.publicKey.export({ format: 'pem', type: 'spki' })).join(''),
+      lines: `# team keys\n${jwks.map((j) => JSON.stringify(j)).join('\n')}\n\n`,
+    };
+    for (const [name, text] of Object.entries(files)) {
+      const f = join(dir, `recipients-${name}`);
+      writeFileSync(f, text);
+      const e = run(['encrypt', '--format', 'jwe-json', '--recipients-file', f], { input: plaintext });
+      expect(e.code, `${name}: ${e.stderr}`).toBe(0);
+      expect((JSON.parse(e.out) as { recipients: unknown[] }).recipients).toHaveLength(3);
+    }
+    const c = run(['encrypt', '--format', 'jwe', '--recipient', pubFiles[0]!, '--recipient', pubFiles[1]!], { input: plaintext });
+    expect(c.code).toBe(2);
+    expect(c.stderr).toMatch(/compact JWE holds one recipient, and 2 were given; use --format jwe-json/);
+    expect(c.out).toBe('');
+  });
+});

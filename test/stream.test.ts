@@ -152,7 +152,7 @@ describe('tampering is detected (exit 1; no -o file; nothing unauthenticated on 
     expect(r.stdout.length).toBeGreaterThan(0);
     expect(r.stdout.equals(big.subarray(0, r.stdout.length))).toBe(true);
     expect(oneLineError(r.stderr)).toBe(
-      `aes-payload: ${AUTH_FAILED_MESSAGE}; ${r.stdout.length} bytes of plaintext were already written to stdout and are incomplete: discard them`,
+      `aes-payload: ${AUTH_FAILED_MESSAGE} (kid ${keyId(key)} matches, but the data was altered); ${r.stdout.length} bytes of plaintext were already written to stdout and are incomplete: discard them`,
     );
   });
 });

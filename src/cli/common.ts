@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { ALGS, type Alg } from '../crypto/algs.js';
 import { InterruptedError, KeyError, UsageError } from '../errors.js';
 import { noPromptReason, promptIo, type PromptIo } from './terminal.js';
+import { KEY_GROUP } from './help.js';
 import { isJweAlgName } from '../jose/jwe.js';
 import { writeFileAtomic } from '../io/output.js';
 import { writeStdout } from '../io/stdout.js';
@@ -14,6 +15,7 @@ export type KeyFlags = KeySource;
 
 export function addKeyOptions(cmd: Command): Command {
   return cmd
+    .optionsGroup(KEY_GROUP)
     .option('--key-env <NAME>', 'read the key from environment variable NAME (default: AES_PAYLOAD_KEY)')
     .option('--key-file <FILE>', 'read the key from FILE')
     .option('--ini <FILE>', 'read the key from an .ini file (SECRET_KEY = <hex>)')

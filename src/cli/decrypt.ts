@@ -11,6 +11,7 @@ import { runLines } from './lines.js';
 import { parsePaths } from '../fields/paths.js';
 import { KdfBudget } from '../crypto/kdf.js';
 import type { Ui } from './ui.js';
+import { withHelp } from './help.js';
 
 interface DecryptFlags extends KeyFlags {
   output?: string;
@@ -46,6 +47,12 @@ export function registerDecrypt(program: Command, ui: Ui): void {
     .option('--allow-legacy', 'read version-1 envelopes and field documents (aes-payload 0.1), and envelopes with no version')
     .option('--lines', 'each input line is its own payload (NDJSON); each output line its plaintext')
     .option('--fail-fast', 'with --lines: stop at the first bad line');
+  withHelp(cmd, [
+    "aes-payload decrypt card.json",
+    "aes-payload decrypt dump.sql.aesp -o dump.sql",
+    "aes-payload decrypt --lines < records.enc.ndjson > records.ndjson",
+    "aes-payload decrypt --key-file service.pem --allow-alg RSA-OAEP-256,A256GCM msg.jwe",
+  ]);
   addKeyOptions(cmd).action(async (file: string | undefined, o: DecryptFlags) => {
     let key: Keys | undefined;
     let noKey: KeyError | undefined;

@@ -6,13 +6,15 @@ import { MAX_PAYLOAD_BYTES, readAllOf } from '../io/input.js';
 import { Source } from '../io/source.js';
 import { checkOutput } from '../io/output.js';
 import { JWE_WRAPS, type JweWrap } from '../jose/jwe.js';
-import { parseStructuredKey, publicOf } from '../keys/structured.js';
+import { publicOf } from '../keys/structured.js';
+import { readRecipient, readRecipients } from '../keys/recipients.js';
 import { encrypt, generateKey, type EncryptFormat, type Keys } from '../payload.js';
 import { addKeyOptions, algOption, asAlg, emit, hasKeyFlag, resolveCliKeys, terminalHint, type KeyFlags } from './common.js';
 import { encryptStreamCli, streamKey } from './stream.js';
 import { runLines } from './lines.js';
 import { parsePaths } from '../fields/paths.js';
 import type { Ui } from './ui.js';
+import { withHelp } from './help.js';
 
 interface EncryptFlags extends KeyFlags {
   output?: string;
@@ -23,26 +25,14 @@ interface EncryptFlags extends KeyFlags {
   randomKey?: boolean;
   force?: boolean;
   wrap?: JweWrap;
-  recipient?: string;
+  recipient?: string[];
+  recipientsFile?: string[];
   kid?: string;
   fields?: string;
   allowMissing?: boolean;
   lines?: boolean;
   failFast?: boolean;
   macOnlyEncrypted?: boolean;
-}
-
-/** Read an RSA public key (PEM or JWK; a private key gives its public half). Not secret. */
-function readRecipient(path: string): Keys {
-  let raw: Buffer;
-  try {
-    raw = readFileSync(path);
-  } catch (e) {
-    throw ioError(e, `cannot read recipient key ${path}`);
-  }
-  const k = parseStructuredKey(raw, `recipient key ${path}`);
-  if (!k || k.kind === 'secret') throw new KeyError(`recipient key ${path} is not an RSA public key (PEM or JWK)`, 'ERR_KEY_TYPE');
-  return { rsa: publicOf(k.key) };
 }
 
 export function registerEncrypt(program: Command, ui: Ui): void {
@@ -56,7 +46,8 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     .addOption(new Option('--format <FORMAT>', 'output format').choices(['json', 'raw', 'jwe', 'jwe-json', 'stream']).default('json'))
     .option('--armor', 'with --format stream: write text-safe base64 between BEGIN/END lines')
     .addOption(new Option('--wrap <KEYALG>', 'JWE key management "alg" (default: dir; RSA-OAEP-256 with --recipient; PBES2 with a passphrase)').choices(JWE_WRAPS as readonly string[] as string[]))
-    .option('--recipient <PUBKEY>', 'JWE: encrypt to this RSA public key (PEM or JWK file)')
+    .option('--recipient <PUBKEY>', 'JWE: encrypt to this RSA public key (PEM or JWK file); repeat for several', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--recipients-file <FILE>', 'JWE: encrypt to every RSA public key in FILE (a JWK Set, PEM blocks, or one JWK per line); repeatable', (v: string, prev: string[] = []) => [...prev, v])
     .option('--kid <KID>', 'JWE: the "kid" to write (default: the key\'s kid or RFC 7638 thumbprint)')
     .option('--aad <TEXT>', 'additional authenticated data (not secret; recorded in the envelope)')
     .option('--random-key', "write the origin service's {data,key,mac,nonce}: a fresh random key inside the output, which is NOT secret")
@@ -65,9 +56,16 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     .option('--mac-only-encrypted', 'with --fields: the document MAC covers the encrypted values only, so plaintext values may be edited (and are not authenticated)')
     .option('--lines', 'each input line is its own payload (NDJSON); one output line per input line')
     .option('--fail-fast', 'with --lines: stop at the first bad line');
+  withHelp(cmd, [
+    "echo '{\"card\":\"4111 1111 1111 1111\"}' | aes-payload encrypt > card.json",
+    "aes-payload encrypt --fields '**.password' config.json > config.enc.json",
+    "aes-payload encrypt --format stream dump.sql -o dump.sql.aesp",
+    "aes-payload encrypt --format jwe --recipient service.pem.pub msg.json > msg.jwe",
+  ]);
   addKeyOptions(cmd).action(async (file: string | undefined, o: EncryptFlags) => {
     const alg = asAlg(o.alg);
     const jwe = o.format === 'jwe' || o.format === 'jwe-json';
+    const recipientFlags = o.recipient !== undefined || o.recipientsFile !== undefined;
     if (o.armor && o.format !== 'stream') throw new UsageError('--armor needs --format stream');
     if (o.allowMissing && o.fields === undefined) throw new UsageError('--allow-missing needs --fields');
     if (o.macOnlyEncrypted && o.fields === undefined) throw new UsageError('--mac-only-encrypted needs --fields');
@@ -76,8 +74,8 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     if (fields && (o.format !== 'json' || jwe)) throw new UsageError('--fields writes the JSON document itself; drop --format');
     if (o.lines && o.format === 'stream') throw new UsageError('--lines and --format stream exclude each other');
     if (o.format === 'stream') {
-      if (o.aad !== undefined || o.randomKey || o.wrap || o.recipient !== undefined || o.kid !== undefined) {
-        throw new UsageError('--format stream takes none of --aad, --random-key, --wrap, --recipient, --kid');
+      if (o.aad !== undefined || o.randomKey || o.wrap || recipientFlags || o.kid !== undefined) {
+        throw new UsageError('--format stream takes none of --aad, --random-key, --wrap, --recipient, --recipients-file, --kid');
       }
       if (alg && alg !== 'A128GCM' && alg !== 'A256GCM') throw new UsageError(`--format stream uses A128GCM or A256GCM, not ${alg}`);
       const key = streamKey(await resolveCliKeys(o, ui));
@@ -92,18 +90,20 @@ export function registerEncrypt(program: Command, ui: Ui): void {
       await encryptStreamCli(Source.open(file), key, o, ui);
       return;
     }
-    if (!jwe && (o.wrap || o.recipient !== undefined || o.kid !== undefined)) {
-      throw new UsageError('--wrap, --recipient and --kid need --format jwe or jwe-json');
+    if (!jwe && (o.wrap || recipientFlags || o.kid !== undefined)) {
+      throw new UsageError('--wrap, --recipient, --recipients-file and --kid need --format jwe or jwe-json');
     }
     let keys: Keys;
     if (o.randomKey) {
-      if (hasKeyFlag(o) || o.recipient !== undefined) throw new UsageError('--random-key makes its own key; drop the key flags');
+      if (hasKeyFlag(o) || recipientFlags) throw new UsageError('--random-key makes its own key; drop the key flags');
       if (o.format !== 'json') throw new UsageError('--random-key needs --format json, which can carry the key');
       keys = { secret: generateKey(alg ?? 'A256GCM').key };
-    } else if (o.recipient !== undefined) {
+    } else if (recipientFlags) {
       if (hasKeyFlag(o)) throw new UsageError('--recipient is the key; drop the other key flags');
       if (o.wrap && !o.wrap.startsWith('RSA-OAEP')) throw new UsageError(`--recipient needs --wrap RSA-OAEP or RSA-OAEP-256, not ${o.wrap}`);
-      keys = readRecipient(o.recipient);
+      const all = [...(o.recipient ?? []).map(readRecipient), ...(o.recipientsFile ?? []).flatMap(readRecipients)];
+      if (all.length > 1 && o.format === 'jwe') throw new UsageError(`a compact JWE holds one recipient, and ${all.length} were given; use --format jwe-json (general JSON)`);
+      keys = all.length === 1 ? { rsa: all[0]! } : { recipients: all };
     } else {
       const r = await resolveCliKeys(o, ui, true);
       keys = { ...(r.secret ? { secret: r.secret } : {}), ...(r.rsa ? { rsa: publicOf(r.rsa) } : {}), ...(r.passphrase ? { passphrase: r.passphrase } : {}) };

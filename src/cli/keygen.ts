@@ -13,15 +13,16 @@ import { generateKey } from '../payload.js';
 import { rsaThumbprint } from '../keys/structured.js';
 import { promptConfirm } from './common.js';
 import type { Ui } from './ui.js';
+import { withHelp } from './help.js';
 
 const RSA_ALGS = ['RSA-OAEP-256', 'RSA-OAEP'] as const;
 type RsaAlg = (typeof RSA_ALGS)[number];
 
 interface KeygenFlags {
   alg: Alg | RsaAlg;
-  bits: string;
+  bits?: string;
   format?: 'pem' | 'jwk';
-  encoding: 'hex' | 'base64' | 'base64url';
+  encoding?: 'hex' | 'base64' | 'base64url';
   json?: boolean;
   ini?: string;
   iniSection: string;
@@ -74,15 +75,13 @@ function kidOfOld(text: string, name: string, section: string, path: string): st
 }
 
 export function registerKeygen(program: Command, ui: Ui): void {
-  program
+  const cmd = program
     .command('keygen')
     .description('generate a random key (hex on stdout by default)')
     .addOption(new Option('--alg <ALG>', 'algorithm the key is for').choices([...ALGS, ...RSA_ALGS]).default('A256GCM'))
-    .addOption(new Option('--bits <N>', 'RSA modulus size').choices(['2048', '3072', '4096']).default('3072'))
-    .addOption(new Option('--format <FMT>', 'RSA key file format: PKCS#8 PEM or JWK').choices(['pem', 'jwk']))
-    .addOption(
-      new Option('--encoding <ENC>', 'key encoding').choices(['hex', 'base64', 'base64url']).default('hex'),
-    )
+    .addOption(new Option('--bits <N>', 'RSA modulus size (default: 3072)').choices(['2048', '3072', '4096']))
+    .addOption(new Option('--format <FMT>', 'key file format: a JWK (symmetric or RSA), or PKCS#8 PEM (RSA; the default)').choices(['pem', 'jwk']))
+    .addOption(new Option('--encoding <ENC>', 'symmetric key text encoding (default: hex)').choices(['hex', 'base64', 'base64url']))
     .option('--json', 'print {"alg","kid","encoding","key"} as JSON')
     .option('--env <NAME>', 'print a shell line: export NAME=<key>')
     .option('--ini <FILE>', 'write NAME = <key> into an .ini file (created with mode 0600)')
@@ -90,19 +89,20 @@ export function registerKeygen(program: Command, ui: Ui): void {
     .option('--ini-key <NAME>', 'with --ini: key name', DEFAULT_INI_KEY)
     .option('-o, --output <FILE>', 'write the key to FILE (mode 0600, never over an existing file)')
     .option('--force', 'replace an existing key or file')
-    .addHelpText(
-      'after',
-      '\nA random 96-bit GCM nonce is safe for at most 2^32 messages per key: rotate keys before that\n' +
-        '(generate a new key, re-encrypt, retire the old one).',
-    )
     .action(async (o: KeygenFlags) => {
       if ((RSA_ALGS as readonly string[]).includes(o.alg)) return keygenRsa(o as KeygenFlags & { alg: RsaAlg }, ui);
-      if (o.format !== undefined) throw new UsageError('--format applies to RSA keys; use --encoding for symmetric keys');
+      if (o.bits !== undefined) throw new UsageError(`--bits applies to RSA keys (--alg RSA-OAEP-256 or RSA-OAEP), not ${o.alg}`);
+      if (o.format === 'pem') throw new UsageError('--format pem applies to RSA keys; a symmetric key is text (--encoding) or a JWK (--format jwk)');
+      const jwk = o.format === 'jwk';
+      if (jwk && o.encoding !== undefined) throw new UsageError('--format jwk and --encoding exclude each other (a JWK is base64url inside JSON)');
+      if (jwk && (o.env !== undefined || o.ini !== undefined || o.json)) throw new UsageError('--format jwk writes a JWK to stdout or -o FILE; drop --env, --ini and --json');
+      const encoding = o.encoding ?? 'hex';
       const targets = [o.json && '--json', o.env !== undefined && '--env', o.ini !== undefined && '--ini', o.output !== undefined && '--output'].filter(Boolean);
       if (targets.length > 1) throw new UsageError(`choose one of ${targets.join(', ')}`);
       if (o.env !== undefined && !ENV_NAME.test(o.env)) throw new UsageError(`--env needs a shell variable name, not "${o.env}"`);
       const { key, kid, alg } = generateKey(o.alg as Alg);
-      const text = encodeKey(key, o.encoding);
+      // An oct JWK (RFC 7517) with alg and kid, which --key-file reads back.
+      const text = jwk ? JSON.stringify({ kty: 'oct', k: encodeKey(key, 'base64url'), alg, kid }) : encodeKey(key, encoding);
       try {
         if (o.ini !== undefined) {
           await writeIni(o.ini, o.iniSection, o.iniKey, text, o, ui);
@@ -122,7 +122,7 @@ export function registerKeygen(program: Command, ui: Ui): void {
           return;
         }
         if (o.json) {
-          writeStdout(`${JSON.stringify({ alg, kid, encoding: o.encoding, key: text })}\n`);
+          writeStdout(`${JSON.stringify({ alg, kid, encoding, key: text })}\n`);
         } else if (o.env !== undefined) {
           writeStdout(`export ${o.env}=${text}\n`);
         } else {
@@ -138,18 +138,29 @@ export function registerKeygen(program: Command, ui: Ui): void {
         key.fill(0);
       }
     });
+  withHelp(
+    cmd,
+    [
+      'aes-payload keygen                                 # 64 hex digits on stdout, the kid on stderr',
+      'eval "$(aes-payload keygen --env AES_PAYLOAD_KEY)"  # set a new key in this shell',
+      'aes-payload keygen --ini development.ini           # SECRET_KEY = <hex> in [app:main]',
+      'aes-payload keygen --alg RSA-OAEP-256 -o service.pem  # service.pem (0600) and service.pem.pub',
+    ],
+    'A random 96-bit GCM nonce is safe for at most 2^32 messages per key: rotate keys before that\n(generate a new key, re-encrypt, retire the old one).',
+  );
 }
 
 /** RSA key pair: private key at -o FILE (0600, never over a file), public key at FILE.pub. */
 function keygenRsa(o: KeygenFlags & { alg: RsaAlg }, ui: Ui): void {
   if (o.output === undefined) throw new UsageError(`keygen --alg ${o.alg} needs -o FILE (the public key goes to FILE.pub)`);
   if (o.json || o.env !== undefined || o.ini !== undefined) throw new UsageError('RSA keys are written to files only: use -o FILE');
-  if (o.encoding !== 'hex') throw new UsageError('--encoding applies to symmetric keys; use --format pem|jwk');
+  if (o.encoding !== undefined) throw new UsageError('--encoding applies to symmetric keys; use --format pem|jwk');
+  const bits = Number(o.bits ?? '3072');
   const pubPath = `${o.output}.pub`;
   for (const p of [o.output, pubPath]) {
     if (existsSync(p) && !o.force) throw new IOError(`${p} already exists; use --force to replace it`, 'ERR_EXISTS');
   }
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: Number(o.bits), publicExponent: 0x10001 });
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: bits, publicExponent: 0x10001 });
   const kid = rsaThumbprint(publicKey);
   let priv: string;
   let pub: string;
@@ -162,6 +173,6 @@ function keygenRsa(o: KeygenFlags & { alg: RsaAlg }, ui: Ui): void {
   }
   writeFileAtomic(o.output, priv, { mode: 0o600, overwrite: Boolean(o.force) });
   writeFileAtomic(pubPath, pub, { mode: 0o644, overwrite: Boolean(o.force) });
-  ui.line(`wrote ${o.alg} RSA-${o.bits} private key to ${o.output} (mode 0600) and public key to ${pubPath}, kid ${kid}`);
+  ui.line(`wrote ${o.alg} RSA-${bits} private key to ${o.output} (mode 0600) and public key to ${pubPath}, kid ${kid}`);
   ui.hint(`encrypt with: aes-payload encrypt --format jwe --recipient ${pubPath}; decrypt with --key-file ${o.output}`);
 }

@@ -19,6 +19,7 @@ export function runLines(src: Source, o: { output?: string; force?: boolean; fai
       (n, e) => ui.error(`line ${n}: ${e.message}`),
       Boolean(o.failFast),
     );
+    ui.line(`${rep.lines} line${rep.lines === 1 ? '' : 's'}, ${rep.failed} failed`);
     if (rep.failed) {
       // Each bad line has had its one error line; -o FILE is not written (README, "Line mode").
       file?.abort();

@@ -1,4 +1,5 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
+import { EXIT_CODES, KEY_SOURCES } from './help.js';
 import { AesPayloadError, EXIT } from '../errors.js';
 import { BrokenPipe } from '../io/stdout.js';
 import { onStaleTemp } from '../io/output.js';
@@ -21,33 +22,46 @@ const COMMANDS = { keygen: registerKeygen, encrypt: registerEncrypt, decrypt: re
  */
 export function buildProgram(ui: Ui, only?: keyof typeof COMMANDS): Command {
   const program = new Command('aes-payload')
-    .description('Encrypt and decrypt payloads with AES-GCM, AES-CBC-HMAC and AES-CBC')
+    .description('Encrypt and decrypt payloads, JSON fields and large files with AES-GCM (also AES-CBC-HMAC, JWE, and CBC for old services)')
     .version(VERSION, '-V, --version')
     .showSuggestionAfterError(true)
-    .addHelpText(
-      'after',
-      '\nKeys come from env AES_PAYLOAD_KEY, --key-env NAME, --key-file FILE, --ini FILE or --prompt;\n' +
-        'never from the command line. Exit codes: 0 ok, 1 authentication failed, 2 usage, 3 key problem,\n' +
-        '4 malformed input or unsupported alg, 5 I/O error.',
-    )
+    .addHelpText('after', `\n${KEY_SOURCES}\n\n${EXIT_CODES}\n\nEvery command has examples: aes-payload <command> --help\n`)
     .exitOverride()
     .configureOutput({ outputError: () => {} });
   for (const [name, register] of Object.entries(COMMANDS)) if (!only || only === name) register(program, ui);
-  for (const c of program.commands) c.exitOverride().configureOutput({ outputError: () => {} });
+  for (const c of program.commands) {
+    c.addOption(new Option('-q, --quiet', 'print only errors and warnings on stderr').helpGroup('Options:'));
+    c.exitOverride().configureOutput({ outputError: () => {} });
+  }
+  program.hook('preAction', (_, action) => {
+    if (action.opts().quiet) ui.quiet = true;
+  });
   return program;
 }
 
-/** Map any error to its one-line message and exit status. */
-export function report(e: unknown, ui: Ui, debug: boolean): number {
+/** Commander's message, on one line: its "(Did you mean X?)" joins the sentence. */
+function usageMessage(e: CommanderError): { text: string; suggested: boolean } {
+  let text = e.message.replace(/^error: /, '');
+  const unknown = /^unknown command '([^']*)'/.exec(text);
+  if (unknown && (unknown[1] === 'version' || unknown[1] === 'help')) return { text: `unknown command '${unknown[1]}'; did you mean --${unknown[1]}?`, suggested: true };
+  const suggested = /\n\(Did you mean (.+)\?\)/.test(text);
+  text = text.replace(/\n\(Did you mean (.+)\?\)/, '; did you mean $1?').replace(/\s*\n\s*/g, ' ');
+  return { text, suggested };
+}
+
+/** Map any error to its one-line message and exit status. `sub` is the subcommand run, for the help pointer. */
+export function report(e: unknown, ui: Ui, debug: boolean, sub?: string): number {
+  const helpHint = `(see aes-payload ${sub ? `${sub} ` : ''}--help)`;
   if (e instanceof BrokenPipe) return EXIT.OK;
   if (e instanceof CommanderError) {
     if (e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return EXIT.OK;
     if (e.code === 'commander.help') return EXIT.USAGE;
-    ui.error(`${e.message.replace(/^error: /, '')} (see aes-payload --help)`);
+    const { text, suggested } = usageMessage(e);
+    ui.error(suggested ? text : `${text} ${helpHint}`);
     return EXIT.USAGE;
   }
   if (e instanceof AesPayloadError) {
-    ui.error(e.message); // "interrupted" for Ctrl-C at a prompt (exit 130)
+    ui.error(e.exitCode === EXIT.USAGE ? `${e.message} ${helpHint}` : e.message); // "interrupted" for Ctrl-C at a prompt (exit 130)
     if (debug && e.stack) ui.raw(e.stack);
     return e.exitCode;
   }
@@ -62,12 +76,13 @@ export async function main(argv: string[]): Promise<number> {
   const ui = new Ui();
   onStaleTemp((m) => ui.warn(m));
   const debug = process.env.AES_PAYLOAD_DEBUG === '1';
+  const first = argv[2];
+  const sub = first !== undefined && Object.hasOwn(COMMANDS, first) ? (first as keyof typeof COMMANDS) : undefined;
   try {
-    const first = argv[2];
-    const program = buildProgram(ui, first !== undefined && Object.hasOwn(COMMANDS, first) ? (first as keyof typeof COMMANDS) : undefined);
+    const program = buildProgram(ui, sub);
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;
   } catch (e) {
-    return report(e, ui, debug);
+    return report(e, ui, debug, sub);
   }
 }

@@ -16,6 +16,7 @@ import { decrypt, detectFormat, encrypt, keyForKid, type DecryptOptions, type Ke
 import { KdfBudget } from '../crypto/kdf.js';
 import { addKeyOptions, algOption, allowAlgOption, asAlg, keyContext, parseAllowAlg, type KeyFlags } from './common.js';
 import type { Ui } from './ui.js';
+import { withHelp } from './help.js';
 
 interface RotateFlags extends KeyFlags {
   toKeyEnv?: string;
@@ -64,7 +65,7 @@ function rotateText(text: string, old: Keys, newKey: Buffer, opts: DecryptOption
   const newKid = keyId(newKey);
   const format = detectFormat(text, 'auto');
   if (format === 'fields') {
-    const r = rotateFields(text, keyForKid(old), newKey, { what: file, allowLegacy: Boolean(opts.allowLegacy) });
+    const r = rotateFields(text, keyForKid(old), { newKey, what: file, allowLegacy: Boolean(opts.allowLegacy) });
     return { text: r.text, format, from: r.oldKids.join(',') || newKid };
   }
   if (format === 'json') {
@@ -116,6 +117,11 @@ export function registerRotate(program: Command, ui: Ui): void {
     .addOption(allowAlgOption())
     .option('--allow-legacy', 'read (and upgrade) version-1 envelopes and field documents from aes-payload 0.1')
     .option('--json', 'print a JSON report on stdout');
+  withHelp(cmd, [
+    "aes-payload rotate secrets/*.json --keyring ring.json --to-primary",
+    "aes-payload rotate app.enc.json --to-key-env NEW_KEY",
+    "aes-payload rotate --allow-legacy --to-key-env AES_PAYLOAD_KEY old/*.json   # upgrade 0.1 files",
+  ]);
   addKeyOptions(cmd).action(async (files: string[], o: RotateFlags) => {
     const targets = [o.toKeyEnv !== undefined, o.toKeyFile !== undefined, Boolean(o.toPrimary)].filter(Boolean).length;
     if (targets !== 1) throw new UsageError('name the new key with one of --to-key-env NAME, --to-key-file FILE or --to-primary');

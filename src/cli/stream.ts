@@ -1,4 +1,4 @@
-import { AUTH_FAILED_MESSAGE, AesPayloadError, AuthError, EXIT, KeyError, UsageError } from '../errors.js';
+import { AesPayloadError, AuthError, EXIT, KeyError, UsageError } from '../errors.js';
 import { detect as detectStream } from '../formats/stream.js';
 import type { Source } from '../io/source.js';
 import type { Keys } from '../payload.js';
@@ -69,7 +69,7 @@ export async function decryptStreamCli(src: Source, kind: 'binary' | 'armor', ke
       throw new AesPayloadError(
         'ERR_AUTH',
         EXIT.AUTH,
-        `${AUTH_FAILED_MESSAGE}; ${sink.written} bytes of plaintext were already written to stdout and are incomplete: discard them`,
+        `${e.message}; ${sink.written} bytes of plaintext were already written to stdout and are incomplete: discard them`,
       );
     }
     throw e;

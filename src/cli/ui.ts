@@ -23,6 +23,8 @@ export function stderrColorLevel(env: NodeJS.ProcessEnv, isTTY: boolean): 0 | 1 
 export class Ui {
   readonly c: ChalkInstance;
   readonly isTTY: boolean;
+  /** `--quiet`: only errors and warnings. */
+  quiet = false;
 
   constructor(env: NodeJS.ProcessEnv = process.env) {
     this.isTTY = Boolean(process.stderr.isTTY);
@@ -40,11 +42,13 @@ export class Ui {
    * the cursor or repaint what came before.
    */
   line(text: string): void {
+    if (this.quiet) return;
     process.stderr.write(`${printable(text, 4000)}\n`);
   }
 
   /** `OK <text>`, with OK in green on a colour terminal. */
   ok(text: string): void {
+    if (this.quiet) return;
     process.stderr.write(`${this.c.green('OK')} ${printable(text, 4000)}\n`);
   }
 
@@ -57,6 +61,7 @@ export class Ui {
   }
 
   hint(message: string): void {
+    if (this.quiet) return;
     process.stderr.write(`${this.c.dim(printable(message, 4000))}\n`);
   }
 

@@ -16,6 +16,7 @@ import { detectFormat, keyForKid, verify, type DecryptFormat, type DecryptedForm
 import { addKeyOptions, algOption, allowAlgOption, asAlg, hasKeyFlag, parseAllowAlg, resolveCliKeys, terminalHint, type KeyFlags } from './common.js';
 import { decryptStreamCli, streamKeyFor, streamKind } from './stream.js';
 import type { Ui } from './ui.js';
+import { withHelp } from './help.js';
 
 interface VerifyFlags extends KeyFlags {
   alg?: string;
@@ -109,7 +110,7 @@ async function checkOne(file: string, o: VerifyFlags, keys: Keys | undefined, re
   }
   if (noKey) throw noKey;
   if (format === 'fields') {
-    const c = checkFields(text, require ?? [], keys ? keyForKid(keys) : undefined, { what, allowLegacy: Boolean(o.allowLegacy) });
+    const c = checkFields(text, keys ? keyForKid(keys) : undefined, { ...(require ? { require } : {}), what, allowLegacy: Boolean(o.allowLegacy) });
     return requireRow(file, { ...c, format: 'fields', kid: c.kids.join(',') || null, ...(c.mode ? { mac: c.mode } : {}) });
   }
   if (!keys) return row(file, structureOnly(text, format, o));
@@ -141,6 +142,11 @@ export function registerVerify(program: Command, ui: Ui): void {
     .option('--json', 'print a JSON report on stdout')
     .option('--key-check', 'only resolve and check the key, and print its kid')
     .option('--expect-kid <KID>', 'with --key-check: fail unless the key has this kid');
+  withHelp(cmd, [
+    "aes-payload verify secrets/*.json            # OK lines on stderr; exit 0 only if all pass",
+    "aes-payload verify --no-key --require '**.password' config/*.json",
+    "aes-payload verify --key-check --expect-kid 5f0b2f6c0f6d1e7a",
+  ]);
   addKeyOptions(cmd).action(async (files: string[], o: VerifyFlags) => {
     const alg = asAlg(o.alg);
     if (o.expectKid !== undefined && !o.keyCheck) throw new UsageError('--expect-kid needs --key-check');

@@ -23,6 +23,11 @@ export const HEADER_MEMBER = 'aesp';
 /** Finds the key for a kid (a single key, or a keyring). */
 export type KeyForKid = (kid: string) => Uint8Array;
 
+/** The key argument of every function here: one key, or a lookup by kid (a keyring). */
+export type FieldsKey = Uint8Array | KeyForKid;
+
+const lookup = (k: FieldsKey): KeyForKid => (typeof k === 'function' ? k : () => k);
+
 type StringNode = JsonNode & { kind: 'string' };
 interface Found {
   loc: Location;
@@ -235,6 +240,8 @@ export interface FieldsEncryptResult {
 }
 
 export interface FieldsEncryptOptions {
+  /** The values to encrypt. */
+  paths: FieldPath[];
   alg?: Alg;
   allowMissing?: boolean;
   /** Name of the input, for messages. */
@@ -252,11 +259,12 @@ export interface FieldsEncryptOptions {
  *
  * @example
  * ```ts
- * encryptFields('{"card":{"number":"4111"},"id":7}', key, parsePaths('card.number'));
+ * encryptFields('{"card":{"number":"4111"},"id":7}', key, { paths: parsePaths('card.number') });
  * // { text: '{"card":{"number":"aesp:2:A256GCM:…"},"id":7,"aesp":"aesp:2:doc:all:…"}', encrypted: 1, already: 0 }
  * ```
  */
-export function encryptFields(text: string, key: Uint8Array, paths: FieldPath[], opts: FieldsEncryptOptions = {}): FieldsEncryptResult {
+export function encryptFields(text: string, key: Uint8Array, opts: FieldsEncryptOptions): FieldsEncryptResult {
+  const { paths } = opts;
   const alg = opts.alg ?? defaultAlgForKeyLength(key.length);
   if (!alg) throw new KeyError(`the key is ${key.length} bytes; no algorithm takes a key of that length`, 'ERR_KEY_LENGTH');
   if (!specOf(alg).authenticated) throw new UsageError(`--fields needs an authenticated algorithm; ${alg} has none`);
@@ -271,7 +279,7 @@ export function encryptFields(text: string, key: Uint8Array, paths: FieldPath[],
   if (doc.header) {
     const named = token.decodeHeader(doc.header.value).kid;
     if (named !== kid) throw new KeyError(`the document is encrypted under kid ${named}, and this key is kid ${kid}; rotate it to this key first`, 'ERR_KID_MISMATCH');
-    header = authenticate(doc, () => key).header;
+    header = authenticate(doc, lookup(key)).header;
   } else if (s.v2.length) {
     throw new FormatError(`the value at ${where(s.v2[0]!.loc)} is a field token from another document`, 'ERR_TOKEN');
   }
@@ -355,10 +363,11 @@ export interface FieldsDecryptOptions {
  *
  * @example
  * ```ts
- * decryptFields(doc, () => key).text; // the original document
+ * decryptFields(doc, key).text; // the original document; or decryptFields(doc, (kid) => ring[kid], { paths })
  * ```
  */
-export function decryptFields(text: string, keyFor: KeyForKid, opts: FieldsDecryptOptions = {}): FieldsDecryptResult {
+export function decryptFields(text: string, key: FieldsKey, opts: FieldsDecryptOptions = {}): FieldsDecryptResult {
+  const keyFor = lookup(key);
   const doc = parseDoc(text, opts.what);
   const opened = openDocument(doc, keyFor, Boolean(opts.allowLegacy));
   let targets = opened.tokens;
@@ -413,17 +422,19 @@ export interface FieldsCheck {
  *
  * @example
  * ```ts
- * checkFields(doc, parsePaths('**.password'), () => key); // { tokens: 2, plaintext: [], missing: [], kids: […], mode: 'all' }
+ * checkFields(doc, key, { require: parsePaths('**.password') }); // { tokens: 2, plaintext: [], missing: [], kids: […], mode: 'all' }
  * ```
  */
-export function checkFields(text: string, require: FieldPath[], keyFor: KeyForKid | undefined, opts: { what?: string; allowLegacy?: boolean } = {}): FieldsCheck {
+export function checkFields(text: string, key: FieldsKey | undefined, opts: { require?: FieldPath[]; what?: string; allowLegacy?: boolean } = {}): FieldsCheck {
+  const keyFor = key === undefined ? undefined : lookup(key);
+  const require = opts.require ?? [];
   const doc = parseDoc(text, opts.what);
   let tokens: Found[];
   let header: DocHeader | undefined;
-  let key: Uint8Array | undefined;
+  let docKey: Uint8Array | undefined;
   if (keyFor) {
     const o = openDocument(doc, keyFor, Boolean(opts.allowLegacy));
-    ({ tokens, header, key } = o);
+    ({ tokens, header, key: docKey } = o);
   } else {
     const kind = kindOf(doc);
     if (kind === undefined) throw notEncrypted();
@@ -443,7 +454,7 @@ export function checkFields(text: string, require: FieldPath[], keyFor: KeyForKi
   for (const f of tokens) {
     const t = decodeTokenAt(f, header);
     kids.add(t.kid);
-    if (keyFor) openToken(t, key ?? keyFor(t.kid), header?.id, f.loc).fill(0);
+    if (keyFor) openToken(t, docKey ?? keyFor(t.kid), header?.id, f.loc).fill(0);
   }
   const plaintext: string[] = [];
   const missing: string[] = [];
@@ -502,10 +513,12 @@ function coveringTokens(body: JsonNode, p: FieldPath): Found[] {
  *
  * @example
  * ```ts
- * rotateFields(doc, (kid) => oldKeys[kid], newKey); // { text, rotated: 3, oldKids: ['…'] }
+ * rotateFields(doc, (kid) => oldKeys[kid], { newKey }); // { text, rotated: 3, oldKids: ['…'] }
  * ```
  */
-export function rotateFields(text: string, keyFor: KeyForKid, newKey: Uint8Array, opts: { what?: string; allowLegacy?: boolean } = {}): { text: string; rotated: number; oldKids: string[] } {
+export function rotateFields(text: string, key: FieldsKey, opts: { newKey: Uint8Array; what?: string; allowLegacy?: boolean }): { text: string; rotated: number; oldKids: string[] } {
+  const keyFor = lookup(key);
+  const { newKey } = opts;
   const doc = parseDoc(text, opts.what);
   const opened = openDocument(doc, keyFor, Boolean(opts.allowLegacy));
   const newKid = keyId(newKey);

@@ -144,8 +144,8 @@ export function decode(text: string): Jwe {
 }
 
 /**
- * Encode a JWE with one recipient in the compact serialization (one line, no
- * newline) or the flattened JSON serialization.
+ * Encode a JWE in the compact serialization (one line, no newline), the
+ * flattened JSON serialization, or (several recipients) the general one.
  *
  * @example
  * ```ts
@@ -153,6 +153,16 @@ export function decode(text: string): Jwe {
  * ```
  */
 export function encode(jwe: Jwe): string {
+  if (jwe.serialization === 'general') {
+    const o: Record<string, unknown> = { protected: jwe.protectedB64 };
+    if (jwe.unprotected) o.unprotected = jwe.unprotected;
+    o.recipients = jwe.recipients.map((r) => ({ ...(r.header ? { header: r.header } : {}), ...(r.encryptedKey.length ? { encrypted_key: b64urlEncode(r.encryptedKey) } : {}) }));
+    if (jwe.aadB64 !== undefined) o.aad = jwe.aadB64;
+    o.iv = b64urlEncode(jwe.iv);
+    o.ciphertext = b64urlEncode(jwe.ciphertext);
+    o.tag = b64urlEncode(jwe.tag);
+    return JSON.stringify(o);
+  }
   const r = jwe.recipients[0]!;
   if (jwe.serialization === 'compact') {
     return [jwe.protectedB64, b64urlEncode(r.encryptedKey), b64urlEncode(jwe.iv), b64urlEncode(jwe.ciphertext), b64urlEncode(jwe.tag)].join('.');

@@ -5,7 +5,7 @@ import { gcmOpen, gcmSeal } from '../crypto/gcm.js';
 import { KDF_INPUT_CAP_MS, pbes2Kek, pbkdf2CostMs, type KdfBudget } from '../crypto/kdf.js';
 import { aesKwUnwrap, aesKwWrap } from '../crypto/keywrap.js';
 import { rsaOaepDecrypt, rsaOaepEncrypt } from '../crypto/rsaOaep.js';
-import { AuthError, FormatError, KeyError, UsageError, quote } from '../errors.js';
+import { AuthError, FormatError, KeyError, UsageError, quote, shown } from '../errors.js';
 import { b64urlDecodeStrict, b64urlEncode } from '../formats/base64.js';
 import * as codec from '../formats/jwe.js';
 import { keyId } from '../keys/kid.js';
@@ -48,6 +48,8 @@ export interface JweKeys {
   rsa?: KeyObject;
   /** Passphrase for PBES2. */
   passphrase?: Uint8Array;
+  /** Several RSA public keys to encrypt to (general JSON serialization). */
+  recipients?: KeyObject[];
 }
 
 export interface JweEncryptOptions {
@@ -127,6 +129,8 @@ function contentAad(protectedB64: string, aadB64: string | undefined): Buffer {
  * ```
  */
 export function jweEncrypt(plaintext: Uint8Array, keys: JweKeys, opts: JweEncryptOptions = {}): { text: string; kid: string | undefined; enc: JweEnc; wrap: JweWrap } {
+  if (keys.recipients && keys.recipients.length > 1) return encryptToRecipients(plaintext, keys.recipients, opts);
+  if (keys.recipients?.length === 1 && !keys.rsa) keys = { ...keys, rsa: keys.recipients[0]! };
   const wrap: JweWrap = opts.wrap ?? (keys.rsa ? 'RSA-OAEP-256' : keys.passphrase && !keys.secret ? 'PBES2-HS256+A128KW' : 'dir');
   const serialization = opts.serialization ?? 'compact';
   if (opts.aad && serialization === 'compact') throw new UsageError('the compact JWE cannot carry --aad; use --format jwe-json');
@@ -194,6 +198,43 @@ export function jweEncrypt(plaintext: Uint8Array, keys: JweKeys, opts: JweEncryp
   };
   if (aadB64 !== undefined) jwe.aadB64 = aadB64;
   return { text: codec.encode(jwe), kid, enc, wrap };
+}
+
+/**
+ * One JWE for several RSA public keys (age's several `-r`): the general JSON
+ * serialization, `enc` in the protected header, each recipient's `alg` and
+ * `kid` (its RFC 7638 thumbprint) in its own header.
+ */
+function encryptToRecipients(plaintext: Uint8Array, recipients: KeyObject[], opts: JweEncryptOptions): { text: string; kid: string | undefined; enc: JweEnc; wrap: JweWrap } {
+  if (opts.serialization === 'compact') throw new UsageError('a compact JWE holds one recipient; use --format jwe-json for several');
+  if (recipients.length > codec.MAX_RECIPIENTS) throw new UsageError(`at most ${codec.MAX_RECIPIENTS} recipients`);
+  const wrap = opts.wrap ?? 'RSA-OAEP-256';
+  if (wrap !== 'RSA-OAEP' && wrap !== 'RSA-OAEP-256') throw new UsageError(`several recipients need --wrap RSA-OAEP or RSA-OAEP-256, not ${wrap}`);
+  if (opts.kid !== undefined) throw new UsageError('--kid names one key; with several recipients each gets its own thumbprint');
+  const enc = opts.enc ?? 'A256GCM';
+  const cek = randomBytes(specOf(enc).keyLen);
+  const header: codec.Header = { enc };
+  const protectedB64 = b64urlEncode(Buffer.from(JSON.stringify(header), 'utf8'));
+  const aadB64 = opts.aad ? b64urlEncode(opts.aad) : undefined;
+  try {
+    const jwe: codec.Jwe = {
+      serialization: 'general',
+      protectedB64,
+      protectedHeader: header,
+      recipients: recipients.map((pub) => ({ header: { alg: wrap, kid: rsaThumbprint(pub) }, encryptedKey: rsaOaepEncrypt(pub, wrap === 'RSA-OAEP' ? 'sha1' : 'sha256', cek) })),
+      iv: Buffer.alloc(0),
+      ciphertext: Buffer.alloc(0),
+      tag: Buffer.alloc(0),
+    };
+    const s = seal(enc, cek, plaintext, contentAad(protectedB64, aadB64));
+    jwe.iv = s.nonce;
+    jwe.ciphertext = s.ciphertext;
+    jwe.tag = s.tag;
+    if (aadB64 !== undefined) jwe.aadB64 = aadB64;
+    return { text: codec.encode(jwe), kid: undefined, enc, wrap };
+  } finally {
+    cek.fill(0);
+  }
 }
 
 /** The merged header of one recipient, checked (RFC 7516 §5.2 steps 3–5). */
@@ -374,6 +415,7 @@ export function jweDecrypt(text: string, keys: JweKeys, opts: JweDecryptOptions 
         sawAuthFailure = true;
         continue;
       }
+      if (e instanceof AuthError) throw new AuthError(kidStory(order.map((x) => x.c.kid), myKids));
       throw e;
     }
     const sealed = { alg: c.enc as Alg, nonce: jwe.iv, ciphertext: jwe.ciphertext, tag: jwe.tag };
@@ -390,6 +432,7 @@ export function jweDecrypt(text: string, keys: JweKeys, opts: JweDecryptOptions 
         sawAuthFailure = true;
         continue;
       }
+      if (e instanceof AuthError) throw new AuthError(kidStory(order.map((x) => x.c.kid), myKids));
       throw e;
     } finally {
       cek.fill(0);
@@ -402,7 +445,16 @@ export function jweDecrypt(text: string, keys: JweKeys, opts: JweDecryptOptions 
     return { plaintext: pt, enc: c.enc, wrap: c.wrap, kid: c.kid, serialization: jwe.serialization };
   }
   if (keyProblem && !sawAuthFailure) throw keyProblem;
-  throw new AuthError();
+  throw new AuthError(kidStory(order.map((x) => x.c.kid), myKids));
+}
+
+/** The kids part of an authentication failure (kids are public; nothing here depends on which check failed). */
+function kidStory(named: (string | undefined)[], mine: Set<string>): string | undefined {
+  const kids = [...new Set(named.filter((k): k is string => k !== undefined))];
+  if (!mine.size || !kids.length) return undefined;
+  const match = kids.find((k) => mine.has(k));
+  if (match) return `kid ${shown(match)} matches, but the data was altered`;
+  return `the input names kid ${kids.slice(0, 3).map((k) => shown(k)).join(', ')}${kids.length > 3 ? ', …' : ''}; the key given is kid ${[...mine][0]}`;
 }
 
 /** Whether a string names a JWE algorithm (alg or enc) aes-payload knows. */

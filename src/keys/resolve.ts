@@ -77,7 +77,9 @@ export function readSecretFile(path: string, what: string, ctx: KeyContext): Buf
     const st = fstatSync(fd);
     if (st.isDirectory()) throw ioError({ code: 'EISDIR' }, `cannot read ${what} ${path}`);
     if (st.size > 1024 * 1024) throw new KeyError(`${what} ${path} is too large to hold a key`, 'ERR_KEY_FILE');
-    if ((st.mode & 0o077) !== 0) {
+    // Only a regular file holding a secret can be too open: not /dev/null, a
+    // character device or a pipe, and not a public key (.pub).
+    if (st.isFile() && (st.mode & 0o077) !== 0 && !path.endsWith('.pub')) {
       ctx.warn(`${path} can be read by group or others; run: chmod 600 ${path}`);
     }
     return readFileSync(fd);

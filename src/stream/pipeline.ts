@@ -284,11 +284,17 @@ export async function decryptStream(
     const need = h.alg === 'A128GCM' ? 16 : 32;
     if (key.length !== need) throw new KeyError(`key is ${key.length} bytes but this ${h.alg} stream needs ${need} bytes`, 'ERR_KEY_LENGTH');
     const keys = streamKeys(key, h.salt, h.body);
+    const named = h.kid.toString('hex');
+    const given = keyId(key);
     try {
       checkHeaderMac(keys.mac, h.body, h.mac);
       const r = await run('open', src, sink, keys.payload, h.chunkSize, opts);
       sink.commit();
-      return { alg: h.alg, kid: keyId(key), bytes: r.bytes, threads: r.threads };
+      return { alg: h.alg, kid: given, bytes: r.bytes, threads: r.threads };
+    } catch (e) {
+      // The same message for a bad header MAC and a bad chunk; only the (public) kids differ.
+      if (e instanceof AuthError) throw new AuthError(named === given ? `kid ${given} matches, but the data was altered` : `the input names kid ${named}; the key given is kid ${given}`);
+      throw e;
     } finally {
       keys.payload.fill(0);
       keys.mac.fill(0);

@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+
+/** The exit-code table, as in the README and docs/FORMAT.md §7. */
+export const EXIT_CODES = `Exit codes:
+  0    ok (also when the reader closes stdout early, as in | head -c1)
+  1    authentication failed (wrong key, tampered data, bad padding or MAC)
+  2    usage
+  3    key problem (no key, undecodable, wrong length, unknown kid, no terminal for a prompt)
+  4    malformed input, not an encrypted input, unsupported or legacy version or alg, a limit
+  5    I/O error (including an output that exists, without --force)
+  70   internal error: a bug, please report it
+  130  interrupted (Ctrl-C at a prompt)`;
+
+/** Every key source, for the top-level help. */
+export const KEY_SOURCES = `Keys (never on the command line):
+  env AES_PAYLOAD_KEY (the default), or env AES_PAYLOAD_KEYRING holding a keyring
+  --key-env NAME        another environment variable
+  --key-file FILE       a key file: key text, a JWK, or a PEM RSA private key
+  --ini FILE            SECRET_KEY = <hex> in an .ini file such as development.ini
+  --keyring FILE        several keys with a primary (JSON or .ini); keys found by kid
+  --prompt              a hidden prompt (the terminal, also when data is piped in)
+  --passphrase          a passphrase at a hidden prompt (scrypt; PBES2 for JWE)
+  --passphrase-env NAME, --passphrase-file FILE   a passphrase from env or a file`;
+
+/** The heading that groups the key options of a subcommand's help. */
+export const KEY_GROUP = 'Key (never on the command line; default: env AES_PAYLOAD_KEY):';
+
+/**
+ * Add the examples and the exit-code table after a subcommand's options.
+ *
+ * @example
+ * ```ts
+ * withHelp(cmd, ['aes-payload verify secrets/*.json', 'aes-payload verify --json a.json']);
+ * ```
+ */
+export function withHelp(cmd: Command, examples: string[], notes?: string): Command {
+  return cmd.addHelpText('after', `\nExamples:\n${examples.map((e) => `  ${e}`).join('\n')}\n${notes ? `\n${notes}\n` : ''}\n${EXIT_CODES}\n`);
+}
