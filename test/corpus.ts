@@ -29,7 +29,7 @@ function memorySink(): Sink & { bytes: () => Buffer } {
   const parts: Buffer[] = [];
   let written = 0;
   return {
-    write(b) {
+    async write(b) {
       parts.push(Buffer.from(b));
       written += b.length;
     },
@@ -106,10 +106,10 @@ export async function buildCorpus(key: Buffer): Promise<Mutant[]> {
   };
   const fieldsPlain = Buffer.from(`{\n  "id": 1,\n  "secret": "corpus-plaintext-7f3a9c",\n  "n": 12.5\n}\n`);
   const sink = memorySink();
-  await encryptStream(reader(Buffer.alloc(150_000, 7)), sink, key, { threads: 0 });
+  await encryptStream(reader(Buffer.alloc(150_000, 7)), sink, key);
   const stream = sink.bytes();
   const asink = memorySink();
-  await encryptStream(reader(pt), armorSink(asink), key, { threads: 0 });
+  await encryptStream(reader(pt), armorSink(asink), key);
   const armored = asink.bytes().toString();
 
   reject('empty', 'empty input', '');

@@ -15,7 +15,7 @@ writeFileSync(big, randomBytes(48 * 1024 * 1024));
 
 /** Start the CLI, SIGKILL it once a temp file for `out` appears, and wait for it to die. */
 async function killWhileWriting(args: string[], outDir: string): Promise<void> {
-  const p = spawn(process.execPath, [BIN, ...args], { env: baseEnv({ ...env, AES_PAYLOAD_THREADS: '0' }), stdio: 'ignore' });
+  const p = spawn(process.execPath, [BIN, ...args], { env: baseEnv(env), stdio: 'ignore' });
   const done = new Promise((r) => p.on('close', r));
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline && !readdirSync(outDir).some((f) => f.endsWith('.tmp'))) await new Promise((r) => setTimeout(r, 2));

@@ -17,8 +17,8 @@ const CHUNK = 65536;
 const WIRE = CHUNK + 16;
 const HEADER = 68;
 
-function enc(data: Buffer, extra: string[] = [], threads = '0'): Buffer {
-  const r = run(['encrypt', '--format', 'stream', ...extra], { env: { ...env, AES_PAYLOAD_THREADS: threads }, input: data });
+function enc(data: Buffer, extra: string[] = []): Buffer {
+  const r = run(['encrypt', '--format', 'stream', ...extra], { env, input: data });
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   return r.stdout;
@@ -37,21 +37,36 @@ function authFail(r: ReturnType<typeof run>): void {
 
 describe('round trips', () => {
   const sizes = [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 16 * CHUNK, 16 * CHUNK + 1, 3 * 16 * CHUNK - 5];
-  for (const threads of ['0', '2']) {
-    it(`sizes ${sizes.join(', ')} through pipes, threads=${threads}`, () => {
-      for (const n of sizes) {
-        const data = randomBytes(n);
-        const c = enc(data, [], threads);
-        const chunks = Math.max(1, Math.ceil(n / CHUNK));
-        expect(c.length, `size ${n}`).toBe(HEADER + n + 16 * chunks);
-        const d = run(['decrypt'], { env: { ...env, AES_PAYLOAD_THREADS: threads }, input: c });
-        expect(d.code, d.stderr).toBe(0);
-        expect(d.stdout.equals(data), `size ${n}`).toBe(true);
-      }
-    });
-  }
+  // Both code paths: in order (pipes, stdin and stdout) and at offsets (file to file).
+  it(`sizes ${sizes.join(', ')} through pipes`, () => {
+    for (const n of sizes) {
+      const data = randomBytes(n);
+      const c = enc(data, []);
+      const chunks = Math.max(1, Math.ceil(n / CHUNK));
+      expect(c.length, `size ${n}`).toBe(HEADER + n + 16 * chunks);
+      const d = run(['decrypt'], { env, input: c });
+      expect(d.code, d.stderr).toBe(0);
+      expect(d.stdout.equals(data), `size ${n}`).toBe(true);
+    }
+  });
 
-  it('files with -o, on the positional worker path (6 MiB), and 16-byte keys', () => {
+  it(`sizes ${sizes.join(', ')} file to file, the same bytes as through pipes would decrypt`, () => {
+    for (const n of sizes) {
+      const data = randomBytes(n);
+      const inp = file(`size-${n}.bin`, data);
+      const out = join(dir, `size-${n}.aesp`);
+      expect(run(['encrypt', '--format', 'stream', inp, '-o', out], { env }).code).toBe(0);
+      expect(readFileSync(out).length, `size ${n}`).toBe(HEADER + n + 16 * Math.max(1, Math.ceil(n / CHUNK)));
+      // decrypt through a pipe (the in-order path) and to a file (at offsets)
+      expect(run(['decrypt'], { env, input: readFileSync(out) }).stdout.equals(data), `size ${n}`).toBe(true);
+      const back = join(dir, `size-${n}.back`);
+      const d = run(['decrypt', out, '-o', back], { env });
+      expect(d.code, d.stderr).toBe(0);
+      expect(readFileSync(back).equals(data), `size ${n}`).toBe(true);
+    }
+  });
+
+  it('files with -o, at offsets (6 MiB), and 16-byte keys', () => {
     const data = randomBytes(6 * 1024 * 1024 + 7);
     const inp = file('six.bin', data);
     const out = join(dir, 'six.aesp');
@@ -86,7 +101,7 @@ describe('round trips', () => {
   });
 });
 
-describe('tampering is detected (exit 1; no -o file; nothing unauthenticated on stdout)', () => {
+describe('tampering is detected (exit 1; no -o file; only authenticated whole chunks on stdout)', () => {
   const data = randomBytes(5 * CHUNK + 100);
   const c = enc(data);
   const chunk = (i: number) => c.subarray(HEADER + i * WIRE, HEADER + (i + 1) * WIRE);
@@ -115,8 +130,12 @@ describe('tampering is detected (exit 1; no -o file; nothing unauthenticated on 
     it(name, () => {
       const inp = file(`bad-${name.replace(/\W+/g, '-')}`, bad);
       const r = run(['decrypt', inp], { env });
-      authFail(r);
-      expect(r.stdout.length).toBe(0);
+      expect(r.code).toBe(1);
+      // To stdout, only whole chunks that authenticated, and the message says how much to discard.
+      expect(r.stdout.length % CHUNK).toBe(0);
+      expect(r.stdout.equals(data.subarray(0, r.stdout.length))).toBe(true);
+      if (r.stdout.length) expect(oneLineError(r.stderr)).toContain(`${r.stdout.length} bytes of plaintext were already written to stdout and are incomplete: discard them`);
+      else authFail(r);
       const out = join(dir, 'never.out');
       authFail(run(['decrypt', inp, '-o', out], { env }));
       expect(existsSync(out)).toBe(false);
@@ -147,7 +166,7 @@ describe('tampering is detected (exit 1; no -o file; nothing unauthenticated on 
     const big = randomBytes(40 * CHUNK);
     const e = enc(big);
     const cut = e.subarray(0, HEADER + 39 * WIRE); // drop the final chunk
-    const r = run(['decrypt'], { env: { ...env, AES_PAYLOAD_THREADS: '0' }, input: cut });
+    const r = run(['decrypt'], { env: env, input: cut });
     expect(r.code).toBe(1);
     expect(r.stdout.length).toBeGreaterThan(0);
     expect(r.stdout.equals(big.subarray(0, r.stdout.length))).toBe(true);
@@ -206,7 +225,6 @@ describe('progress', () => {
     const r = runPeer(PYTHON, [join(ROOT, 'test/peers/pty_run.py'), '--stdout', stdoutFile, '--wait', '', '--send', '', '--', process.execPath, BIN, 'encrypt', '--format', 'stream', big, '-o', out], '', {
       ...env,
       TERM: 'xterm-256color',
-      AES_PAYLOAD_THREADS: '0',
     });
     expect(r.code, r.out).toBe(0);
     expect(r.out).toMatch(/encrypting \d+ MiB of 96 MiB \(\d+%\), \d+ MB\/s/);

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { ALGS, type Alg } from '../crypto/algs.js';
 import { InterruptedError, KeyError, UsageError } from '../errors.js';
-import { noPromptReason, promptIo, type PromptIo } from './terminal.js';
+import { isTerminal, noPromptReason, promptIo, type PromptIo } from './terminal.js';
 import { KEY_GROUP } from './help.js';
 import { isJweAlgName } from '../jose/jwe.js';
 import { writeFileAtomic } from '../io/output.js';
@@ -115,7 +115,7 @@ export function emit(data: Uint8Array | string, out: { output?: string; force?: 
 
 /** When the input is a terminal, say how to end typed input. */
 export function terminalHint(file: string | undefined, ui: Ui): void {
-  if ((file === undefined || file === '-') && process.stdin.isTTY && ui.isTTY) {
+  if ((file === undefined || file === '-') && isTerminal(0) && ui.isTTY) {
     ui.hint('reading from the terminal; end with Ctrl-D');
   }
 }

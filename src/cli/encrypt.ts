@@ -14,6 +14,7 @@ import { encryptStreamCli, streamKey } from './stream.js';
 import { runLines } from './lines.js';
 import { parsePaths } from '../fields/paths.js';
 import type { Ui } from './ui.js';
+import { isTerminal } from './terminal.js';
 import { withHelp } from './help.js';
 
 interface EncryptFlags extends KeyFlags {
@@ -83,7 +84,7 @@ export function registerEncrypt(program: Command, ui: Ui): void {
         throw new KeyError(`key is ${key.length} bytes but ${alg} needs ${alg === 'A128GCM' ? 16 : 32} bytes`, 'ERR_KEY_LENGTH');
       }
       checkOutput(file, o.output, Boolean(o.force));
-      if (!o.armor && o.output === undefined && process.stdout.isTTY) {
+      if (!o.armor && o.output === undefined && isTerminal(1)) {
         throw new UsageError('refusing to output binary to the terminal; use -o FILE, --armor or redirect (-o - forces it)');
       }
       terminalHint(file, ui);

@@ -1,22 +1,13 @@
-import { AesPayloadError, AuthError, EXIT, KeyError, UsageError } from '../errors.js';
+import { AesPayloadError, AuthError, EXIT, KeyError } from '../errors.js';
 import { detect as detectStream } from '../formats/stream.js';
 import type { Source } from '../io/source.js';
 import type { Keys } from '../payload.js';
 import { ringKey } from '../keys/keyring.js';
 import { ArmorReader, armorSink } from '../stream/armor.js';
 import { decryptStream, encryptStream, type StreamOptions, type StreamResult } from '../stream/pipeline.js';
-import { fileSink, stdoutSink, type Sink } from '../stream/sink.js';
+import { discardSink, fileSink, stdoutSink, type Sink } from '../stream/sink.js';
 import { progress } from './progress.js';
 import type { Ui } from './ui.js';
-
-/** `AES_PAYLOAD_THREADS`: worker threads for the stream format (0 = main thread only). */
-export function threadsFromEnv(env: NodeJS.ProcessEnv): number | undefined {
-  const v = env.AES_PAYLOAD_THREADS;
-  if (v === undefined || v === '') return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 256) throw new UsageError('AES_PAYLOAD_THREADS must be an integer from 0 to 256');
-  return n;
-}
 
 /** The key to encrypt a stream with (a keyring's primary key). */
 export function streamKey(keys: Keys): Buffer {
@@ -42,8 +33,7 @@ function sinkFor(out: { output?: string; force?: boolean }, mode: number): Sink 
 
 function options(ui: Ui, label: string, size: number | undefined): { opts: StreamOptions; done: () => void } {
   const p = progress(ui, label, size);
-  const threads = threadsFromEnv(process.env);
-  return { opts: { ...(threads !== undefined ? { threads } : {}), onProgress: (n) => p.update(n) }, done: () => p.stop() };
+  return { opts: { onProgress: (n) => p.update(n) }, done: () => p.stop() };
 }
 
 export async function encryptStreamCli(src: Source, key: Buffer, out: { output?: string; force?: boolean; armor?: boolean }, ui: Ui): Promise<StreamResult> {
@@ -60,7 +50,7 @@ export async function encryptStreamCli(src: Source, key: Buffer, out: { output?:
 
 export async function decryptStreamCli(src: Source, kind: 'binary' | 'armor', key: Buffer | ((kid: string) => Buffer), out: { output?: string; force?: boolean } | 'discard', ui: Ui): Promise<StreamResult> {
   const sink: Sink =
-    out === 'discard' ? { write() {}, commit() {}, abort() {}, written: 0 } : sinkFor(out, 0o600);
+    out === 'discard' ? discardSink() : sinkFor(out, 0o600);
   const { opts, done } = options(ui, out === 'discard' ? 'verifying' : 'decrypting', src.size);
   try {
     return await decryptStream(kind === 'armor' ? new ArmorReader(src) : src, sink, key, opts);

@@ -1,4 +1,20 @@
 import { closeSync, openSync } from 'node:fs';
+import { isatty } from 'node:tty';
+
+/**
+ * Whether a descriptor is a terminal, without creating process.stdin or
+ * process.stdout: merely touching those makes Node switch a pipe to
+ * non-blocking mode, and aes-payload reads and writes its data with
+ * blocking system calls, so that the kernel does the back-pressure.
+ *
+ * @example
+ * ```ts
+ * isTerminal(1); // false under `| cat`
+ * ```
+ */
+export function isTerminal(fd: 0 | 1 | 2): boolean {
+  return isatty(fd);
+}
 
 /** Where a prompt reads keys and draws itself. */
 export interface PromptIo {
@@ -11,7 +27,7 @@ export interface PromptIo {
 /** Why no prompt can be shown, or undefined when one can. */
 export function noPromptReason(): string | undefined {
   if (!process.stderr.isTTY) return 'standard error is not a terminal, and prompts are drawn there';
-  if (process.stdin.isTTY) return undefined;
+  if (isTerminal(0)) return undefined;
   try {
     closeSync(openSync('/dev/tty', 'r'));
     return undefined;
@@ -28,7 +44,7 @@ export function noPromptReason(): string | undefined {
  */
 export function promptIo(): PromptIo | undefined {
   if (!process.stderr.isTTY) return undefined;
-  if (process.stdin.isTTY) return { input: process.stdin, output: process.stderr, close() {} };
+  if (isTerminal(0)) return { input: process.stdin, output: process.stderr, close() {} };
   let fd: number;
   try {
     fd = openSync('/dev/tty', 'r');

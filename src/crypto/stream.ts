@@ -46,8 +46,8 @@ export function checkHeaderMac(macKey: Uint8Array, headerBody: Uint8Array, mac: 
  * to `out`, or `-(i + 1)` when chunk `i` fails to authenticate (nothing of
  * it, or of later chunks, is then in `out`).
  *
- * This function is self-contained (it takes node:crypto as a parameter and
- * uses no outer names) because the worker threads run its source text.
+ * node:crypto is a parameter, so that this stays a pure function of its
+ * inputs (the stream pipeline calls it on the main thread).
  *
  * @example
  * ```ts

@@ -165,7 +165,7 @@ export class AtomicFile {
     return new AtomicFile(path, tmp, fd, Boolean(opts.overwrite));
   }
 
-  /** The temp file's descriptor, for positional writes (by worker threads). */
+  /** The temp file's descriptor, for asynchronous and positional writes. */
   get descriptor(): number | undefined {
     return this.fd;
   }

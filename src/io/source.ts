@@ -1,17 +1,18 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { ioError } from '../errors.js';
+import { Backoff } from './backoff.js';
+import { readFull } from './async.js';
 
 /** Something that fills buffers: a file or stdin, or a decoder over one. */
 export interface ByteReader {
   /** Fill `buf` completely, unless the input ends first; returns the bytes read (0 at the end). */
   read(buf: Buffer): number;
-  /** For a named regular file: where the unread rest is, for positional reads by worker threads. */
+  /** The same, on libuv's thread pool, so that the main thread can work meanwhile. */
+  readAsync?(buf: Buffer): Promise<number>;
+  /** For a named regular file: where the unread rest is, for reads at offsets. */
   positional?(): { fd: number; offset: number; size: number } | undefined;
 }
 
-function sleep(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
 
 /**
  * An input file, or standard input for `undefined` or "-", read
@@ -34,6 +35,7 @@ export class Source implements ByteReader {
   private ended = false;
   /** Bytes returned by read() so far. */
   private consumed = 0;
+  private readonly backoff = new Backoff();
 
   private constructor(name: string, fd: number, owned: boolean, size: number | undefined) {
     this.name = name;
@@ -80,12 +82,13 @@ export class Source implements ByteReader {
     for (;;) {
       try {
         const n = readSync(this.fd, buf, off, len, null);
+        this.backoff.reset();
         if (n === 0) this.ended = true;
         return n;
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'EAGAIN') {
-          sleep(2); // a non-blocking descriptor (stdin from some terminals)
+          this.backoff.wait(); // a descriptor made non-blocking by whoever gave it to us
           continue;
         }
         if (code === 'EOF') {
@@ -112,6 +115,19 @@ export class Source implements ByteReader {
     const fromPeek = this.pre.copy(buf, 0, 0, Math.min(this.pre.length, buf.length));
     this.pre = this.pre.subarray(fromPeek);
     const total = this.fill(buf, fromPeek);
+    this.consumed += total;
+    return total;
+  }
+
+  async readAsync(buf: Buffer): Promise<number> {
+    const fromPeek = this.pre.copy(buf, 0, 0, Math.min(this.pre.length, buf.length));
+    this.pre = this.pre.subarray(fromPeek);
+    let total = fromPeek;
+    if (total < buf.length && !this.ended) {
+      const n = await readFull(this.fd, buf.subarray(total), null, this.what);
+      if (total + n < buf.length) this.ended = true;
+      total += n;
+    }
     this.consumed += total;
     return total;
   }

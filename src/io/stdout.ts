@@ -1,5 +1,8 @@
 import { writeSync } from 'node:fs';
 import { ioError } from '../errors.js';
+import { Backoff } from './backoff.js';
+
+const backoff = new Backoff();
 
 /** Thrown (and caught by the CLI) when the reader of stdout has gone away. */
 export class BrokenPipe extends Error {
@@ -24,10 +27,11 @@ export function writeStdout(data: Uint8Array | string): void {
   while (off < bytes.length) {
     try {
       off += writeSync(1, bytes, off, bytes.length - off);
+      backoff.reset();
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EAGAIN') {
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
+        backoff.wait();
         continue;
       }
       if (code === 'EPIPE') throw new BrokenPipe();

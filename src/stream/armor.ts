@@ -11,26 +11,32 @@ const LINE_BYTES = (ARMOR_LINE / 4) * 3;
  *
  * @example
  * ```ts
- * const out = armorSink(stdoutSink()); out.write(bytes); out.commit();
+ * const out = armorSink(stdoutSink()); await out.write(bytes); await out.finish(); out.commit();
  * ```
  */
-export function armorSink(inner: Sink): Sink {
+export function armorSink(inner: Sink): Sink & { finish(): Promise<void> } {
   let rest = Buffer.alloc(0);
-  inner.write(Buffer.from(`${ARMOR_BEGIN}\n`, 'ascii'));
+  let started = false;
   const lines = (b: Buffer): string => {
     let s = '';
     for (let i = 0; i < b.length; i += LINE_BYTES) s += `${b.subarray(i, i + LINE_BYTES).toString('base64')}\n`;
     return s;
   };
   return {
-    write(b: Uint8Array) {
+    async write(b: Uint8Array) {
       const all = rest.length ? Buffer.concat([rest, b]) : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
       const whole = all.length - (all.length % LINE_BYTES);
-      if (whole) inner.write(Buffer.from(lines(all.subarray(0, whole)), 'ascii'));
       rest = Buffer.from(all.subarray(whole));
+      const text = (started ? '' : `${ARMOR_BEGIN}\n`) + (whole ? lines(all.subarray(0, whole)) : '');
+      started = true;
+      if (text) await inner.write(Buffer.from(text, 'ascii'));
+    },
+    /** The last line and the END line; call (and await) before commit. */
+    async finish() {
+      await inner.write(Buffer.from(`${started ? '' : `${ARMOR_BEGIN}\n`}${rest.length ? lines(rest) : ''}${ARMOR_END}\n`, 'ascii'));
+      started = true;
     },
     commit() {
-      inner.write(Buffer.from(`${rest.length ? lines(rest) : ''}${ARMOR_END}\n`, 'ascii'));
       inner.commit();
     },
     abort: () => inner.abort(),

@@ -1,22 +1,22 @@
+import { writeAll } from '../io/async.js';
 import { AtomicFile } from '../io/output.js';
-import { writeStdout } from '../io/stdout.js';
 
-/** Where stream output goes: an atomic file, or stdout. */
+/** Where stream output goes: an atomic file, or stdout. Writes are asynchronous, on libuv's thread pool. */
 export interface Sink {
-  write(b: Uint8Array): void;
+  /** Write in order: each write starts after the previous one resolved. */
+  write(b: Uint8Array): Promise<void>;
+  /** A regular file: write at `pos` (from the start of the output), in any order. */
+  writeAt?(b: Uint8Array, pos: number): Promise<void>;
   /** Finish: for a file, fsync and move it into place. */
   commit(): void;
   /** Give up: for a file, remove the temp file. */
   abort(): void;
   /** Bytes written so far (to tell a partial stdout output). */
   readonly written: number;
-  /** A regular temp file's descriptor, for positional writes; the caller adds to `written` via {@link Sink.advance}. */
-  fd?(): number | undefined;
-  advance?(n: number): void;
 }
 
 /**
- * Stream output to stdout (a closed reader ends quietly, see writeStdout).
+ * Stream output to stdout (a closed reader ends quietly, see writeAll).
  *
  * @example
  * ```ts
@@ -26,8 +26,8 @@ export interface Sink {
 export function stdoutSink(): Sink {
   let written = 0;
   return {
-    write(b) {
-      writeStdout(b);
+    async write(b) {
+      await writeAll(1, b, null, 'to standard output');
       written += b.length;
     },
     commit() {},
@@ -49,9 +49,16 @@ export function stdoutSink(): Sink {
 export function fileSink(path: string, opts: { mode: number; overwrite: boolean }): Sink {
   const f = AtomicFile.create(path, opts);
   let written = 0;
+  let end = 0;
   return {
-    write(b) {
-      f.write(b);
+    async write(b) {
+      await writeAll(f.descriptor!, b, end, path);
+      end += b.length;
+      written += b.length;
+    },
+    async writeAt(b, pos) {
+      await writeAll(f.descriptor!, b, pos, path);
+      end = Math.max(end, pos + b.length);
       written += b.length;
     },
     commit: () => f.commit(),
@@ -59,9 +66,20 @@ export function fileSink(path: string, opts: { mode: number; overwrite: boolean 
     get written() {
       return written;
     },
-    fd: () => f.descriptor,
-    advance(n) {
-      written += n;
+  };
+}
+
+/** A sink that keeps nothing (verify). */
+export function discardSink(): Sink {
+  let written = 0;
+  return {
+    async write(b) {
+      written += b.length;
+    },
+    commit() {},
+    abort() {},
+    get written() {
+      return written;
     },
   };
 }
