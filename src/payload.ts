@@ -16,6 +16,7 @@ import { ringKey, type Keyring } from './keys/keyring.js';
 import { HEADER_MEMBER, decryptFields, encryptFields, fieldDocumentKind, notEncrypted, type KeyForKid } from './fields/fields.js';
 import type { FieldPath } from './fields/paths.js';
 import type { MacMode } from './formats/token.js';
+import type { FastSpec } from './io/lineWorkers.js';
 
 export type EncryptFormat = 'json' | 'raw' | 'jwe' | 'jwe-json';
 export type DecryptFormat = 'auto' | EncryptFormat | 'fields';
@@ -329,8 +330,8 @@ function legacyRefusal(env: envelope.Envelope): FormatError {
   );
 }
 
-function openEnvelope(text: string, keys: Keys, opts: DecryptOptions, forVerify: boolean): Opened {
-  const env = envelope.decode(text);
+function openEnvelope(text: string, keys: Keys, opts: DecryptOptions, forVerify: boolean, decoded?: envelope.Envelope): Opened {
+  const env = decoded ?? envelope.decode(text);
   const userAad = toBytes(opts.aad);
   if (env.version === 2) {
     if (opts.embeddedKey) throw new FormatError('--embedded-key was given but the envelope has no "key" field (a version-2 envelope never carries its key)', 'ERR_EMBEDDED_KEY');
@@ -521,6 +522,12 @@ function decryptJwe(text: string, keys: Keys, opts: DecryptOptions, format: 'jwe
 }
 
 function decryptAny(text: string, keys: Keys, opts: DecryptOptions, forVerify: boolean): DecryptResult {
+  // The canonical keyed envelope (what line mode reads by the million) is parsed once.
+  const fast = !opts.fields && (opts.format === undefined || opts.format === 'auto' || opts.format === 'json') ? envelope.decodeFast(text) : undefined;
+  if (fast) {
+    const o = openEnvelope(text, keys, opts, forVerify, fast);
+    return { plaintext: o.plaintext, alg: o.alg, ...(o.kid !== undefined ? { kid: o.kid } : {}), format: 'json' };
+  }
   const format = detectFormat(text, opts.format, opts.fields);
   if (format === 'jwe' || format === 'jwe-json') return decryptJwe(text, keys, opts, format);
   if (format === 'fields') {
@@ -592,6 +599,33 @@ function claimed(input: string | Uint8Array, format: DecryptedFormat | undefined
   } catch {
     return {};
   }
+}
+
+/**
+ * The parallel fast path line mode can take (src/io/lineWorkers.ts), when
+ * the operation is the plain keyed envelope under one key: no fields, AAD,
+ * passphrase, keyring, embedded key or JWE. Undefined otherwise, and then
+ * every line takes the full path.
+ *
+ * @example
+ * ```ts
+ * lineFastPath('seal', key, {}); // { op: 'seal', alg: 'A256GCM', kid, key: <envelope key> }
+ * ```
+ */
+export function lineFastPath(
+  op: 'seal' | 'open',
+  keyArg: KeyArg,
+  opts: { alg?: Alg; aad?: unknown; format?: string; fields?: unknown; embedKey?: boolean; embeddedKey?: boolean; wrap?: unknown; kid?: string },
+): FastSpec | undefined {
+  const keys = toKeys(keyArg);
+  const secret = keys.secret;
+  if (!secret || keys.ring || keys.rsa || keys.passphrase || keys.recipients) return undefined;
+  const alg = defaultAlgForKeyLength(secret.length);
+  if (alg !== 'A128GCM' && alg !== 'A192GCM' && alg !== 'A256GCM') return undefined;
+  if (opts.alg !== undefined && opts.alg !== alg) return undefined;
+  if (opts.fields || opts.aad !== undefined || opts.embedKey || opts.embeddedKey || opts.wrap || opts.kid !== undefined) return undefined;
+  if (op === 'seal' ? (opts.format ?? 'json') !== 'json' : !['auto', 'json', undefined].includes(opts.format)) return undefined;
+  return { op, alg, kid: keyId(secret), key: subkey(secret, 'envelope') };
 }
 
 /**

@@ -4,7 +4,8 @@ import { MAX_ENCODED_BYTES, readAllOf } from '../io/input.js';
 import { Source } from '../io/source.js';
 import { FormatError } from '../errors.js';
 import { checkOutput } from '../io/output.js';
-import { decrypt, type DecryptFormat, type Keys } from '../payload.js';
+import { decrypt, lineFastPath, type DecryptFormat, type Keys } from '../payload.js';
+import { lineWorkerCount } from '../io/lineWorkers.js';
 import { addKeyOptions, algOption, allowAlgOption, asAlg, emit, hasKeyFlag, parseAllowAlg, resolveCliKeys, terminalHint, type KeyFlags } from './common.js';
 import { decryptStreamCli, streamKeyFor, streamKind } from './stream.js';
 import { runLines } from './lines.js';
@@ -98,11 +99,12 @@ export function registerDecrypt(program: Command, ui: Ui): void {
     };
     if (o.lines) {
       if (o.format === 'stream') throw new UsageError('--lines and --format stream exclude each other');
-      runLines(src, o, (line) => {
+      const spec = key ? lineFastPath('open', key, opts) : undefined;
+      await runLines(src, o, (line) => {
         const r = open(line);
         if (r.plaintext.includes(0x0a)) throw new FormatError('the plaintext has a newline, so it cannot be one output line', 'ERR_LINE');
-        return r.plaintext.toString('utf8');
-      }, ui);
+        return r.plaintext;
+      }, ui, 0o600, spec ? { spec, workers: lineWorkerCount(process.env) } : undefined);
       return;
     }
     const kind = o.format === 'auto' || o.format === 'stream' ? streamKind(src) : undefined;

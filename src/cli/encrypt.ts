@@ -8,7 +8,8 @@ import { checkOutput } from '../io/output.js';
 import { JWE_WRAPS, type JweWrap } from '../jose/jwe.js';
 import { publicOf } from '../keys/structured.js';
 import { readRecipient, readRecipients } from '../keys/recipients.js';
-import { encrypt, generateKey, type EncryptFormat, type Keys } from '../payload.js';
+import { encrypt, generateKey, lineFastPath, type EncryptFormat, type Keys } from '../payload.js';
+import { lineWorkerCount } from '../io/lineWorkers.js';
 import { addKeyOptions, algOption, asAlg, emit, hasKeyFlag, resolveCliKeys, terminalHint, type KeyFlags } from './common.js';
 import { encryptStreamCli, streamKey } from './stream.js';
 import { runLines } from './lines.js';
@@ -122,11 +123,12 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     };
     if (o.lines) {
       let encrypted = 0;
-      runLines(Source.open(file), o, (line) => {
+      const spec = lineFastPath('seal', keys, opts);
+      await runLines(Source.open(file), o, (line) => {
         const r = encrypt(line, keys, opts);
         encrypted += r.fields?.encrypted ?? 0;
         return r.text;
-      }, ui, o.randomKey ? 0o600 : 0o666);
+      }, ui, o.randomKey ? 0o600 : 0o666, spec ? { spec, workers: lineWorkerCount(process.env) } : undefined);
       if (fields) ui.line(`encrypted ${encrypted} value${encrypted === 1 ? '' : 's'}`);
       return;
     }

@@ -1,6 +1,6 @@
 import { isAlg, type Alg } from '../crypto/algs.js';
 import { FormatError, quote } from '../errors.js';
-import { b64decodeStrict, b64encode } from './base64.js';
+import { b64decodeChecked, b64decodeStrict, b64encode } from './base64.js';
 import { parseJson } from './jsonSpans.js';
 
 /**
@@ -138,9 +138,9 @@ export function decodeFast(text: string): Envelope | undefined {
       version: 2,
       alg: m[1] as Alg,
       kid: m[2]!,
-      nonce: b64decodeStrict(m[3]!, 'envelope field "nonce"'),
-      data: b64decodeStrict(m[4]!, 'envelope field "data"'),
-      mac: b64decodeStrict(m[5]!, 'envelope field "mac"'),
+      nonce: b64decodeChecked(m[3]!, 'envelope field "nonce"'),
+      data: b64decodeChecked(m[4]!, 'envelope field "data"'),
+      mac: b64decodeChecked(m[5]!, 'envelope field "mac"'),
     };
   }
   return undefined;
