@@ -1,54 +1,40 @@
-// Line mode throughput: lines/s for 100-byte NDJSON records through
-// `aes-payload encrypt --lines` (and decrypt --lines), against a shell loop
-// that calls `openssl enc` once per line, from the same run.
-//   node bench/lines.mjs [LINES]   (default 300000; the shell loop gets 1/300 of them)
-import { execFileSync, spawnSync } from 'node:child_process';
+// Line mode against the Python loop a user would write instead (bench/py_lines.py:
+// read a line, AESGCM(key).encrypt(os.urandom(12), line, None), write base64
+// JSON), run with the newest `cryptography` on the machine (python3 on PATH),
+// whose version is printed. Same records (100-byte NDJSON), same run,
+// interleaved rounds, medians.
+//   node bench/lines.mjs [RECORDS] [ROUNDS]     (defaults: 200000, 5)
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { bin, median, report, root, sh } from './lib.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const bin = join(root, 'bin/aes-payload.js');
-const n = Number(process.argv[2] ?? 300000);
+const n = Number(process.argv[2] ?? 200000);
+const rounds = Number(process.argv[3] ?? 5);
 const key = randomBytes(32).toString('hex');
 const env = { ...process.env, AES_PAYLOAD_KEY: key };
 const record = (i) => {
   const head = `{"id":${i},"user":"u${i % 1000}","note":"`;
   return `${head}${'x'.repeat(100 - head.length - 2)}"}`;
 };
-const lines = Array.from({ length: n }, (_, i) => record(i)).join('\n') + '\n';
-if (record(1).length !== 100) throw new Error('record is not 100 bytes');
-const dir = tmpdir();
-const inFile = join(dir, 'aes-payload-lines.ndjson');
-const encFile = join(dir, 'aes-payload-lines.enc');
-writeFileSync(inFile, lines);
-
-function timed(cmd, args, opts) {
-  const t = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { env, maxBuffer: 1 << 30, ...opts });
-  if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr}`);
-  return { ms: Number(process.hrtime.bigint() - t) / 1e6, r };
-}
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-
-const enc = [];
-const dec = [];
-for (let i = 0; i < 3; i++) {
-  enc.push(timed('sh', ['-c', `"${process.execPath}" "${bin}" encrypt --lines < "${inFile}" > "${encFile}"`]).ms);
-  dec.push(timed('sh', ['-c', `"${process.execPath}" "${bin}" decrypt --lines < "${encFile}" > /dev/null`]).ms);
-}
-const m = Math.max(100, Math.floor(n / 300));
-const loopFile = join(dir, 'aes-payload-lines-loop.ndjson');
-writeFileSync(loopFile, lines.split('\n').slice(0, m).join('\n') + '\n');
-const iv = '00'.repeat(16);
-const loop = timed('sh', ['-c', `while IFS= read -r line; do printf '%s' "$line" | openssl enc -aes-256-ctr -K ${key} -iv ${iv} -a -A; echo; done < "${loopFile}" > /dev/null`]).ms;
-
-const encRate = n / (median(enc) / 1000);
-const decRate = n / (median(dec) / 1000);
-const loopRate = m / (loop / 1000);
-console.log(`line mode, ${n} records of 100 bytes, median of 3 (${execFileSync('nproc').toString().trim()} cores; one core used):`);
-console.log(`  encrypt --lines ${encRate.toFixed(0)} lines/s (target 150000), decrypt --lines ${decRate.toFixed(0)} lines/s`);
-console.log(`  shell loop of openssl enc, ${m} lines: ${loopRate.toFixed(0)} lines/s; encrypt --lines is ${(encRate / loopRate).toFixed(0)}x that`);
-for (const f of [inFile, encFile, loopFile]) rmSync(f, { force: true });
+const f = (x) => `/dev/shm/aes-payload-lines.${x}`;
+writeFileSync(f('in'), `${Array.from({ length: n }, (_, i) => record(i)).join('\n')}\n`);
+const py = join(root, 'bench/py_lines.py');
+const version = spawnSync('python3', ['-c', 'import cryptography, sys; print(cryptography.__version__, sys.version.split()[0])']).stdout.toString().trim();
+const node = `"${process.execPath}" "${bin}"`;
+sh(`${node} encrypt --lines < ${f('in')} > ${f('enc')} 2>/dev/null`, env);
+sh(`python3 ${py} encrypt ${key} < ${f('in')} > ${f('pyenc')} 2>/dev/null`, env);
+const jobs = {
+  'ours enc': `${node} encrypt --lines < ${f('in')} > ${f('out')} 2>/dev/null`,
+  'py enc': `python3 ${py} encrypt ${key} < ${f('in')} > ${f('out')} 2>/dev/null`,
+  'ours dec': `${node} decrypt --lines < ${f('enc')} > /dev/null 2>/dev/null`,
+  'py dec': `python3 ${py} decrypt ${key} < ${f('pyenc')} > /dev/null 2>/dev/null`,
+};
+const t = Object.fromEntries(Object.keys(jobs).map((k) => [k, []]));
+for (let i = 0; i < rounds; i++) for (const [k, c] of Object.entries(jobs)) t[k].push(sh(c, env));
+const rate = (k) => n / (median(t[k]) / 1000);
+console.log(`line mode, ${n} records of 100 bytes, median of ${rounds} interleaved rounds; Python loop with cryptography ${version}:`);
+report('encrypt --lines', rate('ours enc'), 'Python loop', rate('py enc'), 'lines/s', 1.5);
+report('decrypt --lines', rate('ours dec'), 'Python loop', rate('py dec'), 'lines/s', 1.5);
+for (const x of ['in', 'enc', 'pyenc', 'out']) rmSync(f(x), { force: true });

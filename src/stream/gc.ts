@@ -1,5 +1,3 @@
-import { runInNewContext } from 'node:vm';
-import { setFlagsFromString } from 'node:v8';
 
 /**
  * node:crypto's `update()` returns a fresh buffer for every chunk. Those
@@ -21,8 +19,9 @@ export function enableGc(): void {
 function collector(): (() => void) | null {
   if (minor === undefined) {
     try {
-      setFlagsFromString('--expose-gc');
-      const gc = runInNewContext('gc') as (o?: { type: 'minor' | 'major' }) => void;
+      // node:v8 and node:vm load only here: most runs never stream.
+      process.getBuiltinModule('node:v8').setFlagsFromString('--expose-gc');
+      const gc = process.getBuiltinModule('node:vm').runInNewContext('gc') as (o?: { type: 'minor' | 'major' }) => void;
       minor = () => gc({ type: 'minor' });
     } catch {
       minor = null; // not available: memory is then bounded by V8's own limits
