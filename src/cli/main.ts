@@ -9,11 +9,12 @@ import { registerKeygen } from './keygen.js';
 import { Ui } from './ui.js';
 import { registerVerify } from './verify.js';
 import { registerRotate } from './rotate.js';
+import { registerServe } from './serve.js';
 
 declare const __VERSION__: string | undefined;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
 
-const COMMANDS = { keygen: registerKeygen, encrypt: registerEncrypt, decrypt: registerDecrypt, verify: registerVerify, rotate: registerRotate } as const;
+const COMMANDS = { keygen: registerKeygen, encrypt: registerEncrypt, decrypt: registerDecrypt, verify: registerVerify, rotate: registerRotate, serve: registerServe } as const;
 
 /**
  * Build the commander program (also used by tests that walk the options).
