@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-for (const b of ['coldstart.mjs', 'lines.mjs', 'pipes.mjs', 'stream.mjs']) {
+for (const b of ['coldstart.mjs', 'lines.mjs', 'pipes.mjs', 'stream.mjs', 'serve.mjs']) {
   const r = spawnSync(process.execPath, [join(here, b), ...process.argv.slice(2)], { stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }

@@ -32,6 +32,18 @@ const ALLOWED: Record<string, string> = {
   '--expect-kid': 'a key id, which is public',
   '--to-key-env': 'an environment variable name',
   '--to-key-file': 'a file name',
+  '--listen': 'an address and port',
+  '--tls-cert': 'a file name (a public certificate)',
+  '--tls-key': 'a file name (the key stays in the file)',
+  '--tls-cert-out': 'a file name',
+  '--token-env': 'an environment variable name',
+  '--token-file': 'a file name',
+  '--max-body': 'a size',
+  '--workers': 'a count',
+  '--headers-timeout': 'a time',
+  '--request-timeout': 'a time',
+  '--keep-alive-timeout': 'a time',
+  '--max-connections': 'a count',
 };
 
 describe('argv', () => {

@@ -53,7 +53,14 @@ const say = (line: string) => process.stderr.write(`${line}\n`);
 function single(c: RunConfig, worker: string, onListening?: (port: number) => void): Server {
   let draining = false;
   const { handle } = service({ ...(c.keys ? { keys: c.keys } : {}), ...(c.token ? { token: c.token } : {}), maxBody: c.maxBody, legacyCbc: c.legacyCbc, log: c.log, draining: () => draining }, worker);
-  const opts = { headersTimeout: c.headersTimeout, requestTimeout: c.requestTimeout, keepAliveTimeout: c.keepAliveTimeout, maxHeaderSize: 16 * 1024 };
+  // Node checks these timeouts every connectionsCheckingInterval (30 s by default): often enough to mean them.
+  const opts = {
+    headersTimeout: c.headersTimeout,
+    requestTimeout: c.requestTimeout,
+    keepAliveTimeout: c.keepAliveTimeout,
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(c.headersTimeout / 4))),
+    maxHeaderSize: 16 * 1024,
+  };
   const server: Server = c.tls ? createHttps({ ...opts, cert: c.tls.cert, key: c.tls.key, minVersion: 'TLSv1.2' }, handle) : createHttp(opts, handle);
   server.maxConnections = c.maxConnections;
   // A client that drops its connection, or sends garbage, never takes the process down.

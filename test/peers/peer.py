@@ -10,6 +10,8 @@ usage: peer.py COMMAND KEYHEX [ARG]  (payload on stdin, result on stdout)
   origin-gcm-encrypt          plaintext -> origin {data,key,mac,nonce} (pycryptodome default GCM)
   origin-cbc-encrypt KEYTEXT  plaintext -> base64(iv + ct), key = utf8 bytes of KEYTEXT (pycryptodome)
   origin-cbc-decrypt KEYTEXT  base64(iv + ct) -> plaintext (pycryptodome)
+  mac-client KEYHEX           a MAC address on stdin -> {"encrypted_mac","salt"}, as the origin's CBC client sends it
+  http-post URL               POST the stdin JSON with http.client; prints STATUS then the body
 """
 import base64, hashlib, hmac, json, struct, sys
 
@@ -87,6 +89,20 @@ def main():
         key = sys.argv[2].encode('utf-8')
         raw = b64(data.strip())
         out.write(unpad(AES.new(key, AES.MODE_CBC, raw[:16]).decrypt(raw[16:]), 16))
+    elif cmd == 'mac-client':
+        from Cryptodome.Cipher import AES
+        from Cryptodome.Random import get_random_bytes
+        from Cryptodome.Util.Padding import pad
+        salt = get_random_bytes(16)
+        ct = AES.new(bytes.fromhex(sys.argv[2]), AES.MODE_CBC, salt).encrypt(pad(data.strip(), 16))
+        out.write(json.dumps({'encrypted_mac': base64.b64encode(ct).decode(), 'salt': base64.b64encode(salt).decode()}).encode())
+    elif cmd == 'http-post':
+        import http.client, urllib.parse
+        u = urllib.parse.urlparse(sys.argv[2])
+        c = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+        c.request('POST', u.path, body=data, headers={'Content-Type': 'application/json'})
+        r = c.getresponse()
+        out.write(('%d\n' % r.status).encode() + r.read())
     else:
         sys.exit('unknown command ' + cmd)
 

@@ -1,0 +1,92 @@
+// The HTTP service under a bounded load on loopback (autocannon, 32
+// connections, a few seconds per turn), against the floor for this work on
+// Node: a bare node:http handler that parses the same body, seals it with
+// AES-256-GCM under a random nonce and answers JSON, with no routing, auth,
+// logs or limits. Alternating turns; medians. Also the Flask microservice
+// that aes-payload replaces (bench/seed_flask.py), under the same load.
+//   node bench/serve.mjs [SECONDS] [ROUNDS]     (defaults: 5, 3)
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import autocannon from 'autocannon';
+import { bin, median, report, root } from './lib.mjs';
+
+const seconds = Number(process.argv[2] ?? 5);
+const rounds = Number(process.argv[3] ?? 3);
+const key = randomBytes(32).toString('hex');
+const token = randomBytes(24).toString('base64url');
+const plaintext = 'x'.repeat(1024);
+
+const FLOOR = `
+const http = require('http'), c = require('crypto');
+const key = Buffer.from(process.env.K, 'hex');
+http.createServer((req, res) => {
+  const parts = [];
+  req.on('data', (b) => parts.push(b));
+  req.on('end', () => {
+    const { plaintext } = JSON.parse(Buffer.concat(parts));
+    const iv = c.randomBytes(12), e = c.createCipheriv('aes-256-gcm', key, iv);
+    const ct = Buffer.concat([e.update(plaintext), e.final(), e.getAuthTag()]);
+    const body = JSON.stringify({ ciphertext: Buffer.concat([iv, ct]).toString('base64') });
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+  });
+}).listen(0, '127.0.0.1', function () { process.stderr.write('listening on http://127.0.0.1:' + this.address().port + '\\n'); });`;
+
+function server(cmd, args, env) {
+  const p = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let err = '';
+    const t = setTimeout(() => reject(new Error(`no listening line: ${err}`)), 20000);
+    p.stderr.on('data', (b) => {
+      err += b;
+      const m = /(?:listening on|Running on) (http:\/\/127\.0\.0\.1:\d+)/.exec(err);
+      if (m) {
+        clearTimeout(t);
+        resolve({ url: m[1], stop: () => p.kill('SIGTERM') });
+      }
+    });
+  });
+}
+
+async function load(url, path, body, headers = {}) {
+  const r = await autocannon({ url: `${url}${path}`, method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers }, connections: 32, duration: seconds });
+  if (r.non2xx || r.errors) throw new Error(`${path}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 };
+}
+
+const ours = {};
+for (const workers of [1, 2]) {
+  const s = await server(process.execPath, [bin, 'serve', '--listen', '127.0.0.1:0', '--quiet', '--workers', String(workers), '--token-env', 'TOKEN'], { AES_PAYLOAD_KEY: key, TOKEN: token });
+  const f = await server(process.execPath, ['-e', FLOOR], { K: key });
+  const a = [];
+  const b = [];
+  for (let i = 0; i < rounds; i++) {
+    a.push(await load(s.url, '/v1/encrypt', { plaintext }, { authorization: `Bearer ${token}` }));
+    b.push(await load(f.url, '/', { plaintext }));
+  }
+  s.stop();
+  f.stop();
+  const m = (xs, k) => median(xs.map((x) => x[k]));
+  ours[workers] = { rps: m(a, 'rps'), p50: m(a, 'p50'), p99: m(a, 'p99'), floor: { rps: m(b, 'rps'), p50: m(b, 'p50'), p99: m(b, 'p99') } };
+}
+console.log(`serve, POST /v1/encrypt with 1 KiB payloads, 32 connections, ${seconds} s per turn, median of ${rounds} alternating turns (autocannon, loopback):`);
+for (const w of [1, 2]) {
+  const o = ours[w];
+  report(`--workers ${w}`, o.rps, 'bare node:http floor (one process)', o.floor.rps, 'req/s', w === 1 ? 0.8 : undefined);
+  console.log(`    latency p50/p99: ours ${o.p50}/${o.p99} ms, floor ${o.floor.p50}/${o.floor.p99} ms${w === 1 ? ` (goal p99 < 10 ms: ${o.p99 < 10 ? 'met' : 'missed'})` : ''}`);
+}
+const flaskOk = spawnSync('/usr/bin/python3', ['-c', 'import flask, Cryptodome']).status === 0;
+if (flaskOk) {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const fl = spawn('/usr/bin/python3', [`${root}/bench/seed_flask.py`, String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  await new Promise((r) => setTimeout(r, 1500));
+  const s = await server(process.execPath, [bin, 'serve', '--listen', '127.0.0.1:0', '--quiet'], {});
+  const fr = await load(`http://127.0.0.1:${port}`, '/oracleinvocation', { data: plaintext });
+  const sr = await load(s.url, '/oracleinvocation', { data: plaintext });
+  fl.kill('SIGTERM');
+  s.stop();
+  report('POST /oracleinvocation (the seed route)', sr.rps, 'the Flask microservice it replaces', fr.rps, 'req/s');
+  console.log(`    latency p50/p99: ours ${sr.p50}/${sr.p99} ms, Flask ${fr.p50}/${fr.p99} ms`);
+} else {
+  console.log('  the Flask microservice needs python3-flask and python3-pycryptodome (Debian): skipped');
+}
+process.exit(0);
