@@ -253,6 +253,25 @@ describe('serve: the API', () => {
     expect(Date.now() - t0).toBeLessThan(5000);
     await expect(fetch(`${s.url}/healthz`)).rejects.toThrow();
   });
+
+  it('a second signal while draining exits at once with 130', async () => {
+    const t = await start([]);
+    const u = new URL(`${t.url}/v1/encrypt`);
+    // A request that never completes keeps the drain waiting.
+    const req = httpRequest({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': 100 } });
+    req.on('error', () => {});
+    req.write('{"plaintext":');
+    await new Promise((r) => setTimeout(r, 200));
+    t.proc.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(t.proc.exitCode).toBeNull(); // still draining
+    const t0 = Date.now();
+    t.proc.kill('SIGINT');
+    const { code } = await t.exited;
+    expect(code).toBe(130);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    req.destroy();
+  });
 });
 
 describe('serve: the origin services\' clients', () => {
@@ -399,6 +418,10 @@ describe('serve: exposure rules and limits', () => {
     const r = await post(`${s.url}/v1/encrypt`, { plaintext: 'cluster' });
     expect(run(['decrypt'], { env: { AES_PAYLOAD_KEY: KEY }, input: r.json.ciphertext }).out).toBe('cluster');
     expect(s.stderr()).not.toMatch(/^\{"time"/m); // --quiet: no request logs
+    // The workers got the key over IPC: it is in no worker's environment.
+    const kids = spawnSync('pgrep', ['-P', String(s.proc.pid)], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+    expect(kids.length).toBe(2);
+    for (const pid of kids) expect(readFileSync(`/proc/${pid}/environ`, 'latin1')).not.toContain(KEY);
     s.proc.kill('SIGTERM');
     expect((await s.exited).code).toBe(0);
   });

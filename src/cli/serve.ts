@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { checkKeyLength } from '../crypto/aead.js';
 import { IOError, KeyError, UsageError, ioError } from '../errors.js';
 import { writeFileAtomic } from '../io/output.js';
-import { DEFAULT_KEY_ENV, DEFAULT_KEYRING_ENV, readSecretFile } from '../keys/resolve.js';
+import { DEFAULT_KEY_ENV, DEFAULT_KEYRING_ENV, readSecretFile, secretEnvNames } from '../keys/resolve.js';
 import type { Keys } from '../payload.js';
 import { addKeyOptions, hasKeyFlag, keyContext, resolveCliKeys, type KeyFlags } from './common.js';
 import { withHelp } from './help.js';
@@ -175,6 +175,8 @@ export function registerServe(program: Command, ui: Ui): void {
     }
     if (!keys) ui.warn('no key configured: /v1/encrypt and /v1/decrypt answer 400 ERR_KEY_MISSING');
     if (!tk && keys) ui.warn('no token: /v1/* is open to anyone who can reach this address (loopback)');
+    // Workers inherit the primary's environment; they get keys and the token over IPC instead.
+    for (const name of secretEnvNames(o, o.tokenEnv)) delete process.env[name];
     run.serve({
       host,
       port,

@@ -135,6 +135,23 @@ export function keySourceFlags(src: KeySource): string[] {
   ].filter((f): f is string => typeof f === 'string');
 }
 
+/** The environment variables that can hold key material or say how to get it, beyond those a KeySource names. */
+export const KEY_ENV_VARS = [DEFAULT_KEY_ENV, DEFAULT_KEYRING_ENV, 'AES_PAYLOAD_KEY_CMD'] as const;
+
+/**
+ * Every environment variable a child process must not inherit: the default
+ * key variables and those the source names (`--key-env`, `--passphrase-env`),
+ * plus `extra` (a token's variable, say).
+ *
+ * @example
+ * ```ts
+ * for (const name of secretEnvNames({ keyEnv: 'PROD_KEY' })) delete env[name];
+ * ```
+ */
+export function secretEnvNames(src: KeySource, ...extra: (string | undefined)[]): string[] {
+  return [...new Set([...KEY_ENV_VARS, src.keyEnv, src.passphraseEnv, ...extra].filter((n): n is string => typeof n === 'string' && n !== ''))];
+}
+
 /** Strip one trailing newline from a passphrase read from env or a file, and say so. */
 function passphraseText(raw: Buffer, where: string, ctx: KeyContext): Buffer {
   let end = raw.length;
