@@ -13,13 +13,17 @@ import { JWE_ENCS, jweDecrypt, jweEncrypt, type JweEnc, type JweWrap } from './j
 import { decodeKey } from './keys/decode.js';
 import { keyId } from './keys/kid.js';
 import { ringKey, type Keyring } from './keys/keyring.js';
+import { decryptEnvFields, encryptEnvFields, isEnvFieldDocument } from './fields/envfields.js';
 import { HEADER_MEMBER, decryptFields, encryptFields, fieldDocumentKind, notEncrypted, type KeyForKid } from './fields/fields.js';
 import type { FieldPath } from './fields/paths.js';
 import type { MacMode } from './formats/token.js';
 import type { FastSpec } from './io/lineWorkers.js';
 
 export type EncryptFormat = 'json' | 'raw' | 'jwe' | 'jwe-json';
-export type DecryptFormat = 'auto' | EncryptFormat | 'fields';
+export type DecryptFormat = 'auto' | EncryptFormat | 'fields' | 'env';
+
+/** What a document for field encryption is: JSON, or a .env file (docs/FORMAT.md §11). */
+export type InputType = 'json' | 'env';
 
 /**
  * Every kind of key an operation may use. A bare `Uint8Array` passed where
@@ -100,6 +104,8 @@ export interface EncryptOptions {
   allowMissing?: boolean;
   /** With `fields`: the document MAC covers the encrypted values only (`--mac-only-encrypted`). */
   macOnlyEncrypted?: boolean;
+  /** With `fields`: the document is JSON (default) or a .env text, whose `fields` are names (globs). */
+  inputType?: InputType;
 }
 
 export interface EncryptResult {
@@ -138,7 +144,7 @@ export interface DecryptOptions {
   kdfBudget?: KdfBudget;
 }
 
-export type DecryptedFormat = EncryptFormat | 'fields';
+export type DecryptedFormat = EncryptFormat | 'fields' | 'env';
 
 export interface DecryptResult {
   plaintext: Buffer;
@@ -207,7 +213,8 @@ export function encrypt(plaintext: Uint8Array | string, keyArg: KeyArg, opts: En
     }
     const text = typeof plaintext === 'string' ? plaintext : Buffer.from(plaintext).toString('utf8');
     const alg = pickAlg(keys.secret, opts.alg);
-    const r = encryptFields(text, keys.secret, { paths: opts.fields, alg, allowMissing: Boolean(opts.allowMissing), ...(opts.macOnlyEncrypted ? { mode: 'enc' } : {}) });
+    const fo = { paths: opts.fields, alg, allowMissing: Boolean(opts.allowMissing), ...(opts.macOnlyEncrypted ? { mode: 'enc' as const } : {}) };
+    const r = opts.inputType === 'env' ? encryptEnvFields(text, keys.secret, fo) : encryptFields(text, keys.secret, fo);
     return { text: r.text, alg, kid: keyId(keys.secret), fields: { encrypted: r.encrypted, already: r.already } };
   }
   if (opts.macOnlyEncrypted) throw new UsageError('--mac-only-encrypted needs --fields');
@@ -472,11 +479,12 @@ const JWE_JSON_MEMBERS = new Set(['protected', 'unprotected', 'header', 'encrypt
  * ```
  */
 export function detectFormat(text: string, format: DecryptFormat | undefined, fields?: FieldPath[]): DecryptedFormat {
-  if (fields) return 'fields';
+  if (format === 'env') return 'env';
+  if (fields) return isEnvFieldDocument(text) ? 'env' : 'fields';
   if (format && format !== 'auto') return format;
   if (jweCodec.detect(text) === 'compact') return 'jwe';
   const t = text.replace(/^\uFEFF/, '').trimStart();
-  if (t[0] !== '{' && t[0] !== '[') return 'raw';
+  if (t[0] !== '{' && t[0] !== '[') return isEnvFieldDocument(text) ? 'env' : 'raw';
   if (envelope.decodeFast(text)) return 'json';
   const root = parseJsonSpans(text, 'input');
   if (root.kind === 'object') {
@@ -530,8 +538,8 @@ function decryptAny(text: string, keys: Keys, opts: DecryptOptions, forVerify: b
   }
   const format = detectFormat(text, opts.format, opts.fields);
   if (format === 'jwe' || format === 'jwe-json') return decryptJwe(text, keys, opts, format);
-  if (format === 'fields') {
-    const r = decryptFields(text, keyForKid(keys), {
+  if (format === 'fields' || format === 'env') {
+    const r = (format === 'env' ? decryptEnvFields : decryptFields)(text, keyForKid(keys), {
       ...(opts.fields ? { paths: opts.fields } : {}),
       allowPlaintext: Boolean(opts.allowPlaintext),
       allowMissing: Boolean(opts.allowMissing),

@@ -9,6 +9,8 @@ import { writeStdout } from '../io/stdout.js';
 import { KEY_ENCODINGS } from '../keys/decode.js';
 import { keySourceFlags, resolveKey, resolveKeys, type KeyContext, type KeySource, type ResolvedKey, type ResolvedKeys } from '../keys/resolve.js';
 import type { Ui } from './ui.js';
+import { isEnvFileName } from '../formats/dotenv.js';
+import type { InputType } from '../payload.js';
 
 /** The KEY flags shared by encrypt, decrypt and verify. None takes a secret. */
 export type KeyFlags = KeySource;
@@ -132,4 +134,14 @@ export function parseAllowAlg(s: string | undefined): { allowAlg?: ReadonlySet<s
     if (!isJweAlgName(a)) throw new UsageError(`--allow-alg: unknown algorithm "${a}"`);
   }
   return { allowAlg: new Set(list) };
+}
+
+/** `--input-type json|env`: what a document for field encryption is; default from the file name. */
+export function inputTypeOption(): Option {
+  return new Option('--input-type <TYPE>', 'with --fields: the document type (default: env for .env files, else json)').choices(['json', 'env']);
+}
+
+export function inputTypeOf(file: string | undefined, flag: InputType | undefined): InputType {
+  if (flag) return flag;
+  return file !== undefined && file !== '-' && isEnvFileName(file) ? 'env' : 'json';
 }

@@ -10,6 +10,8 @@ import { addKeyOptions, algOption, allowAlgOption, asAlg, emit, hasKeyFlag, pars
 import { decryptStreamCli, streamKeyFor, streamKind } from './stream.js';
 import { runLines } from './lines.js';
 import { parsePaths } from '../fields/paths.js';
+import { extractValue } from '../fields/extract.js';
+import { isEnvFileName } from '../formats/dotenv.js';
 import { KdfBudget } from '../crypto/kdf.js';
 import type { Ui } from './ui.js';
 import { withHelp } from './help.js';
@@ -28,6 +30,7 @@ interface DecryptFlags extends KeyFlags {
   allowLegacy?: boolean;
   allowPlaintext?: boolean;
   allowMissing?: boolean;
+  extract?: string;
 }
 
 export function registerDecrypt(program: Command, ui: Ui): void {
@@ -38,7 +41,7 @@ export function registerDecrypt(program: Command, ui: Ui): void {
     .option('-o, --output <FILE>', 'write the plaintext to FILE (mode 0600, atomically) instead of stdout')
     .option('--force', 'overwrite an existing output file')
     .addOption(algOption('expected algorithm (raw input: default is the AES-GCM variant of the key size)'))
-    .addOption(new Option('--format <FORMAT>', 'input format').choices(['auto', 'json', 'raw', 'jwe', 'jwe-json', 'stream']).default('auto'))
+    .addOption(new Option('--format <FORMAT>', 'input format').choices(['auto', 'json', 'raw', 'jwe', 'jwe-json', 'stream', 'env']).default('auto'))
     .addOption(allowAlgOption())
     .option('--aad <TEXT>', 'additional authenticated data the input must have been sealed with')
     .option('--embedded-key', 'use the key inside the envelope (made by encrypt --random-key)')
@@ -46,11 +49,13 @@ export function registerDecrypt(program: Command, ui: Ui): void {
     .option('--allow-plaintext', 'with --fields: a plaintext value at those paths is not an error')
     .option('--allow-missing', 'with --fields: a path that matches nothing is not an error')
     .option('--allow-legacy', 'read version-1 envelopes and field documents (aes-payload 0.1), and envelopes with no version')
+    .option('--extract <PATH>', 'print only the value at PATH (as in --fields; a name in a .env): a string as is, anything else as JSON')
     .option('--lines', 'each input line is its own payload (NDJSON); each output line its plaintext')
     .option('--fail-fast', 'with --lines: stop at the first bad line');
   withHelp(cmd, [
     "aes-payload decrypt card.json",
     "aes-payload decrypt dump.sql.aesp -o dump.sql",
+    "aes-payload decrypt --extract db.password config.enc.json",
     "aes-payload decrypt --lines < records.enc.ndjson > records.ndjson",
     "aes-payload decrypt --key-file service.pem --allow-alg RSA-OAEP-256,A256GCM msg.jwe",
   ]);
@@ -88,6 +93,7 @@ export function registerDecrypt(program: Command, ui: Ui): void {
     };
     if ((o.allowPlaintext || o.allowMissing) && !fields) throw new UsageError('--allow-plaintext and --allow-missing need --fields');
     if (o.failFast && !o.lines) throw new UsageError('--fail-fast needs --lines');
+    if (o.extract !== undefined && (o.lines || o.format === 'stream')) throw new UsageError('--extract reads one document; not with --lines or --format stream');
     // With no key anywhere, inputs are still read: JSON that holds nothing
     // encrypted says so (exit 4), and the rest gets the no-key message.
     const open = (input: Buffer) => {
@@ -127,6 +133,11 @@ export function registerDecrypt(program: Command, ui: Ui): void {
     const input = readAllOf(src, MAX_ENCODED_BYTES);
     const res = open(input.data);
     try {
+      if (o.extract !== undefined) {
+        const type = res.format === 'env' || (file !== undefined && isEnvFileName(file.replace(/\.(aesp|enc)$/, ''))) ? 'env' : 'json';
+        emit(extractValue(res.plaintext.toString('utf8'), o.extract, type), { output: o.output, force: o.force, mode: 0o600 });
+        return;
+      }
       emit(res.plaintext, { output: o.output, force: o.force, mode: 0o600 });
     } finally {
       res.plaintext.fill(0);

@@ -10,10 +10,11 @@ import { publicOf } from '../keys/structured.js';
 import { readRecipient, readRecipients } from '../keys/recipients.js';
 import { encrypt, generateKey, lineFastPath, type EncryptFormat, type Keys } from '../payload.js';
 import { lineWorkerCount } from '../io/lineWorkers.js';
-import { addKeyOptions, algOption, asAlg, emit, hasKeyFlag, resolveCliKeys, terminalHint, type KeyFlags } from './common.js';
+import { addKeyOptions, algOption, asAlg, emit, hasKeyFlag, resolveCliKeys, terminalHint, inputTypeOption, inputTypeOf, type KeyFlags } from './common.js';
 import { encryptStreamCli, streamKey } from './stream.js';
 import { runLines } from './lines.js';
 import { parsePaths } from '../fields/paths.js';
+import type { InputType } from '../payload.js';
 import type { Ui } from './ui.js';
 import { isTerminal } from './terminal.js';
 import { withHelp } from './help.js';
@@ -31,6 +32,7 @@ interface EncryptFlags extends KeyFlags {
   recipientsFile?: string[];
   kid?: string;
   fields?: string;
+  inputType?: InputType;
   allowMissing?: boolean;
   lines?: boolean;
   failFast?: boolean;
@@ -54,6 +56,7 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     .option('--aad <TEXT>', 'additional authenticated data (not secret; recorded in the envelope)')
     .option('--random-key', "write the origin service's {data,key,mac,nonce}: a fresh random key inside the output, which is NOT secret")
     .option('--fields <PATHS>', 'encrypt only these values of a JSON document, in place (see README, "Field paths")')
+    .addOption(inputTypeOption())
     .option('--allow-missing', 'with --fields: a path that matches nothing is not an error')
     .option('--mac-only-encrypted', 'with --fields: the document MAC covers the encrypted values only, so plaintext values may be edited (and are not authenticated)')
     .option('--lines', 'each input line is its own payload (NDJSON); one output line per input line')
@@ -61,6 +64,7 @@ export function registerEncrypt(program: Command, ui: Ui): void {
   withHelp(cmd, [
     "echo '{\"card\":\"4111 1111 1111 1111\"}' | aes-payload encrypt > card.json",
     "aes-payload encrypt --fields '**.password' config.json > config.enc.json",
+    "aes-payload encrypt --fields '*_PASSWORD,API_TOKEN' .env -o .env.aesp",
     "aes-payload encrypt --format stream dump.sql -o dump.sql.aesp",
     "aes-payload encrypt --format jwe --recipient service.pem.pub msg.json > msg.jwe",
   ]);
@@ -70,6 +74,7 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     const recipientFlags = o.recipient !== undefined || o.recipientsFile !== undefined;
     if (o.armor && o.format !== 'stream') throw new UsageError('--armor needs --format stream');
     if (o.allowMissing && o.fields === undefined) throw new UsageError('--allow-missing needs --fields');
+    if (o.inputType !== undefined && o.fields === undefined) throw new UsageError('--input-type needs --fields');
     if (o.macOnlyEncrypted && o.fields === undefined) throw new UsageError('--mac-only-encrypted needs --fields');
     if (o.failFast && !o.lines) throw new UsageError('--fail-fast needs --lines');
     const fields = o.fields !== undefined ? parsePaths(o.fields) : undefined;
@@ -117,7 +122,7 @@ export function registerEncrypt(program: Command, ui: Ui): void {
       ...(o.aad !== undefined ? { aad: o.aad } : {}),
       ...(o.wrap ? { wrap: o.wrap } : {}),
       ...(o.kid !== undefined ? { kid: o.kid } : {}),
-      ...(fields ? { fields, allowMissing: Boolean(o.allowMissing), macOnlyEncrypted: Boolean(o.macOnlyEncrypted) } : {}),
+      ...(fields ? { fields, allowMissing: Boolean(o.allowMissing), macOnlyEncrypted: Boolean(o.macOnlyEncrypted), inputType: inputTypeOf(file, o.inputType) } : {}),
       format: o.format as EncryptFormat,
       embedKey: Boolean(o.randomKey),
     };

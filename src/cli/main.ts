@@ -25,6 +25,7 @@ export function buildProgram(ui: Ui, only?: keyof typeof COMMANDS): Command {
   const program = new Command('aes-payload')
     .description('Encrypt and decrypt payloads, JSON fields and large files with AES-GCM (also AES-CBC-HMAC, JWE, and CBC for old services)')
     .version(VERSION, '-V, --version')
+    .option('--verbose', 'with --version: also the Node.js version, platform and OpenSSL version')
     .showSuggestionAfterError(true)
     .addHelpText('after', `\n${KEY_SOURCES}\n\n${EXIT_CODES}\n\nEvery command has examples: aes-payload <command> --help\n`)
     .exitOverride()
@@ -72,11 +73,31 @@ export function report(e: unknown, ui: Ui, debug: boolean, sub?: string): number
   return EXIT.INTERNAL;
 }
 
+/**
+ * `aes-payload --version`, and with `--verbose` what a bug report needs:
+ * the Node.js version, platform, OpenSSL, and whether this is the single executable.
+ */
+export function versionText(verbose: boolean): string {
+  if (!verbose) return VERSION;
+  let sea = false;
+  try {
+    sea = (process.getBuiltinModule('node:sea') as unknown as { isSea(): boolean } | undefined)?.isSea() ?? false;
+  } catch {
+    /* not available on this Node */
+  }
+  return [`aes-payload ${VERSION}`, `node ${process.version}`, `platform ${process.platform}-${process.arch}`, `openssl ${process.versions.openssl}`, `build ${sea ? 'single executable' : 'npm package'}`].join('\n');
+}
+
 /** Run the CLI; resolves to the exit status. */
 export async function main(argv: string[]): Promise<number> {
   const ui = new Ui();
   onStaleTemp((m) => ui.warn(m));
   const debug = process.env.AES_PAYLOAD_DEBUG === '1';
+  const top = argv.slice(2);
+  if (top.length === 2 && top.includes('--verbose') && (top.includes('--version') || top.includes('-V'))) {
+    process.stdout.write(`${versionText(true)}\n`);
+    return EXIT.OK;
+  }
   const first = argv[2];
   const sub = first !== undefined && Object.hasOwn(COMMANDS, first) ? (first as keyof typeof COMMANDS) : undefined;
   try {

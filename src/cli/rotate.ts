@@ -3,6 +3,7 @@ import { specOf } from '../crypto/aead.js';
 import { algForKeyLength, type Alg } from '../crypto/algs.js';
 import { AesPayloadError, EXIT, FormatError, KeyError, UsageError } from '../errors.js';
 import { rotateFields } from '../fields/fields.js';
+import { rotateEnvFields } from '../fields/envfields.js';
 import * as envelope from '../formats/envelope.js';
 import * as jweCodec from '../formats/jwe.js';
 import { detect as detectStream } from '../formats/stream.js';
@@ -64,8 +65,8 @@ interface Rotated {
 function rotateText(text: string, old: Keys, newKey: Buffer, opts: DecryptOptions, file: string): Rotated {
   const newKid = keyId(newKey);
   const format = detectFormat(text, 'auto');
-  if (format === 'fields') {
-    const r = rotateFields(text, keyForKid(old), { newKey, what: file, allowLegacy: Boolean(opts.allowLegacy) });
+  if (format === 'fields' || format === 'env') {
+    const r = (format === 'env' ? rotateEnvFields : rotateFields)(text, keyForKid(old), { newKey, what: file, allowLegacy: Boolean(opts.allowLegacy) });
     return { text: r.text, format, from: r.oldKids.join(',') || newKid };
   }
   if (format === 'json') {
