@@ -502,6 +502,36 @@ export function detectFormat(text: string, format: DecryptFormat | undefined, fi
   throw notEncrypted();
 }
 
+/**
+ * The kid an input names, read without a key and without authenticating
+ * anything (for a key command's AES_PAYLOAD_KID, never for a decision);
+ * undefined when it names none or cannot be read.
+ *
+ * @example
+ * ```ts
+ * inputKid('{"v":2,"alg":"A256GCM","kid":"3f1c…",…}'); // '3f1c…'
+ * ```
+ */
+export function inputKid(input: string | Uint8Array): string | undefined {
+  const text = asText(input);
+  try {
+    const format = detectFormat(text, 'auto');
+    if (format === 'json') return envelope.decode(text).kid;
+    if (format === 'jwe' || format === 'jwe-json') {
+      const j = jweCodec.decode(text);
+      const kid = j.recipients[0]?.header?.kid ?? j.unprotected?.kid ?? j.protectedHeader.kid;
+      return typeof kid === 'string' ? kid : undefined;
+    }
+    if (format === 'fields' || format === 'env') {
+      const m = /aesp:2:doc:[a-z]+:([0-9a-f]{16}):/.exec(text);
+      return m?.[1];
+    }
+  } catch {
+    /* no kid to offer */
+  }
+  return undefined;
+}
+
 function asText(input: string | Uint8Array): string {
   return typeof input === 'string' ? input : Buffer.from(input).toString('utf8');
 }

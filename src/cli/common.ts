@@ -28,6 +28,12 @@ export function addKeyOptions(cmd: Command): Command {
     .option('--passphrase-env <NAME>', 'read a passphrase from environment variable NAME')
     .option('--passphrase-file <FILE>', 'read a passphrase from FILE (one trailing newline is dropped)')
     .option('--keyring <FILE>', 'several keys with a primary (JSON or .ini); default: env AES_PAYLOAD_KEYRING')
+    .option('--key-cmd <CMD>', 'run CMD (no shell) and read the key from its stdout; default: env AES_PAYLOAD_KEY_CMD')
+    .option('--key-cmd-timeout <SECONDS>', 'with --key-cmd: the time limit (default 10)', (v: string) => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n <= 0 || n > 3600) throw new UsageError(`--key-cmd-timeout takes seconds (0 < s <= 3600), not ${JSON.stringify(v.slice(0, 20))}`);
+      return Math.round(n * 1000);
+    })
     .addOption(
       new Option('--key-encoding <ENC>', 'how the key text is encoded').choices(KEY_ENCODINGS).default('auto'),
     );

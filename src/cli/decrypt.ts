@@ -4,8 +4,9 @@ import { MAX_ENCODED_BYTES, readAllOf } from '../io/input.js';
 import { Source } from '../io/source.js';
 import { FormatError } from '../errors.js';
 import { checkOutput } from '../io/output.js';
-import { decrypt, lineFastPath, type DecryptFormat, type Keys } from '../payload.js';
+import { decrypt, inputKid, lineFastPath, type DecryptFormat, type Keys } from '../payload.js';
 import { lineWorkerCount } from '../io/lineWorkers.js';
+import { usesKeyCommand } from '../keys/resolve.js';
 import { addKeyOptions, algOption, allowAlgOption, asAlg, emit, hasKeyFlag, parseAllowAlg, resolveCliKeys, terminalHint, type KeyFlags } from './common.js';
 import { decryptStreamCli, streamKeyFor, streamKind } from './stream.js';
 import { runLines } from './lines.js';
@@ -62,17 +63,22 @@ export function registerDecrypt(program: Command, ui: Ui): void {
   addKeyOptions(cmd).action(async (file: string | undefined, o: DecryptFlags) => {
     let key: Keys | undefined;
     let noKey: KeyError | undefined;
-    if (o.embeddedKey) {
-      if (hasKeyFlag(o)) throw new UsageError('--embedded-key takes the key from the envelope; drop the key flags');
-    } else {
+    const resolve = async (kidHint?: string) => {
       try {
-        key = await resolveCliKeys(o, ui);
+        key = await resolveCliKeys(kidHint !== undefined ? { ...o, kidHint } : o, ui);
       } catch (e) {
         // No key anywhere: still read the input, so that an envelope carrying
         // its own key gets the more useful --embedded-key message.
         if (!(e instanceof KeyError && e.code === 'ERR_KEY_MISSING' && !hasKeyFlag(o))) throw e;
         noKey = e;
       }
+    };
+    // A key command learns the input's kid (AES_PAYLOAD_KID), so it runs once the input is read.
+    const late = !o.embeddedKey && !o.lines && o.format !== 'stream' && usesKeyCommand(o, process.env);
+    if (o.embeddedKey) {
+      if (hasKeyFlag(o)) throw new UsageError('--embedded-key takes the key from the envelope; drop the key flags');
+    } else if (!late) {
+      await resolve();
     }
     checkOutput(file, o.output, Boolean(o.force));
     terminalHint(file, ui);
@@ -123,6 +129,7 @@ export function registerDecrypt(program: Command, ui: Ui): void {
         src.close();
         throw new UsageError('a stream takes none of --embedded-key, --aad, --allow-alg');
       }
+      if (late) await resolve();
       if (!key) {
         src.close();
         throw noKey ?? new KeyError('no key given', 'ERR_KEY_MISSING');
@@ -131,6 +138,9 @@ export function registerDecrypt(program: Command, ui: Ui): void {
       return;
     }
     const input = readAllOf(src, MAX_ENCODED_BYTES);
+    if (late) {
+      await resolve(inputKid(input.data));
+    }
     const res = open(input.data);
     try {
       if (o.extract !== undefined) {

@@ -10,11 +10,12 @@ import { Ui } from './ui.js';
 import { registerVerify } from './verify.js';
 import { registerRotate } from './rotate.js';
 import { registerServe } from './serve.js';
+import { registerExec } from './exec.js';
 
 declare const __VERSION__: string | undefined;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
 
-const COMMANDS = { keygen: registerKeygen, encrypt: registerEncrypt, decrypt: registerDecrypt, verify: registerVerify, rotate: registerRotate, serve: registerServe } as const;
+const COMMANDS = { keygen: registerKeygen, encrypt: registerEncrypt, decrypt: registerDecrypt, verify: registerVerify, rotate: registerRotate, exec: registerExec, serve: registerServe } as const;
 
 /**
  * Build the commander program (also used by tests that walk the options).
@@ -27,6 +28,7 @@ export function buildProgram(ui: Ui, only?: keyof typeof COMMANDS): Command {
     .version(VERSION, '-V, --version')
     .option('--verbose', 'with --version: also the Node.js version, platform and OpenSSL version')
     .showSuggestionAfterError(true)
+    .enablePositionalOptions()
     .addHelpText('after', `\n${KEY_SOURCES}\n\n${EXIT_CODES}\n\nEvery command has examples: aes-payload <command> --help\n`)
     .exitOverride()
     .configureOutput({ outputError: () => {} });

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { checkKeyLength } from '../crypto/aead.js';
 import { IOError, KeyError, UsageError, ioError } from '../errors.js';
 import { writeFileAtomic } from '../io/output.js';
+import { KEY_CMD_ENV } from '../keys/command.js';
 import { DEFAULT_KEY_ENV, DEFAULT_KEYRING_ENV, readSecretFile, secretEnvNames } from '../keys/resolve.js';
 import type { Keys } from '../payload.js';
 import { addKeyOptions, hasKeyFlag, keyContext, resolveCliKeys, type KeyFlags } from './common.js';
@@ -163,7 +164,7 @@ export function registerServe(program: Command, ui: Ui): void {
       throw new UsageError(`refusing to listen on ${host}, which is not a loopback address, ${why}; add ${[!tls && '--tls-cert/--tls-key', !tk && '--token-env or --token-file'].filter(Boolean).join(' and ')}, or --insecure`);
     }
     let keys: Keys | undefined;
-    if (hasKeyFlag(o) || process.env[DEFAULT_KEY_ENV] || process.env[DEFAULT_KEYRING_ENV]) {
+    if (hasKeyFlag(o) || process.env[DEFAULT_KEY_ENV] || process.env[DEFAULT_KEYRING_ENV] || process.env[KEY_CMD_ENV]) {
       const r = await resolveCliKeys(o, ui);
       if (r.passphrase) throw new UsageError('serve needs a key or a keyring, not a passphrase (deriving one per request would be a denial of service)');
       keys = { ...(r.secret ? { secret: r.secret } : {}), ...(r.ring ? { ring: r.ring } : {}), ...(r.rsa ? { rsa: r.rsa } : {}) };

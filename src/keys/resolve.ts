@@ -1,6 +1,7 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
-import { KeyError, UsageError, ioError } from '../errors.js';
+import { KeyError, UsageError, ioError, printable } from '../errors.js';
+import { KEY_CMD_ENV, runKeyCommand, splitCommand } from './command.js';
 import { decodeKey, type KeyEncoding } from './decode.js';
 import { DEFAULT_INI_KEY, findIniValue } from './ini.js';
 import { keyId } from './kid.js';
@@ -35,6 +36,12 @@ export interface KeySource {
   passphraseFile?: string;
   /** A keyring file (JSON or .ini). */
   keyring?: string;
+  /** A command whose stdout is the key (run without a shell); default: env AES_PAYLOAD_KEY_CMD. */
+  keyCmd?: string;
+  /** The key command's time limit, in milliseconds (default 10 s). */
+  keyCmdTimeout?: number;
+  /** The kid the input names, passed to a key command as AES_PAYLOAD_KID. */
+  kidHint?: string;
 }
 
 export interface KeyContext {
@@ -132,11 +139,17 @@ export function keySourceFlags(src: KeySource): string[] {
     src.passphraseEnv !== undefined && '--passphrase-env',
     src.passphraseFile !== undefined && '--passphrase-file',
     src.keyring !== undefined && '--keyring',
+    src.keyCmd !== undefined && '--key-cmd',
   ].filter((f): f is string => typeof f === 'string');
 }
 
+/** Whether the key will come from a key command (`--key-cmd`, or env AES_PAYLOAD_KEY_CMD when nothing else is set). */
+export function usesKeyCommand(src: KeySource, env: NodeJS.ProcessEnv): boolean {
+  return src.keyCmd !== undefined || (keySourceFlags(src).length === 0 && !env[DEFAULT_KEY_ENV] && !env[DEFAULT_KEYRING_ENV] && Boolean(env[KEY_CMD_ENV]));
+}
+
 /** The environment variables that can hold key material or say how to get it, beyond those a KeySource names. */
-export const KEY_ENV_VARS = [DEFAULT_KEY_ENV, DEFAULT_KEYRING_ENV, 'AES_PAYLOAD_KEY_CMD'] as const;
+export const KEY_ENV_VARS = [DEFAULT_KEY_ENV, DEFAULT_KEYRING_ENV, KEY_CMD_ENV] as const;
 
 /**
  * Every environment variable a child process must not inherit: the default
@@ -248,9 +261,15 @@ export async function resolveKeys(src: KeySource, ctx: KeyContext, confirmPassph
   const encoding = src.keyEncoding ?? 'auto';
   let raw: Buffer;
   let source: string;
-  if (src.keyFile !== undefined) {
-    raw = readSecretFile(src.keyFile, 'key file', ctx);
-    source = `key file ${src.keyFile}`;
+  const keyCmd = src.keyCmd ?? (chosen.length === 0 && !ctx.env[DEFAULT_KEY_ENV] && ctx.env[KEY_CMD_ENV] ? ctx.env[KEY_CMD_ENV] : undefined);
+  if (src.keyFile !== undefined || keyCmd !== undefined) {
+    if (keyCmd !== undefined) {
+      raw = runKeyCommand(keyCmd, { env: ctx.env, ...(src.kidHint !== undefined ? { kid: src.kidHint } : {}), ...(src.keyCmdTimeout !== undefined ? { timeoutMs: src.keyCmdTimeout } : {}) });
+      source = `key command ${printable(splitCommand(keyCmd)[0]!, 80)}`;
+    } else {
+      raw = readSecretFile(src.keyFile!, 'key file', ctx);
+      source = `key file ${src.keyFile}`;
+    }
     if (encoding === 'auto') {
       const structured = parseStructuredKey(raw, source);
       if (structured) {
@@ -278,7 +297,7 @@ export async function resolveKeys(src: KeySource, ctx: KeyContext, confirmPassph
     if (value === undefined || value === '') {
       if (src.keyEnv !== undefined) throw new KeyError(`environment variable ${name} is not set`, 'ERR_KEY_MISSING');
       throw new KeyError(
-        `no key: set ${DEFAULT_KEY_ENV} (or ${DEFAULT_KEYRING_ENV}), or pass --key-env NAME, --key-file FILE, --ini FILE or --keyring FILE (or --prompt)`,
+        `no key: set ${DEFAULT_KEY_ENV} (or ${DEFAULT_KEYRING_ENV}, or ${KEY_CMD_ENV}), or pass --key-env NAME, --key-file FILE, --ini FILE, --keyring FILE or --key-cmd CMD (or --prompt)`,
         'ERR_KEY_MISSING',
       );
     }
