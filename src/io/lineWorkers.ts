@@ -109,7 +109,13 @@ parentPort.on('message', ({ id, buf, offs }) => {
     } catch {}
     if (out) { parts.push(out); if (!lens[i]) lens[i] = out.length; } else redo.push(i);
   }
-  const out = Buffer.concat(parts);
+  // Its own ArrayBuffer: Buffer.concat may return a slice of the shared pool, which
+  // Node 22+ refuses to transfer (DataCloneError).
+  let total = 0;
+  for (const p of parts) total += p.length;
+  const out = Buffer.allocUnsafeSlow(total);
+  let o = 0;
+  for (const p of parts) { p.copy(out, o); o += p.length; }
   parentPort.postMessage({ id, out, lens, redo }, [out.buffer]);
 });
 `;
