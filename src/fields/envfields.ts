@@ -55,12 +55,15 @@ function write(doc: EnvDoc, modelText: string): string {
   return out;
 }
 
-/** Whether a text is a .env field document: it parses as .env and has the `aesp` header line. */
+/**
+ * Whether a text is a .env field document, by structure: it parses as .env
+ * and a value (the `aesp` header, or a token) has the reserved `aesp:`
+ * prefix. One that lost its header is then refused as such (exit 1).
+ */
 export function isEnvFieldDocument(text: string): boolean {
-  if (!/^[ \t]*(export[ \t]+)?aesp[ \t]*=/m.test(text)) return false;
+  if (!/^[ \t]*(export[ \t]+)?[A-Za-z_][A-Za-z0-9_]*[ \t]*=[ \t]*["']?aesp:/m.test(text)) return false;
   try {
-    const h = parseEnv(text).entries.find((e) => e.name === HEADER_MEMBER);
-    return h !== undefined && token.reserved(h.value);
+    return parseEnv(text).entries.some((e) => token.reserved(e.value));
   } catch {
     return false;
   }
