@@ -26,7 +26,7 @@ describe('the npm package', () => {
     expect(r.status, r.stderr).toBe(0);
     const [pack] = JSON.parse(r.stdout) as [{ size: number; files: { path: string }[] }];
     const paths = pack.files.map((f) => f.path);
-    for (const want of ['bin/aes-payload.js', 'dist/aes-payload.cjs', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'docs/FORMAT.md', 'README.md', 'CHANGELOG.md', 'SECURITY.md', 'package.json']) {
+    for (const want of ['bin/aes-payload.js', 'dist/aes-payload.cjs', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'docs/FORMAT.md', 'docs/SERVICE.md', 'man/aes-payload.1', 'README.md', 'CHANGELOG.md', 'SECURITY.md', 'package.json']) {
       expect(paths).toContain(want);
     }
     const unwanted = paths.filter((p) => /^(test|src|bench|scripts|node_modules)\//.test(p) || /test-results|aes-payload-linux|sea-|\.blob$/.test(p));

@@ -11,11 +11,12 @@ import { registerVerify } from './verify.js';
 import { registerRotate } from './rotate.js';
 import { registerServe } from './serve.js';
 import { registerExec } from './exec.js';
+import { registerCompletion } from './completion.js';
 
 declare const __VERSION__: string | undefined;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
 
-const COMMANDS = { keygen: registerKeygen, encrypt: registerEncrypt, decrypt: registerDecrypt, verify: registerVerify, rotate: registerRotate, exec: registerExec, serve: registerServe } as const;
+const COMMANDS = { keygen: registerKeygen, encrypt: registerEncrypt, decrypt: registerDecrypt, verify: registerVerify, rotate: registerRotate, exec: registerExec, serve: registerServe, completion: registerCompletion } as const;
 
 /**
  * Build the commander program (also used by tests that walk the options).
@@ -103,7 +104,8 @@ export async function main(argv: string[]): Promise<number> {
   const first = argv[2];
   const sub = first !== undefined && Object.hasOwn(COMMANDS, first) ? (first as keyof typeof COMMANDS) : undefined;
   try {
-    const program = buildProgram(ui, sub);
+    // completion describes every subcommand, so it registers them all.
+    const program = buildProgram(ui, sub === 'completion' ? undefined : sub);
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;
   } catch (e) {
