@@ -8,7 +8,7 @@ import { buildProgram } from '../src/cli/main.js';
 import { Ui } from '../src/cli/ui.js';
 import { BIN, ROOT, baseEnv, run, tempDir } from './helpers.js';
 
-const SUBCOMMANDS = ['keygen', 'encrypt', 'decrypt', 'verify', 'rotate', 'exec', 'serve', 'completion'];
+const SUBCOMMANDS = ['keygen', 'encrypt', 'decrypt', 'verify', 'rotate', 'exec', 'edit', 'serve', 'completion'];
 
 /** Ask the bash completion function for the words it offers after `words`. */
 function complete(words: string[], env: Record<string, string> = {}): string[] {

@@ -207,3 +207,21 @@ describe('binary and the terminal', () => {
     expect(r.code).toBe(4);
   });
 });
+
+describe('edit on a terminal', () => {
+  it('invalid JSON after editing offers to open the editor again; yes re-opens it, and the fix is saved', () => {
+    const key = randomBytes(32).toString('hex');
+    const doc = join(dir, 'edit-tty.enc.json');
+    const enc = runPeer(process.execPath, [BIN, 'encrypt', '--fields', 'a'], '{"a":"secret","b":1}', { AES_PAYLOAD_KEY: key });
+    writeFileSync(doc, enc.stdout);
+    // First run of the editor breaks the JSON, the second writes a good document.
+    const count = join(dir, 'edit-count');
+    const ed = join(dir, 'editor-tty.sh');
+    writeFileSync(ed, `#!/bin/sh\nif [ -e ${count} ]; then echo '{"a":"changed","b":2}' > "$1"; else touch ${count}; echo '{"a":' > "$1"; fi\n`, { mode: 0o700 });
+    const s = session(['edit', doc], [['Open the editor again?', 'y\\r']], { env: { AES_PAYLOAD_KEY: key, EDITOR: ed } });
+    expect(s.code, s.plain).toBe(0);
+    expect(s.plain).toMatch(/not valid JSON/);
+    expect(s.plain).toMatch(/updated/);
+    expect(runPeer(process.execPath, [BIN, 'decrypt', doc], '', { AES_PAYLOAD_KEY: key }).out).toBe('{"a":"changed","b":2}\n');
+  });
+});

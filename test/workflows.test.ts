@@ -3,7 +3,7 @@
 // --version --verbose. Real processes and files throughout.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, baseEnv, run, tempDir } from './helpers.js';
@@ -249,5 +249,90 @@ describe('--version', () => {
     expect(vv[1]).toBe(`node ${process.version}`);
     expect(vv[2]).toBe(`platform ${process.platform}-${process.arch}`);
     expect(vv[3]).toMatch(/^openssl \d/);
+  });
+});
+
+describe('edit', () => {
+  /** An EDITOR script: records the temp file's path and modes, then runs `action` on it. */
+  function editor(name: string, action: string): string {
+    const log = join(dir, `${name}.log`);
+    const p = file(`${name}.sh`, `#!/bin/sh\nf="$1"\nstat -c '%a' "$(dirname "$f")" "$f" > ${log}\necho "$f" >> ${log}\n${action}\n`);
+    chmodSync(p, 0o700);
+    return p;
+  }
+  const logOf = (name: string) => readFileSync(join(dir, `${name}.log`), 'utf8').trim().split('\n');
+  const tmp = tempDir();
+  const envFor = (ed: string) => ({ ...K, EDITOR: ed, TMPDIR: tmp });
+  const doc = '{"db":{"password":"hunter2","user":"app"},"api":{"token":"t0k3n","url":"https://x"}}';
+
+  it('runs the editor on a 0600 file in a 0700 dir, re-encrypts, keeps the tokens of unchanged values and the document id, and removes the temp dir', () => {
+    const p = file('cfg.enc.json', run(['encrypt', '--fields', 'db.password,api.token', '-'], { env: K, input: doc }).out);
+    const before = readFileSync(p, 'utf8');
+    const r = run(['edit', p], { env: envFor(editor('ed1', 'sed -i s/hunter2/hunter3/ "$f"')) });
+    expect(r.code, r.stderr).toBe(0);
+    const [dmode, fmode, path] = logOf('ed1');
+    expect([dmode, fmode]).toEqual(['700', '600']);
+    expect(path!.endsWith('/cfg.enc.json')).toBe(true); // the name without .aesp/.enc, so editors know the type
+    expect(readdirSync(tmp)).toEqual([]);
+    const after = readFileSync(p, 'utf8');
+    const tok = (t: string, at: string) => new RegExp(`"${at}":"(aesp:2:[^"]+)"`).exec(t)![1];
+    expect(tok(after, 'token')).toBe(tok(before, 'token'));
+    expect(tok(after, 'password')).not.toBe(tok(before, 'password'));
+    const docId = (t: string) => /aesp:2:doc:all:[0-9a-f]{16}:([^:]+):/.exec(t)![1];
+    expect(docId(after)).toBe(docId(before));
+    expect(run(['decrypt', p], { env: K }).out).toBe(doc.replace('hunter2', 'hunter3'));
+    expect(run(['verify', p], { env: K }).code).toBe(0);
+  });
+
+  it('an unchanged file is not rewritten; an editor that fails leaves it as it was', () => {
+    const p = file('same.enc.json', run(['encrypt', '--fields', 'db.password', '-'], { env: K, input: doc }).out);
+    const ino = statSync(p).ino;
+    const r = run(['edit', p], { env: envFor(editor('ed2', 'true')) });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/unchanged/);
+    expect(statSync(p).ino).toBe(ino);
+    const before = readFileSync(p, 'utf8');
+    const f = run(['edit', p], { env: envFor(editor('ed3', 'sed -i s/app/root/ "$f"; exit 3')) });
+    expect(f.code).toBe(5);
+    expect(f.stderr).toMatch(/exited with status 3/);
+    expect(readFileSync(p, 'utf8')).toBe(before);
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+
+  it('invalid JSON after editing, off a terminal: exit 4, the file unchanged, nothing left behind', () => {
+    const p = file('bad.enc.json', run(['encrypt', '--fields', 'db.password', '-'], { env: K, input: doc }).out);
+    const before = readFileSync(p, 'utf8');
+    const r = run(['edit', p], { env: envFor(editor('ed4', 'echo "{oops" > "$f"')) });
+    expect(r.code).toBe(4);
+    expect(readFileSync(p, 'utf8')).toBe(before);
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+
+  it('.env documents and whole-file envelopes; new values are warned about, --fields encrypts them', () => {
+    const p = file('edit.env.aesp', encEnv('edit.env'));
+    const r = run(['edit', p], { env: envFor(editor('ed5', 'sed -i s/db.local/db.prod/ "$f"; echo NEW_PASSWORD=s3cret >> "$f"')) });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/left in the clear: \["NEW_PASSWORD"\]/);
+    expect(readFileSync(p, 'utf8')).toMatch(/^DB_HOST=db.prod$/m);
+    const again = run(['edit', '--fields', 'NEW_*', p], { env: envFor(editor('ed6', 'true')) });
+    expect(again.code, again.stderr).toBe(0);
+    expect(readFileSync(p, 'utf8')).toMatch(/^NEW_PASSWORD=aesp:2:/m);
+    expect(run(['decrypt', '--extract', 'NEW_PASSWORD', p], { env: K }).out).toBe('s3cret');
+    const whole = file('whole.aesp', run(['encrypt', '-'], { env: K, input: 'line one\n' }).out);
+    expect(run(['edit', whole], { env: envFor(editor('ed7', 'echo "line two" >> "$f"')) }).code).toBe(0);
+    expect(run(['decrypt', whole], { env: K }).out).toBe('line one\nline two\n');
+  });
+
+  it('SIGTERM while the editor runs: the temp dir is removed, exit 143', async () => {
+    const p = file('sig.enc.json', run(['encrypt', '--fields', 'db.password', '-'], { env: K, input: doc }).out);
+    const c = start(['edit', p], envFor(editor('ed8', 'echo started; sleep 30')));
+    await new Promise<void>((r) => {
+      const t = setInterval(() => c.out().includes('started') && (clearInterval(t), r()), 20);
+    });
+    expect(readdirSync(tmp).length).toBe(1);
+    c.p.kill('SIGTERM');
+    const e = await c.exited;
+    expect(e.code).toBe(143);
+    expect(readdirSync(tmp)).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import { UsageError } from '../errors.js';
 import { envValue, parseEnv, type EnvDoc } from '../formats/dotenv.js';
 import * as token from '../formats/token.js';
-import { checkFields, decryptFields, encryptFields, rotateFields, HEADER_MEMBER, type FieldsCheck, type FieldsDecryptOptions, type FieldsEncryptOptions, type FieldsKey } from './fields.js';
+import { checkFields, decryptFields, encryptFields, reencryptFields, rotateFields, HEADER_MEMBER, type FieldsReencryptResult, type FieldsCheck, type FieldsDecryptOptions, type FieldsEncryptOptions, type FieldsKey } from './fields.js';
 import type { FieldPath } from './paths.js';
 
 /**
@@ -136,4 +136,12 @@ export function rotateEnvFields(text: string, key: FieldsKey, opts: { newKey: Ui
 /** The variables of a decrypted .env text, in order. */
 export function envVariables(text: string, what?: string): [string, string][] {
   return parseEnv(text, what).entries.map((e) => [e.name, e.value]);
+}
+
+/** {@link reencryptFields} for .env texts: `newText` is the edited plaintext .env. */
+export function reencryptEnvFields(oldText: string, newText: string, key: FieldsKey, opts: { paths?: FieldPath[]; what?: string } = {}): FieldsReencryptResult {
+  const old = model(oldText, opts.what);
+  const next = model(newText, opts.what);
+  const r = reencryptFields(old.json, next.json, key, { ...opts, ...(opts.paths ? { paths: namePaths(next.doc, opts.paths) } : {}) });
+  return { ...r, text: write(next.doc, r.text) };
 }
