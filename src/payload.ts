@@ -14,16 +14,17 @@ import { decodeKey } from './keys/decode.js';
 import { keyId } from './keys/kid.js';
 import { ringKey, type Keyring } from './keys/keyring.js';
 import { decryptEnvFields, encryptEnvFields, isEnvFieldDocument } from './fields/envfields.js';
+import { decryptYamlFields, encryptYamlFields, isYamlFieldDocument } from './fields/yamlfields.js';
 import { HEADER_MEMBER, decryptFields, encryptFields, fieldDocumentKind, notEncrypted, type KeyForKid } from './fields/fields.js';
 import type { FieldPath } from './fields/paths.js';
 import type { MacMode } from './formats/token.js';
 import type { FastSpec } from './io/lineWorkers.js';
 
 export type EncryptFormat = 'json' | 'raw' | 'jwe' | 'jwe-json';
-export type DecryptFormat = 'auto' | EncryptFormat | 'fields' | 'env';
+export type DecryptFormat = 'auto' | EncryptFormat | 'fields' | 'env' | 'yaml';
 
 /** What a document for field encryption is: JSON, or a .env file (docs/FORMAT.md §11). */
-export type InputType = 'json' | 'env';
+export type InputType = 'json' | 'env' | 'yaml';
 
 /**
  * Every kind of key an operation may use. A bare `Uint8Array` passed where
@@ -144,7 +145,7 @@ export interface DecryptOptions {
   kdfBudget?: KdfBudget;
 }
 
-export type DecryptedFormat = EncryptFormat | 'fields' | 'env';
+export type DecryptedFormat = EncryptFormat | 'fields' | 'env' | 'yaml';
 
 export interface DecryptResult {
   plaintext: Buffer;
@@ -214,7 +215,7 @@ export function encrypt(plaintext: Uint8Array | string, keyArg: KeyArg, opts: En
     const text = typeof plaintext === 'string' ? plaintext : Buffer.from(plaintext).toString('utf8');
     const alg = pickAlg(keys.secret, opts.alg);
     const fo = { paths: opts.fields, alg, allowMissing: Boolean(opts.allowMissing), ...(opts.macOnlyEncrypted ? { mode: 'enc' as const } : {}) };
-    const r = opts.inputType === 'env' ? encryptEnvFields(text, keys.secret, fo) : encryptFields(text, keys.secret, fo);
+    const r = opts.inputType === 'env' ? encryptEnvFields(text, keys.secret, fo) : opts.inputType === 'yaml' ? encryptYamlFields(text, keys.secret, fo) : encryptFields(text, keys.secret, fo);
     return { text: r.text, alg, kid: keyId(keys.secret), fields: { encrypted: r.encrypted, already: r.already } };
   }
   if (opts.macOnlyEncrypted) throw new UsageError('--mac-only-encrypted needs --fields');
@@ -479,12 +480,14 @@ const JWE_JSON_MEMBERS = new Set(['protected', 'unprotected', 'header', 'encrypt
  * ```
  */
 export function detectFormat(text: string, format: DecryptFormat | undefined, fields?: FieldPath[]): DecryptedFormat {
-  if (format === 'env') return 'env';
-  if (fields) return isEnvFieldDocument(text) ? 'env' : 'fields';
+  if (format === 'env' || format === 'yaml') return format;
+  const t0 = text.replace(/^\uFEFF/, '').trimStart();
+  const notJson = t0[0] !== '{' && t0[0] !== '[';
+  if (fields) return notJson && isEnvFieldDocument(text) ? 'env' : notJson && isYamlFieldDocument(text) ? 'yaml' : 'fields';
   if (format && format !== 'auto') return format;
   if (jweCodec.detect(text) === 'compact') return 'jwe';
   const t = text.replace(/^\uFEFF/, '').trimStart();
-  if (t[0] !== '{' && t[0] !== '[') return isEnvFieldDocument(text) ? 'env' : 'raw';
+  if (t[0] !== '{' && t[0] !== '[') return isEnvFieldDocument(text) ? 'env' : isYamlFieldDocument(text) ? 'yaml' : 'raw';
   if (envelope.decodeFast(text)) return 'json';
   const root = parseJsonSpans(text, 'input');
   if (root.kind === 'object') {
@@ -522,7 +525,7 @@ export function inputKid(input: string | Uint8Array): string | undefined {
       const kid = j.recipients[0]?.header?.kid ?? j.unprotected?.kid ?? j.protectedHeader.kid;
       return typeof kid === 'string' ? kid : undefined;
     }
-    if (format === 'fields' || format === 'env') {
+    if (format === 'fields' || format === 'env' || format === 'yaml') {
       const m = /aesp:2:doc:[a-z]+:([0-9a-f]{16}):/.exec(text);
       return m?.[1];
     }
@@ -568,8 +571,8 @@ function decryptAny(text: string, keys: Keys, opts: DecryptOptions, forVerify: b
   }
   const format = detectFormat(text, opts.format, opts.fields);
   if (format === 'jwe' || format === 'jwe-json') return decryptJwe(text, keys, opts, format);
-  if (format === 'fields' || format === 'env') {
-    const r = (format === 'env' ? decryptEnvFields : decryptFields)(text, keyForKid(keys), {
+  if (format === 'fields' || format === 'env' || format === 'yaml') {
+    const r = (format === 'env' ? decryptEnvFields : format === 'yaml' ? decryptYamlFields : decryptFields)(text, keyForKid(keys), {
       ...(opts.fields ? { paths: opts.fields } : {}),
       allowPlaintext: Boolean(opts.allowPlaintext),
       allowMissing: Boolean(opts.allowMissing),

@@ -336,3 +336,60 @@ describe('edit', () => {
     expect(readdirSync(tmp)).toEqual([]);
   });
 });
+
+describe('YAML field encryption', () => {
+  const YAML_TEXT = ['# application config', 'db:', '  host: db.local # the primary', '  password: "hunter 2"', '  port: 5432', 'api:', '  tokens: [abc, def]', '  url: https://api.example', ''].join('\n');
+  const enc = () => {
+    const r = run(['encrypt', '--fields', 'db.password,api.tokens[*]', file('app.yaml', YAML_TEXT)], { env: K });
+    expect(r.code, r.stderr).toBe(0);
+    return r.out;
+  };
+
+  it('encrypts in place keeping comments, order and quoting, and decrypts back to the same text', () => {
+    const e = enc();
+    expect(e).toMatch(/^# application config\ndb:\n {2}host: db.local # the primary\n {2}password: "aesp:2:A256GCM:[^"]+"\n {2}port: 5432\n/);
+    expect(e).toMatch(/^aesp: aesp:2:doc:all:/m);
+    expect(e).not.toContain('hunter');
+    expect(e).not.toMatch(/\babc\b/);
+    const d = run(['decrypt', '-'], { env: K, input: e });
+    expect(d.code, d.stderr).toBe(0);
+    expect(d.out).toBe(YAML_TEXT);
+  });
+
+  it('authenticated as a whole: changed values, swapped tokens or a removed header fail (exit 1)', () => {
+    const e = enc();
+    const toks = [...e.matchAll(/aesp:2:A256GCM:[^,\]"\s]+/g)].map((m) => m[0]);
+    for (const m of [e.replace('5432', '5433'), e.replace(toks[1]!, '@@SWAP@@').replace(toks[2]!, toks[1]!).replace('@@SWAP@@', toks[2]!), e.replace(/^aesp: .*\n/m, '')]) {
+      const r = run(['decrypt', '-'], { env: K, input: m });
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.out).toBe('');
+    }
+  });
+
+  it('verify, rotate, --extract, exec and edit work on YAML', () => {
+    const p = file('cfg.enc.yaml', enc());
+    expect(run(['verify', p], { env: K }).code).toBe(0);
+    expect(run(['decrypt', '--extract', 'db.password', p], { env: K }).out).toBe('hunter 2');
+    expect(run(['decrypt', '--extract', 'api.tokens', p], { env: K }).out).toBe('["abc","def"]');
+    const NEW = randomBytes(32).toString('hex');
+    expect(run(['rotate', p, '--to-key-env', 'NEW'], { env: { ...K, NEW } }).code).toBe(0);
+    const K2 = { AES_PAYLOAD_KEY: NEW };
+    expect(run(['decrypt', p], { env: K2 }).out).toBe(YAML_TEXT);
+    const flat = file('flat.enc.yaml', run(['encrypt', '--fields', 'PASSWORD', file('flat.yaml', 'PASSWORD: s3cret # yes\nPORT: 8080\n')], { env: K2 }).out);
+    expect(run(['exec', '--env-file', flat, '--', 'sh', '-c', 'echo "$PASSWORD:$PORT"'], { env: K2 }).out).toBe('s3cret:8080\n');
+    const ed = file('yaml-ed.sh', '#!/bin/sh\nsed -i s/db.local/db.prod/ "$1"\n');
+    chmodSync(ed, 0o700);
+    const before = readFileSync(p, 'utf8');
+    expect(run(['edit', p], { env: { ...K2, EDITOR: ed, TMPDIR: tempDir() } }).code).toBe(0);
+    const after = readFileSync(p, 'utf8');
+    expect(after).toContain('host: db.prod # the primary');
+    expect(/password: "(aesp:[^"]+)"/.exec(after)![1]).toBe(/password: "(aesp:[^"]+)"/.exec(before)![1]);
+  });
+
+  it('anchors, aliases, custom tags and several documents are refused (exit 4)', () => {
+    for (const y of ['a: &x 1\nb: *x\n', 'a: !secret 1\n', 'a: 1\n---\nb: 2\n', 'a: [1\n']) {
+      const r = run(['encrypt', '--fields', 'a', '--input-type', 'yaml', '-'], { env: K, input: y });
+      expect(r.code, `${y}: ${r.stderr}`).toBe(4);
+    }
+  });
+});

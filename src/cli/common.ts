@@ -10,6 +10,7 @@ import { KEY_ENCODINGS } from '../keys/decode.js';
 import { keySourceFlags, resolveKey, resolveKeys, type KeyContext, type KeySource, type ResolvedKey, type ResolvedKeys } from '../keys/resolve.js';
 import type { Ui } from './ui.js';
 import { isEnvFileName } from '../formats/dotenv.js';
+import { isYamlFileName } from '../fields/yamlfields.js';
 import type { InputType } from '../payload.js';
 
 /** The KEY flags shared by encrypt, decrypt and verify. None takes a secret. */
@@ -144,10 +145,11 @@ export function parseAllowAlg(s: string | undefined): { allowAlg?: ReadonlySet<s
 
 /** `--input-type json|env`: what a document for field encryption is; default from the file name. */
 export function inputTypeOption(): Option {
-  return new Option('--input-type <TYPE>', 'with --fields: the document type (default: env for .env files, else json)').choices(['json', 'env']);
+  return new Option('--input-type <TYPE>', 'with --fields: the document type (default: from the file name, .env or .yaml/.yml; else json)').choices(['json', 'env', 'yaml']);
 }
 
 export function inputTypeOf(file: string | undefined, flag: InputType | undefined): InputType {
   if (flag) return flag;
-  return file !== undefined && file !== '-' && isEnvFileName(file) ? 'env' : 'json';
+  if (file === undefined || file === '-') return 'json';
+  return isEnvFileName(file) ? 'env' : isYamlFileName(file) ? 'yaml' : 'json';
 }

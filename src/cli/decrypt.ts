@@ -12,6 +12,7 @@ import { decryptStreamCli, streamKeyFor, streamKind } from './stream.js';
 import { runLines } from './lines.js';
 import { parsePaths } from '../fields/paths.js';
 import { extractValue } from '../fields/extract.js';
+import { isYamlFileName, loadYaml, loadYamlFor, yamlToJson } from '../fields/yamlfields.js';
 import { isEnvFileName } from '../formats/dotenv.js';
 import { KdfBudget } from '../crypto/kdf.js';
 import type { Ui } from './ui.js';
@@ -42,7 +43,7 @@ export function registerDecrypt(program: Command, ui: Ui): void {
     .option('-o, --output <FILE>', 'write the plaintext to FILE (mode 0600, atomically) instead of stdout')
     .option('--force', 'overwrite an existing output file')
     .addOption(algOption('expected algorithm (raw input: default is the AES-GCM variant of the key size)'))
-    .addOption(new Option('--format <FORMAT>', 'input format').choices(['auto', 'json', 'raw', 'jwe', 'jwe-json', 'stream', 'env']).default('auto'))
+    .addOption(new Option('--format <FORMAT>', 'input format').choices(['auto', 'json', 'raw', 'jwe', 'jwe-json', 'stream', 'env', 'yaml']).default('auto'))
     .addOption(allowAlgOption())
     .option('--aad <TEXT>', 'additional authenticated data the input must have been sealed with')
     .option('--embedded-key', 'use the key inside the envelope (made by encrypt --random-key)')
@@ -138,14 +139,21 @@ export function registerDecrypt(program: Command, ui: Ui): void {
       return;
     }
     const input = readAllOf(src, MAX_ENCODED_BYTES);
+    await loadYamlFor(input.data, file);
     if (late) {
       await resolve(inputKid(input.data));
     }
     const res = open(input.data);
     try {
       if (o.extract !== undefined) {
-        const type = res.format === 'env' || (file !== undefined && isEnvFileName(file.replace(/\.(aesp|enc)$/, ''))) ? 'env' : 'json';
-        emit(extractValue(res.plaintext.toString('utf8'), o.extract, type), { output: o.output, force: o.force, mode: 0o600 });
+        const named = file?.replace(/\.(aesp|enc)$/, '');
+        const type = res.format === 'env' || (named !== undefined && isEnvFileName(named)) ? 'env' : res.format === 'yaml' || (named !== undefined && isYamlFileName(named)) ? 'yaml' : 'json';
+        let pt = res.plaintext.toString('utf8');
+        if (type === 'yaml') {
+          await loadYaml();
+          pt = yamlToJson(pt, 'the plaintext');
+        }
+        emit(extractValue(pt, o.extract, type === 'env' ? 'env' : 'json'), { output: o.output, force: o.force, mode: 0o600 });
         return;
       }
       emit(res.plaintext, { output: o.output, force: o.force, mode: 0o600 });

@@ -9,6 +9,7 @@ import * as envelope from '../formats/envelope.js';
 import { parseJsonSpans } from '../formats/jsonSpans.js';
 import { reencryptEnvFields } from '../fields/envfields.js';
 import { reencryptFields } from '../fields/fields.js';
+import { loadYamlFor, reencryptYamlFields, yamlToJson } from '../fields/yamlfields.js';
 import { parsePaths } from '../fields/paths.js';
 import { writeFileAtomic } from '../io/output.js';
 import { decrypt, detectFormat, encrypt, keyForKid, type KeyArg, type Keys } from '../payload.js';
@@ -90,19 +91,20 @@ function runEditor(file: string): Promise<void> {
   });
 }
 
-type Kind = 'envelope' | 'fields' | 'env';
+type Kind = 'envelope' | 'fields' | 'env' | 'yaml';
 
 /** Check an edited plaintext parses, as what it must be written back as. */
 function checkEdited(text: string, kind: Kind, envText: boolean, what: string): void {
   if (kind === 'env' || envText) parseEnv(text, what);
   else if (kind === 'fields') parseJsonSpans(text, what);
+  else if (kind === 'yaml') yamlToJson(text, what);
 }
 
 export function registerEdit(program: Command, ui: Ui): void {
   const cmd = program
     .command('edit')
     .description('decrypt FILE into a private temp file, run $VISUAL or $EDITOR (default vi), encrypt it again in place')
-    .argument('<FILE>', 'an envelope, a JSON field document or a .env field document')
+    .argument('<FILE>', 'an envelope, or a field document (JSON, .env or YAML)')
     .option('--fields <PATHS>', 'field documents: also encrypt these values (names or globs in a .env); values that held a token stay encrypted');
   withHelp(
     cmd,
@@ -121,8 +123,9 @@ export function registerEdit(program: Command, ui: Ui): void {
     } catch (e) {
       throw new IOError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
     }
+    await loadYamlFor(oldText, file);
     const format = detectFormat(oldText, 'auto');
-    const kind: Kind | undefined = format === 'json' ? 'envelope' : format === 'fields' ? 'fields' : format === 'env' ? 'env' : undefined;
+    const kind: Kind | undefined = format === 'json' ? 'envelope' : format === 'fields' || format === 'env' || format === 'yaml' ? format : undefined;
     if (!kind) throw new UsageError(`edit works on JSON envelopes and field documents (JSON or .env); ${file} is ${format}: decrypt it, edit, and encrypt it again`);
     const paths = o.fields !== undefined ? parsePaths(o.fields) : undefined;
     if (paths && kind === 'envelope') throw new UsageError('--fields applies to field documents; an envelope is encrypted whole');
@@ -158,7 +161,7 @@ export function registerEdit(program: Command, ui: Ui): void {
         const key: KeyArg = opened.kid !== undefined && keys.ring ? keyForKid(keys)(opened.kid) : keys;
         out = `${encrypt(edited, key, { format: 'json', ...(opened.alg ? { alg: opened.alg } : {}), ...(env.aad ? { aad: env.aad } : {}) }).text}\n`;
       } else {
-        const res = (kind === 'env' ? reencryptEnvFields : reencryptFields)(oldText, text, keyForKid(keys), { ...(paths ? { paths } : {}), what: file });
+        const res = (kind === 'env' ? reencryptEnvFields : kind === 'yaml' ? reencryptYamlFields : reencryptFields)(oldText, text, keyForKid(keys), { ...(paths ? { paths } : {}), what: file });
         out = res.text;
         if (out === oldText) {
           ui.line(`${file} unchanged`);

@@ -15,6 +15,7 @@ import { encryptStreamCli, streamKey } from './stream.js';
 import { runLines } from './lines.js';
 import { parsePaths } from '../fields/paths.js';
 import type { InputType } from '../payload.js';
+import { loadYaml } from '../fields/yamlfields.js';
 import type { Ui } from './ui.js';
 import { isTerminal } from './terminal.js';
 import { withHelp } from './help.js';
@@ -117,6 +118,7 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     }
     checkOutput(file, o.output, Boolean(o.force));
     terminalHint(file, ui);
+    if (fields && inputTypeOf(file, o.inputType) === 'yaml') await loadYaml();
     const opts = {
       ...(alg ? { alg } : {}),
       ...(o.aad !== undefined ? { aad: o.aad } : {}),

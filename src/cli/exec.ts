@@ -8,6 +8,7 @@ import { MAX_ENCODED_BYTES, readAllOf } from '../io/input.js';
 import { Source } from '../io/source.js';
 import { secretEnvNames } from '../keys/resolve.js';
 import { decrypt, type Keys } from '../payload.js';
+import { isYamlFileName, loadYamlFor, yamlToJson } from '../fields/yamlfields.js';
 import { addKeyOptions, resolveCliKeys, type KeyFlags } from './common.js';
 import { withHelp } from './help.js';
 import type { Ui } from './ui.js';
@@ -29,6 +30,7 @@ const SIGNO: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, S
  */
 export function variablesOf(plaintext: string, format: string, what: string): [string, string][] {
   let vars: [string, string][];
+  if (format === 'yaml') plaintext = yamlToJson(plaintext, what);
   const t = plaintext.replace(/^\uFEFF/, '').trimStart();
   if (format === 'env' || !(t.startsWith('{') || t.startsWith('['))) {
     vars = parseEnv(plaintext, what).entries.map((e) => [e.name, e.value]);
@@ -76,10 +78,11 @@ export function registerExec(program: Command, ui: Ui): void {
     const fromFile = new Map<string, string>();
     for (const file of files) {
       const input = readAllOf(Source.open(file), MAX_ENCODED_BYTES);
+      await loadYamlFor(input.data, file);
       const r = decrypt(input.data, keys, { kdfBudget: budget });
       const text = r.plaintext.toString('utf8');
       r.plaintext.fill(0);
-      for (const [name, value] of variablesOf(text, r.format, file)) {
+      for (const [name, value] of variablesOf(text, r.format === 'json' && isYamlFileName(file) ? 'yaml' : r.format, file)) {
         if (fromFile.has(name)) ui.warn(`${file} sets ${name} again; its value wins over ${fromFile.get(name)}'s`);
         else if (env[name] !== undefined) {
           if (!o.override) continue;

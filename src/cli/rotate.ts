@@ -4,6 +4,7 @@ import { algForKeyLength, type Alg } from '../crypto/algs.js';
 import { AesPayloadError, EXIT, FormatError, KeyError, UsageError } from '../errors.js';
 import { rotateFields } from '../fields/fields.js';
 import { rotateEnvFields } from '../fields/envfields.js';
+import { loadYamlFor, rotateYamlFields } from '../fields/yamlfields.js';
 import * as envelope from '../formats/envelope.js';
 import * as jweCodec from '../formats/jwe.js';
 import { detect as detectStream } from '../formats/stream.js';
@@ -65,8 +66,8 @@ interface Rotated {
 function rotateText(text: string, old: Keys, newKey: Buffer, opts: DecryptOptions, file: string): Rotated {
   const newKid = keyId(newKey);
   const format = detectFormat(text, 'auto');
-  if (format === 'fields' || format === 'env') {
-    const r = (format === 'env' ? rotateEnvFields : rotateFields)(text, keyForKid(old), { newKey, what: file, allowLegacy: Boolean(opts.allowLegacy) });
+  if (format === 'fields' || format === 'env' || format === 'yaml') {
+    const r = (format === 'env' ? rotateEnvFields : format === 'yaml' ? rotateYamlFields : rotateFields)(text, keyForKid(old), { newKey, what: file, allowLegacy: Boolean(opts.allowLegacy) });
     return { text: r.text, format, from: r.oldKids.join(',') || newKid };
   }
   if (format === 'json') {
@@ -152,6 +153,7 @@ export function registerRotate(program: Command, ui: Ui): void {
           throw new UsageError('streams are not rotated in place; run decrypt | encrypt --format stream');
         }
         const text = readAllOf(src, MAX_ENCODED_BYTES).data.toString('utf8');
+        await loadYamlFor(text, file);
         const res = rotateText(text, old, newKey, opts, file);
         if (res.text !== text) writeFileAtomic(file, res.text, { overwrite: true, mode: fileMode(file) });
         r = { file, ok: true, format: res.format, from: res.from, to: newKid, error: null };

@@ -3,6 +3,7 @@ import { checkKeyLength, specOf } from '../crypto/aead.js';
 import { AesPayloadError, EXIT, FormatError, KeyError, UsageError } from '../errors.js';
 import { checkFields, requireOnPlain } from '../fields/fields.js';
 import { checkEnvFields } from '../fields/envfields.js';
+import { checkYamlFields, loadYamlFor } from '../fields/yamlfields.js';
 import { KdfBudget } from '../crypto/kdf.js';
 import { parsePaths, type FieldPath } from '../fields/paths.js';
 import * as envelope from '../formats/envelope.js';
@@ -101,6 +102,7 @@ async function checkOne(file: string, o: VerifyFlags, keys: Keys | undefined, re
   }
   const text = readAllOf(src, MAX_ENCODED_BYTES).data.toString('utf8');
   const what = file === '-' ? 'standard input' : file;
+  await loadYamlFor(text, file);
   let format: DecryptedFormat;
   try {
     format = detectFormat(text, o.format as DecryptFormat);
@@ -110,8 +112,8 @@ async function checkOne(file: string, o: VerifyFlags, keys: Keys | undefined, re
     return requireRow(file, { ...requireOnPlain(text, require, what), format: 'fields', kid: null, tokens: 0 });
   }
   if (noKey) throw noKey;
-  if (format === 'fields' || format === 'env') {
-    const c = (format === 'env' ? checkEnvFields : checkFields)(text, keys ? keyForKid(keys) : undefined, { ...(require ? { require } : {}), what, allowLegacy: Boolean(o.allowLegacy) });
+  if (format === 'fields' || format === 'env' || format === 'yaml') {
+    const c = (format === 'env' ? checkEnvFields : format === 'yaml' ? checkYamlFields : checkFields)(text, keys ? keyForKid(keys) : undefined, { ...(require ? { require } : {}), what, allowLegacy: Boolean(o.allowLegacy) });
     return requireRow(file, { ...c, format, kid: c.kids.join(',') || null, ...(c.mode ? { mac: c.mode } : {}) });
   }
   if (!keys) return row(file, structureOnly(text, format, o));
@@ -135,7 +137,7 @@ export function registerVerify(program: Command, ui: Ui): void {
     .description('authenticate inputs without writing plaintext anywhere (for CI)')
     .argument('[FILE...]', 'input files, or - for stdin (default)')
     .addOption(algOption('expected algorithm (raw input: default is the AES-GCM variant of the key size)'))
-    .addOption(new Option('--format <FORMAT>', 'input format').choices(['auto', 'json', 'raw', 'jwe', 'jwe-json', 'stream', 'fields', 'env']).default('auto'))
+    .addOption(new Option('--format <FORMAT>', 'input format').choices(['auto', 'json', 'raw', 'jwe', 'jwe-json', 'stream', 'fields', 'env', 'yaml']).default('auto'))
     .addOption(allowAlgOption())
     .option('--require <PATHS>', 'fail when any value these paths select is still plaintext, or a path selects nothing (field documents)')
     .option('--allow-legacy', 'accept version-1 envelopes and field documents (aes-payload 0.1), which have weaker guarantees')
@@ -202,7 +204,7 @@ export function registerVerify(program: Command, ui: Ui): void {
       if (!r.ok && exit === EXIT.OK) exit = r.code ?? EXIT.FORMAT;
       delete r.code;
       rows.push(r);
-      const what = r.format === 'fields' || r.format === 'env' ? `${r.tokens} field${r.tokens === 1 ? '' : 's'}${r.mac === 'enc' ? ' (plaintext values not covered: --mac-only-encrypted)' : ''}` : `${r.wrap ? `${r.wrap}/` : ''}${r.alg ?? '-'}`;
+      const what = r.format === 'fields' || r.format === 'env' || r.format === 'yaml' ? `${r.tokens} field${r.tokens === 1 ? '' : 's'}${r.mac === 'enc' ? ' (plaintext values not covered: --mac-only-encrypted)' : ''}` : `${r.wrap ? `${r.wrap}/` : ''}${r.alg ?? '-'}`;
       delete r.mac;
       if (r.ok) ui.ok(`${file} ${what} ${r.kid ?? '-'}${keys ? '' : ' (structure only)'}`);
       else ui.error(`FAIL ${file}: ${r.error}`);
