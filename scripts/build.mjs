@@ -55,6 +55,8 @@ await esbuild.build({
   legalComments: 'linked',
   define: { __VERSION__: JSON.stringify(pkg.version) },
   logLevel: 'warning',
+  // A native addon (optional dependency), required from node_modules at run time, only for --key-uri.
+  external: ['pkcs11js'],
   plugins: [lazyChildProcess],
 });
 

@@ -14,6 +14,7 @@ import { decodeKey } from './keys/decode.js';
 import { keyId } from './keys/kid.js';
 import { ringKey, type Keyring } from './keys/keyring.js';
 import { decryptEnvFields, encryptEnvFields, isEnvFieldDocument } from './fields/envfields.js';
+import type { ExternalKek } from './keys/pkcs11.js';
 import { decryptYamlFields, encryptYamlFields, isYamlFieldDocument } from './fields/yamlfields.js';
 import { HEADER_MEMBER, decryptFields, encryptFields, fieldDocumentKind, notEncrypted, type KeyForKid } from './fields/fields.js';
 import type { FieldPath } from './fields/paths.js';
@@ -42,6 +43,8 @@ export interface Keys {
   ring?: Keyring;
   /** JWE: several RSA public keys to encrypt to (a general JSON JWE). */
   recipients?: KeyObject[];
+  /** JWE only: a key-encryption key inside an HSM (PKCS#11, `--key-uri`), which wraps a fresh content key per message. */
+  kek?: ExternalKek;
 }
 
 export type KeyArg = Uint8Array | string | Keys | undefined;

@@ -29,6 +29,9 @@ export function addKeyOptions(cmd: Command): Command {
     .option('--passphrase-env <NAME>', 'read a passphrase from environment variable NAME')
     .option('--passphrase-file <FILE>', 'read a passphrase from FILE (one trailing newline is dropped)')
     .option('--keyring <FILE>', 'several keys with a primary (JSON or .ini); default: env AES_PAYLOAD_KEYRING')
+    .option('--key-uri <URI>', 'an AES key in an HSM, as an RFC 7512 pkcs11: URI (JWE A*GCMKW; the key never leaves the HSM)')
+    .option('--pkcs11-module <FILE>', 'with --key-uri: the PKCS#11 module; default: env AES_PAYLOAD_PKCS11_MODULE')
+    .option('--pin-env <NAME>', 'with --key-uri: read the token PIN from environment variable NAME (default: a prompt)')
     .option('--key-cmd <CMD>', 'run CMD (no shell) and read the key from its stdout; default: env AES_PAYLOAD_KEY_CMD')
     .option('--key-cmd-timeout <SECONDS>', 'with --key-cmd: the time limit (default 10)', (v: string) => {
       const n = Number(v);
@@ -86,8 +89,9 @@ export function keyContext(ui: Ui): KeyContext {
     promptSecret: (m) => {
       const why = noPromptReason();
       if (why) {
-        const alt = m.startsWith('Key') ? '--key-env NAME, --key-file FILE or --ini FILE' : '--passphrase-env NAME or --passphrase-file FILE';
-        throw new KeyError(`the ${m.startsWith('Key') ? 'key' : 'passphrase'} prompt needs a terminal: ${why}; in scripts, use ${alt}`, 'ERR_NO_TTY');
+        const what = m.startsWith('Key') ? 'key' : m.startsWith('PIN') ? 'PIN' : 'passphrase';
+        const alt = what === 'key' ? '--key-env NAME, --key-file FILE or --ini FILE' : what === 'PIN' ? '--pin-env NAME' : '--passphrase-env NAME or --passphrase-file FILE';
+        throw new KeyError(`the ${what} prompt needs a terminal: ${why}; in scripts, use ${alt}`, 'ERR_NO_TTY');
       }
       return promptSecret(m);
     },
@@ -99,8 +103,10 @@ export function resolveCliKey(o: KeyFlags, ui: Ui): Promise<ResolvedKey> {
 }
 
 /** Resolve a key of any kind (symmetric, RSA private, passphrase). */
-export function resolveCliKeys(o: KeyFlags, ui: Ui, confirmPassphrase = false): Promise<ResolvedKeys> {
-  return resolveKeys(o, keyContext(ui), confirmPassphrase);
+export async function resolveCliKeys(o: KeyFlags, ui: Ui, confirmPassphrase = false): Promise<ResolvedKeys> {
+  const r = await resolveKeys(o, keyContext(ui), confirmPassphrase);
+  if (r.kek) process.once('exit', () => r.kek!.close()); // log out of the HSM and close its session
+  return r;
 }
 
 /** Parse a comma-separated list option. */

@@ -69,7 +69,7 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     "aes-payload encrypt --format stream dump.sql -o dump.sql.aesp",
     "aes-payload encrypt --format jwe --recipient service.pem.pub msg.json > msg.jwe",
   ]);
-  addKeyOptions(cmd).action(async (file: string | undefined, o: EncryptFlags) => {
+  addKeyOptions(cmd).action(async (file: string | undefined, o: EncryptFlags, self: Command) => {
     const alg = asAlg(o.alg);
     const jwe = o.format === 'jwe' || o.format === 'jwe-json';
     const recipientFlags = o.recipient !== undefined || o.recipientsFile !== undefined;
@@ -113,8 +113,14 @@ export function registerEncrypt(program: Command, ui: Ui): void {
       if (all.length > 1 && o.format === 'jwe') throw new UsageError(`a compact JWE holds one recipient, and ${all.length} were given; use --format jwe-json (general JSON)`);
       keys = all.length === 1 ? { rsa: all[0]! } : { recipients: all };
     } else {
+      if (o.keyUri !== undefined) {
+        // An HSM key wraps a fresh content key per message: the output is a JWE (compact by default).
+        if (self.getOptionValueSource('format') === 'default') o.format = 'jwe';
+        if (o.format !== 'jwe' && o.format !== 'jwe-json') throw new UsageError('--key-uri writes a JWE: use --format jwe or jwe-json');
+        if (fields || o.lines) throw new UsageError('--key-uri encrypts whole messages: not with --fields or --lines');
+      }
       const r = await resolveCliKeys(o, ui, true);
-      keys = { ...(r.secret ? { secret: r.secret } : {}), ...(r.rsa ? { rsa: publicOf(r.rsa) } : {}), ...(r.passphrase ? { passphrase: r.passphrase } : {}) };
+      keys = { ...(r.kek ? { kek: r.kek } : {}), ...(r.secret ? { secret: r.secret } : {}), ...(r.rsa ? { rsa: publicOf(r.rsa) } : {}), ...(r.passphrase ? { passphrase: r.passphrase } : {}) };
     }
     checkOutput(file, o.output, Boolean(o.force));
     terminalHint(file, ui);

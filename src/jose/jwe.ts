@@ -10,6 +10,7 @@ import { b64urlDecodeStrict, b64urlEncode } from '../formats/base64.js';
 import * as codec from '../formats/jwe.js';
 import { keyId } from '../keys/kid.js';
 import { rsaThumbprint } from '../keys/structured.js';
+import type { ExternalKek } from '../keys/pkcs11.js';
 
 /** Key management algorithms (`alg`) aes-payload reads and writes. */
 export const JWE_WRAPS = [
@@ -50,6 +51,8 @@ export interface JweKeys {
   passphrase?: Uint8Array;
   /** Several RSA public keys to encrypt to (general JSON serialization). */
   recipients?: KeyObject[];
+  /** A key-encryption key that stays in an HSM (PKCS#11): `A*GCMKW`, computed by the HSM. */
+  kek?: ExternalKek;
 }
 
 export interface JweEncryptOptions {
@@ -131,7 +134,8 @@ function contentAad(protectedB64: string, aadB64: string | undefined): Buffer {
 export function jweEncrypt(plaintext: Uint8Array, keys: JweKeys, opts: JweEncryptOptions = {}): { text: string; kid: string | undefined; enc: JweEnc; wrap: JweWrap } {
   if (keys.recipients && keys.recipients.length > 1) return encryptToRecipients(plaintext, keys.recipients, opts);
   if (keys.recipients?.length === 1 && !keys.rsa) keys = { ...keys, rsa: keys.recipients[0]! };
-  const wrap: JweWrap = opts.wrap ?? (keys.rsa ? 'RSA-OAEP-256' : keys.passphrase && !keys.secret ? 'PBES2-HS256+A128KW' : 'dir');
+  const wrap: JweWrap = opts.wrap ?? (keys.kek ? (`A${keys.kek.bits}GCMKW` as JweWrap) : keys.rsa ? 'RSA-OAEP-256' : keys.passphrase && !keys.secret ? 'PBES2-HS256+A128KW' : 'dir');
+  if (keys.kek && wrap !== `A${keys.kek.bits}GCMKW`) throw new UsageError(`an HSM key of ${keys.kek.bits} bits wraps with A${keys.kek.bits}GCMKW, not ${wrap}`);
   const serialization = opts.serialization ?? 'compact';
   if (opts.aad && serialization === 'compact') throw new UsageError('the compact JWE cannot carry --aad; use --format jwe-json');
   let enc: JweEnc;
@@ -167,6 +171,13 @@ export function jweEncrypt(plaintext: Uint8Array, keys: JweKeys, opts: JweEncryp
       extra.p2s = b64urlEncode(p2s);
       extra.p2c = p2c;
       encryptedKey = aesKwWrap(pbes2Kek(w, pass, p2s, p2c), cek);
+    } else if (keys.kek) {
+      // The HSM seals the content key (AES-GCM, 96-bit IV, 128-bit tag): A*GCMKW.
+      const w = keys.kek.gcmWrap(cek);
+      kid ??= keys.kek.kid;
+      extra.iv = b64urlEncode(w.iv);
+      extra.tag = b64urlEncode(w.tag);
+      encryptedKey = w.ciphertext;
     } else {
       const kek = needSecret(keys, wrap);
       checkKwLength(wrap, kek);
@@ -322,6 +333,13 @@ function unwrapCek(c: Checked, r: codec.JweRecipient, keys: JweKeys): Buffer {
     const p2s = headerB64(c.header, 'p2s');
     if (p2s.length < 8) throw new FormatError('JWE PBES2 "p2s" is shorter than 8 bytes', 'ERR_JWE');
     cek = aesKwUnwrap(pbes2Kek(wrap as keyof typeof P2C_DEFAULT, pass, p2s, p2c), r.encryptedKey);
+  } else if (keys.kek) {
+    if (wrap !== `A${keys.kek.bits}GCMKW`) throw new KeyError(`the input is wrapped with ${wrap}; the HSM key (${keys.kek.bits} bits) unwraps A${keys.kek.bits}GCMKW`, 'ERR_KEY_TYPE');
+    const iv = headerB64(c.header, 'iv');
+    const tag = headerB64(c.header, 'tag');
+    if (iv.length !== 12) throw new FormatError('JWE GCMKW "iv" must be 12 bytes', 'ERR_JWE');
+    if (tag.length !== 16) throw new FormatError('JWE GCMKW "tag" must be 16 bytes', 'ERR_JWE');
+    cek = keys.kek.gcmUnwrap(iv, r.encryptedKey, tag);
   } else {
     const kek = needSecret(keys, wrap);
     checkKwLength(wrap, kek);
@@ -340,13 +358,14 @@ function unwrapCek(c: Checked, r: codec.JweRecipient, keys: JweKeys): Buffer {
 
 /** Whether a key management algorithm can use the key given. */
 function wrapTakes(wrap: JweWrap, keys: JweKeys): boolean {
+  if (keys.kek) return wrap === `A${keys.kek.bits}GCMKW`;
   if (wrap.startsWith('PBES2')) return Boolean(keys.passphrase);
   if (wrap.startsWith('RSA')) return Boolean(keys.rsa);
   return Boolean(keys.secret);
 }
 
 function keyKind(keys: JweKeys): string {
-  return keys.secret ? 'a symmetric key' : keys.rsa ? 'an RSA key' : keys.passphrase ? 'a passphrase' : 'no key';
+  return keys.kek ? 'an HSM key' : keys.secret ? 'a symmetric key' : keys.rsa ? 'an RSA key' : keys.passphrase ? 'a passphrase' : 'no key';
 }
 
 /** Estimated PBES2 work of one recipient (0 for other algorithms); p2c is checked in unwrapCek. */

@@ -2,6 +2,7 @@ import { randomBytes, type KeyObject } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { KeyError, UsageError, ioError, printable } from '../errors.js';
 import { KEY_CMD_ENV, runKeyCommand, splitCommand } from './command.js';
+import { PKCS11_MODULE_ENV, openHsmKey, parseKeyUri, type ExternalKek } from './pkcs11.js';
 import { decodeKey, type KeyEncoding } from './decode.js';
 import { DEFAULT_INI_KEY, findIniValue } from './ini.js';
 import { keyId } from './kid.js';
@@ -42,6 +43,12 @@ export interface KeySource {
   keyCmdTimeout?: number;
   /** The kid the input names, passed to a key command as AES_PAYLOAD_KID. */
   kidHint?: string;
+  /** An RFC 7512 pkcs11: URI naming an AES key in an HSM (JWE A*GCMKW). */
+  keyUri?: string;
+  /** The PKCS#11 module (a .so); default: the URI's module-path, else env AES_PAYLOAD_PKCS11_MODULE. */
+  pkcs11Module?: string;
+  /** The environment variable holding the HSM PIN; default: a prompt. */
+  pinEnv?: string;
 }
 
 export interface KeyContext {
@@ -67,6 +74,8 @@ export interface ResolvedKeys {
   rsa?: KeyObject;
   passphrase?: Buffer;
   ring?: Keyring;
+  /** A key inside an HSM (`keyUri`). */
+  kek?: ExternalKek;
   /** kid of a symmetric key, RFC 7638 thumbprint of an RSA key; none for a passphrase. */
   kid?: string;
   source: string;
@@ -140,6 +149,7 @@ export function keySourceFlags(src: KeySource): string[] {
     src.passphraseFile !== undefined && '--passphrase-file',
     src.keyring !== undefined && '--keyring',
     src.keyCmd !== undefined && '--key-cmd',
+    src.keyUri !== undefined && '--key-uri',
   ].filter((f): f is string => typeof f === 'string');
 }
 
@@ -249,8 +259,24 @@ export async function resolveKeys(src: KeySource, ctx: KeyContext, confirmPassph
   if (src.ini === undefined && (src.iniSection !== undefined || src.iniKey !== undefined)) {
     throw new UsageError('--ini-section and --ini-key need --ini FILE');
   }
+  if ((src.pkcs11Module !== undefined || src.pinEnv !== undefined) && src.keyUri === undefined) throw new UsageError('--pkcs11-module and --pin-env need --key-uri');
   if (src.passphrase || src.passphraseEnv !== undefined || src.passphraseFile !== undefined) {
     return resolvePassphrase(src, ctx, confirmPassphrase);
+  }
+  if (src.keyUri !== undefined) {
+    const uri = parseKeyUri(src.keyUri);
+    const module = src.pkcs11Module ?? uri.modulePath ?? ctx.env[PKCS11_MODULE_ENV];
+    if (!module) throw new KeyError(`--key-uri needs the PKCS#11 module: --pkcs11-module FILE, module-path= in the URI, or env ${PKCS11_MODULE_ENV}`, 'ERR_PKCS11');
+    let pin: string | undefined;
+    if (src.pinEnv !== undefined) {
+      pin = ctx.env[src.pinEnv];
+      if (pin === undefined || pin === '') throw new KeyError(`environment variable ${src.pinEnv} is not set`, 'ERR_KEY_MISSING');
+    } else {
+      if (!ctx.promptSecret) throw new KeyError('the HSM PIN needs --pin-env NAME or a terminal', 'ERR_NO_TTY');
+      pin = await ctx.promptSecret(`PIN for ${uri.token !== undefined ? `token ${uri.token}` : 'the token'}`);
+    }
+    const kek = await openHsmKey(uri, { module, pin });
+    return { kek, kid: kek.kid, source: `HSM key ${printable(uri.object ?? kek.kid, 60)}` };
   }
   if (src.keyring !== undefined || (chosen.length === 0 && !ctx.env[DEFAULT_KEY_ENV] && ctx.env[DEFAULT_KEYRING_ENV])) {
     const where = src.keyring !== undefined ? `keyring ${src.keyring}` : `env ${DEFAULT_KEYRING_ENV}`;
