@@ -237,6 +237,9 @@ describe('--key-cmd and AES_PAYLOAD_KEY_CMD', () => {
     expect(run(['decrypt', '--key-cmd', 'no-such-key-command', '-'], { input: enc }).code).toBe(3);
     expect(run(['decrypt', '--key-cmd', 'true', '-'], { input: enc }).stderr).toMatch(/printed nothing/);
     expect(run(['decrypt', '--key-cmd', 'x', '--key-env', 'Y', '-'], { input: enc }).code).toBe(2);
+    // The output may be a JWK, as in a key file.
+    const jwk = file('jwk.json', JSON.stringify({ kty: 'oct', k: Buffer.from(KEY, 'hex').toString('base64url') }));
+    expect(run(['decrypt', '--key-cmd', `cat ${jwk}`, '-'], { input: enc }).out).toBe('hello');
   });
 });
 
