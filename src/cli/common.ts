@@ -11,7 +11,8 @@ import { keySourceFlags, resolveKey, resolveKeys, type KeyContext, type KeySourc
 import type { Ui } from './ui.js';
 import { isEnvFileName } from '../formats/dotenv.js';
 import { isYamlFileName } from '../fields/yamlfields.js';
-import type { InputType } from '../payload.js';
+import type { InputType, Keys } from '../payload.js';
+import { constants as osConstants } from 'node:os';
 
 /** The KEY flags shared by encrypt, decrypt and verify. None takes a secret. */
 export type KeyFlags = KeySource;
@@ -107,6 +108,16 @@ export async function resolveCliKeys(o: KeyFlags, ui: Ui, confirmPassphrase = fa
   const r = await resolveKeys(o, keyContext(ui), confirmPassphrase);
   if (r.kek) process.once('exit', () => r.kek!.close()); // log out of the HSM and close its session
   return r;
+}
+
+/** The keys a command decrypts with, from what the resolver found (an HSM key, a keyring, a key, RSA, a passphrase). */
+export function keysOf(r: ResolvedKeys): Keys {
+  return { ...(r.kek ? { kek: r.kek } : {}), ...(r.secret ? { secret: r.secret } : {}), ...(r.ring ? { ring: r.ring } : {}), ...(r.rsa ? { rsa: r.rsa } : {}), ...(r.passphrase ? { passphrase: r.passphrase } : {}) };
+}
+
+/** The shell's exit status for death by a signal: 128 + its number. */
+export function signalStatus(signal: NodeJS.Signals): number {
+  return 128 + (osConstants.signals[signal] ?? 1);
 }
 
 /** Parse a comma-separated list option. */

@@ -12,8 +12,8 @@ import { reencryptFields } from '../fields/fields.js';
 import { loadYamlFor, reencryptYamlFields, yamlToJson } from '../fields/yamlfields.js';
 import { parsePaths } from '../fields/paths.js';
 import { writeFileAtomic } from '../io/output.js';
-import { decrypt, detectFormat, encrypt, keyForKid, type KeyArg, type Keys } from '../payload.js';
-import { addKeyOptions, promptConfirm, resolveCliKeys, type KeyFlags } from './common.js';
+import { decrypt, detectFormat, encrypt, keyForKid, type KeyArg } from '../payload.js';
+import { addKeyOptions, keysOf, promptConfirm, resolveCliKeys, signalStatus, type KeyFlags } from './common.js';
 import { withHelp } from './help.js';
 import type { Ui } from './ui.js';
 
@@ -28,7 +28,6 @@ class EditorError extends AesPayloadError {
 }
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-const SIGNO = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
 
 /** A private 0700 directory holding one 0600 file; removed (the file overwritten first) on every exit path. */
 class Scratch {
@@ -49,7 +48,7 @@ class Scratch {
       s,
       () => {
         this.remove();
-        process.exit(128 + SIGNO[s]);
+        process.exit(signalStatus(s));
       },
     ]);
     for (const [s, h] of this.onSignal) process.on(s, h);
@@ -114,7 +113,7 @@ export function registerEdit(program: Command, ui: Ui): void {
   addKeyOptions(cmd).action(async (file: string, o: EditFlags) => {
     if (file === '-') throw new UsageError('edit needs a FILE, not stdin');
     const r = await resolveCliKeys(o, ui);
-    const keys: Keys = { ...(r.secret ? { secret: r.secret } : {}), ...(r.ring ? { ring: r.ring } : {}), ...(r.rsa ? { rsa: r.rsa } : {}), ...(r.passphrase ? { passphrase: r.passphrase } : {}) };
+    const keys = keysOf(r);
     let oldText: string;
     let mode: number;
     try {

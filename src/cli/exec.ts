@@ -7,9 +7,9 @@ import { parseJsonSpans } from '../formats/jsonSpans.js';
 import { MAX_ENCODED_BYTES, readAllOf } from '../io/input.js';
 import { Source } from '../io/source.js';
 import { secretEnvNames } from '../keys/resolve.js';
-import { decrypt, type Keys } from '../payload.js';
+import { decrypt } from '../payload.js';
 import { isYamlFileName, loadYamlFor, yamlToJson } from '../fields/yamlfields.js';
-import { addKeyOptions, resolveCliKeys, type KeyFlags } from './common.js';
+import { addKeyOptions, keysOf, resolveCliKeys, signalStatus, type KeyFlags } from './common.js';
 import { withHelp } from './help.js';
 import type { Ui } from './ui.js';
 
@@ -21,8 +21,6 @@ interface ExecFlags extends KeyFlags {
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-/** Signal numbers for the shell's 128+n exit status, when re-raising is not possible. */
-const SIGNO: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGUSR1: 10, SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15 };
 
 /**
  * The variables one decrypted file holds: a flat JSON object (strings as
@@ -68,10 +66,7 @@ export function registerExec(program: Command, ui: Ui): void {
   addKeyOptions(cmd).action(async (argv: string[], o: ExecFlags) => {
     const files = o.envFile ?? [];
     if (!files.length) throw new UsageError('exec needs at least one --env-file FILE');
-    const keys: Keys = await (async () => {
-      const r = await resolveCliKeys(o, ui);
-      return { ...(r.secret ? { secret: r.secret } : {}), ...(r.ring ? { ring: r.ring } : {}), ...(r.rsa ? { rsa: r.rsa } : {}), ...(r.passphrase ? { passphrase: r.passphrase } : {}) };
-    })();
+    const keys = keysOf(await resolveCliKeys(o, ui));
     const budget = KdfBudget.fromEnv(process.env);
     const env: NodeJS.ProcessEnv = { ...process.env };
     if (!o.keepKeyEnv) for (const n of secretEnvNames(o)) delete env[n];
@@ -118,7 +113,7 @@ export function registerExec(program: Command, ui: Ui): void {
         if (signal) {
           // Die of the same signal, so that a caller (a shell, CI) sees what the command saw.
           process.kill(process.pid, signal);
-          setTimeout(() => resolve(128 + (SIGNO[signal] ?? 1)), 100);
+          setTimeout(() => resolve(signalStatus(signal)), 100);
           return;
         }
         resolve(status ?? 1);

@@ -8,7 +8,7 @@ import { writeFileAtomic } from '../io/output.js';
 import { KEY_CMD_ENV } from '../keys/command.js';
 import { DEFAULT_KEY_ENV, DEFAULT_KEYRING_ENV, readSecretFile, secretEnvNames } from '../keys/resolve.js';
 import type { Keys } from '../payload.js';
-import { addKeyOptions, hasKeyFlag, keyContext, resolveCliKeys, type KeyFlags } from './common.js';
+import { addKeyOptions, keysOf, hasKeyFlag, keyContext, resolveCliKeys, type KeyFlags } from './common.js';
 import { withHelp } from './help.js';
 import type { Ui } from './ui.js';
 
@@ -167,7 +167,8 @@ export function registerServe(program: Command, ui: Ui): void {
     if (hasKeyFlag(o) || process.env[DEFAULT_KEY_ENV] || process.env[DEFAULT_KEYRING_ENV] || process.env[KEY_CMD_ENV]) {
       const r = await resolveCliKeys(o, ui);
       if (r.passphrase) throw new UsageError('serve needs a key or a keyring, not a passphrase (deriving one per request would be a denial of service)');
-      keys = { ...(r.secret ? { secret: r.secret } : {}), ...(r.ring ? { ring: r.ring } : {}), ...(r.rsa ? { rsa: r.rsa } : {}) };
+      if (r.kek) throw new UsageError('serve needs a key or a keyring, not an HSM key (--key-uri)');
+      keys = keysOf(r);
     }
     if (o.legacyCbc) {
       if (!keys?.secret) throw new KeyError('--legacy-cbc needs the shared 16-byte key (A128CBC)', 'ERR_KEY_MISSING');
