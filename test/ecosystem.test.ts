@@ -1,7 +1,7 @@
 // Shell completion in a real bash with bash-completion, the man page
 // rendered by man(1), and both generated from the CLI's own metadata.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../src/cli/main.js';
@@ -47,6 +47,34 @@ describe('completion', () => {
       const offered = complete(['aes-payload', cmd.name(), '--']);
       for (const o of cmd.options) expect(offered, `${cmd.name()} ${o.long}`).toContain(o.long);
     }
+  });
+
+  it('fish: completes subcommands, flags and flag values in a real fish (complete -C)', () => {
+    const script = join(tempDir(), 'aes-payload.fish');
+    writeFileSync(script, run(['completion', 'fish']).out);
+    const ask = (line: string) => {
+      const r = spawnSync('fish', ['--no-config', '-c', `source ${script}; complete -C ${JSON.stringify(line)}`], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      return r.stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0]).sort();
+    };
+    expect(ask('aes-payload de')).toEqual(['decrypt']);
+    expect(ask('aes-payload encrypt --format ')).toEqual(['json', 'jwe', 'jwe-json', 'raw', 'stream']);
+    expect(ask('aes-payload encrypt --wr')).toEqual(['--wrap']);
+    expect(ask('aes-payload decrypt --alg A128C')).toEqual(['A128CBC', 'A128CBC-HS256']);
+  });
+
+  it('zsh: the script loads through bashcompinit in a real zsh and offers the same candidates (zsh filters them by prefix itself)', () => {
+    const script = join(tempDir(), '_aes-payload');
+    writeFileSync(script, run(['completion', 'zsh']).out);
+    const ask = (words: string[]) => {
+      const z = `autoload -U +X compinit && compinit -u -d ${tempDir()}/zcd; source ${script}; setopt ksharrays; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; COMPREPLY=(); _aes_payload; print -l "\${COMPREPLY[@]}"`;
+      const r = spawnSync('zsh', ['-f', '-c', z], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      return r.stdout.split('\n').filter(Boolean).sort();
+    };
+    expect(ask(['aes-payload', ''])).toEqual([...SUBCOMMANDS, '--help', '--version'].sort());
+    expect(ask(['aes-payload', 'encrypt', '--format', ''])).toEqual(['json', 'jwe', 'jwe-json', 'raw', 'stream']);
+    expect(ask(['aes-payload', 'encrypt', '--input-type', ''])).toEqual(['env', 'json', 'yaml']);
   });
 
   it('zsh and fish scripts name every subcommand and the flag values', () => {
