@@ -53,12 +53,27 @@ await esbuild.build({
   target: 'node20',
   minify: true,
   legalComments: 'linked',
-  define: { __VERSION__: JSON.stringify(pkg.version) },
+  define: { __VERSION__: JSON.stringify(pkg.version), __BUNDLED__: 'true' },
   logLevel: 'warning',
-  // A native addon (optional dependency), required from node_modules at run time, only for --key-uri.
-  external: ['pkcs11js'],
+  // pkcs11js: a native addon (optional dependency), required from node_modules at run time, only for
+  // --key-uri. yaml and selfsigned: bundled on their own into dist/vendor/ (below), loaded only when needed.
+  external: ['pkcs11js', 'yaml', 'selfsigned'],
   plugins: [lazyChildProcess],
 });
+
+for (const name of ['yaml', 'selfsigned']) {
+  await esbuild.build({
+    stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: root, loader: 'js' },
+    outfile: join(root, 'dist/vendor', `${name}.cjs`),
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    minify: true,
+    legalComments: 'linked',
+    logLevel: 'warning',
+  });
+}
 
 // A V8 code cache of the bundle, taken after a real run (so the functions a
 // run needs are in it); bin/aes-payload.js loads it. See README, Performance.

@@ -18,7 +18,15 @@ const config = join(dist, 'sea-config.json');
 execFileSync(process.execPath, [join(root, 'scripts/build.mjs'), '--if-needed'], { stdio: 'inherit' });
 writeFileSync(
   config,
-  JSON.stringify({ main: join(dist, 'aes-payload.cjs'), output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, useSnapshot: false }),
+  JSON.stringify({
+    main: join(dist, 'aes-payload.cjs'),
+    output: blob,
+    disableExperimentalSEAWarning: true,
+    useCodeCache: true,
+    useSnapshot: false,
+    // Dependencies kept out of the main bundle (src/io/vendor.ts), loaded from these assets when needed.
+    assets: { 'yaml.cjs': join(dist, 'vendor/yaml.cjs'), 'selfsigned.cjs': join(dist, 'vendor/selfsigned.cjs') },
+  }),
 );
 execFileSync(process.execPath, ['--experimental-sea-config', config], { stdio: 'inherit' });
 rmSync(exe, { force: true });

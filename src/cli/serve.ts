@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { checkKeyLength } from '../crypto/aead.js';
 import { IOError, KeyError, UsageError, ioError } from '../errors.js';
 import { writeFileAtomic } from '../io/output.js';
+import { loadVendored } from '../io/vendor.js';
 import { KEY_CMD_ENV } from '../keys/command.js';
 import { DEFAULT_KEY_ENV, DEFAULT_KEYRING_ENV, readSecretFile, secretEnvNames } from '../keys/resolve.js';
 import type { Keys } from '../payload.js';
@@ -92,7 +93,7 @@ async function tlsMaterial(o: ServeFlags, ui: Ui): Promise<{ cert: string; key: 
   }
   if (!o.tlsSelfSigned) return undefined;
   // selfsigned (on Node's own WebCrypto) loads only here.
-  const { generate } = await import('selfsigned');
+  const { generate } = loadVendored<typeof import('selfsigned')>('selfsigned') ?? (await import('selfsigned'));
   const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
     keyType: 'ec',
     curve: 'P-256',

@@ -1,5 +1,6 @@
 import type * as YAML from 'yaml';
 import { FormatError } from '../errors.js';
+import { loadVendored } from '../io/vendor.js';
 import * as token from '../formats/token.js';
 import { checkFields, decryptFields, encryptFields, reencryptFields, rotateFields, type FieldsCheck, type FieldsDecryptOptions, type FieldsEncryptOptions, type FieldsKey, type FieldsReencryptResult } from './fields.js';
 import type { FieldPath } from './paths.js';
@@ -20,7 +21,7 @@ let Y: typeof YAML | undefined;
 
 /** Load the `yaml` package (once). */
 export async function loadYaml(): Promise<void> {
-  Y ??= await import('yaml');
+  Y ??= loadVendored<typeof YAML>('yaml') ?? (await import('yaml'));
 }
 
 function yaml(): typeof YAML {
