@@ -44,15 +44,12 @@ const lazyChildProcess = {
     }));
   },
 };
+// Shared by the CLI bundle and the vendored ones.
+const cjs = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', minify: true, legalComments: 'linked' };
 await esbuild.build({
+  ...cjs,
   entryPoints: [join(root, 'src/cli/entry.ts')],
   outfile: outputs[0],
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  minify: true,
-  legalComments: 'linked',
   define: { __VERSION__: JSON.stringify(pkg.version), __BUNDLED__: 'true' },
   logLevel: 'warning',
   // pkcs11js: a native addon (optional dependency), required from node_modules at run time, only for
@@ -64,13 +61,8 @@ await esbuild.build({
 for (const name of ['yaml', 'selfsigned']) {
   await esbuild.build({
     stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: root, loader: 'js' },
+    ...cjs,
     outfile: join(root, 'dist/vendor', `${name}.cjs`),
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    minify: true,
-    legalComments: 'linked',
     logLevel: 'warning',
   });
 }
