@@ -13,10 +13,11 @@ import { JWE_ENCS, jweDecrypt, jweEncrypt, type JweEnc, type JweWrap } from './j
 import { decodeKey } from './keys/decode.js';
 import { keyId } from './keys/kid.js';
 import { ringKey, type Keyring } from './keys/keyring.js';
-import { decryptEnvFields, encryptEnvFields, isEnvFieldDocument } from './fields/envfields.js';
+import { isEnvFieldDocument } from './fields/envfields.js';
+import { fieldCodec, isFieldFormat } from './fields/documents.js';
 import type { ExternalKek } from './keys/pkcs11.js';
-import { decryptYamlFields, encryptYamlFields, isYamlFieldDocument } from './fields/yamlfields.js';
-import { HEADER_MEMBER, decryptFields, encryptFields, fieldDocumentKind, notEncrypted, type KeyForKid } from './fields/fields.js';
+import { isYamlFieldDocument } from './fields/yamlfields.js';
+import { HEADER_MEMBER, fieldDocumentKind, notEncrypted, type KeyForKid } from './fields/fields.js';
 import type { FieldPath } from './fields/paths.js';
 import type { MacMode } from './formats/token.js';
 import type { FastSpec } from './io/lineWorkers.js';
@@ -24,7 +25,7 @@ import type { FastSpec } from './io/lineWorkers.js';
 export type EncryptFormat = 'json' | 'raw' | 'jwe' | 'jwe-json';
 export type DecryptFormat = 'auto' | EncryptFormat | 'fields' | 'env' | 'yaml';
 
-/** What a document for field encryption is: JSON, or a .env file (docs/FORMAT.md §11). */
+/** What a document for field encryption is: JSON, a .env file or YAML (docs/FORMAT.md §10, §12, §13). */
 export type InputType = 'json' | 'env' | 'yaml';
 
 /**
@@ -108,7 +109,7 @@ export interface EncryptOptions {
   allowMissing?: boolean;
   /** With `fields`: the document MAC covers the encrypted values only (`--mac-only-encrypted`). */
   macOnlyEncrypted?: boolean;
-  /** With `fields`: the document is JSON (default) or a .env text, whose `fields` are names (globs). */
+  /** With `fields`: the document is JSON (default), a .env text (whose `fields` are names, with globs) or YAML. */
   inputType?: InputType;
 }
 
@@ -218,7 +219,7 @@ export function encrypt(plaintext: Uint8Array | string, keyArg: KeyArg, opts: En
     const text = typeof plaintext === 'string' ? plaintext : Buffer.from(plaintext).toString('utf8');
     const alg = pickAlg(keys.secret, opts.alg);
     const fo = { paths: opts.fields, alg, allowMissing: Boolean(opts.allowMissing), ...(opts.macOnlyEncrypted ? { mode: 'enc' as const } : {}) };
-    const r = opts.inputType === 'env' ? encryptEnvFields(text, keys.secret, fo) : opts.inputType === 'yaml' ? encryptYamlFields(text, keys.secret, fo) : encryptFields(text, keys.secret, fo);
+    const r = fieldCodec(opts.inputType ?? 'json').encrypt(text, keys.secret, fo);
     return { text: r.text, alg, kid: keyId(keys.secret), fields: { encrypted: r.encrypted, already: r.already } };
   }
   if (opts.macOnlyEncrypted) throw new UsageError('--mac-only-encrypted needs --fields');
@@ -528,7 +529,7 @@ export function inputKid(input: string | Uint8Array): string | undefined {
       const kid = j.recipients[0]?.header?.kid ?? j.unprotected?.kid ?? j.protectedHeader.kid;
       return typeof kid === 'string' ? kid : undefined;
     }
-    if (format === 'fields' || format === 'env' || format === 'yaml') {
+    if (isFieldFormat(format)) {
       const m = /aesp:2:doc:[a-z]+:([0-9a-f]{16}):/.exec(text);
       return m?.[1];
     }
@@ -574,8 +575,8 @@ function decryptAny(text: string, keys: Keys, opts: DecryptOptions, forVerify: b
   }
   const format = detectFormat(text, opts.format, opts.fields);
   if (format === 'jwe' || format === 'jwe-json') return decryptJwe(text, keys, opts, format);
-  if (format === 'fields' || format === 'env' || format === 'yaml') {
-    const r = (format === 'env' ? decryptEnvFields : format === 'yaml' ? decryptYamlFields : decryptFields)(text, keyForKid(keys), {
+  if (isFieldFormat(format)) {
+    const r = fieldCodec(format).decrypt(text, keyForKid(keys), {
       ...(opts.fields ? { paths: opts.fields } : {}),
       allowPlaintext: Boolean(opts.allowPlaintext),
       allowMissing: Boolean(opts.allowMissing),

@@ -58,7 +58,7 @@ interface Cookbook {
   output: { compact: string; json: unknown; json_flat: unknown };
 }
 
-describe('RFC 7520 cookbook (../shared/vectors/jose)', () => {
+describe('RFC 7520 cookbook (test/vectors/jose)', () => {
   const files = readdirSync(join(VECTORS, 'jose')).filter((f) => f.endsWith('.json'));
   it('has the three samples', () => expect(files.length).toBe(3));
   for (const f of files) {

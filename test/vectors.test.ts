@@ -1,4 +1,4 @@
-// Primitive tests against third-party vectors in ../shared/vectors (never copied here).
+// Primitive tests against third-party vectors shipped in test/vectors (sources and licences in test/vectors/README.md).
 import { describe, expect, it } from 'vitest';
 import { open } from '../src/crypto/aead.js';
 import type { Alg } from '../src/crypto/algs.js';

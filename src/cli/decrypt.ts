@@ -7,13 +7,12 @@ import { checkOutput } from '../io/output.js';
 import { decrypt, inputKid, lineFastPath, type DecryptFormat, type Keys } from '../payload.js';
 import { lineWorkerCount } from '../io/lineWorkers.js';
 import { usesKeyCommand } from '../keys/resolve.js';
-import { addKeyOptions, algOption, allowAlgOption, asAlg, emit, hasKeyFlag, parseAllowAlg, resolveCliKeys, terminalHint, type KeyFlags } from './common.js';
+import { addKeyOptions, inputTypeOf, algOption, allowAlgOption, asAlg, emit, hasKeyFlag, parseAllowAlg, resolveCliKeys, terminalHint, type KeyFlags } from './common.js';
 import { decryptStreamCli, streamKeyFor, streamKind } from './stream.js';
 import { runLines } from './lines.js';
 import { parsePaths } from '../fields/paths.js';
 import { extractValue } from '../fields/extract.js';
-import { isYamlFileName, loadYaml, loadYamlFor, yamlToJson } from '../fields/yamlfields.js';
-import { isEnvFileName } from '../formats/dotenv.js';
+import { loadYaml, loadYamlFor, yamlToJson } from '../fields/yamlfields.js';
 import { KdfBudget } from '../crypto/kdf.js';
 import type { Ui } from './ui.js';
 import { withHelp } from './help.js';
@@ -146,8 +145,8 @@ export function registerDecrypt(program: Command, ui: Ui): void {
     const res = open(input.data);
     try {
       if (o.extract !== undefined) {
-        const named = file?.replace(/\.(aesp|enc)$/, '');
-        const type = res.format === 'env' || (named !== undefined && isEnvFileName(named)) ? 'env' : res.format === 'yaml' || (named !== undefined && isYamlFileName(named)) ? 'yaml' : 'json';
+        // The document's own type, else what the file name (without .aesp/.enc) says, as for encrypt.
+        const type = res.format === 'env' || res.format === 'yaml' ? res.format : inputTypeOf(file?.replace(/\.(aesp|enc)$/, ''), undefined);
         let pt = res.plaintext.toString('utf8');
         if (type === 'yaml') {
           await loadYaml();

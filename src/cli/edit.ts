@@ -7,9 +7,8 @@ import { AesPayloadError, EXIT, FormatError, IOError, UsageError, quote } from '
 import { parseEnv } from '../formats/dotenv.js';
 import * as envelope from '../formats/envelope.js';
 import { parseJsonSpans } from '../formats/jsonSpans.js';
-import { reencryptEnvFields } from '../fields/envfields.js';
-import { reencryptFields } from '../fields/fields.js';
-import { loadYamlFor, reencryptYamlFields, yamlToJson } from '../fields/yamlfields.js';
+import { fieldCodec, isFieldFormat, type FieldFormat } from '../fields/documents.js';
+import { loadYamlFor, yamlToJson } from '../fields/yamlfields.js';
 import { parsePaths } from '../fields/paths.js';
 import { writeFileAtomic } from '../io/output.js';
 import { decrypt, detectFormat, encrypt, keyForKid, type KeyArg } from '../payload.js';
@@ -90,7 +89,7 @@ function runEditor(file: string): Promise<void> {
   });
 }
 
-type Kind = 'envelope' | 'fields' | 'env' | 'yaml';
+type Kind = 'envelope' | FieldFormat;
 
 /** Check an edited plaintext parses, as what it must be written back as. */
 function checkEdited(text: string, kind: Kind, envText: boolean, what: string): void {
@@ -124,7 +123,7 @@ export function registerEdit(program: Command, ui: Ui): void {
     }
     await loadYamlFor(oldText, file);
     const format = detectFormat(oldText, 'auto');
-    const kind: Kind | undefined = format === 'json' ? 'envelope' : format === 'fields' || format === 'env' || format === 'yaml' ? format : undefined;
+    const kind: Kind | undefined = format === 'json' ? 'envelope' : isFieldFormat(format) ? format : undefined;
     if (!kind) throw new UsageError(`edit works on JSON envelopes and field documents (JSON or .env); ${file} is ${format}: decrypt it, edit, and encrypt it again`);
     const paths = o.fields !== undefined ? parsePaths(o.fields) : undefined;
     if (paths && kind === 'envelope') throw new UsageError('--fields applies to field documents; an envelope is encrypted whole');
@@ -160,7 +159,7 @@ export function registerEdit(program: Command, ui: Ui): void {
         const key: KeyArg = opened.kid !== undefined && keys.ring ? keyForKid(keys)(opened.kid) : keys;
         out = `${encrypt(edited, key, { format: 'json', ...(opened.alg ? { alg: opened.alg } : {}), ...(env.aad ? { aad: env.aad } : {}) }).text}\n`;
       } else {
-        const res = (kind === 'env' ? reencryptEnvFields : kind === 'yaml' ? reencryptYamlFields : reencryptFields)(oldText, text, keyForKid(keys), { ...(paths ? { paths } : {}), what: file });
+        const res = fieldCodec(kind).reencrypt(oldText, text, keyForKid(keys), { ...(paths ? { paths } : {}), what: file });
         out = res.text;
         if (out === oldText) {
           ui.line(`${file} unchanged`);

@@ -2,9 +2,8 @@ import type { Command } from 'commander';
 import { specOf } from '../crypto/aead.js';
 import { algForKeyLength, type Alg } from '../crypto/algs.js';
 import { AesPayloadError, EXIT, FormatError, KeyError, UsageError } from '../errors.js';
-import { rotateFields } from '../fields/fields.js';
-import { rotateEnvFields } from '../fields/envfields.js';
-import { loadYamlFor, rotateYamlFields } from '../fields/yamlfields.js';
+import { fieldCodec, isFieldFormat } from '../fields/documents.js';
+import { loadYamlFor } from '../fields/yamlfields.js';
 import * as envelope from '../formats/envelope.js';
 import * as jweCodec from '../formats/jwe.js';
 import { detect as detectStream } from '../formats/stream.js';
@@ -66,8 +65,8 @@ interface Rotated {
 function rotateText(text: string, old: Keys, newKey: Buffer, opts: DecryptOptions, file: string): Rotated {
   const newKid = keyId(newKey);
   const format = detectFormat(text, 'auto');
-  if (format === 'fields' || format === 'env' || format === 'yaml') {
-    const r = (format === 'env' ? rotateEnvFields : format === 'yaml' ? rotateYamlFields : rotateFields)(text, keyForKid(old), { newKey, what: file, allowLegacy: Boolean(opts.allowLegacy) });
+  if (isFieldFormat(format)) {
+    const r = fieldCodec(format).rotate(text, keyForKid(old), { newKey, what: file, allowLegacy: Boolean(opts.allowLegacy) });
     return { text: r.text, format, from: r.oldKids.join(',') || newKid };
   }
   if (format === 'json') {

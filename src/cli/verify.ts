@@ -1,9 +1,9 @@
 import { Option, type Command } from 'commander';
 import { checkKeyLength, specOf } from '../crypto/aead.js';
 import { AesPayloadError, EXIT, FormatError, KeyError, UsageError } from '../errors.js';
-import { checkFields, requireOnPlain } from '../fields/fields.js';
-import { checkEnvFields } from '../fields/envfields.js';
-import { checkYamlFields, loadYamlFor } from '../fields/yamlfields.js';
+import { requireOnPlain } from '../fields/fields.js';
+import { fieldCodec, isFieldFormat } from '../fields/documents.js';
+import { loadYamlFor } from '../fields/yamlfields.js';
 import { KdfBudget } from '../crypto/kdf.js';
 import { parsePaths, type FieldPath } from '../fields/paths.js';
 import * as envelope from '../formats/envelope.js';
@@ -112,8 +112,8 @@ async function checkOne(file: string, o: VerifyFlags, keys: Keys | undefined, re
     return requireRow(file, { ...requireOnPlain(text, require, what), format: 'fields', kid: null, tokens: 0 });
   }
   if (noKey) throw noKey;
-  if (format === 'fields' || format === 'env' || format === 'yaml') {
-    const c = (format === 'env' ? checkEnvFields : format === 'yaml' ? checkYamlFields : checkFields)(text, keys ? keyForKid(keys) : undefined, { ...(require ? { require } : {}), what, allowLegacy: Boolean(o.allowLegacy) });
+  if (isFieldFormat(format)) {
+    const c = fieldCodec(format).check(text, keys ? keyForKid(keys) : undefined, { ...(require ? { require } : {}), what, allowLegacy: Boolean(o.allowLegacy) });
     return requireRow(file, { ...c, format, kid: c.kids.join(',') || null, ...(c.mode ? { mac: c.mode } : {}) });
   }
   if (!keys) return row(file, structureOnly(text, format, o));
@@ -204,7 +204,7 @@ export function registerVerify(program: Command, ui: Ui): void {
       if (!r.ok && exit === EXIT.OK) exit = r.code ?? EXIT.FORMAT;
       delete r.code;
       rows.push(r);
-      const what = r.format === 'fields' || r.format === 'env' || r.format === 'yaml' ? `${r.tokens} field${r.tokens === 1 ? '' : 's'}${r.mac === 'enc' ? ' (plaintext values not covered: --mac-only-encrypted)' : ''}` : `${r.wrap ? `${r.wrap}/` : ''}${r.alg ?? '-'}`;
+      const what = isFieldFormat(r.format ?? undefined) ? `${r.tokens} field${r.tokens === 1 ? '' : 's'}${r.mac === 'enc' ? ' (plaintext values not covered: --mac-only-encrypted)' : ''}` : `${r.wrap ? `${r.wrap}/` : ''}${r.alg ?? '-'}`;
       delete r.mac;
       if (r.ok) ui.ok(`${file} ${what} ${r.kid ?? '-'}${keys ? '' : ' (structure only)'}`);
       else ui.error(`FAIL ${file}: ${r.error}`);

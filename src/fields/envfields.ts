@@ -1,11 +1,12 @@
 import { UsageError } from '../errors.js';
 import { envValue, parseEnv, type EnvDoc } from '../formats/dotenv.js';
 import * as token from '../formats/token.js';
-import { checkFields, decryptFields, encryptFields, reencryptFields, rotateFields, HEADER_MEMBER, type FieldsReencryptResult, type FieldsCheck, type FieldsDecryptOptions, type FieldsEncryptOptions, type FieldsKey } from './fields.js';
+import { HEADER_MEMBER } from './fields.js';
+import { overModel, type DocModel } from './model.js';
 import type { FieldPath } from './paths.js';
 
 /**
- * Field documents in .env files (docs/FORMAT.md §11). A .env file is taken
+ * Field documents in .env files (docs/FORMAT.md §12). A .env file is taken
  * as the JSON object of its assignments, in file order, every value a
  * string: `A=1` is `{"A":"1"}`. Tokens, the `aesp` header and the document
  * MAC are exactly those of a JSON field document (§10) over that object, so
@@ -14,16 +15,11 @@ import type { FieldPath } from './paths.js';
  * header is the line `aesp=aesp:2:doc:…`. Comments, blank lines, `export`
  * and quoting are kept byte for byte, and are not authenticated.
  */
-interface Model {
-  doc: EnvDoc;
-  json: string;
-}
-
-function model(text: string, what?: string): Model {
+function envModel(text: string, what?: string): DocModel {
   const doc = parseEnv(text, what);
   const obj: Record<string, string> = {};
   for (const e of doc.entries) obj[e.name] = e.value;
-  return { doc, json: JSON.stringify(obj) };
+  return { json: JSON.stringify(obj), paths: (p) => namePaths(doc, p), write: (m) => write(doc, m) };
 }
 
 /** Write the model's values back into the .env text: changed values in place, a new header appended, a removed header's line dropped. */
@@ -91,57 +87,12 @@ function namePaths(doc: EnvDoc, paths: FieldPath[]): FieldPath[] {
 }
 
 /**
- * Encrypt the values of the names `opts.paths` select (globs) in a .env text.
+ * The field operations on .env texts (`--fields` names variables, with `*` globs).
  *
  * @example
  * ```ts
- * encryptEnvFields('# db\nDB_PASSWORD=hunter2\nDB_HOST=db\n', key, { paths: parsePaths('*_PASSWORD') }).text;
+ * envFields.encrypt('# db\nDB_PASSWORD=hunter2\nDB_HOST=db\n', key, { paths: parsePaths('*_PASSWORD') }).text;
  * // '# db\nDB_PASSWORD=aesp:2:A256GCM:…\nDB_HOST=db\naesp=aesp:2:doc:all:…\n'
  * ```
  */
-export function encryptEnvFields(text: string, key: Uint8Array, opts: FieldsEncryptOptions): { text: string; encrypted: number; already: number } {
-  const m = model(text, opts.what);
-  const r = encryptFields(m.json, key, { ...opts, paths: namePaths(m.doc, opts.paths) });
-  return { ...r, text: r.text === m.json ? text : write(m.doc, r.text) };
-}
-
-/**
- * Authenticate a .env field document as a whole and decrypt its values; the
- * header line is removed, everything else kept.
- *
- * @example
- * ```ts
- * decryptEnvFields(encrypted, key).text; // '# db\nDB_PASSWORD=hunter2\nDB_HOST=db\n'
- * ```
- */
-export function decryptEnvFields(text: string, key: FieldsKey, opts: FieldsDecryptOptions = {}): ReturnType<typeof decryptFields> {
-  const m = model(text, opts.what);
-  const r = decryptFields(m.json, key, { ...opts, ...(opts.paths ? { paths: namePaths(m.doc, opts.paths) } : {}) });
-  return { ...r, text: write(m.doc, r.text) };
-}
-
-/** {@link checkFields} for a .env text. */
-export function checkEnvFields(text: string, key: FieldsKey | undefined, opts: { require?: FieldPath[]; what?: string; allowLegacy?: boolean } = {}): FieldsCheck {
-  const m = model(text, opts.what);
-  return checkFields(m.json, key, { ...opts, ...(opts.require ? { require: namePaths(m.doc, opts.require) } : {}) });
-}
-
-/** {@link rotateFields} for a .env text. */
-export function rotateEnvFields(text: string, key: FieldsKey, opts: { newKey: Uint8Array; what?: string; allowLegacy?: boolean }): { text: string; rotated: number; oldKids: string[] } {
-  const m = model(text, opts.what);
-  const r = rotateFields(m.json, key, opts);
-  return { ...r, text: r.text === m.json ? text : write(m.doc, r.text) };
-}
-
-/** The variables of a decrypted .env text, in order. */
-export function envVariables(text: string, what?: string): [string, string][] {
-  return parseEnv(text, what).entries.map((e) => [e.name, e.value]);
-}
-
-/** {@link reencryptFields} for .env texts: `newText` is the edited plaintext .env. */
-export function reencryptEnvFields(oldText: string, newText: string, key: FieldsKey, opts: { paths?: FieldPath[]; what?: string } = {}): FieldsReencryptResult {
-  const old = model(oldText, opts.what);
-  const next = model(newText, opts.what);
-  const r = reencryptFields(old.json, next.json, key, { ...opts, ...(opts.paths ? { paths: namePaths(next.doc, opts.paths) } : {}) });
-  return { ...r, text: write(next.doc, r.text) };
-}
+export const envFields = overModel(envModel);

@@ -2,8 +2,7 @@ import type * as YAML from 'yaml';
 import { FormatError } from '../errors.js';
 import { loadVendored } from '../io/vendor.js';
 import * as token from '../formats/token.js';
-import { checkFields, decryptFields, encryptFields, reencryptFields, rotateFields, type FieldsCheck, type FieldsDecryptOptions, type FieldsEncryptOptions, type FieldsKey, type FieldsReencryptResult } from './fields.js';
-import type { FieldPath } from './paths.js';
+import { overModel } from './model.js';
 
 /**
  * Field documents in YAML files (docs/FORMAT.md §12), through the `yaml`
@@ -124,47 +123,19 @@ export function isYamlFieldDocument(text: string): boolean {
 }
 
 /**
- * Encrypt the values `opts.paths` select in a YAML text (paths as for JSON).
+ * The field operations on YAML texts (paths as for JSON). Call {@link loadYaml} first.
  *
  * @example
  * ```ts
  * await loadYaml();
- * encryptYamlFields('db:\n  password: hunter2 # rotate\n', key, { paths: parsePaths('db.password') }).text;
+ * yamlFields.encrypt('db:\n  password: hunter2 # rotate\n', key, { paths: parsePaths('db.password') }).text;
  * // 'db:\n  password: aesp:2:A256GCM:… # rotate\naesp: aesp:2:doc:all:…\n'
  * ```
  */
-export function encryptYamlFields(text: string, key: Uint8Array, opts: FieldsEncryptOptions): { text: string; encrypted: number; already: number } {
-  const m = model(text, opts.what);
-  const r = encryptFields(m.json, key, opts);
-  return { ...r, text: r.text === m.json ? text : write(m, r.text) };
-}
-
-/** Authenticate a YAML field document as a whole and decrypt its values; the header key is removed. */
-export function decryptYamlFields(text: string, key: FieldsKey, opts: FieldsDecryptOptions = {}): ReturnType<typeof decryptFields> {
-  const m = model(text, opts.what);
-  const r = decryptFields(m.json, key, opts);
-  return { ...r, text: write(m, r.text) };
-}
-
-/** {@link checkFields} for a YAML text. */
-export function checkYamlFields(text: string, key: FieldsKey | undefined, opts: { require?: FieldPath[]; what?: string; allowLegacy?: boolean } = {}): FieldsCheck {
-  return checkFields(model(text, opts.what).json, key, opts);
-}
-
-/** {@link rotateFields} for a YAML text. */
-export function rotateYamlFields(text: string, key: FieldsKey, opts: { newKey: Uint8Array; what?: string; allowLegacy?: boolean }): { text: string; rotated: number; oldKids: string[] } {
-  const m = model(text, opts.what);
-  const r = rotateFields(m.json, key, opts);
-  return { ...r, text: r.text === m.json ? text : write(m, r.text) };
-}
-
-/** {@link reencryptFields} for YAML texts: `newText` is the edited plaintext YAML. */
-export function reencryptYamlFields(oldText: string, newText: string, key: FieldsKey, opts: { paths?: FieldPath[]; what?: string } = {}): FieldsReencryptResult {
-  const old = model(oldText, opts.what);
-  const next = model(newText, opts.what);
-  const r = reencryptFields(old.json, next.json, key, opts);
-  return { ...r, text: write(next, r.text) };
-}
+export const yamlFields = overModel((text, what) => {
+  const m = model(text, what);
+  return { json: m.json, paths: (p) => p, write: (t) => write(m, t) };
+});
 
 /** The JSON text of a plaintext YAML document (for exec and --extract). */
 export function yamlToJson(text: string, what?: string): string {

@@ -1,0 +1,66 @@
+import { checkFields, decryptFields, encryptFields, reencryptFields, rotateFields, type FieldsCheck, type FieldsDecryptOptions, type FieldsEncryptOptions, type FieldsKey, type FieldsReencryptResult } from './fields.js';
+import type { FieldPath } from './paths.js';
+
+/**
+ * A document of another syntax (.env, YAML) seen as the JSON object that
+ * field encryption works on (docs/FORMAT.md §12, §13): the model's JSON
+ * text, how paths over the document map to paths over the model, and how a
+ * changed model is written back into the document, keeping everything else.
+ */
+export interface DocModel {
+  json: string;
+  paths(p: FieldPath[]): FieldPath[];
+  write(modelText: string): string;
+}
+
+/** The field operations on one kind of document. */
+export interface FieldCodec {
+  encrypt(text: string, key: Uint8Array, opts: FieldsEncryptOptions): { text: string; encrypted: number; already: number };
+  decrypt(text: string, key: FieldsKey, opts?: FieldsDecryptOptions): ReturnType<typeof decryptFields>;
+  check(text: string, key: FieldsKey | undefined, opts?: { require?: FieldPath[]; what?: string; allowLegacy?: boolean }): FieldsCheck;
+  rotate(text: string, key: FieldsKey, opts: { newKey: Uint8Array; what?: string; allowLegacy?: boolean }): { text: string; rotated: number; oldKids: string[] };
+  reencrypt(oldText: string, newText: string, key: FieldsKey, opts?: { paths?: FieldPath[]; what?: string }): FieldsReencryptResult;
+}
+
+/** JSON documents: the field functions themselves. */
+export const jsonFields: FieldCodec = { encrypt: encryptFields, decrypt: decryptFields, check: checkFields, rotate: rotateFields, reencrypt: reencryptFields };
+
+/**
+ * The field operations of a document kind, each run on its JSON model.
+ *
+ * @example
+ * ```ts
+ * const envFields = overModel(envModel);
+ * envFields.encrypt('DB_PASSWORD=hunter2\n', key, { paths: parsePaths('DB_*') });
+ * ```
+ */
+export function overModel(modelOf: (text: string, what?: string) => DocModel): FieldCodec {
+  const mapped = <T extends { paths?: FieldPath[] }>(m: DocModel, opts: T): T => (opts.paths ? { ...opts, paths: m.paths(opts.paths) } : opts);
+  return {
+    encrypt(text, key, opts) {
+      const m = modelOf(text, opts.what);
+      const r = encryptFields(m.json, key, mapped(m, opts));
+      return { ...r, text: r.text === m.json ? text : m.write(r.text) };
+    },
+    decrypt(text, key, opts = {}) {
+      const m = modelOf(text, opts.what);
+      const r = decryptFields(m.json, key, mapped(m, opts));
+      return { ...r, text: m.write(r.text) };
+    },
+    check(text, key, opts = {}) {
+      const m = modelOf(text, opts.what);
+      return checkFields(m.json, key, opts.require ? { ...opts, require: m.paths(opts.require) } : opts);
+    },
+    rotate(text, key, opts) {
+      const m = modelOf(text, opts.what);
+      const r = rotateFields(m.json, key, opts);
+      return { ...r, text: r.text === m.json ? text : m.write(r.text) };
+    },
+    reencrypt(oldText, newText, key, opts = {}) {
+      const old = modelOf(oldText, opts.what);
+      const next = modelOf(newText, opts.what);
+      const r = reencryptFields(old.json, next.json, key, mapped(next, opts));
+      return { ...r, text: next.write(r.text) };
+    },
+  };
+}
