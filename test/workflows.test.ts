@@ -81,6 +81,13 @@ describe('.env field encryption', () => {
     expect(run(['decrypt', '-'], { env: K, input: enc.replace('# database', '# db') }).code).toBe(0);
   });
 
+  it('unquoted values with inner spaces or backslashes come back unquoted, byte for byte', () => {
+    const text = 'A_PASSWORD=x y\nB=2\nC=a\\b\n';
+    const e = run(['encrypt', '--fields', 'A_*,C', '--input-type', 'env', '-'], { env: K, input: text });
+    expect(e.code, e.stderr).toBe(0);
+    expect(run(['decrypt', '-'], { env: K, input: e.out }).out).toBe(text);
+  });
+
   it('a name set twice, or a line that is not NAME=VALUE, is refused (exit 4) without quoting the line', () => {
     const twice = run(['encrypt', '--fields', 'A', file('dup.env', 'A=1\nA=2\n')], { env: K });
     expect(twice.code).toBe(4);
@@ -186,6 +193,15 @@ describe('exec', () => {
   it('a command killed by a signal: aes-payload dies of the same signal', async () => {
     const c = start(['exec', '--env-file', vars, '--', 'sh', '-c', 'kill -KILL $$'], K);
     expect((await c.exited).signal).toBe('SIGKILL');
+  });
+
+  it('-f is --env-file (Node itself checks that a --env-file argument exists); -f - reads stdin; a missing file is exit 5', () => {
+    const r = run(['exec', '-f', '-', '--', 'sh', '-c', 'echo "$API_URL"'], { env: K, input: readFileSync(vars) });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.out).toBe('https://api.example\n');
+    const m = run(['exec', '-f', join(dir, 'no-such-file'), '--', 'true'], { env: K });
+    expect(m.code).toBe(5);
+    expect(m.stderr).toMatch(/^aes-payload: cannot read/);
   });
 
   it('not found is 127; a wrong key, a tampered or a plaintext file stops before the command runs', () => {

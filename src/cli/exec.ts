@@ -54,13 +54,13 @@ export function registerExec(program: Command, ui: Ui): void {
     .command('exec')
     .description('decrypt files into the environment of a command, and run it (no shell, no plaintext on disk)')
     .argument('<CMD...>', 'the command and its arguments, after --')
-    .option('--env-file <FILE>', 'an encrypted file of variables: an envelope or field document of a flat JSON object, or an encrypted .env; repeatable, later files win', (v: string, prev: string[] = []) => [...prev, v])
+    .option('-f, --env-file <FILE>', 'an encrypted file of variables (- for stdin; prefer -f: Node itself checks a --env-file argument exists, nodejs/node#54232): an envelope or field document of a flat JSON object, or an encrypted .env; repeatable, later files win', (v: string, prev: string[] = []) => [...prev, v])
     .option('--keep-key-env', 'leave AES_PAYLOAD_KEY and the other key variables in the command\'s environment')
     .option('--no-override', 'a variable the environment already has keeps its value (default: the file wins, with a warning)')
     .passThroughOptions();
   withHelp(
     cmd,
-    ['aes-payload exec --env-file .env.aesp -- node server.js', 'aes-payload exec --env-file secrets.enc.json --key-cmd "pass show app/key" -- ./deploy.sh prod'],
+    ['aes-payload exec -f .env.aesp -- node server.js', 'aes-payload exec --env-file secrets.enc.json --key-cmd "pass show app/key" -- ./deploy.sh prod'],
     'The exit status is the command\'s; killed by a signal, aes-payload dies of the same signal.\nSIGINT, SIGTERM and SIGHUP are passed on to the command. Not found: 127; not executable: 126.',
   );
   addKeyOptions(cmd).action(async (argv: string[], o: ExecFlags) => {

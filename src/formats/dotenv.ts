@@ -151,7 +151,8 @@ export function parseEnv(text: string, what = 'input'): EnvDoc {
  * ```
  */
 export function envValue(value: string, quote: EnvEntry['quote']): string {
-  if (quote === '' && /^[^\s#'"\\]*$/.test(value)) return value;
+  // Unquoted holds a one-line value with no white space at its ends, no quote at the start and no comment.
+  if (quote === '' && !/[\r\n]/.test(value) && value === value.trim() && !/^['"#]/.test(value) && !/\s#/.test(value)) return value;
   if (quote === "'" && !/['\n\r]/.test(value)) return `'${value}'`;
   return `"${value.replace(/[\\"\n\r\t]/g, (ch) => ({ '\\': '\\\\', '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t' })[ch]!)}"`;
 }
