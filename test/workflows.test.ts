@@ -209,7 +209,7 @@ describe('exec', () => {
     const marker = join(dir, 'ran');
     const touch = ['--', 'sh', '-c', `echo ran > ${marker}`];
     expect(run(['exec', '--env-file', vars, ...touch], { env: { AES_PAYLOAD_KEY: randomBytes(32).toString('hex') } }).code).toBe(1);
-    expect(run(['exec', '--env-file', file('t.aesp', readFileSync(vars, 'utf8').replace(/"data":"./, '"data":"A')), ...touch], { env: K }).code).toBe(1);
+    expect(run(['exec', '--env-file', file('t.aesp', readFileSync(vars, 'utf8').replace(/"data":"(.)/, (_m, c: string) => `"data":"${c === 'A' ? 'B' : 'A'}`)), ...touch], { env: K }).code).toBe(1);
     expect(run(['exec', '--env-file', file('plain.json', '{"A":"1"}'), ...touch], { env: K }).code).toBe(4);
     const nested = file('nested.aesp', run(['encrypt', '-'], { env: K, input: '{"A":{"B":1}}' }).out);
     expect(run(['exec', '--env-file', nested, ...touch], { env: K }).code).toBe(4);
