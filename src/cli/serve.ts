@@ -31,10 +31,26 @@ interface ServeFlags extends KeyFlags {
   requestTimeout: string;
   keepAliveTimeout: string;
   maxConnections: string;
+  drainTimeout: string;
+  allowedHost: string[];
+  trustProxy: string[];
+  socketMode?: string;
+  v1: boolean; // --no-v1 sets it to false
 }
 
-/** `HOST:PORT`, `[v6]:PORT`; port 0 picks a free port. */
-export function parseListen(s: string): { host: string; port: number } {
+declare const __VERSION__: string | undefined;
+const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
+
+/** A repeatable option whose values may also be comma-separated. */
+const list = (v: string, prev: string[] = []): string[] => [...prev, ...v.split(',').map((x) => x.trim()).filter(Boolean)];
+
+/** `HOST:PORT`, `[v6]:PORT` (port 0 picks a free port), or `unix:/PATH`. */
+export function parseListen(s: string): { host: string; port: number } | { path: string } {
+  if (s.startsWith('unix:')) {
+    const path = s.slice(5);
+    if (!path.startsWith('/') || path.length > 100 || path.includes('\0')) throw new UsageError(`--listen unix: needs an absolute socket path of at most 100 bytes, not ${JSON.stringify(s)}`);
+    return { path };
+  }
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(s);
   const host = m?.[1] ?? m?.[2];
   const port = Number(m?.[3]);
@@ -71,6 +87,7 @@ async function token(o: ServeFlags, ui: Ui): Promise<Buffer | undefined> {
   }
   if (!raw) return undefined;
   const t = Buffer.from(raw.toString('utf8').replace(/\r?\n$/, ''), 'utf8');
+  if (t.length === 0) throw new KeyError(`the token in ${where} is empty`, 'ERR_TOKEN_MISSING');
   if (t.length < 16) throw new KeyError(`the token in ${where} is shorter than 16 characters; make one with: aes-payload keygen`, 'ERR_TOKEN_SHORT');
   if (/\s/.test(t.toString('utf8'))) throw new KeyError(`the token in ${where} has white space in it`, 'ERR_TOKEN');
   return t;
@@ -121,7 +138,7 @@ export function registerServe(program: Command, ui: Ui): void {
   const cmd = program
     .command('serve')
     .description('serve the origin microservices\' routes and an authenticated JSON API over HTTP(S)')
-    .option('--listen <HOST:PORT>', 'where to listen; port 0 picks a free port', '127.0.0.1:8443')
+    .option('--listen <HOST:PORT>', 'where to listen (port 0 picks a free port), or unix:/PATH for a Unix socket', '127.0.0.1:8443')
     .option('--tls-cert <FILE>', 'TLS certificate (PEM), with --tls-key')
     .option('--tls-key <FILE>', 'TLS private key (PEM), with --tls-cert')
     .option('--tls-self-signed', 'a development certificate for localhost and 127.0.0.1, made in memory (EC P-256)')
@@ -136,7 +153,12 @@ export function registerServe(program: Command, ui: Ui): void {
     .option('--headers-timeout <MS>', 'time to receive the request headers (slow clients)', '10000')
     .option('--request-timeout <MS>', 'time to receive the whole request', '30000')
     .option('--keep-alive-timeout <MS>', 'idle time before a kept-alive connection is closed', '5000')
-    .addOption(new Option('--max-connections <N>', 'connections at once (more are refused)').default('1024'));
+    .addOption(new Option('--max-connections <N>', 'connections at once (more are refused)').default('1024'))
+    .option('--drain-timeout <MS>', 'on SIGTERM: the longest wait for requests in progress before closing their connections', '10000')
+    .option('--allowed-host <NAME>', 'a host name clients may use besides IP addresses and localhost (.example.com: subdomains too; * any); repeatable', list, [])
+    .option('--trust-proxy <CIDR>', 'believe X-Forwarded-For from these peers (addresses, CIDR blocks, or unix); repeatable', list, [])
+    .option('--socket-mode <MODE>', 'with --listen unix:PATH: the socket\'s permissions, octal', '0600')
+    .option('--no-v1', 'serve no /v1 routes: only /oracleinvocation, /decrypt-mac and the operational routes (no key needed)');
   withHelp(
     cmd,
     [
@@ -144,11 +166,14 @@ export function registerServe(program: Command, ui: Ui): void {
       'AES_PAYLOAD_KEY=… API_TOKEN=… aes-payload serve --listen 0.0.0.0:8443 --tls-cert c.pem --tls-key k.pem --token-env API_TOKEN',
       "curl --cacert dev.pem -H 'content-type: application/json' -d '{\"data\":\"hello\"}' https://127.0.0.1:8443/oracleinvocation",
     ],
-    'Routes: GET /healthz, POST /v1/encrypt, POST /v1/decrypt, POST /oracleinvocation, POST /decrypt-mac (--legacy-cbc), GET /metrics.\n' +
-      'docs/SERVICE.md has the API; SECURITY.md the exposure rules.',
+    'Routes: GET /healthz (alive), GET /readyz (ready; 503 while draining), POST /v1/encrypt, POST /v1/decrypt, POST /oracleinvocation,\n' +
+      'POST /decrypt-mac (--legacy-cbc), GET /metrics. Signals: SIGTERM drains and exits 0; SIGHUP reloads the TLS files and the token file.\n' +
+      'docs/SERVICE.md has the API, the exit codes and deployment recipes; SECURITY.md the exposure rules.',
   );
   addKeyOptions(cmd).action(async (o: ServeFlags) => {
     const run = await import('../serve/run.js');
+    const { HostCheck, TrustedProxies } = await import('../serve/guard.js');
+    const { createSecureContext } = process.getBuiltinModule('node:tls') as typeof import('node:tls');
     // A cluster worker gets everything from its primary, over IPC.
     // (getBuiltinModule returns the CommonJS exports, which the types call `default`.)
     const cluster = process.getBuiltinModule('node:cluster') as unknown as { isWorker: boolean };
@@ -156,14 +181,20 @@ export function registerServe(program: Command, ui: Ui): void {
       run.serveWorker();
       return;
     }
-    const { host, port } = parseListen(o.listen);
+    const at = parseListen(o.listen);
     const workers = int(o.workers, '--workers', 1);
     const tk = await token(o, ui);
     const tls = await tlsMaterial(o, ui);
-    if (!isLoopback(host) && (!tls || !tk) && !o.insecure) {
+    if ('host' in at && !isLoopback(at.host) && (!tls || !tk) && !o.insecure) {
       const why = [!tls && 'without TLS (anyone on the path reads keys and payloads)', !tk && 'without a token (anyone who reaches it can use /v1 with the server key)'].filter(Boolean).join(' and ');
-      throw new UsageError(`refusing to listen on ${host}, which is not a loopback address, ${why}; add ${[!tls && '--tls-cert/--tls-key', !tk && '--token-env or --token-file'].filter(Boolean).join(' and ')}, or --insecure`);
+      throw new UsageError(`refusing to listen on ${at.host}, which is not a loopback address, ${why}; add ${[!tls && '--tls-cert/--tls-key', !tk && '--token-env or --token-file'].filter(Boolean).join(' and ')}, or --insecure`);
     }
+    if ('path' in at && tls) throw new UsageError('--listen unix: serves plain HTTP to a local proxy; drop the TLS options');
+    const mode = Number.parseInt(o.socketMode ?? '0600', 8);
+    if (!/^0?[0-7]{3}$/.test(o.socketMode ?? '0600') || (mode & 0o600) !== 0o600) throw new UsageError(`--socket-mode needs an octal mode the owner can read and write (0600, 0660), not ${JSON.stringify(o.socketMode)}`);
+    // Checked here, before anything slow, so that a typo fails at once (exit 2).
+    new HostCheck(undefined, o.allowedHost);
+    new TrustedProxies(o.trustProxy);
     let keys: Keys | undefined;
     if (hasKeyFlag(o) || process.env[DEFAULT_KEY_ENV] || process.env[DEFAULT_KEYRING_ENV] || process.env[KEY_CMD_ENV]) {
       const r = await resolveCliKeys(o, ui);
@@ -176,25 +207,56 @@ export function registerServe(program: Command, ui: Ui): void {
       checkKeyLength('A128CBC', keys.ring ? keys.ring.keys.get(keys.ring.primary)! : keys.secret);
       ui.warn('POST /decrypt-mac is unauthenticated AES-128-CBC: anyone can change such ciphertext, and the route has the shape of a padding oracle. It is for existing clients only; new clients should use /v1.');
     }
-    if (!keys) ui.warn('no key configured: /v1/encrypt and /v1/decrypt answer 400 ERR_KEY_MISSING');
-    if (!tk && keys) ui.warn('no token: /v1/* is open to anyone who can reach this address (loopback)');
+    // A server whose /v1 cannot work is a misconfiguration: refuse it at start, not per request.
+    if (!keys && o.v1) throw new KeyError(`/v1/encrypt and /v1/decrypt need a key: set ${DEFAULT_KEY_ENV}, or give --key-env, --key-file, --ini or --keyring; to serve only /oracleinvocation, add --no-v1`, 'ERR_KEY_MISSING');
+    if (!tk && keys && o.v1) ui.warn(`no token: /v1/* is open to anyone who can reach this address (${'path' in at ? 'a Unix socket' : 'loopback'})`);
     // Workers inherit the primary's environment; they get keys and the token over IPC instead.
     for (const name of secretEnvNames(o, o.tokenEnv)) delete process.env[name];
-    run.serve({
-      host,
-      port,
-      ...(tls ? { tls } : {}),
-      ...(keys ? { keys } : {}),
-      ...(tk ? { token: tk } : {}),
-      maxBody: int(o.maxBody, '--max-body', 1),
-      legacyCbc: Boolean(o.legacyCbc),
-      log: !o.quiet,
-      workers,
-      headersTimeout: int(o.headersTimeout, '--headers-timeout', 100),
-      requestTimeout: int(o.requestTimeout, '--request-timeout', 100),
-      keepAliveTimeout: int(o.keepAliveTimeout, '--keep-alive-timeout', 0),
-      maxConnections: int(o.maxConnections, '--max-connections', 1),
-    });
+    // SIGHUP reads the TLS files and the token file again; a failure keeps what is served and says why.
+    const canReload = o.tlsCert !== undefined || o.tokenFile !== undefined;
+    const reload = canReload
+      ? async () => {
+          const t = o.tlsCert !== undefined ? await tlsMaterial(o, ui) : undefined;
+          if (t) {
+            try {
+              createSecureContext({ cert: t.cert, key: t.key });
+            } catch (e) {
+              throw new Error(`the TLS certificate and key do not load together: ${(e as Error).message}`);
+            }
+          }
+          const nt = o.tokenFile !== undefined ? await token(o, ui) : undefined;
+          return { ...(t ? { tls: t } : {}), ...(nt ? { token: nt } : {}), what: [t && `the TLS certificate and key (SHA-256 fingerprint ${new X509Certificate(t.cert).fingerprint256})`, nt && 'the token file'].filter(Boolean).join(' and ') };
+        }
+      : undefined;
+    if (tls) {
+      try {
+        createSecureContext({ cert: tls.cert, key: tls.key });
+      } catch (e) {
+        throw new KeyError(`the TLS certificate and key do not load together: ${(e as Error).message}`, 'ERR_TLS');
+      }
+    }
+    await run.serve(
+      {
+        listen: 'path' in at ? { path: at.path, mode } : at,
+        ...(tls ? { tls } : {}),
+        ...(keys ? { keys } : {}),
+        ...(tk ? { token: tk } : {}),
+        maxBody: int(o.maxBody, '--max-body', 1),
+        legacyCbc: Boolean(o.legacyCbc),
+        v1: o.v1,
+        log: !o.quiet,
+        workers,
+        headersTimeout: int(o.headersTimeout, '--headers-timeout', 100),
+        requestTimeout: int(o.requestTimeout, '--request-timeout', 100),
+        keepAliveTimeout: int(o.keepAliveTimeout, '--keep-alive-timeout', 0),
+        maxConnections: int(o.maxConnections, '--max-connections', 1),
+        drainTimeout: int(o.drainTimeout, '--drain-timeout', 0),
+        allowedHosts: o.allowedHost,
+        trustProxy: o.trustProxy,
+        version: VERSION,
+      },
+      reload,
+    );
     // The process now lives on the server; main's promise resolves, the server keeps it running.
     await new Promise<never>(() => {});
   });

@@ -1,13 +1,26 @@
-import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { open, seal, specOf } from '../crypto/aead.js';
+import { defaultAlgForKeyLength, type Alg } from '../crypto/algs.js';
 import { cbcDecrypt } from '../crypto/cbc.js';
-import { AesPayloadError, KeyError } from '../errors.js';
+import { subkey } from '../crypto/derive.js';
+import { gcmSeal } from '../crypto/gcm.js';
+import { AesPayloadError, AuthError, KeyError } from '../errors.js';
 import { b64decodeStrict } from '../formats/base64.js';
-import { parseJson } from '../formats/jsonSpans.js';
+import * as envelope from '../formats/envelope.js';
+import * as jweCodec from '../formats/jwe.js';
+import * as raw from '../formats/raw.js';
 import { ARMOR_BEGIN } from '../formats/stream.js';
-import { decrypt, encrypt, type EncryptFormat, type Keys } from '../payload.js';
+import { isFieldFormat } from '../fields/documents.js';
+import { keyId } from '../keys/kid.js';
+import { decrypt, detectFormat, encrypt, ORIGIN_NONCE_LEN, type Keys } from '../payload.js';
 import { ArmorReader } from '../stream/armor.js';
 import { decryptStream } from '../stream/pipeline.js';
+import { ClientGone, declaredTooLarge, hasBody, mediaType, parseMembers, readBody, type Member } from './body.js';
+import { CROSS_ORIGIN_REFUSED, HOST_REFUSED, crossOrigin, type HostCheck, type TrustedProxies } from './guard.js';
+import { HttpError } from './http.js';
+import { isoNow, logLine } from './log.js';
 import { Metrics, type Route } from './metrics.js';
 
 /**
@@ -16,103 +29,88 @@ import { Metrics, type Route } from './metrics.js';
  * by `aes-payload serve`.
  */
 export interface ServiceConfig {
-  /** The server's keys for /v1 and /decrypt-mac; none: /v1 answers 400 ERR_KEY_MISSING. */
+  /** The server's keys for /v1 and /decrypt-mac (the CLI refuses to start /v1 without one). */
   keys?: Keys;
   /** Bearer token for /v1/*; none: /v1 is open (loopback only, see the exposure rules). */
   token?: Buffer;
-  /** Largest request body read, in bytes (default 1 MiB). */
+  /** Largest request body read, in bytes. */
   maxBody: number;
   /** Serve POST /decrypt-mac (unauthenticated AES-128-CBC, for existing clients). */
   legacyCbc: boolean;
+  /** Serve /v1/* (false: only the seed routes and the operational ones). */
+  v1: boolean;
   /** One JSON line per request on stderr. */
   log: boolean;
-  /** Set while shutting down: answers carry "Connection: close". */
-  draining?: () => boolean;
+  hosts: HostCheck;
+  proxies: TrustedProxies;
+  /** Set while shutting down: /readyz answers 503 and every answer carries "Connection: close". */
+  draining: () => boolean;
+  /** The /metrics text (with workers, gathered from all of them). */
+  metricsText: () => Promise<string>;
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
+interface RouteSpec {
+  route: Route;
+  methods: readonly string[];
+  /** Members a request body may have; undefined: no body is read. */
+  members?: ReadonlySet<string>;
+  /** Errors in the origin's {"status":"error","message"} shape. */
+  origin?: boolean;
+}
+
+const ROUTES = new Map<string, RouteSpec>([
+  ['/healthz', { route: 'healthz', methods: ['GET', 'HEAD'] }],
+  ['/readyz', { route: 'readyz', methods: ['GET', 'HEAD'] }],
+  ['/metrics', { route: 'metrics', methods: ['GET'] }],
+  ['/v1/encrypt', { route: 'v1_encrypt', methods: ['POST'], members: new Set(['plaintext', 'plaintext_b64', 'aad', 'format']) }],
+  ['/v1/decrypt', { route: 'v1_decrypt', methods: ['POST'], members: new Set(['ciphertext', 'aad']) }],
+  ['/oracleinvocation', { route: 'oracleinvocation', methods: ['POST'], members: new Set(['data']) }],
+  ['/oracleinvocation/', { route: 'oracleinvocation', methods: ['POST'], members: new Set(['data']) }],
+  ['/decrypt-mac', { route: 'decrypt_mac', methods: ['POST'], members: new Set(['encrypted_mac', 'salt']), origin: true }],
+]);
+
+/** How long a connection whose body was not read is kept open after the answer, reading (and dropping) at most the rest of the cap. */
+const LINGER_MS = 2000;
+
+/** A key made ready once at start: its kid, and for the envelope its derived key and AAD head (no hashing or HKDF per request). */
+interface ReadyKey {
+  alg: Alg;
+  kid: string;
+  key: Uint8Array;
+  envKey: Buffer;
+  head: Buffer;
+}
+
+function ready(key: Uint8Array): ReadyKey | undefined {
+  const alg = defaultAlgForKeyLength(key.length);
+  if (!alg || !specOf(alg).authenticated) return undefined;
+  const kid = keyId(key);
+  return { alg, kid, key, envKey: subkey(key, 'envelope'), head: envelope.envelopeAad(alg, kid, undefined) };
+}
+
+const OK_HEALTH = '{"status":"ok"}';
+const READY = '{"status":"ready"}';
+const DRAINING = '{"status":"draining"}';
+const MAC_FAILED = '{"status":"error","message":"Decryption failed"}';
+const JSON_TYPE = 'application/json';
+const METRICS_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+/** Status and code for an expected error: 400 for input, key and authentication problems, never 500. */
+function errorAnswer(e: unknown): HttpError {
+  if (e instanceof HttpError) return e;
+  if (e instanceof AesPayloadError) return new HttpError(400, e.code, e.message);
+  return new HttpError(500, 'ERR_INTERNAL', 'internal error');
+}
+
+/** Constant-time comparison of the bearer token (the token's length is not a secret: keygen's are 43 characters). */
+function tokenOk(h: string | undefined, want: Buffer): boolean {
+  if (h === undefined || h.length <= 7 || h.charCodeAt(6) !== 0x20 || h.slice(0, 6).toLowerCase() !== 'bearer') return false;
+  const given = Buffer.from(h.slice(7), 'latin1'); // header bytes as sent
+  if (given.length !== want.length) {
+    timingSafeEqual(want, want);
+    return false;
   }
-}
-
-const ROUTES: Record<string, { route: Route; methods: string[] }> = {
-  '/healthz': { route: 'healthz', methods: ['GET', 'HEAD'] },
-  '/metrics': { route: 'metrics', methods: ['GET'] },
-  '/v1/encrypt': { route: 'v1_encrypt', methods: ['POST'] },
-  '/v1/decrypt': { route: 'v1_decrypt', methods: ['POST'] },
-  '/oracleinvocation': { route: 'oracleinvocation', methods: ['POST'] },
-  '/oracleinvocation/': { route: 'oracleinvocation', methods: ['POST'] },
-  '/decrypt-mac': { route: 'decrypt_mac', methods: ['POST'] },
-};
-
-/** Read a JSON body up to the cap, refusing other content types (415) and larger bodies (413, reading stops there). */
-function readJson(req: IncomingMessage, max: number): Promise<Record<string, unknown>> {
-  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/json') return Promise.reject(new HttpError(415, 'ERR_CONTENT_TYPE', 'the body must be application/json'));
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > max) return Promise.reject(new HttpError(413, 'ERR_TOO_LARGE', `the body is over ${max} bytes`));
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    req.on('data', (b: Buffer) => {
-      if (done) return;
-      size += b.length;
-      if (size > max) {
-        done = true;
-        req.pause(); // stop reading at the cap; the connection is closed after the answer
-        reject(new HttpError(413, 'ERR_TOO_LARGE', `the body is over ${max} bytes`));
-        return;
-      }
-      parts.push(b);
-    });
-    req.on('end', () => {
-      if (done) return;
-      done = true;
-      let o: unknown;
-      try {
-        o = parseJson(Buffer.concat(parts, size).toString('utf8'), 'the request body');
-      } catch (e) {
-        reject(new HttpError(400, 'ERR_JSON', (e as Error).message));
-        return;
-      }
-      if (o === null || typeof o !== 'object' || Array.isArray(o)) reject(new HttpError(400, 'ERR_REQUEST', 'the request body must be a JSON object'));
-      else resolve(o as Record<string, unknown>);
-    });
-    req.on('error', (e) => {
-      if (!done) {
-        done = true;
-        reject(e);
-      }
-    });
-  });
-}
-
-/** The members of a request object: each known one typed; anything else refused. */
-function fields(o: Record<string, unknown>, spec: Record<string, 'string' | 'string?'>): Record<string, string | undefined> {
-  const out: Record<string, string | undefined> = {};
-  for (const k of Object.keys(o)) if (!(k in spec)) throw new HttpError(400, 'ERR_REQUEST', `unknown member ${JSON.stringify(k.slice(0, 40))}`);
-  for (const [k, t] of Object.entries(spec)) {
-    const v = o[k];
-    if (v === undefined) {
-      if (t === 'string') throw new HttpError(400, 'ERR_REQUEST', `"${k}" is missing`);
-      continue;
-    }
-    if (typeof v !== 'string') throw new HttpError(400, 'ERR_REQUEST', `"${k}" must be a string`);
-    out[k] = v;
-  }
-  return out;
-}
-
-function needKeys(c: ServiceConfig): Keys {
-  if (!c.keys) throw new KeyError('the server has no key configured (start it with a KEY option, or env AES_PAYLOAD_KEY)', 'ERR_KEY_MISSING');
-  return c.keys;
+  return timingSafeEqual(given, want);
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -134,123 +132,9 @@ async function decryptArmor(text: string, keys: Keys): Promise<{ plaintext: Buff
   return { plaintext: Buffer.concat(parts), kid: r.kid };
 }
 
-async function route(name: Route, req: IncomingMessage, c: ServiceConfig, meta: { kid?: string }): Promise<{ status: number; body: unknown; type?: string }> {
-  switch (name) {
-    case 'healthz':
-      return { status: 200, body: { status: 'ok' } };
-    case 'metrics':
-      return { status: 200, body: null };
-    case 'v1_encrypt': {
-      const f = fields(await readJson(req, c.maxBody), { plaintext: 'string?', plaintext_b64: 'string?', aad: 'string?', format: 'string?' });
-      if ((f.plaintext === undefined) === (f.plaintext_b64 === undefined)) throw new HttpError(400, 'ERR_REQUEST', 'give exactly one of "plaintext" and "plaintext_b64"');
-      const format = (f.format ?? 'json') as EncryptFormat;
-      if (!['json', 'raw', 'jwe'].includes(format)) throw new HttpError(400, 'ERR_REQUEST', '"format" must be json, raw or jwe');
-      let pt: Buffer;
-      try {
-        pt = f.plaintext !== undefined ? Buffer.from(f.plaintext, 'utf8') : b64decodeStrict(f.plaintext_b64!, '"plaintext_b64"');
-      } catch (e) {
-        throw new HttpError(400, (e as AesPayloadError).code ?? 'ERR_REQUEST', (e as Error).message);
-      }
-      if (format === 'jwe' && f.aad !== undefined) throw new HttpError(400, 'ERR_REQUEST', 'the compact JWE carries no "aad"');
-      const r = encrypt(pt, needKeys(c), { format, ...(f.aad !== undefined ? { aad: f.aad } : {}) });
-      pt.fill(0);
-      if (r.kid) meta.kid = r.kid;
-      return { status: 200, body: { ciphertext: r.text } };
-    }
-    case 'v1_decrypt': {
-      const f = fields(await readJson(req, c.maxBody), { ciphertext: 'string', aad: 'string?' });
-      const keys = needKeys(c);
-      let plaintext: Buffer;
-      if (f.ciphertext!.trimStart().startsWith(ARMOR_BEGIN)) {
-        if (f.aad !== undefined) throw new HttpError(400, 'ERR_REQUEST', 'a stream takes no "aad"');
-        const r = await decryptArmor(f.ciphertext!, keys);
-        plaintext = r.plaintext;
-        meta.kid = r.kid;
-      } else {
-        const r = decrypt(f.ciphertext!, keys, f.aad !== undefined ? { aad: f.aad } : {});
-        plaintext = r.plaintext;
-        if (r.kid) meta.kid = r.kid;
-      }
-      try {
-        return { status: 200, body: { plaintext: utf8.decode(plaintext) } };
-      } catch {
-        return { status: 200, body: { plaintext_b64: plaintext.toString('base64') } };
-      } finally {
-        plaintext.fill(0);
-      }
-    }
-    case 'oracleinvocation': {
-      const o = await readJson(req, c.maxBody);
-      if (typeof o.data !== 'string') throw new HttpError(400, 'ERR_REQUEST', '"data" must be a string');
-      // A fresh random 256-bit key for every call, in the answer (as the origin did).
-      const key = randomBytes(32);
-      const r = encrypt(o.data, { secret: key }, { embedKey: true });
-      key.fill(0);
-      return { status: 200, body: JSON.parse(r.text) };
-    }
-    case 'decrypt_mac':
-      return decryptMac(req, c);
-  }
-  throw new HttpError(404, 'ERR_NOT_FOUND', 'no such route');
-}
-
-const MAC_FAILED = { status: 'error', message: 'Decryption failed' };
-
-/**
- * The origin client/server pair's route: AES-128-CBC with the shared key and
- * the client's random "salt" as the IV. Unauthenticated: one answer and one
- * code path for every failure (bad base64 decrypts a dummy, bad padding, not
- * UTF-8), so that it says as little as a CBC oracle can.
- */
-async function decryptMac(req: IncomingMessage, c: ServiceConfig): Promise<{ status: number; body: unknown }> {
-  const key = needKeys(c).secret!; // checked at start: 16 bytes
-  let o: Record<string, unknown> = {};
-  try {
-    o = await readJson(req, c.maxBody);
-  } catch (e) {
-    if (e instanceof HttpError && (e.status === 413 || e.status === 415)) throw e; // HTTP problems, not decryption
-  }
-  let ok = true;
-  const bytes = (v: unknown, fallback: number): Buffer => {
-    try {
-      if (typeof v === 'string') {
-        const b = b64decodeStrict(v, 'x');
-        if (b.length) return b;
-      }
-    } catch {
-      /* below */
-    }
-    ok = false;
-    return Buffer.alloc(fallback);
-  };
-  const ct = bytes(o.encrypted_mac, 32);
-  const iv = bytes(o.salt, 16);
-  if (ct.length % 16 !== 0 || iv.length !== 16) ok = false;
-  let mac: string | undefined;
-  try {
-    // Bad input still goes through a decryption, of zeros: the same path and timing as bad padding.
-    mac = utf8.decode(cbcDecrypt(key, iv.length === 16 ? iv : Buffer.alloc(16), ct.length % 16 === 0 ? ct : Buffer.alloc(32)));
-  } catch {
-    ok = false;
-  }
-  if (!ok || mac === undefined) return { status: 400, body: MAC_FAILED };
-  return { status: 200, body: { status: 'success', mac_address: mac } };
-}
-
-/** Status and code for an expected error: 400 for input, key and authentication problems, never 500. */
-function errorAnswer(e: unknown): { status: number; code: string; message: string; headers: Record<string, string> } {
-  if (e instanceof HttpError) return { status: e.status, code: e.code, message: e.message, headers: e.headers };
-  if (e instanceof AesPayloadError) return { status: 400, code: e.code, message: e.message, headers: {} };
-  return { status: 500, code: 'ERR_INTERNAL', message: 'internal error', headers: {} };
-}
-
-/** Constant-time bearer token check (hashes first, so the lengths do not matter). */
-function tokenOk(req: IncomingMessage, token: Buffer): boolean {
-  const h = req.headers.authorization ?? '';
-  const m = /^Bearer ([^\s]+)$/i.exec(h);
-  const given = createHash('sha256').update(m ? m[1]! : '').digest();
-  const want = createHash('sha256').update(token).digest();
-  return timingSafeEqual(given, want) && m !== null;
+/** Per-request facts for the log line. */
+interface Meta {
+  kid?: string;
 }
 
 /**
@@ -258,52 +142,294 @@ function tokenOk(req: IncomingMessage, token: Buffer): boolean {
  *
  * @example
  * ```ts
- * const { handle, metrics } = service({ keys, maxBody: 1 << 20, legacyCbc: false, log: true });
+ * const { handle } = service(config, '0');
  * http.createServer(handle).listen(0, '127.0.0.1');
  * ```
  */
-export function service(c: ServiceConfig, worker = '0'): { handle: (req: IncomingMessage, res: ServerResponse) => void; metrics: Metrics } {
+export function service(c: ServiceConfig, worker = '0') {
   const metrics = new Metrics(worker);
+  let token = c.token;
+  const keys = c.keys;
+  // The primary key encrypts; every key decrypts, found by kid.
+  const primaryKey = keys?.ring ? keys.ring.keys.get(keys.ring.primary) : keys?.secret;
+  const primary = primaryKey && !keys?.rsa ? ready(primaryKey) : undefined;
+  const byKid = new Map<string, ReadyKey>();
+  for (const k of keys?.ring ? keys.ring.keys.values() : keys?.secret ? [keys.secret] : []) {
+    const r = ready(k);
+    if (r) byKid.set(r.kid, r);
+  }
+  const needKeys = (): Keys => {
+    if (!keys) throw new KeyError('the server has no key configured', 'ERR_KEY_MISSING');
+    return keys;
+  };
+
+  function v1Encrypt(m: Map<string, Member>, meta: Meta): string {
+    const plaintext = m.get('plaintext');
+    const b64 = m.get('plaintext_b64');
+    if ((plaintext === undefined) === (b64 === undefined)) throw new HttpError(400, 'ERR_REQUEST', 'give exactly one of "plaintext" and "plaintext_b64"');
+    const format = m.get('format')?.text() ?? 'json';
+    if (format !== 'json' && format !== 'raw' && format !== 'jwe') throw new HttpError(400, 'ERR_REQUEST', '"format" must be json, raw or jwe');
+    const aadM = m.get('aad');
+    if (format === 'jwe' && aadM !== undefined) throw new HttpError(400, 'ERR_REQUEST', 'the compact JWE carries no "aad"');
+    const pt = plaintext !== undefined ? plaintext.bytes() : b64decodeStrict(b64!.text(), '"plaintext_b64"');
+    const aad = aadM?.bytes();
+    let text: string;
+    if (primary && format === 'json') {
+      const s = seal(primary.alg, primary.envKey, pt, aad && aad.length ? Buffer.concat([primary.head, aad]) : primary.head);
+      text = envelope.encode({ version: 2, alg: primary.alg, kid: primary.kid, nonce: s.nonce, data: s.ciphertext, mac: s.tag, ...(aad ? { aad } : {}) });
+      meta.kid = primary.kid;
+    } else if (primary && format === 'raw') {
+      text = raw.encode(seal(primary.alg, primary.key, pt, aad));
+      meta.kid = primary.kid;
+    } else {
+      const r = encrypt(pt, needKeys(), { format, ...(aad !== undefined ? { aad } : {}) });
+      text = r.text;
+      if (r.kid) meta.kid = r.kid;
+    }
+    if (plaintext === undefined) pt.fill(0); // a decoded copy; a slice of the body is the body's
+    return `{"ciphertext":${JSON.stringify(text)}}`;
+  }
+
+  async function v1Decrypt(m: Map<string, Member>, meta: Meta): Promise<string> {
+    const ct = m.get('ciphertext');
+    if (ct === undefined) throw new HttpError(400, 'ERR_REQUEST', '"ciphertext" is missing');
+    const text = ct.text();
+    const aad = m.get('aad')?.bytes();
+    const ks = needKeys();
+    let plaintext: Buffer;
+    const fast = envelope.decodeFast(text);
+    const rk = fast ? byKid.get(fast.kid!) : undefined;
+    if (fast && rk && rk.alg === fast.alg) {
+      // The canonical envelope (no "aad" member) under a key of ours: parsed once, no kid hashing.
+      try {
+        plaintext = open({ alg: rk.alg, nonce: fast.nonce, ciphertext: fast.data, tag: fast.mac! }, rk.envKey, aad && aad.length ? Buffer.concat([rk.head, aad]) : rk.head);
+      } catch (e) {
+        if (e instanceof AuthError) throw new AuthError(`kid ${rk.kid} matches, but the data was altered`);
+        throw e;
+      }
+      meta.kid = rk.kid;
+    } else if (text.trimStart().startsWith(ARMOR_BEGIN)) {
+      if (aad !== undefined) throw new HttpError(400, 'ERR_REQUEST', 'a stream takes no "aad"');
+      const r = await decryptArmor(text, ks);
+      plaintext = r.plaintext;
+      meta.kid = r.kid;
+    } else {
+      const format = detectFormat(text, 'auto');
+      if (isFieldFormat(format)) throw new HttpError(400, 'ERR_FIELD_DOCUMENT', 'field documents are not decrypted here (their MAC covers the whole document); decrypt them with the CLI');
+      // What was sealed with an aad needs it given again (SERVICE.md), not taken from the ciphertext.
+      const sealedAad = format === 'json' ? envelope.decode(text).aad !== undefined : format === 'jwe-json' ? jweCodec.decode(text).aadB64 !== undefined : false;
+      if (sealedAad && aad === undefined) throw new HttpError(400, 'ERR_AAD', 'this ciphertext was sealed with additional authenticated data; give it again as "aad"');
+      const r = decrypt(text, ks, { format, ...(aad !== undefined ? { aad } : {}) });
+      plaintext = r.plaintext;
+      if (r.kid) meta.kid = r.kid;
+    }
+    try {
+      return `{"plaintext":${JSON.stringify(utf8.decode(plaintext))}}`;
+    } catch {
+      return `{"plaintext_b64":"${plaintext.toString('base64')}"}`;
+    } finally {
+      plaintext.fill(0);
+    }
+  }
+
+  function oracle(m: Map<string, Member>): string {
+    const data = m.get('data');
+    if (data === undefined) throw new HttpError(400, 'ERR_REQUEST', '"data" must be a string');
+    // A fresh random 256-bit key for every call, in the answer (as the origin did), and a 16-byte nonce.
+    const key = randomBytes(32);
+    const nonce = randomBytes(ORIGIN_NONCE_LEN);
+    const s = gcmSeal(key, nonce, data.bytes());
+    const text = envelope.encodeOrigin({ data: s.ciphertext, key, mac: s.tag, nonce });
+    key.fill(0);
+    return text;
+  }
+
+  /**
+   * The origin client/server pair's route: AES-128-CBC with the shared key and
+   * the client's random "salt" as the IV. Unauthenticated: one answer and one
+   * code path for every failure (bad base64 decrypts a dummy, bad padding, not
+   * UTF-8), so that it says as little as a CBC oracle can.
+   */
+  function decryptMac(m: Map<string, Member> | undefined): { status: number; body: string } {
+    const key = needKeys().secret!; // checked at start: 16 bytes
+    let ok = m !== undefined;
+    const bytes = (v: Member | undefined, fallback: number): Buffer => {
+      try {
+        if (v !== undefined) {
+          const b = b64decodeStrict(v.text(), 'x');
+          if (b.length) return b;
+        }
+      } catch {
+        /* below */
+      }
+      ok = false;
+      return Buffer.alloc(fallback);
+    };
+    const ct = bytes(m?.get('encrypted_mac'), 32);
+    const iv = bytes(m?.get('salt'), 16);
+    if (ct.length % 16 !== 0 || iv.length !== 16) ok = false;
+    let mac: string | undefined;
+    try {
+      // Bad input still goes through a decryption, of zeros: the same path and timing as bad padding.
+      mac = utf8.decode(cbcDecrypt(key, iv.length === 16 ? iv : Buffer.alloc(16), ct.length % 16 === 0 ? ct : Buffer.alloc(32)));
+    } catch {
+      ok = false;
+    }
+    if (!ok || mac === undefined) return { status: 400, body: MAC_FAILED };
+    return { status: 200, body: JSON.stringify({ status: 'success', mac_address: mac }) };
+  }
+
+  /** The checks every request passes before its body is read: route, method, Host, origin, token, media type, declared length. */
+  function precheck(req: IncomingMessage, spec: RouteSpec | undefined): HttpError | undefined {
+    if (!c.hosts.ok(req.headers.host)) return HOST_REFUSED();
+    if (crossOrigin(req)) return CROSS_ORIGIN_REFUSED();
+    if (spec === undefined) return new HttpError(404, 'ERR_NOT_FOUND', 'no such route');
+    if (!spec.methods.includes(req.method!)) return new HttpError(405, 'ERR_METHOD', `${req.method} is not allowed here`, { allow: spec.methods.join(', ') });
+    if (token !== undefined && (spec.route === 'v1_encrypt' || spec.route === 'v1_decrypt') && !tokenOk(req.headers.authorization, token)) {
+      return new HttpError(401, 'ERR_UNAUTHORIZED', 'a valid "Authorization: Bearer <token>" is needed', { 'www-authenticate': 'Bearer' });
+    }
+    if (spec.members !== undefined) {
+      if (mediaType(req) !== JSON_TYPE) return spec.origin ? new HttpError(400, 'ERR_MAC', 'Decryption failed') : new HttpError(415, 'ERR_CONTENT_TYPE', 'the body must be application/json');
+      if (declaredTooLarge(req, c.maxBody)) return new HttpError(413, 'ERR_TOO_LARGE', `the body is over ${c.maxBody} bytes`);
+    }
+    return undefined;
+  }
+
+  const specOfPath = (req: IncomingMessage): RouteSpec | undefined => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const spec = ROUTES.get(q < 0 ? url : url.slice(0, q));
+    if (spec === undefined) return undefined;
+    if (spec.route === 'decrypt_mac' && !c.legacyCbc) return undefined;
+    if (!c.v1 && (spec.route === 'v1_encrypt' || spec.route === 'v1_decrypt')) return undefined;
+    return spec;
+  };
+
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const start = process.hrtime.bigint();
-    const path = (req.url ?? '/').split('?')[0]!;
-    const known = ROUTES[path];
-    const name: Route = known && (known.route !== 'decrypt_mac' || c.legacyCbc) ? known.route : 'unknown';
-    const meta: { kid?: string } = {};
+    const start = performance.now();
+    const spec = specOfPath(req);
+    const name: Route = spec?.route ?? 'unknown';
+    const meta: Meta = {};
     metrics.inFlight(1);
-    const finish = (status: number, body: Buffer, type: string, headers: Record<string, string> = {}) => {
-      if (c.draining?.()) headers.connection = 'close';
-      res.writeHead(status, { 'content-type': type, 'content-length': String(body.length), 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...headers });
-      res.end(req.method === 'HEAD' ? undefined : body);
-      const ms = Number(process.hrtime.bigint() - start) / 1e6;
-      metrics.observe(name, status, ms / 1000);
+    let bodyRead = 0;
+    let done = false;
+    const record = (status: number, bytes: number) => {
+      const s = (performance.now() - start) / 1000;
+      metrics.observe(name, status, s);
       metrics.inFlight(-1);
       if (c.log) {
-        // Never a body, a key or a token: the route name (not the raw URL), the status, sizes, the kid.
-        process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), method: req.method, route: name, status, ms: Math.round(ms * 100) / 100, bytes: body.length, kid: meta.kid ?? null })}\n`);
+        // Never a body, a key or a token: the client, the route name (not the raw URL), the status, sizes, the kid.
+        logLine(`{"time":"${isoNow()}","client":${JSON.stringify(c.proxies.client(req))},"method":"${req.method}","route":"${name}","status":${status},"ms":${Math.round(s * 1e5) / 100},"bytes":${bytes},"kid":${meta.kid ? `"${meta.kid}"` : 'null'}}`);
       }
     };
-    const answer = async () => {
-      if (name === 'unknown') throw new HttpError(404, 'ERR_NOT_FOUND', 'no such route');
-      if (!known!.methods.includes(req.method ?? '')) throw new HttpError(405, 'ERR_METHOD', `${req.method} is not allowed here`, { allow: known!.methods.join(', ') });
-      if (name.startsWith('v1_') && c.token && !tokenOk(req, c.token)) throw new HttpError(401, 'ERR_UNAUTHORIZED', 'a valid "Authorization: Bearer <token>" is needed', { 'www-authenticate': 'Bearer' });
-      if (name === 'metrics') return { status: 200, text: metrics.text() };
-      return route(name, req, c, meta);
+    const finish = (status: number, body: string, type: string, headers?: Record<string, string>) => {
+      if (done) return;
+      done = true;
+      const h: Record<string, string | number> = { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...headers };
+      if (c.draining()) h.connection = 'close';
+      if (hasBody(req) && !req.complete) {
+        // The body was not (all) read: close the connection after the answer instead of reading the rest.
+        h.connection = 'close';
+        linger(req, res.socket, Math.max(0, c.maxBody - bodyRead));
+      }
+      res.writeHead(status, h);
+      res.end(req.method === 'HEAD' ? undefined : body);
+      record(status, body.length);
     };
-    answer().then(
-      (r) => {
-        if ('text' in r) finish(r.status, Buffer.from(r.text), 'text/plain; version=0.0.4; charset=utf-8');
-        else finish(r.status, Buffer.from(JSON.stringify(r.body)), 'application/json');
+    const fail = (e: unknown) => {
+      if (e instanceof ClientGone) {
+        // The client's doing, not an error of ours: nothing to answer, a log line, no error line.
+        if (done) return;
+        done = true;
+        record((req.socket as Socket & { [TIMED_OUT]?: boolean })[TIMED_OUT] ? 408 : 499, 0);
+        return;
+      }
+      const a = errorAnswer(e);
+      if (a.status === 500) process.stderr.write(`aes-payload: internal error in ${name}: ${(e as Error)?.message ?? String(e)}\n`);
+      if (spec?.origin) {
+        if (a.status === 400) return finish(400, MAC_FAILED, JSON_TYPE, a.headers);
+        return finish(a.status, JSON.stringify({ status: 'error', message: a.message }), JSON_TYPE, a.headers);
+      }
+      finish(a.status, `{"error":{"code":"${a.code}","message":${JSON.stringify(a.message)}}}`, JSON_TYPE, a.headers);
+    };
+    const pre = precheck(req, spec);
+    if (pre) return fail(pre);
+    switch (name) {
+      case 'healthz':
+        return finish(200, OK_HEALTH, JSON_TYPE);
+      case 'readyz':
+        return c.draining() ? finish(503, DRAINING, JSON_TYPE) : finish(200, READY, JSON_TYPE);
+      case 'metrics':
+        c.metricsText().then((t) => finish(200, t, METRICS_TYPE), fail);
+        return;
+    }
+    readBody(req, c.maxBody).then(
+      async (body) => {
+        bodyRead = body.length;
+        if (name === 'decrypt_mac') {
+          let m: Map<string, Member> | undefined;
+          try {
+            m = parseMembers(body, spec!.members!);
+          } catch {
+            m = undefined;
+          }
+          const r = decryptMac(m);
+          return finish(r.status, r.body, JSON_TYPE);
+        }
+        const m = parseMembers(body, spec!.members!);
+        if (name === 'v1_encrypt') return finish(200, v1Encrypt(m, meta), JSON_TYPE);
+        if (name === 'v1_decrypt') return finish(200, await v1Decrypt(m, meta), JSON_TYPE);
+        return finish(200, oracle(m), JSON_TYPE);
       },
       (e: unknown) => {
-        const a = errorAnswer(e);
-        if (a.status === 500) process.stderr.write(`aes-payload: internal error in ${name}: ${(e as Error)?.message ?? String(e)}\n`);
-        // After a 413 the rest of the body is not read: close the connection.
-        if (a.status === 413) a.headers.connection = 'close';
-        finish(a.status, Buffer.from(JSON.stringify({ error: { code: a.code, message: a.message } })), 'application/json', a.headers);
+        if (e instanceof HttpError && e.status === 413) bodyRead = c.maxBody + 1;
+        throw e;
       },
-    );
+    ).catch(fail);
   };
-  return { handle, metrics };
+
+  /** For `Expect: 100-continue`: invite the body only when the request would be read. */
+  const checkContinue = (req: IncomingMessage, res: ServerResponse): void => {
+    if (!precheck(req, specOfPath(req))) res.writeContinue();
+    handle(req, res);
+  };
+
+  return {
+    handle,
+    checkContinue,
+    metrics,
+    /** A new token (SIGHUP), for the requests that come after. */
+    setToken(t: Buffer | undefined) {
+      token = t;
+    },
+  };
 }
 
+/** Set on a socket that Node closed for a header or request timeout. */
+export const TIMED_OUT = Symbol('timedOut');
+
+/**
+ * After an answer given before the body was read: send it, close our side,
+ * and read (dropping it) at most `budget` more bytes for at most LINGER_MS,
+ * so that the client reads the answer rather than a reset, without the
+ * server reading a body it refused.
+ */
+function linger(req: IncomingMessage, socket: Socket | null, budget: number): void {
+  if (!socket) return;
+  let seen = 0;
+  req.removeAllListeners('data');
+  req.on('data', (b: Buffer) => {
+    seen += b.length;
+    if (seen > budget) socket.destroy();
+  });
+  req.on('end', () => socket.end());
+  req.resume();
+  const s = socket as Socket & { destroySoon?: () => void };
+  s.destroySoon = function destroySoon(this: Socket) {
+    this.end();
+    const t = setTimeout(() => this.destroy(), LINGER_MS);
+    t.unref();
+    this.once('close', () => clearTimeout(t));
+    this.once('end', () => this.destroy());
+  };
+}
