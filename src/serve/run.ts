@@ -138,6 +138,7 @@ function single(c: RunConfig, worker: string, hooks: Hooks) {
   svc.metrics.connections = () => conns.size;
   server.on(c.tls ? 'secureConnection' : 'connection', (s: Conn) => {
     s[LAST] = performance.now();
+    void s.remoteAddress; // read now: Node keeps it, and a log line after a reset still names the client
     conns.add(s);
     s.once('close', () => conns.delete(s));
     if (draining) s.destroy();
@@ -165,7 +166,9 @@ function single(c: RunConfig, worker: string, hooks: Hooks) {
     }
     // A request in progress gets its own log line (as 408) when its body reading fails.
     if (!inRequest && c.log) logLine(`{"time":"${isoNow()}","client":${JSON.stringify(socket.remoteAddress ?? 'unix')},"method":null,"route":null,"status":${status},"ms":null,"bytes":0,"kid":null}`);
-    socket.destroy();
+    // An answer already written is flushed on the next tick (Node corks it): destroy after that.
+    if (inRequest?.headersSent) setImmediate(() => socket.destroy());
+    else socket.destroy();
   });
   if (c.tls) server.on('tlsClientError', (_e: Error, s: Socket) => {
     svc.metrics.clientError('tls');

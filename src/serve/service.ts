@@ -310,6 +310,7 @@ export function service(c: ServiceConfig, worker = '0') {
     const spec = specOfPath(req);
     const name: Route = spec?.route ?? 'unknown';
     const meta: Meta = {};
+    const client = c.log ? c.proxies.client(req) : '';
     metrics.inFlight(1);
     let bodyRead = 0;
     let done = false;
@@ -319,7 +320,7 @@ export function service(c: ServiceConfig, worker = '0') {
       metrics.inFlight(-1);
       if (c.log) {
         // Never a body, a key or a token: the client, the route name (not the raw URL), the status, sizes, the kid.
-        logLine(`{"time":"${isoNow()}","client":${JSON.stringify(c.proxies.client(req))},"method":"${req.method}","route":"${name}","status":${status},"ms":${Math.round(s * 1e5) / 100},"bytes":${bytes},"kid":${meta.kid ? `"${meta.kid}"` : 'null'}}`);
+        logLine(`{"time":"${isoNow()}","client":${JSON.stringify(client)},"method":"${req.method}","route":"${name}","status":${status},"ms":${Math.round(s * 1e5) / 100},"bytes":${bytes},"kid":${meta.kid ? `"${meta.kid}"` : 'null'}}`);
       }
     };
     const finish = (status: number, body: string, type: string, headers?: Record<string, string>) => {
@@ -410,18 +411,24 @@ export const TIMED_OUT = Symbol('timedOut');
 
 /**
  * After an answer given before the body was read: send it, close our side,
- * and read (dropping it) at most `budget` more bytes for at most LINGER_MS,
- * so that the client reads the answer rather than a reset, without the
- * server reading a body it refused.
+ * and read (dropping it) at most `budget` more bytes, then nothing, for at
+ * most LINGER_MS before closing, so that the client reads the answer rather
+ * than a reset, without the server reading a body it refused.
  */
 function linger(req: IncomingMessage, socket: Socket | null, budget: number): void {
   if (!socket) return;
   let seen = 0;
   req.removeAllListeners('data');
-  req.on('data', (b: Buffer) => {
+  const onData = (b: Buffer) => {
     seen += b.length;
-    if (seen > budget) socket.destroy();
-  });
+    if (seen > budget) {
+      // Stop reading (TCP flow control then holds the client back) rather than reset the
+      // connection at once, which could destroy the answer before the client reads it.
+      req.off('data', onData);
+      req.pause();
+    }
+  };
+  req.on('data', onData);
   req.on('end', () => socket.end());
   req.resume();
   const s = socket as Socket & { destroySoon?: () => void };
