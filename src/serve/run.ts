@@ -194,9 +194,13 @@ function single(c: RunConfig, worker: string, hooks: Hooks) {
     // (a request already sent on one would be lost) and stop the timeout checks.
     NetServer.prototype.close.call(server, () => hooks.onDrained());
     const idle = c.keepAliveTimeout > 0 ? Math.min(DRAIN_IDLE_MS, c.keepAliveTimeout) : DRAIN_IDLE_MS;
+    const began = performance.now();
+    if (listening) say(`aes-payload: draining: ${conns.size} connection${conns.size === 1 ? '' : 's'} open${worker !== '0' ? ` (worker ${worker})` : ''}`);
+    // Idle since the drain began (or since its last answer, if later), for `idle` ms: closed. A client
+    // that sends on it before then is answered, with "Connection: close".
     const sweep = () => {
       const now = performance.now();
-      for (const s of conns) if (!s._httpMessage && now - (s[LAST] ?? 0) >= idle) s.destroy();
+      for (const s of conns) if (!s._httpMessage && now - Math.max(began, s[LAST] ?? 0) >= idle) s.destroy();
     };
     sweep();
     setInterval(sweep, 50).unref();
