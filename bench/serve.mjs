@@ -8,6 +8,7 @@
 // (bench/seed_flask.py), under the same load.
 //   node bench/serve.mjs [SECONDS] [ROUNDS]     (defaults: 5, 3)
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
 import { bin, median, report, root } from './lib.mjs';
@@ -47,16 +48,37 @@ function server(cmd, args, env) {
       if (m) {
         found = true;
         clearTimeout(t);
-        resolve({ url: m[1], stop: () => p.kill('SIGTERM') });
+        resolve({ url: m[1], pid: p.pid, stop: () => p.kill('SIGTERM') });
       }
     });
   });
 }
 
-async function load(url, path, body, headers = {}) {
+/** CPU seconds (user + system) of a process and its live children (cluster workers), from /proc. */
+function cpu(pid) {
+  const one = (p) => {
+    try {
+      const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
+      return (Number(f[11]) + Number(f[12])) / 100;
+    } catch {
+      return 0;
+    }
+  };
+  let kids = [];
+  try {
+    kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch {
+    /* none */
+  }
+  return one(pid) + kids.reduce((a, k) => a + one(k), 0);
+}
+
+async function load(url, path, body, headers = {}, pid) {
+  const c0 = pid ? cpu(pid) : 0;
   const r = await autocannon({ url: `${url}${path}`, method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers }, connections: 32, duration: seconds });
   if (r.non2xx || r.errors) throw new Error(`${path}: ${r.non2xx} non-2xx, ${r.errors} errors`);
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 };
+  const us = pid ? ((cpu(pid) - c0) / r.requests.total) * 1e6 : 0;
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, us };
 }
 
 const ours = {};
@@ -68,8 +90,8 @@ for (const workers of [1, 2]) {
   const a = [];
   const b = [];
   for (let i = 0; i < rounds; i++) {
-    a.push(await load(s.url, '/v1/encrypt', { plaintext }, { authorization: `Bearer ${token}` }));
-    b.push(await load(f.url, '/', { plaintext }));
+    a.push(await load(s.url, '/v1/encrypt', { plaintext }, { authorization: `Bearer ${token}` }, s.pid));
+    b.push(await load(f.url, '/', { plaintext }, {}, f.pid));
   }
   s.stop();
   f.stop();
@@ -81,6 +103,7 @@ for (const w of [1, 2]) {
   const o = ours[w];
   report(`--workers ${w}`, o.rps, 'bare node:http floor (one process)', o.floor.rps, 'req/s', w === 1 ? 0.95 : undefined);
   console.log(`    turn by turn: ours ${range(o.a.map((x) => x.rps))} req/s, floor ${range(o.b.map((x) => x.rps))} req/s, ratio ${range(o.a.map((x, i) => x.rps / o.b[i].rps)).replace(/(\d+\.\d)\b/g, '$1')}`);
+  console.log(`    server CPU per request: ours ${range(o.a.map((x) => x.us))} µs, floor ${range(o.b.map((x) => x.us))} µs`);
   console.log(`    latency p50/p99: ours ${o.p50}/${o.p99} ms (p99 ${range(o.a.map((x) => x.p99))}), floor ${o.floor.p50}/${o.floor.p99} ms${w === 1 ? ` (goal p99 < 6 ms: ${o.p99 < 6 ? 'met' : 'missed'})` : ''}`);
 }
 const flaskOk = spawnSync('/usr/bin/python3', ['-c', 'import flask, Cryptodome']).status === 0;

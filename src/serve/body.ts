@@ -59,7 +59,6 @@ export function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
       if (size > max) {
         done = true;
         req.pause(); // stop reading at the cap; the answer closes the connection
-        cleanup();
         reject(tooLarge(max));
         return;
       }
@@ -69,30 +68,20 @@ export function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
     const onEnd = () => {
       if (done) return;
       done = true;
-      cleanup();
       resolve(parts ? Buffer.concat(parts, size) : (first ?? Buffer.alloc(0)));
     };
     const onGone = () => {
       if (done) return;
       done = true;
-      cleanup();
       reject(new ClientGone());
     };
-    const cleanup = () => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onGone);
-      req.off('aborted', onGone);
-      req.off('close', onClose);
-    };
-    const onClose = () => {
-      if (!req.complete) onGone();
-    };
+    // 'close' also follows an 'error' or 'aborted'; a complete request has had its 'end'.
     req.on('data', onData);
     req.on('end', onEnd);
-    req.on('error', onGone);
-    req.on('aborted', onGone);
-    req.on('close', onClose);
+    req.on('error', () => {});
+    req.on('close', () => {
+      if (!req.complete) onGone();
+    });
   });
 }
 

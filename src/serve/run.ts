@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { createPrivateKey } from 'node:crypto';
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
-import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttp, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttps, type Server as HttpsServer } from 'node:https';
 import { connect, Server as NetServer, type Socket } from 'node:net';
 import type { Keyring } from '../keys/keyring.js';
@@ -9,7 +9,7 @@ import type { Keys } from '../payload.js';
 import { HostCheck, TrustedProxies } from './guard.js';
 import { flushLog, isoNow, logLine, say } from './log.js';
 import { render, runtime, type Snapshot } from './metrics.js';
-import { service, TIMED_OUT } from './service.js';
+import { LAST_ANSWER, service, TIMED_OUT } from './service.js';
 
 /** Where to listen: an address and port, or a Unix socket. */
 export type Listen = { host: string; port: number } | { path: string; mode: number };
@@ -85,8 +85,7 @@ function listenProblem(l: Listen, e: NodeJS.ErrnoException): string {
   return `aes-payload: cannot listen on ${at}: ${why}`;
 }
 
-type Conn = Socket & { _httpMessage?: unknown; [LAST]?: number; [TIMED_OUT]?: boolean };
-const LAST = Symbol('lastActive');
+type Conn = Socket & { _httpMessage?: unknown; [LAST_ANSWER]?: number; [TIMED_OUT]?: boolean };
 
 const REASONS: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
 
@@ -137,16 +136,11 @@ function single(c: RunConfig, worker: string, hooks: Hooks) {
   const conns = new Set<Conn>();
   svc.metrics.connections = () => conns.size;
   server.on(c.tls ? 'secureConnection' : 'connection', (s: Conn) => {
-    s[LAST] = performance.now();
+    s[LAST_ANSWER] = performance.now();
     void s.remoteAddress; // read now: Node keeps it, and a log line after a reset still names the client
     conns.add(s);
     s.once('close', () => conns.delete(s));
     if (draining) s.destroy();
-  });
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    res.once('finish', () => {
-      (req.socket as Conn)[LAST] = performance.now();
-    });
   });
   // A timed-out, malformed or oversized request: answer if nothing was sent yet, then destroy the
   // socket (never a half-close that keeps the slot: slowloris), with a log line naming the client.
@@ -200,7 +194,7 @@ function single(c: RunConfig, worker: string, hooks: Hooks) {
     // that sends on it before then is answered, with "Connection: close".
     const sweep = () => {
       const now = performance.now();
-      for (const s of conns) if (!s._httpMessage && now - Math.max(began, s[LAST] ?? 0) >= idle) s.destroy();
+      for (const s of conns) if (!s._httpMessage && now - Math.max(began, s[LAST_ANSWER] ?? 0) >= idle) s.destroy();
     };
     sweep();
     setInterval(sweep, 50).unref();

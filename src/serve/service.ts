@@ -335,6 +335,7 @@ export function service(c: ServiceConfig, worker = '0') {
       }
       res.writeHead(status, h);
       res.end(req.method === 'HEAD' ? undefined : body);
+      (req.socket as Socket & { [LAST_ANSWER]?: number })[LAST_ANSWER] = performance.now();
       record(status, body.length);
     };
     const fail = (e: unknown) => {
@@ -408,6 +409,8 @@ export function service(c: ServiceConfig, worker = '0') {
 
 /** Set on a socket that Node closed for a header or request timeout. */
 export const TIMED_OUT = Symbol('timedOut');
+/** When a connection's last answer was written (a drain closes connections idle since then). */
+export const LAST_ANSWER = Symbol('lastAnswer');
 
 /**
  * After an answer given before the body was read: send it, close our side,
