@@ -175,6 +175,9 @@ describe('serve: DNS rebinding and cross-origin browsers', () => {
       expect(r.json.error.code).toBe('ERR_HOST');
       expect(JSON.stringify(r.json)).not.toContain('the secret');
     }
+    // two Host headers (Node would keep the first): refused as well
+    const two = await answer(s, Buffer.from(dec({ host: '127.0.0.1' }).toString('latin1').replace('host: 127.0.0.1\r\n', 'host: 127.0.0.1\r\nHost: rebind.attacker.example\r\n'), 'latin1'));
+    expect(two.status).toBe(421);
     const c = spawnSync('curl', ['-s', '-H', 'Host: rebind.attacker.example', '-H', 'content-type: application/json', '-d', JSON.stringify({ ciphertext: ct }), `${s.url}/v1/decrypt`], { encoding: 'utf8' });
     expect(JSON.parse(c.stdout).error.code).toBe('ERR_HOST');
   });

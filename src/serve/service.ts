@@ -102,6 +102,17 @@ function errorAnswer(e: unknown): HttpError {
   return new HttpError(500, 'ERR_INTERNAL', 'internal error');
 }
 
+/** At most one Host header (Node keeps the first of several; RFC 9112 refuses them all). */
+function oneHost(req: IncomingMessage): boolean {
+  const raw = req.rawHeaders;
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const h = raw[i]!;
+    if (h.length === 4 && h.toLowerCase() === 'host' && ++n > 1) return false;
+  }
+  return true;
+}
+
 /** Constant-time comparison of the bearer token (the token's length is not a secret: keygen's are 43 characters). */
 function tokenOk(h: string | undefined, want: Buffer): boolean {
   if (h === undefined || h.length <= 7 || h.charCodeAt(6) !== 0x20 || h.slice(0, 6).toLowerCase() !== 'bearer') return false;
@@ -281,7 +292,7 @@ export function service(c: ServiceConfig, worker = '0') {
 
   /** The checks every request passes before its body is read: route, method, Host, origin, token, media type, declared length. */
   function precheck(req: IncomingMessage, spec: RouteSpec | undefined): HttpError | undefined {
-    if (!c.hosts.ok(req.headers.host)) return HOST_REFUSED();
+    if (!c.hosts.ok(req.headers.host) || !oneHost(req)) return HOST_REFUSED();
     if (crossOrigin(req)) return CROSS_ORIGIN_REFUSED();
     if (spec === undefined) return new HttpError(404, 'ERR_NOT_FOUND', 'no such route');
     if (!spec.methods.includes(req.method!)) return new HttpError(405, 'ERR_METHOD', `${req.method} is not allowed here`, { allow: spec.methods.join(', ') });
