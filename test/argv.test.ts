@@ -52,6 +52,10 @@ const ALLOWED: Record<string, string> = {
   '--request-timeout': 'a time',
   '--keep-alive-timeout': 'a time',
   '--max-connections': 'a count',
+  '--drain-timeout': 'a time',
+  '--allowed-host': 'host names clients use',
+  '--trust-proxy': 'addresses of proxies',
+  '--socket-mode': 'a file mode',
 };
 
 describe('argv', () => {
