@@ -49,7 +49,14 @@ export function overModel(modelOf: (text: string, what?: string) => DocModel): F
     },
     check(text, key, opts = {}) {
       const m = modelOf(text, opts.what);
-      return checkFields(m.json, key, opts.require ? { ...opts, require: m.paths(opts.require) } : opts);
+      const c = checkFields(m.json, key, opts.require ? { ...opts, require: m.paths(opts.require) } : opts);
+      // With a key, write the decrypted document too (and drop it), so that verify refuses
+      // exactly what decrypt refuses: a value no quoting can write for every reader.
+      if (key !== undefined) {
+        const d = decryptFields(m.json, key, { ...(opts.what !== undefined ? { what: opts.what } : {}), allowLegacy: Boolean(opts.allowLegacy) });
+        m.write(d.text);
+      }
+      return c;
     },
     rotate(text, key, opts) {
       const m = modelOf(text, opts.what);
