@@ -223,8 +223,9 @@ const YAML_HINT = /^aesp:[ \t]|:[ \t]+["']?aesp:[12]:/m;
  * Load the `yaml` package when an input may need it: a YAML file name, or a
  * text with a YAML header line or token. Everything else starts without it.
  */
-export async function loadYamlFor(text: string | Uint8Array | undefined, file?: string): Promise<void> {
+export async function loadYamlFor(text: string | Uint8Array | undefined, file?: string, format?: string): Promise<void> {
   if (Y) return;
+  if (format === 'yaml') return loadYaml();
   const t = text === undefined ? '' : typeof text === 'string' ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('latin1');
   if ((file !== undefined && isYamlFileName(file)) || YAML_HINT.test(t)) await loadYaml();
 }
