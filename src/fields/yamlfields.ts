@@ -33,6 +33,8 @@ interface Model {
   doc: YAML.Document.Parsed;
   obj: unknown;
   json: string;
+  /** The text it was read from, to read again for a second way of writing. */
+  text: string;
 }
 
 const TO_STRING = { flowCollectionPadding: false, lineWidth: 0 } as const;
@@ -106,18 +108,18 @@ function model(text: string, what = 'input', portable = true): Model {
     }
     return v;
   });
-  return { doc, obj, json };
+  return { doc, obj, json, text };
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** Write into `doc` what differs between `was` and `now` (values of the model), keeping every other node, comment and order. */
-function apply(doc: YAML.Document.Parsed, was: unknown, now: unknown, path: (string | number)[]): void {
+function apply(doc: YAML.Document.Parsed, was: unknown, now: unknown, path: (string | number)[], quoteAll = false): void {
   if (isObj(was) && isObj(now)) {
     for (const k of Object.keys(was)) if (!Object.hasOwn(now, k)) doc.deleteIn([...path, k]);
     for (const [k, v] of Object.entries(now)) {
       if (!Object.hasOwn(was, k)) doc.setIn([...path, k], doc.createNode(v));
-      else apply(doc, was[k], v, [...path, k]);
+      else apply(doc, was[k], v, [...path, k], quoteAll);
     }
     return;
   }

@@ -168,6 +168,7 @@ function misfit(value: string, quote: EnvEntry['quote']): string | undefined {
   }
   if (quote === "'") {
     if (value.includes("'")) return 'it holds a single quote';
+    if (value.includes('${')) return 'in single quotes, ${ is expanded by python-dotenv but not by sh';
     if (value.includes('\\\\') || value.endsWith('\\')) return 'in single quotes, \\\\ or a final \\ is an escape for python-dotenv but not for sh';
     return undefined;
   }
@@ -197,6 +198,18 @@ export function checkPortable(doc: EnvDoc, what = 'input'): void {
   };
   const bad = FORBIDDEN.exec(text);
   if (bad) fail(bad.index, `${charName(bad[0])}, which .env readers disagree on; only LF may end a line`);
+  // The lines between assignments: empty, or a comment from its first character (Node 20's parser
+  // reads a line of spaces, or an indented comment, as the start of the next name).
+  let at = 0;
+  for (const e of [...doc.entries, { lineStart: text.length, lineEnd: text.length }]) {
+    const lines = text.slice(at, e.lineStart).split('\n');
+    if (lines.at(-1) === '') lines.pop();
+    for (const line of lines) {
+      if (line !== '' && !line.startsWith('#')) fail(at, 'a blank line must be empty and a comment must start with # at the start of the line');
+      at += line.length + 1;
+    }
+    at = e.lineEnd;
+  }
   for (const e of doc.entries) {
     const head = text.slice(e.lineStart, e.start);
     if (head !== `${e.name}=` && head !== `export ${e.name}=`) {

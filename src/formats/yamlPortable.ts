@@ -38,6 +38,7 @@ const PLAIN_FLOAT = /^[-+]?(?:0|[1-9][0-9]*)\.[0-9]+$/;
  * ```
  */
 export function plainMisread(source: string, value: unknown): string | undefined {
+  if (source.includes('\t')) return 'holds a tab, which a YAML 1.1 reader (PyYAML) cannot read in a plain scalar';
   if (PY_SPECIAL.test(source)) return 'a YAML 1.1 reader (PyYAML) takes it for a date, a merge key or a value key';
   if (PY_BOOL.test(source)) return value === (/^t/i.test(source) ? true : /^f/i.test(source) ? false : undefined) ? undefined : 'a YAML 1.1 reader (PyYAML) takes it for a boolean';
   if (PY_NULL.test(source)) return value === null ? undefined : 'a YAML 1.1 reader takes it for null';
@@ -51,11 +52,17 @@ export function plainMisread(source: string, value: unknown): string | undefined
   return undefined;
 }
 
+/** Strings written plain: a conservative set of characters that every YAML reader takes literally in a plain scalar. */
+const SAFE_PLAIN = /^(?:[A-Za-z0-9_./@%+]|[^\u0000-\u007f\s])(?:[A-Za-z0-9 _./:@%+,=?~-]|[^\u0000-\u007f\s])*$/u;
+
 /**
- * Whether a string written as a plain scalar reads as that string in both
- * YAML 1.1 and 1.2 (what the `yaml` package writes plain is already a
- * string in YAML 1.2; this adds YAML 1.1's readings).
+ * Whether a string may be written as a plain scalar and read as that
+ * string by YAML 1.1 and 1.2 readers alike: only ordinary characters (no
+ * tab, no quote, no `#` after a space, no `: `, no trailing space or colon),
+ * and nothing YAML 1.1 takes for a boolean, number, null or date. Other
+ * strings are double-quoted.
  */
 export function plainKeepsString(value: string): boolean {
+  if (!SAFE_PLAIN.test(value) || value.includes(': ') || value.includes(' #') || /[ :]$/.test(value)) return false;
   return !(PY_SPECIAL.test(value) || PY_BOOL.test(value) || PY_NULL.test(value) || PY_INT.test(value) || PY_FLOAT.test(value));
 }
