@@ -113,55 +113,72 @@ function model(text: string, what = 'input', portable = true): Model {
 
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
+/**
+ * Double-quote the strings of a node written anew that a YAML 1.1 reader
+ * could take for something else when plain (no, 1_000, 2001-12-14, a tab),
+ * keys included; with `quoteAll`, every string. Quoting is not
+ * authenticated, so it is chosen for the reader, not kept from the input.
+ */
+function quoteStrings(node: YAML.Node, quoteAll: boolean): void {
+  const y = yaml();
+  const fix = (n: YAML.Scalar) => {
+    if (typeof n.value !== 'string') return;
+    if (quoteAll || ((n.type === undefined || n.type === 'PLAIN') && !plainKeepsString(n.value))) n.type = 'QUOTE_DOUBLE';
+  };
+  if (y.isScalar(node)) fix(node);
+  else y.visit(node, { Scalar: (_k, n) => fix(n) });
+}
+
 /** Write into `doc` what differs between `was` and `now` (values of the model), keeping every other node, comment and order. */
-function apply(doc: YAML.Document.Parsed, was: unknown, now: unknown, path: (string | number)[], quoteAll = false): void {
+function apply(doc: YAML.Document.Parsed, was: unknown, now: unknown, path: (string | number)[], quoteAll: boolean): void {
   if (isObj(was) && isObj(now)) {
     for (const k of Object.keys(was)) if (!Object.hasOwn(now, k)) doc.deleteIn([...path, k]);
     for (const [k, v] of Object.entries(now)) {
-      if (!Object.hasOwn(was, k)) doc.setIn([...path, k], doc.createNode(v));
-      else apply(doc, was[k], v, [...path, k], quoteAll);
+      if (!Object.hasOwn(was, k)) {
+        const node = doc.createNode(v) as YAML.Node;
+        quoteStrings(node, quoteAll);
+        doc.setIn([...path, k], node);
+      } else apply(doc, was[k], v, [...path, k], quoteAll);
     }
     return;
   }
   if (Array.isArray(was) && Array.isArray(now) && was.length === now.length) {
-    now.forEach((v, i) => apply(doc, was[i], v, [...path, i]));
+    now.forEach((v, i) => apply(doc, was[i], v, [...path, i], quoteAll));
     return;
   }
   if (JSON.stringify(was) === JSON.stringify(now)) return;
   const y = yaml();
   const old = doc.getIn(path, true);
-  const node = doc.createNode(now);
+  const node = doc.createNode(now) as YAML.Node;
   // Keep the old scalar's quoting and comments: a token goes inside the value's own quotes, and back.
-  // Quoting is not authenticated, so a string that a YAML 1.1 reader would take for something else
-  // when plain (no, 1_000, 2001-12-14) is double-quoted, whatever the old node had.
   if (y.isScalar(old) && y.isScalar(node)) {
     if (typeof now === 'string' && old.type) node.type = old.type;
     if (old.comment) node.comment = old.comment;
     if (old.commentBefore) node.commentBefore = old.commentBefore;
   }
-  if (y.isScalar(node) && typeof now === 'string' && (node.type === undefined || node.type === 'PLAIN') && !plainKeepsString(now)) node.type = 'QUOTE_DOUBLE';
+  quoteStrings(node, quoteAll);
   doc.setIn(path, node);
 }
 
 /**
  * Write the model back into the document, then read the result again as a
  * portable document: it must hold exactly the model, for YAML 1.2 and 1.1
- * readers alike, or nothing is released.
+ * readers alike. If it does not, every string written is double-quoted and
+ * the check made again; failing that, nothing is released.
  */
 function write(m: Model, modelText: string, what: string | undefined): string {
   const want = JSON.parse(modelText) as unknown;
-  apply(m.doc, m.obj, want, []);
-  const out = m.doc.toString(TO_STRING);
-  let again: string | undefined;
-  try {
-    again = model(out, what).json;
-  } catch {
-    /* reported below */
+  for (const quoteAll of [false, true]) {
+    const target = quoteAll ? model(m.text, what) : m;
+    apply(target.doc, target.obj, want, [], quoteAll);
+    const out = target.doc.toString(TO_STRING);
+    try {
+      if (model(out, what).json === JSON.stringify(want)) return out;
+    } catch {
+      /* not portable: try again, or refuse below */
+    }
   }
-  if (again !== JSON.stringify(want)) {
-    throw new FormatError(`${what ?? 'input'}: the YAML document cannot be written so that YAML 1.1 and 1.2 readers read it alike`, 'ERR_YAML_PORTABLE');
-  }
-  return out;
+  throw new FormatError(`${what ?? 'input'}: the YAML document cannot be written so that YAML 1.1 and 1.2 readers read it alike`, 'ERR_YAML_PORTABLE');
 }
 
 /**

@@ -93,4 +93,9 @@ describe('YAML: what other readers see is what was authenticated', () => {
       }),
     ).toEqual([]);
   });
+
+  it('a mapping encrypted whole comes back with its strings quoted where YAML 1.1 needs it', () => {
+    const e = enc(['--fields', 'flags', '--input-type', 'yaml', '-'], PLAIN);
+    expect(judge({ 'flags encrypted whole': e, 'its token unquoted': e.replace(/flags: "(aesp:[^"]+)"/, 'flags: $1') })).toEqual([]);
+  });
 });
