@@ -4,11 +4,11 @@ import { constants as osc, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import { AesPayloadError, EXIT, FormatError, IOError, UsageError, quote } from '../errors.js';
-import { parseEnv } from '../formats/dotenv.js';
+import { parseEnv, parsePortableEnv } from '../formats/dotenv.js';
 import * as envelope from '../formats/envelope.js';
 import { parseJsonSpans } from '../formats/jsonSpans.js';
 import { fieldCodec, isFieldFormat, type FieldFormat } from '../fields/documents.js';
-import { loadYamlFor, yamlToJson } from '../fields/yamlfields.js';
+import { checkYamlFieldText, loadYamlFor } from '../fields/yamlfields.js';
 import { parsePaths } from '../fields/paths.js';
 import { writeFileAtomic } from '../io/output.js';
 import { killTree, processTree, signalAll } from '../io/processTree.js';
@@ -145,9 +145,11 @@ type Kind = 'envelope' | FieldFormat;
 
 /** Check an edited plaintext parses, as what it must be written back as. */
 function checkEdited(text: string, kind: Kind, envText: boolean, what: string): void {
-  if (kind === 'env' || envText) parseEnv(text, what);
+  // A field document must be in the portable subset (FORMAT.md §12.1, §13.1); what only we read (an envelope's content) need not.
+  if (kind === 'env') parsePortableEnv(text, what);
+  else if (envText) parseEnv(text, what);
   else if (kind === 'fields') parseJsonSpans(text, what);
-  else if (kind === 'yaml') yamlToJson(text, what);
+  else if (kind === 'yaml') checkYamlFieldText(text, what);
 }
 
 export function registerEdit(program: Command, ui: Ui): void {

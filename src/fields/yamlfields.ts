@@ -231,6 +231,11 @@ export function yamlToJson(text: string, what?: string): string {
   return model(text, what, false).json;
 }
 
+/** Check a YAML text as a field document reads it (§13.1: portable), for `edit` to report before it encrypts. */
+export function checkYamlFieldText(text: string, what?: string): void {
+  model(text, what);
+}
+
 /** Whether a file name is a YAML file. */
 export function isYamlFileName(name: string): boolean {
   return /\.ya?ml(\.(aesp|enc))?$/i.test(name);
