@@ -94,7 +94,7 @@ function model(text: string, what = 'input', portable = true): Model {
       Scalar(_k, n) {
         if (n.type !== 'PLAIN') return;
         const why = plainMisread(n.source ?? '', n.value);
-        if (why) refuse(n.range?.[0] ?? 0, `a plain (unquoted) scalar that ${why}; quote it`);
+        if (why) refuse(n.range?.[0] ?? 0, `a plain (unquoted) scalar: ${why}; quote it`);
       },
     });
   }

@@ -158,6 +158,8 @@ const charName = (c: string): string =>
   ({ '\r': 'a carriage return (CR; convert CRLF files to LF, with dos2unix for example)', '\ufeff': 'a byte order mark (U+FEFF)', '\u2028': 'a line separator (U+2028)', '\u2029': 'a paragraph separator (U+2029)', '\u0085': 'a next-line character (U+0085)' })[c] ??
   `a control character (U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')})`;
 
+const forbiddenWhy = (c: string): string => `${charName(c)}, which .env readers disagree on${/[\r\u0085\u2028\u2029\u000b\u000c]/.test(c) ? ' (some end a line there); only LF may end a line' : ''}`;
+
 /** Why `value` cannot stand in `quote` so that every reader reads it as it is, or undefined when it can. */
 function misfit(value: string, quote: EnvEntry['quote']): string | undefined {
   const bad = FORBIDDEN.exec(value);
@@ -197,7 +199,7 @@ export function checkPortable(doc: EnvDoc, what = 'input'): void {
     throw new FormatError(`${what}: .env line ${lineAt(k)}: ${why}`, 'ERR_ENV_PORTABLE');
   };
   const bad = FORBIDDEN.exec(text);
-  if (bad) fail(bad.index, `${charName(bad[0])}, which .env readers disagree on; only LF may end a line`);
+  if (bad) fail(bad.index, forbiddenWhy(bad[0]));
   // The lines between assignments: empty, or a comment from its first character (Node 20's parser
   // reads a line of spaces, or an indented comment, as the start of the next name).
   let at = 0;
@@ -235,6 +237,10 @@ export function checkPortable(doc: EnvDoc, what = 'input'): void {
  * ```
  */
 export function parsePortableEnv(text: string, what = 'input'): EnvDoc {
+  const bad = FORBIDDEN.exec(text);
+  if (bad) {
+    throw new FormatError(`${what}: .env line ${text.slice(0, bad.index).split('\n').length}: ${forbiddenWhy(bad[0])}`, 'ERR_ENV_PORTABLE');
+  }
   const doc = parseEnv(text, what);
   checkPortable(doc, what);
   return doc;

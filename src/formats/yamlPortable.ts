@@ -38,7 +38,7 @@ const PLAIN_FLOAT = /^[-+]?(?:0|[1-9][0-9]*)\.[0-9]+$/;
  * ```
  */
 export function plainMisread(source: string, value: unknown): string | undefined {
-  if (source.includes('\t')) return 'holds a tab, which a YAML 1.1 reader (PyYAML) cannot read in a plain scalar';
+  if (source.includes('\t')) return 'it holds a tab, which a YAML 1.1 reader (PyYAML) cannot read in a plain scalar';
   if (PY_SPECIAL.test(source)) return 'a YAML 1.1 reader (PyYAML) takes it for a date, a merge key or a value key';
   if (PY_BOOL.test(source)) return value === (/^t/i.test(source) ? true : /^f/i.test(source) ? false : undefined) ? undefined : 'a YAML 1.1 reader (PyYAML) takes it for a boolean';
   if (PY_NULL.test(source)) return value === null ? undefined : 'a YAML 1.1 reader takes it for null';
