@@ -66,6 +66,9 @@ try {
   }
   const v = spawnSync(exe, ['--version'], { encoding: 'utf8' });
   if (v.status !== 0 || !/^\d+\.\d+\.\d+/.test(v.stdout)) throw new Error(`${exe} --version: exit ${v.status}: ${v.stdout}${v.stderr}`);
+} catch (e) {
+  rmSync(exe, { force: true }); // never leave an unsafe executable behind
+  throw e;
 } finally {
   rmSync(probe, { recursive: true, force: true });
 }
