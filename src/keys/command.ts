@@ -119,7 +119,9 @@ export async function runKeyCommand(line: string, o: { env: NodeJS.ProcessEnv; k
     // 'close': the command has exited and every holder of its stdout and stderr has closed them.
     child.on('close', (status, signal) => {
       clearTimeout(timer);
-      resolve({ status, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err), timedOut, tooMuch });
+      const stdout = Buffer.concat(out);
+      for (const b of out) b.fill(0); // the key text lives on in the one copy returned
+      resolve({ status, signal, stdout, stderr: Buffer.concat(err), timedOut, tooMuch });
     });
   });
   const stderr = r.stderr.length ? `: ${printable(r.stderr.toString('utf8').trim().split('\n').slice(-3).join(' / '), 300)}` : '';
