@@ -1,5 +1,13 @@
-#!/usr/bin/env node
+#!/bin/sh
+':' //; exec node -- "$0" "$@"
 'use strict';
+// The two lines above are sh and JavaScript at once. As a command (npm links
+// bin/aes-payload.js into node_modules/.bin), sh runs the second line and
+// starts Node with `--` before the script: Node scans its whole command line
+// for --env-file and --env-file-if-exists and applies that file before any
+// JavaScript runs, NODE_OPTIONS included (nodejs/node#54232), and `--` is
+// where that scan stops. So nothing the user types after `aes-payload` can
+// make Node read a file. For Node, the second line is a string and a comment.
 // CommonJS on purpose (see bin/package.json): loading one bundled file keeps
 // start-up close to `node -e 0`. The bundle is built by `npm run build`
 // (run by `npm ci` through the prepare script), together with a V8 code cache

@@ -4,8 +4,17 @@
 //   2. node --experimental-sea-config makes the blob, with a V8 code cache;
 //   3. a copy of this node binary gets the blob injected with postject.
 // No snapshot (useSnapshot would freeze chalk's colour detection at build time).
-import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+//
+// Node scans the whole command line of the executable for --env-file and
+// --env-file-if-exists and applies that file (NODE_OPTIONS included) before
+// the bundle runs (nodejs/node#54232); `--` is where that scan stops. The
+// blob's execArgv is `--`, which Node puts before the user's arguments, so
+// nothing typed after `aes-payload-linux-x64` makes Node read a file. The
+// build checks that on the finished executable, for every spelling, and
+// fails if Node still reads one (a Node without execArgv support, say).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -24,6 +33,7 @@ writeFileSync(
     disableExperimentalSEAWarning: true,
     useCodeCache: true,
     useSnapshot: false,
+    execArgv: ['--'],
     // Dependencies kept out of the main bundle (src/io/vendor.ts), loaded from these assets when needed.
     assets: { 'yaml.cjs': join(dist, 'vendor/yaml.cjs'), 'selfsigned.cjs': join(dist, 'vendor/selfsigned.cjs') },
   }),
@@ -39,4 +49,27 @@ execFileSync(
 );
 rmSync(blob, { force: true });
 rmSync(config, { force: true });
+
+const probe = mkdtempSync(join(tmpdir(), 'aes-payload-sea-check-'));
+try {
+  const marker = join(probe, 'ran');
+  writeFileSync(join(probe, 'evil.cjs'), `require('fs').writeFileSync(${JSON.stringify(marker)}, 'x');\n`);
+  const envFile = join(probe, 'evil.env');
+  writeFileSync(envFile, `NODE_OPTIONS="--require=${join(probe, 'evil.cjs')}"\n`);
+  const spellings = [['--env-file', envFile], [`--env-file=${envFile}`], ['--env-file-if-exists', envFile], [`--env-file-if-exists=${envFile}`]];
+  for (const arg of spellings) {
+    for (const args of [[...arg, '--version'], ['exec', ...arg, '--', 'true'], ['exec', '-f', envFile, ...arg, '--', 'true']]) {
+      const r = spawnSync(exe, args, { encoding: 'utf8', env: { PATH: process.env.PATH } });
+      if (existsSync(marker)) throw new Error(`${exe} ${args.join(' ')}: Node applied the --env-file before aes-payload ran; the executable is unsafe`);
+      if (r.status !== 2) throw new Error(`${exe} ${args.join(' ')}: exit ${r.status}, not the refusal (2): ${r.stderr}`);
+    }
+  }
+  const v = spawnSync(exe, ['--version'], { encoding: 'utf8' });
+  if (v.status !== 0 || !/^\d+\.\d+\.\d+/.test(v.stdout)) throw new Error(`${exe} --version: exit ${v.status}: ${v.stdout}${v.stderr}`);
+} catch (e) {
+  rmSync(exe, { force: true }); // never leave an unsafe executable behind
+  throw e;
+} finally {
+  rmSync(probe, { recursive: true, force: true });
+}
 console.log(`${exe}: ${(statSync(exe).size / 1048576).toFixed(1)} MiB`);

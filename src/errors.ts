@@ -84,6 +84,28 @@ export class AuthError extends AesPayloadError {
 }
 
 /**
+ * One input that authenticates under more than one key tried (a keyring for
+ * raw input, several JWE recipients): AES-GCM and the MAC half of CBC-HMAC
+ * do not commit to a key, so such an input can be built on purpose to read
+ * differently under each. It is refused (exit 1, code ERR_KEY_AMBIGUOUS)
+ * rather than read under whichever key came first.
+ *
+ * @example
+ * ```ts
+ * throw new AmbiguousKeyError(['5f0b2f6c0f6d1e7a', '9a1c…']);
+ * ```
+ */
+export class AmbiguousKeyError extends AesPayloadError {
+  constructor(kids: string[], what = 'keys') {
+    super(
+      'ERR_KEY_AMBIGUOUS',
+      EXIT.AUTH,
+      `the input authenticates under more than one key${kids.length ? ` (${what} ${kids.slice(0, 4).join(', ')}${kids.length > 4 ? ', …' : ''})` : ''}, so it could read differently under each: refused (formats that commit to their key: SECURITY.md)`,
+    );
+  }
+}
+
+/**
  * The command line is wrong (unknown option, conflicting flags).
  *
  * @example

@@ -4,7 +4,7 @@ import { defaultAlgForKeyLength, type Alg } from './crypto/algs.js';
 import { subkey } from './crypto/derive.js';
 import { gcmSeal } from './crypto/gcm.js';
 import { SCRYPT_DEFAULTS, scryptCostMs, scryptKey, scryptParamsProblem, type KdfBudget } from './crypto/kdf.js';
-import { AesPayloadError, AuthError, FormatError, KeyError, UsageError } from './errors.js';
+import { AesPayloadError, AmbiguousKeyError, AuthError, FormatError, KeyError, UsageError } from './errors.js';
 import * as envelope from './formats/envelope.js';
 import * as jweCodec from './formats/jwe.js';
 import { parseJsonSpans } from './formats/jsonSpans.js';
@@ -447,6 +447,7 @@ function openRaw(text: string, keys: Keys, opts: DecryptOptions, forVerify: bool
   }
   if (keys.rsa && !keys.secret) throw new KeyError('an RSA key can only decrypt JWE input', 'ERR_KEY_TYPE');
   // Raw input names no kid: with a keyring, every key is tried (plain CBC: the primary only, as padding is no proof).
+  // Every one, not the first that works: GCM does not commit to its key, so an input made to open under two keys is refused.
   const primary = secretFor(keys, undefined);
   if (!primary) throw new KeyError('no key given', 'ERR_KEY_MISSING');
   const alg = pickAlg(primary, opts.alg);
@@ -456,13 +457,20 @@ function openRaw(text: string, keys: Keys, opts: DecryptOptions, forVerify: bool
   checkKeyLength(alg, primary);
   const sealed = raw.decode(text, alg);
   if (forVerify && !spec.authenticated) throw new FormatError('unauthenticated algorithm', 'ERR_UNAUTHENTICATED');
+  const opened: { plaintext: Buffer; key: Uint8Array }[] = [];
   for (const key of candidates) {
     try {
-      return { plaintext: open(sealed, key, userAad), alg, kid: keyId(key) };
+      opened.push({ plaintext: open(sealed, key, userAad), key });
     } catch (e) {
       if (!(e instanceof AuthError)) throw e;
     }
   }
+  if (opened.length > 1) {
+    for (const o of opened) o.plaintext.fill(0);
+    throw new AmbiguousKeyError(opened.map((o) => keyId(o.key)), 'kids');
+  }
+  const one = opened[0];
+  if (one) return { plaintext: one.plaintext, alg, kid: keyId(one.key) };
   throw new AuthError(keys.ring ? `raw input names no kid, and none of the keyring's ${candidates.length} key${candidates.length === 1 ? '' : 's'} of ${spec.keyLen} bytes authenticated it` : undefined);
 }
 

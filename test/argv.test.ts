@@ -37,7 +37,7 @@ const ALLOWED: Record<string, string> = {
   '--key-cmd-timeout': 'a time',
   '--extract': 'a field path',
   '--input-type': 'a document type',
-  '--env-file': 'a file name',
+  '--file': 'a file name (exec)',
   '--key-uri': 'an RFC 7512 URI naming an HSM key (a PIN in it is refused)',
   '--pkcs11-module': 'a file name',
   '--pin-env': 'an environment variable name',

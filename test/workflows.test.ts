@@ -16,7 +16,7 @@ const ENV_TEXT = [
   'export DB_PASSWORD="hunter 2" # rotate monthly',
   'DB_HOST=db.local',
   "API_TOKEN='t0k3n'",
-  'MULTI="line1\\nline2"',
+  'MULTI="line1\nline2"',
   '',
   'EMPTY=',
   'QUOTED_HASH="a # not a comment"',
@@ -81,9 +81,14 @@ describe('.env field encryption', () => {
     expect(run(['decrypt', '-'], { env: K, input: enc.replace('# database', '# db') }).code).toBe(0);
   });
 
-  it('unquoted values with inner spaces or backslashes come back unquoted, byte for byte', () => {
-    const text = 'A_PASSWORD=x y\nB=2\nC=a\\b\n';
-    const e = run(['encrypt', '--fields', 'A_*,C', '--input-type', 'env', '-'], { env: K, input: text });
+  it('values other readers would read otherwise are refused (exit 4, naming the line); quoted, they come back byte for byte', () => {
+    for (const [text, line] of [['A_PASSWORD=x y\n', 1], ['B=2\nC=a\\b\n', 2], ['D="a\\nb"\n', 1], ['E = 1\n', 1], ['F=1\r\n', 1]] as const) {
+      const e = run(['encrypt', '--fields', 'A_*,C,D,E,F', '--allow-missing', '--input-type', 'env', '-'], { env: K, input: text });
+      expect(e.code, text).toBe(4);
+      expect(e.stderr).toMatch(new RegExp(`\\.env line ${line}: `));
+    }
+    const text = "A_PASSWORD='x y'\nB=2\nC='a\\b'\nD=\"C:\\Users\\me\"\n";
+    const e = run(['encrypt', '--fields', 'A_*,C,D', '--input-type', 'env', '-'], { env: K, input: text });
     expect(e.code, e.stderr).toBe(0);
     expect(run(['decrypt', '-'], { env: K, input: e.out }).out).toBe(text);
   });
@@ -155,31 +160,31 @@ describe('exec', () => {
   const dotenv = file('app.env.aesp', encEnv('app.env'));
 
   it('puts the variables of every file into the command\'s environment, runs it without a shell, and passes on its exit status', () => {
-    const r = run(['exec', '--env-file', vars, '--env-file', dotenv, '--', 'sh', '-c', 'printf "%s|" "$API_URL" "$RETRIES" "$DEBUG" "$SPACED" "$DB_PASSWORD" "$MULTI" "$1"; exit 7', 'sh', '$HOME;*'], { env: K });
+    const r = run(['exec', '-f', vars, '-f', dotenv, '--', 'sh', '-c', 'printf "%s|" "$API_URL" "$RETRIES" "$DEBUG" "$SPACED" "$DB_PASSWORD" "$MULTI" "$1"; exit 7', 'sh', '$HOME;*'], { env: K });
     expect(r.code, r.stderr).toBe(7);
     expect(r.out).toBe('https://api.example|3|false|a b|hunter 2|line1\nline2|$HOME;*|');
   });
 
   it('removes the key variables from the command\'s environment, unless --keep-key-env', () => {
     const show = ['--', 'sh', '-c', 'echo "[${AES_PAYLOAD_KEY:-}][${MY_KEY:-}]"'];
-    expect(run(['exec', '--env-file', vars, ...show], { env: K }).out).toBe('[][]\n');
-    expect(run(['exec', '--env-file', vars, '--key-env', 'MY_KEY', ...show], { env: { MY_KEY: KEY } }).out).toBe('[][]\n');
-    expect(run(['exec', '--env-file', vars, '--keep-key-env', ...show], { env: K }).out).toBe(`[${KEY}][]\n`);
+    expect(run(['exec', '-f', vars, ...show], { env: K }).out).toBe('[][]\n');
+    expect(run(['exec', '-f', vars, '--key-env', 'MY_KEY', ...show], { env: { MY_KEY: KEY } }).out).toBe('[][]\n');
+    expect(run(['exec', '-f', vars, '--keep-key-env', ...show], { env: K }).out).toBe(`[${KEY}][]\n`);
   });
 
   it('a clash with the environment: the file wins with a warning; --no-override keeps the environment\'s value', () => {
     const show = ['--', 'sh', '-c', 'echo "$API_URL"'];
-    const wins = run(['exec', '--env-file', vars, ...show], { env: { ...K, API_URL: 'mine' } });
+    const wins = run(['exec', '-f', vars, ...show], { env: { ...K, API_URL: 'mine' } });
     expect(wins.out).toBe('https://api.example\n');
     expect(wins.stderr).toMatch(/warning: .* sets API_URL, which the environment already has/);
-    const keeps = run(['exec', '--no-override', '--env-file', vars, ...show], { env: { ...K, API_URL: 'mine' } });
+    const keeps = run(['exec', '--no-override', '-f', vars, ...show], { env: { ...K, API_URL: 'mine' } });
     expect(keeps.out).toBe('mine\n');
     expect(keeps.stderr).toBe('');
   });
 
   it('forwards SIGTERM, SIGINT and SIGHUP to the command, and takes its exit status', async () => {
     for (const [sig, code] of [['SIGTERM', 43], ['SIGINT', 42], ['SIGHUP', 41]] as const) {
-      const c = start(['exec', '--env-file', vars, '--', 'sh', '-c', `trap 'echo got ${sig}; exit ${code}' ${sig.slice(3)}; echo ready; while :; do sleep 0.05; done`], K);
+      const c = start(['exec', '-f', vars, '--', 'sh', '-c', `trap 'echo got ${sig}; exit ${code}' ${sig.slice(3)}; echo ready; while :; do sleep 0.05; done`], K);
       await new Promise<void>((r) => {
         const t = setInterval(() => c.out().includes('ready') && (clearInterval(t), r()), 20);
       });
@@ -191,11 +196,11 @@ describe('exec', () => {
   });
 
   it('a command killed by a signal: aes-payload dies of the same signal', async () => {
-    const c = start(['exec', '--env-file', vars, '--', 'sh', '-c', 'kill -KILL $$'], K);
+    const c = start(['exec', '-f', vars, '--', 'sh', '-c', 'kill -KILL $$'], K);
     expect((await c.exited).signal).toBe('SIGKILL');
   });
 
-  it('-f is --env-file (Node itself checks that a --env-file argument exists); -f - reads stdin; a missing file is exit 5', () => {
+  it('-f - reads stdin; a missing file is exit 5', () => {
     const r = run(['exec', '-f', '-', '--', 'sh', '-c', 'echo "$API_URL"'], { env: K, input: readFileSync(vars) });
     expect(r.code, r.stderr).toBe(0);
     expect(r.out).toBe('https://api.example\n');
@@ -205,16 +210,16 @@ describe('exec', () => {
   });
 
   it('not found is 127; a wrong key, a tampered or a plaintext file stops before the command runs', () => {
-    expect(run(['exec', '--env-file', vars, '--', 'no-such-command-here'], { env: K }).code).toBe(127);
+    expect(run(['exec', '-f', vars, '--', 'no-such-command-here'], { env: K }).code).toBe(127);
     const marker = join(dir, 'ran');
     const touch = ['--', 'sh', '-c', `echo ran > ${marker}`];
-    expect(run(['exec', '--env-file', vars, ...touch], { env: { AES_PAYLOAD_KEY: randomBytes(32).toString('hex') } }).code).toBe(1);
-    expect(run(['exec', '--env-file', file('t.aesp', readFileSync(vars, 'utf8').replace(/"data":"(.)/, (_m, c: string) => `"data":"${c === 'A' ? 'B' : 'A'}`)), ...touch], { env: K }).code).toBe(1);
-    expect(run(['exec', '--env-file', file('plain.json', '{"A":"1"}'), ...touch], { env: K }).code).toBe(4);
+    expect(run(['exec', '-f', vars, ...touch], { env: { AES_PAYLOAD_KEY: randomBytes(32).toString('hex') } }).code).toBe(1);
+    expect(run(['exec', '-f', file('t.aesp', readFileSync(vars, 'utf8').replace(/"data":"(.)/, (_m, c: string) => `"data":"${c === 'A' ? 'B' : 'A'}`)), ...touch], { env: K }).code).toBe(1);
+    expect(run(['exec', '-f', file('plain.json', '{"A":"1"}'), ...touch], { env: K }).code).toBe(4);
     const nested = file('nested.aesp', run(['encrypt', '-'], { env: K, input: '{"A":{"B":1}}' }).out);
-    expect(run(['exec', '--env-file', nested, ...touch], { env: K }).code).toBe(4);
+    expect(run(['exec', '-f', nested, ...touch], { env: K }).code).toBe(4);
     const badName = file('badname.aesp', run(['encrypt', '-'], { env: K, input: '{"A=B":"1"}' }).out);
-    expect(run(['exec', '--env-file', badName, ...touch], { env: K }).code).toBe(4);
+    expect(run(['exec', '-f', badName, ...touch], { env: K }).code).toBe(4);
     expect(readdirSync(dir)).not.toContain('ran');
   });
 });
@@ -395,7 +400,7 @@ describe('YAML field encryption', () => {
     const K2 = { AES_PAYLOAD_KEY: NEW };
     expect(run(['decrypt', p], { env: K2 }).out).toBe(YAML_TEXT);
     const flat = file('flat.enc.yaml', run(['encrypt', '--fields', 'PASSWORD', file('flat.yaml', 'PASSWORD: s3cret # yes\nPORT: 8080\n')], { env: K2 }).out);
-    expect(run(['exec', '--env-file', flat, '--', 'sh', '-c', 'echo "$PASSWORD:$PORT"'], { env: K2 }).out).toBe('s3cret:8080\n');
+    expect(run(['exec', '-f', flat, '--', 'sh', '-c', 'echo "$PASSWORD:$PORT"'], { env: K2 }).out).toBe('s3cret:8080\n');
     const ed = file('yaml-ed.sh', '#!/bin/sh\nsed -i s/db.local/db.prod/ "$1"\n');
     chmodSync(ed, 0o700);
     const before = readFileSync(p, 'utf8');

@@ -138,7 +138,7 @@ export function registerDecrypt(program: Command, ui: Ui): void {
       return;
     }
     const input = readAllOf(src, MAX_ENCODED_BYTES);
-    await loadYamlFor(input.data, file);
+    await loadYamlFor(input.data, file, o.format);
     if (late) {
       await resolve(inputKid(input.data));
     }

@@ -1,16 +1,17 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync, constants as fsc } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants as osc, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import { AesPayloadError, EXIT, FormatError, IOError, UsageError, quote } from '../errors.js';
-import { parseEnv } from '../formats/dotenv.js';
+import { parseEnv, parsePortableEnv } from '../formats/dotenv.js';
 import * as envelope from '../formats/envelope.js';
 import { parseJsonSpans } from '../formats/jsonSpans.js';
 import { fieldCodec, isFieldFormat, type FieldFormat } from '../fields/documents.js';
-import { loadYamlFor, yamlToJson } from '../fields/yamlfields.js';
+import { checkYamlFieldText, loadYamlFor } from '../fields/yamlfields.js';
 import { parsePaths } from '../fields/paths.js';
 import { writeFileAtomic } from '../io/output.js';
+import { killTree, processTree, signalAll } from '../io/processTree.js';
 import { decrypt, detectFormat, encrypt, keyForKid, type KeyArg } from '../payload.js';
 import { addKeyOptions, keysOf, promptConfirm, resolveCliKeys, signalStatus, type KeyFlags } from './common.js';
 import { withHelp } from './help.js';
@@ -26,32 +27,77 @@ class EditorError extends AesPayloadError {
   }
 }
 
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+/**
+ * Every signal that ends a process by default and that a process can catch
+ * (SIGKILL cannot be; SIGSEGV, SIGBUS, SIGFPE and SIGILL are faults, not
+ * requests; SIGUSR1 starts Node's inspector and SIGPIPE is ignored by Node).
+ */
+const DEADLY = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTRAP', 'SIGABRT', 'SIGUSR2', 'SIGALRM', 'SIGTERM', 'SIGSTKFLT', 'SIGXCPU', 'SIGXFSZ', 'SIGVTALRM', 'SIGPROF', 'SIGIO', 'SIGPWR', 'SIGSYS'].filter(
+  (s) => s in osc.signals,
+) as NodeJS.Signals[];
 
-/** A private 0700 directory holding one 0600 file; removed (the file overwritten first) on every exit path. */
+/** How long the editor gets to end on SIGTERM (vi restores the terminal) before it and its children are killed. */
+const EDITOR_GRACE_MS = 2000;
+
+/**
+ * A private 0700 directory holding one 0600 file; removed (the file
+ * overwritten first) on every exit path. On a deadly signal, the editor
+ * and every process it started are ended first (SIGTERM, then SIGKILL after
+ * a grace period), so that nothing writes into the directory after it is
+ * gone and nothing is left running on the terminal; then aes-payload exits
+ * with 128 + the signal's number.
+ */
 class Scratch {
   readonly dir: string;
   readonly file: string;
+  /** Set once a signal has begun the shutdown: the editor's end is then no error to report. */
+  dying = false;
+  private child: ChildProcess | undefined;
   private readonly onSignal: [NodeJS.Signals, () => void][];
 
   constructor(name: string, data: Buffer) {
     this.dir = mkdtempSync(join(tmpdir(), 'aes-payload-edit-')); // mode 0700
     this.file = join(this.dir, name);
-    const fd = openSync(this.file, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
     try {
-      writeSync(fd, data);
-    } finally {
-      closeSync(fd);
+      const fd = openSync(this.file, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
+      try {
+        writeSync(fd, data);
+      } finally {
+        closeSync(fd);
+      }
+    } catch (e) {
+      rmSync(this.dir, { recursive: true, force: true });
+      throw e;
     }
-    this.onSignal = SIGNALS.map((s) => [
-      s,
-      () => {
-        this.remove();
-        process.exit(signalStatus(s));
-      },
-    ]);
+    this.onSignal = DEADLY.map((s) => [s, () => void this.die(s)]);
     for (const [s, h] of this.onSignal) process.on(s, h);
     process.once('exit', () => this.remove());
+  }
+
+  /** The editor process, ended with aes-payload on a signal. */
+  track(child: ChildProcess): void {
+    this.child = child;
+  }
+
+  private async die(signal: NodeJS.Signals): Promise<void> {
+    if (this.dying) return;
+    this.dying = true;
+    const child = this.child;
+    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      const tree = processTree([child.pid]);
+      signalAll(tree, 'SIGTERM');
+      signalAll(tree, 'SIGCONT'); // a stopped editor must run to see it
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, EDITOR_GRACE_MS);
+        child.once('exit', () => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+      killTree(tree);
+    }
+    this.remove();
+    process.exit(128 + (osc.signals[signal] ?? 0));
   }
 
   read(): Buffer {
@@ -76,13 +122,19 @@ class Scratch {
   }
 }
 
-/** Run $VISUAL, $EDITOR or vi on `file` through sh, as git does (so EDITOR="code --wait" works). */
-function runEditor(file: string): Promise<void> {
+/**
+ * Run $VISUAL, $EDITOR or vi on `file` through sh, as git does (so
+ * EDITOR="code --wait" works). While a signal is ending aes-payload, the
+ * editor's end is not reported: the promise never settles.
+ */
+function runEditor(file: string, scratch: Scratch): Promise<void> {
   const editor = process.env.VISUAL || process.env.EDITOR || 'vi';
   return new Promise((resolve, reject) => {
     const child = spawn('/bin/sh', ['-c', `${editor} "$@"`, editor, file], { stdio: 'inherit' });
+    scratch.track(child);
     child.on('error', (e) => reject(new EditorError(`cannot run the editor ${quote(editor, 60)}: ${(e as NodeJS.ErrnoException).code ?? e.message}`)));
     child.on('exit', (code, signal) => {
+      if (scratch.dying) return;
       if (code === 0) resolve();
       else reject(new EditorError(`the editor ${quote(editor, 60)} ${signal ? `was killed by ${signal}` : `exited with status ${code}`}`));
     });
@@ -93,9 +145,11 @@ type Kind = 'envelope' | FieldFormat;
 
 /** Check an edited plaintext parses, as what it must be written back as. */
 function checkEdited(text: string, kind: Kind, envText: boolean, what: string): void {
-  if (kind === 'env' || envText) parseEnv(text, what);
+  // A field document must be in the portable subset (FORMAT.md §12.1, §13.1); what only we read (an envelope's content) need not.
+  if (kind === 'env') parsePortableEnv(text, what);
+  else if (envText) parseEnv(text, what);
   else if (kind === 'fields') parseJsonSpans(text, what);
-  else if (kind === 'yaml') yamlToJson(text, what);
+  else if (kind === 'yaml') checkYamlFieldText(text, what);
 }
 
 export function registerEdit(program: Command, ui: Ui): void {
@@ -130,14 +184,16 @@ export function registerEdit(program: Command, ui: Ui): void {
     const opened = decrypt(oldText, keys, {});
     const plain = Buffer.from(opened.plaintext);
     opened.plaintext.fill(0);
-    const inner = basename(file).replace(/\.(aesp|enc)$/, '') || 'document';
+    // The name without .aesp/.enc, so that the editor knows the type; never '.' or '..' (`edit ..aesp`).
+    const stem = basename(file).replace(/\.(aesp|enc)$/, '');
+    const inner = stem === '' || stem === '.' || stem === '..' ? 'document' : stem;
     // A whole .env in an envelope is edited as .env; other envelopes as whatever they hold.
     const envText = kind === 'envelope' && /^\.env|\.env$/.test(inner);
     const scratch = new Scratch(inner, plain);
     try {
       let edited: Buffer;
       for (;;) {
-        await runEditor(scratch.file);
+        await runEditor(scratch.file, scratch);
         edited = scratch.read();
         try {
           checkEdited(edited.toString('utf8'), kind, envText, `the edited ${inner}`);

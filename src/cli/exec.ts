@@ -14,7 +14,7 @@ import { withHelp } from './help.js';
 import type { Ui } from './ui.js';
 
 interface ExecFlags extends KeyFlags {
-  envFile?: string[];
+  file?: string[];
   keepKeyEnv?: boolean;
   override: boolean;
 }
@@ -54,18 +54,18 @@ export function registerExec(program: Command, ui: Ui): void {
     .command('exec')
     .description('decrypt files into the environment of a command, and run it (no shell, no plaintext on disk)')
     .argument('<CMD...>', 'the command and its arguments, after --')
-    .option('-f, --env-file <FILE>', 'an encrypted file of variables (- for stdin; prefer -f: Node itself checks a --env-file argument exists, nodejs/node#54232): an envelope or field document of a flat JSON object, or an encrypted .env; repeatable, later files win', (v: string, prev: string[] = []) => [...prev, v])
+    .option('-f, --file <FILE>', 'an encrypted file of variables (- for stdin): an envelope or field document of a flat JSON object, an encrypted .env or YAML; repeatable, later files win (not --env-file: Node itself reads a file named so, nodejs/node#54232)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--keep-key-env', 'leave AES_PAYLOAD_KEY and the other key variables in the command\'s environment')
     .option('--no-override', 'a variable the environment already has keeps its value (default: the file wins, with a warning)')
     .passThroughOptions();
   withHelp(
     cmd,
-    ['aes-payload exec -f .env.aesp -- node server.js', 'aes-payload exec --env-file secrets.enc.json --key-cmd "pass show app/key" -- ./deploy.sh prod'],
+    ['aes-payload exec -f .env.aesp -- node server.js', 'aes-payload exec -f secrets.enc.json --key-cmd "pass show app/key" -- ./deploy.sh prod'],
     'The exit status is the command\'s; killed by a signal, aes-payload dies of the same signal.\nSIGINT, SIGTERM and SIGHUP are passed on to the command. Not found: 127; not executable: 126.',
   );
   addKeyOptions(cmd).action(async (argv: string[], o: ExecFlags) => {
-    const files = o.envFile ?? [];
-    if (!files.length) throw new UsageError('exec needs at least one --env-file FILE');
+    const files = o.file ?? [];
+    if (!files.length) throw new UsageError('exec needs at least one -f FILE');
     const keys = keysOf(await resolveCliKeys(o, ui));
     const budget = KdfBudget.fromEnv(process.env);
     const env: NodeJS.ProcessEnv = { ...process.env };

@@ -92,12 +92,29 @@ export function versionText(verbose: boolean): string {
   return [`aes-payload ${VERSION}`, `node ${process.version}`, `platform ${process.platform}-${process.arch}`, `openssl ${process.versions.openssl}`, `build ${sea ? 'single executable' : 'npm package'}`].join('\n');
 }
 
+/**
+ * An argument Node.js itself acts on wherever it stands before `--`: it
+ * applies the file named by --env-file or --env-file-if-exists before any
+ * JavaScript runs, NODE_OPTIONS included (nodejs/node#54232). The shipped
+ * entry points stop Node's scan (bin/aes-payload.js starts Node with `--`,
+ * the single executable has `--` in its execArgv), and no option of ours has
+ * such a name; one given anyway is refused, not passed over.
+ */
+export function nodeReadsArgument(arg: string): boolean {
+  return arg.startsWith('--env-file'); // --env-file, --env-file=F, --env-file-if-exists[=F], and any later variant
+}
+
 /** Run the CLI; resolves to the exit status. */
 export async function main(argv: string[]): Promise<number> {
   const ui = new Ui();
   onStaleTemp((m) => ui.warn(m));
   const debug = process.env.AES_PAYLOAD_DEBUG === '1';
   const top = argv.slice(2);
+  const end = top.indexOf('--');
+  if ((end === -1 ? top : top.slice(0, end)).some(nodeReadsArgument)) {
+    ui.error('--env-file is not an option of aes-payload, and Node.js itself would read the file it names (nodejs/node#54232); use exec -f FILE (or --file FILE)');
+    return EXIT.USAGE;
+  }
   if (top.length === 2 && top.includes('--verbose') && (top.includes('--version') || top.includes('-V'))) {
     process.stdout.write(`${versionText(true)}\n`);
     return EXIT.OK;

@@ -1,9 +1,8 @@
 import { Option, type Command } from 'commander';
 import { checkKeyLength, specOf } from '../crypto/aead.js';
 import { AesPayloadError, EXIT, FormatError, KeyError, UsageError } from '../errors.js';
-import { requireOnPlain } from '../fields/fields.js';
 import { fieldCodec, isFieldFormat } from '../fields/documents.js';
-import { loadYamlFor } from '../fields/yamlfields.js';
+import { loadYaml, loadYamlFor } from '../fields/yamlfields.js';
 import { KdfBudget } from '../crypto/kdf.js';
 import { parsePaths, type FieldPath } from '../fields/paths.js';
 import * as envelope from '../formats/envelope.js';
@@ -15,7 +14,7 @@ import { Source } from '../io/source.js';
 import { writeStdout } from '../io/stdout.js';
 import { ArmorReader } from '../stream/armor.js';
 import { detectFormat, keyForKid, verify, type DecryptFormat, type DecryptedFormat, type Keys } from '../payload.js';
-import { addKeyOptions, algOption, allowAlgOption, asAlg, hasKeyFlag, parseAllowAlg, resolveCliKeys, terminalHint, type KeyFlags } from './common.js';
+import { addKeyOptions, algOption, allowAlgOption, asAlg, hasKeyFlag, inputTypeOf, parseAllowAlg, resolveCliKeys, terminalHint, type KeyFlags } from './common.js';
 import { decryptStreamCli, streamKeyFor, streamKind } from './stream.js';
 import type { Ui } from './ui.js';
 import { withHelp } from './help.js';
@@ -61,6 +60,16 @@ function requireRow(file: string, c: { plaintext: string[]; missing: string[]; f
   return row(file, base);
 }
 
+/** Whether a text is base64 as raw input is (white space anywhere ignored). */
+function isBase64Text(text: string): boolean {
+  try {
+    b64decodeStrict(text.replace(/\s+/g, ''), 'raw input');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Structure-only check (--no-key): parses, nothing is decrypted. */
 function structureOnly(text: string, format: DecryptedFormat, o: VerifyFlags): Partial<Row> {
   if (format === 'jwe' || format === 'jwe-json') {
@@ -102,18 +111,40 @@ async function checkOne(file: string, o: VerifyFlags, keys: Keys | undefined, re
   }
   const text = readAllOf(src, MAX_ENCODED_BYTES).data.toString('utf8');
   const what = file === '-' ? 'standard input' : file;
-  await loadYamlFor(text, file);
+  await loadYamlFor(text, file, o.format);
+  // A document with nothing encrypted under --require: report what is still in the clear.
+  const plain = (type: 'json' | 'env' | 'yaml') => requireRow(file, { ...fieldCodec(type).requirePlain(text, require!, what), format: type === 'json' ? 'fields' : type, kid: null, tokens: 0 });
   let format: DecryptedFormat;
   try {
     format = detectFormat(text, o.format as DecryptFormat);
   } catch (e) {
-    // Plain JSON under --require: report what is still in the clear.
     if (!(require && e instanceof FormatError && e.code === 'ERR_NOT_ENCRYPTED')) throw e;
-    return requireRow(file, { ...requireOnPlain(text, require, what), format: 'fields', kid: null, tokens: 0 });
+    return plain('json');
+  }
+  if (require && format === 'raw') {
+    // Not JSON and not a field document: a plaintext .env or YAML file, by its name or, failing that, by its text.
+    const type = inputTypeOf(file, undefined);
+    if (type !== 'json') return plain(type);
+    if (!isBase64Text(text)) {
+      await loadYaml();
+      for (const t of ['env', 'yaml'] as const) {
+        try {
+          return plain(t);
+        } catch {
+          /* not this type */
+        }
+      }
+    }
   }
   if (noKey) throw noKey;
   if (isFieldFormat(format)) {
-    const c = fieldCodec(format).check(text, keys ? keyForKid(keys) : undefined, { ...(require ? { require } : {}), what, allowLegacy: Boolean(o.allowLegacy) });
+    let c: ReturnType<ReturnType<typeof fieldCodec>['check']>;
+    try {
+      c = fieldCodec(format).check(text, keys ? keyForKid(keys) : undefined, { ...(require ? { require } : {}), what, allowLegacy: Boolean(o.allowLegacy) });
+    } catch (e) {
+      if (require && format !== 'fields' && e instanceof FormatError && e.code === 'ERR_NOT_ENCRYPTED') return plain(format);
+      throw e;
+    }
     return requireRow(file, { ...c, format, kid: c.kids.join(',') || null, ...(c.mode ? { mac: c.mode } : {}) });
   }
   if (!keys) return row(file, structureOnly(text, format, o));

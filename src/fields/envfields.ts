@@ -1,5 +1,5 @@
 import { UsageError } from '../errors.js';
-import { envValue, parseEnv, type EnvDoc } from '../formats/dotenv.js';
+import { envValue, parseEnv, parsePortableEnv, type EnvDoc } from '../formats/dotenv.js';
 import * as token from '../formats/token.js';
 import { HEADER_MEMBER } from './fields.js';
 import { overModel, type DocModel } from './model.js';
@@ -13,10 +13,13 @@ import type { FieldPath } from './paths.js';
  * moved, removed or added tokens and changed values fail the same way. In
  * the file, a token replaces the value inside its original quotes, and the
  * header is the line `aesp=aesp:2:doc:…`. Comments, blank lines, `export`
- * and quoting are kept byte for byte, and are not authenticated.
+ * and quoting are kept byte for byte, and are not authenticated: so the text
+ * must be in the portable subset (§12.1) that python-dotenv, npm dotenv,
+ * Node and sh all read alike, and every value is written back in a quoting
+ * that all of them read as that value, whatever quoting the file had.
  */
 function envModel(text: string, what?: string): DocModel {
-  const doc = parseEnv(text, what);
+  const doc = parsePortableEnv(text, what);
   const obj: Record<string, string> = {};
   for (const e of doc.entries) obj[e.name] = e.value;
   return { json: JSON.stringify(obj), paths: (p) => namePaths(doc, p), write: (m) => write(doc, m) };
@@ -33,7 +36,9 @@ function write(doc: EnvDoc, modelText: string): string {
     }
     const v = next[e.name];
     const s = typeof v === 'string' ? v : JSON.stringify(v);
-    if (s !== e.value) edits.push({ start: e.start, end: e.end, text: envValue(s, e.quote) });
+    // Every value is written anew (unchanged ones come back byte for byte): its quoting is not authenticated.
+    const written = envValue(s, e.quote, `the value of ${e.name}`);
+    if (written !== doc.text.slice(e.start, e.end)) edits.push({ start: e.start, end: e.end, text: written });
   }
   let out = '';
   let at = 0;
@@ -46,7 +51,7 @@ function write(doc: EnvDoc, modelText: string): string {
   for (const [name, v] of Object.entries(next)) {
     if (known.has(name)) continue;
     if (out.length && !out.endsWith('\n')) out += '\n';
-    out += `${name}=${envValue(String(v), '')}\n`;
+    out += `${name}=${envValue(String(v), '', `the value of ${name}`)}\n`;
   }
   return out;
 }
@@ -54,15 +59,23 @@ function write(doc: EnvDoc, modelText: string): string {
 /**
  * Whether a text is a .env field document, by structure: it parses as .env
  * and a value (the `aesp` header, or a token) has the reserved `aesp:`
- * prefix. One that lost its header is then refused as such (exit 1).
+ * prefix. One that lost its header is then refused as such (exit 1). A text
+ * with a line that looks like an assignment of a token or header but does
+ * not parse (a CR, a BOM, a space around "=") counts too, so that decrypt
+ * names what is wrong rather than reading it as raw base64.
  */
 export function isEnvFieldDocument(text: string): boolean {
-  if (!/^[ \t]*(export[ \t]+)?[A-Za-z_][A-Za-z0-9_]*[ \t]*=[ \t]*["']?aesp:/m.test(text)) return false;
+  if (!/^[ \t\ufeff\u00a0]*(export[ \t]+)?[A-Za-z_][A-Za-z0-9_]*[ \t]*=[ \t]*["'`]?aesp:/m.test(text)) return false;
   try {
     return parseEnv(text).entries.some((e) => token.reserved(e.value));
   } catch {
-    return false;
+    return looksLikeEnvHeader(text);
   }
+}
+
+/** A header line as aes-payload writes it (`aesp=aesp:2:doc:…`), give or take quoting, white space and `export`. */
+function looksLikeEnvHeader(text: string): boolean {
+  return /^[ \t\ufeff\u00a0]*(export[ \t]+)?aesp[ \t]*=[ \t]*["'`]?aesp:\d+:doc:/m.test(text);
 }
 
 /** `--fields` for .env: each path is one name, where `*` matches any run of characters. */

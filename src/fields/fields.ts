@@ -218,8 +218,24 @@ function removeHeader(doc: Doc): Edit {
   return { start: es[i]!.keyStart, end: es[i + 1]!.keyStart, text: '' };
 }
 
+/**
+ * The root member `"aesp"` holds the header; a document whose root already
+ * has one of its own (not a header) cannot take a header without losing or
+ * duplicating it, so it is refused.
+ */
+function refuseOwnHeaderMember(doc: Doc): void {
+  if (doc.header || doc.root.kind !== 'object') return;
+  if (doc.root.entries.some((e) => e.key === HEADER_MEMBER)) {
+    throw new FormatError(
+      `the document already has a root "${HEADER_MEMBER}" member of its own, where field encryption puts its header; rename that member first (nothing was written)`,
+      'ERR_HEADER_MEMBER',
+    );
+  }
+}
+
 /** Write the header for `doc` (whose body is final) under `key`. */
 function sealDocument(doc: Doc, key: Uint8Array, mode: MacMode, id: string): string {
+  refuseOwnHeaderMember(doc);
   const h = { mode, kid: keyId(key), id };
   const value = token.encodeHeader({ ...h, mac: computeMac(key, h, doc) });
   if (doc.header) {
@@ -271,6 +287,7 @@ export function encryptFields(text: string, key: Uint8Array, opts: FieldsEncrypt
   const kid = keyId(key);
   const doc = parseDoc(text, opts.what);
   if (doc.root.kind !== 'object') throw new FormatError('field encryption needs a JSON object at the top: it holds the document header', 'ERR_NOT_OBJECT');
+  refuseOwnHeaderMember(doc);
   const s = scan(doc.body);
   if (s.v1.length && !doc.header) {
     throw new FormatError('the document has version-1 field tokens; upgrade it first with aes-payload rotate --allow-legacy', 'ERR_LEGACY');
@@ -396,10 +413,15 @@ export function decryptFields(text: string, key: FieldsKey, opts: FieldsDecryptO
     edits.push({ start: f.node.start, end: f.node.end, text: pt });
     kids.add(t.kid);
   }
-  if (opened.header) {
-    edits.push(removeHeader(doc));
-    kids.add(opened.header.kid);
+  if (opened.header) kids.add(opened.header.kid);
+  const left = opened.tokens.length - targets.length;
+  if (opened.header && left > 0) {
+    // Some tokens stay: the result is still a field document, sealed anew (same id and mode, a MAC over
+    // what it now holds), so that it can be decrypted again. Its tokens keep their AAD, bound to id and place.
+    const next = parseDoc(splice(text, edits), opts.what);
+    return { text: sealDocument(next, opened.key!, opened.header.mode, opened.header.id), decrypted: targets.length, kids: [...kids], mode: opened.header.mode };
   }
+  if (opened.header) edits.push(removeHeader(doc));
   return { text: splice(text, edits), decrypted: targets.length, kids: [...kids], mode: opened.header?.mode };
 }
 

@@ -1,4 +1,4 @@
-import { checkFields, decryptFields, encryptFields, reencryptFields, rotateFields, type FieldsCheck, type FieldsDecryptOptions, type FieldsEncryptOptions, type FieldsKey, type FieldsReencryptResult } from './fields.js';
+import { checkFields, decryptFields, encryptFields, reencryptFields, requireOnPlain, rotateFields, type FieldsCheck, type FieldsDecryptOptions, type FieldsEncryptOptions, type FieldsKey, type FieldsReencryptResult } from './fields.js';
 import type { FieldPath } from './paths.js';
 
 /**
@@ -20,10 +20,12 @@ export interface FieldCodec {
   check(text: string, key: FieldsKey | undefined, opts?: { require?: FieldPath[]; what?: string; allowLegacy?: boolean }): FieldsCheck;
   rotate(text: string, key: FieldsKey, opts: { newKey: Uint8Array; what?: string; allowLegacy?: boolean }): { text: string; rotated: number; oldKids: string[] };
   reencrypt(oldText: string, newText: string, key: FieldsKey, opts?: { paths?: FieldPath[]; what?: string }): FieldsReencryptResult;
+  /** `verify --require` on a document with nothing encrypted: the locations each path selects (all in the clear), and the paths that select nothing. */
+  requirePlain(text: string, require: FieldPath[], what?: string): { plaintext: string[]; missing: string[] };
 }
 
 /** JSON documents: the field functions themselves. */
-export const jsonFields: FieldCodec = { encrypt: encryptFields, decrypt: decryptFields, check: checkFields, rotate: rotateFields, reencrypt: reencryptFields };
+export const jsonFields: FieldCodec = { encrypt: encryptFields, decrypt: decryptFields, check: checkFields, rotate: rotateFields, reencrypt: reencryptFields, requirePlain: requireOnPlain };
 
 /**
  * The field operations of a document kind, each run on its JSON model.
@@ -49,7 +51,14 @@ export function overModel(modelOf: (text: string, what?: string) => DocModel): F
     },
     check(text, key, opts = {}) {
       const m = modelOf(text, opts.what);
-      return checkFields(m.json, key, opts.require ? { ...opts, require: m.paths(opts.require) } : opts);
+      const c = checkFields(m.json, key, opts.require ? { ...opts, require: m.paths(opts.require) } : opts);
+      // With a key, write the decrypted document too (and drop it), so that verify refuses
+      // exactly what decrypt refuses: a value no quoting can write for every reader.
+      if (key !== undefined) {
+        const d = decryptFields(m.json, key, { ...(opts.what !== undefined ? { what: opts.what } : {}), allowLegacy: Boolean(opts.allowLegacy) });
+        m.write(d.text);
+      }
+      return c;
     },
     rotate(text, key, opts) {
       const m = modelOf(text, opts.what);
@@ -61,6 +70,10 @@ export function overModel(modelOf: (text: string, what?: string) => DocModel): F
       const next = modelOf(newText, opts.what);
       const r = reencryptFields(old.json, next.json, key, mapped(next, opts));
       return { ...r, text: next.write(r.text) };
+    },
+    requirePlain(text, require, what) {
+      const m = modelOf(text, what);
+      return requireOnPlain(m.json, m.paths(require), what);
     },
   };
 }

@@ -2,6 +2,7 @@ import type * as YAML from 'yaml';
 import { FormatError } from '../errors.js';
 import { loadVendored } from '../io/vendor.js';
 import * as token from '../formats/token.js';
+import { YAML_FORBIDDEN, plainKeepsString, plainMisread } from '../formats/yamlPortable.js';
 import { overModel } from './model.js';
 
 /**
@@ -32,12 +33,33 @@ interface Model {
   doc: YAML.Document.Parsed;
   obj: unknown;
   json: string;
+  /** The text it was read from, to read again for a second way of writing. */
+  text: string;
 }
 
 const TO_STRING = { flowCollectionPadding: false, lineWidth: 0 } as const;
 
-function model(text: string, what = 'input'): Model {
+const charName = (c: string): string =>
+  c === '\r' ? 'a lone carriage return' : c === '\ufeff' ? 'a byte order mark after the start' : `the character U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+
+/**
+ * Parse a YAML field document (or, with `portable` false, a YAML text
+ * inside an envelope, which only aes-payload reads). A portable document
+ * (docs/FORMAT.md §13.1) reads alike in YAML 1.2 and YAML 1.1: no
+ * character that YAML 1.1 takes for a line break, no directive, no explicit
+ * tag, string keys only, and no plain scalar that YAML 1.1 reads otherwise.
+ * Errors name the line, never the value.
+ */
+function model(text: string, what = 'input', portable = true): Model {
   const y = yaml();
+  const lineOf = (k: number) => text.slice(0, k).split('\n').length;
+  const refuse = (k: number, why: string): never => {
+    throw new FormatError(`${what}: YAML line ${lineOf(k)}: ${why}`, 'ERR_YAML_PORTABLE');
+  };
+  if (portable) {
+    const bad = YAML_FORBIDDEN.exec(text);
+    if (bad) refuse(bad.index, `${charName(bad[0])}, which YAML 1.1 readers (PyYAML) take for a line break or refuse`);
+  }
   const docs = y.parseAllDocuments(text, { uniqueKeys: true, strict: true, prettyErrors: false, schema: 'core' });
   if (!Array.isArray(docs) || docs.length !== 1) throw new FormatError(`${what}: a YAML field document holds exactly one document`, 'ERR_YAML');
   const doc = docs[0]!;
@@ -45,6 +67,9 @@ function model(text: string, what = 'input'): Model {
   if (err) {
     const line = err.linePos?.[0]?.line;
     throw new FormatError(`${what}: not valid YAML${line ? ` at line ${line}` : ''} (${err.code})`, 'ERR_YAML');
+  }
+  if (portable && (doc.directives.yaml.explicit || Object.keys(doc.directives.tags).some((t) => t !== '!!'))) {
+    throw new FormatError(`${what}: a %YAML or %TAG directive, which changes how a reader reads the rest; field documents take none`, 'ERR_YAML_PORTABLE');
   }
   let bad: string | undefined;
   y.visit(doc, {
@@ -55,71 +80,131 @@ function model(text: string, what = 'input'): Model {
     Node(_k, n) {
       if (n.anchor) bad = 'an anchor';
       else if (n.tag && !['tag:yaml.org,2002:str', 'tag:yaml.org,2002:int', 'tag:yaml.org,2002:float', 'tag:yaml.org,2002:bool', 'tag:yaml.org,2002:null', 'tag:yaml.org,2002:map', 'tag:yaml.org,2002:seq'].includes(n.tag)) bad = 'a custom tag';
+      else if (portable && n.tag) bad = 'an explicit tag (YAML 1.1 readers resolve tags such as !!bool their own way; quote the value instead)';
       return bad ? y.visit.BREAK : undefined;
     },
   });
   if (bad) throw new FormatError(`${what}: the YAML document has ${bad}, which field encryption does not take`, 'ERR_YAML');
+  if (portable) {
+    y.visit(doc, {
+      Pair(_k, pair) {
+        const key = pair.key;
+        if (!y.isScalar(key) || typeof key.value !== 'string') refuse(y.isNode(key) ? (key.range?.[0] ?? 0) : 0, 'a key that is not a string (a number, boolean, null or collection), which the JSON model cannot hold apart; quote it');
+      },
+      Scalar(_k, n) {
+        if (n.type !== 'PLAIN') return;
+        const why = plainMisread(n.source ?? '', n.value);
+        if (why) refuse(n.range?.[0] ?? 0, `a plain (unquoted) scalar: ${why}; quote it`);
+      },
+    });
+  }
   const obj = doc.toJS({ maxAliasCount: 0 }) as unknown;
   if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new FormatError('field encryption needs a YAML mapping at the top: it holds the document header', 'ERR_NOT_OBJECT');
   const json = JSON.stringify(obj, (_k, v) => {
     if (typeof v === 'number' && !Number.isFinite(v)) throw new FormatError(`${what}: .inf and .nan have no JSON form`, 'ERR_YAML');
     if (typeof v === 'bigint') return v.toString();
+    if (portable && typeof v === 'string' && YAML_FORBIDDEN.test(v)) {
+      throw new FormatError(`${what}: a value holds a character that YAML 1.1 readers take for a line break (NEL, U+2028, U+2029) or a control character, which no YAML text reads alike`, 'ERR_YAML_PORTABLE');
+    }
     return v;
   });
-  return { doc, obj, json };
+  return { doc, obj, json, text };
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
+/**
+ * Double-quote the strings of a node written anew that a YAML 1.1 reader
+ * could take for something else when plain (no, 1_000, 2001-12-14, a tab),
+ * keys included; with `quoteAll`, every string. Quoting is not
+ * authenticated, so it is chosen for the reader, not kept from the input.
+ */
+function quoteStrings(node: YAML.Node, quoteAll: boolean): void {
+  const y = yaml();
+  const fix = (n: YAML.Scalar) => {
+    if (typeof n.value !== 'string') return;
+    if (quoteAll || ((n.type === undefined || n.type === 'PLAIN') && !plainKeepsString(n.value))) n.type = 'QUOTE_DOUBLE';
+  };
+  if (y.isScalar(node)) fix(node);
+  else y.visit(node, { Scalar: (_k, n) => fix(n) });
+}
+
 /** Write into `doc` what differs between `was` and `now` (values of the model), keeping every other node, comment and order. */
-function apply(doc: YAML.Document.Parsed, was: unknown, now: unknown, path: (string | number)[]): void {
+function apply(doc: YAML.Document.Parsed, was: unknown, now: unknown, path: (string | number)[], quoteAll: boolean): void {
   if (isObj(was) && isObj(now)) {
     for (const k of Object.keys(was)) if (!Object.hasOwn(now, k)) doc.deleteIn([...path, k]);
     for (const [k, v] of Object.entries(now)) {
-      if (!Object.hasOwn(was, k)) doc.setIn([...path, k], doc.createNode(v));
-      else apply(doc, was[k], v, [...path, k]);
+      if (!Object.hasOwn(was, k)) {
+        const node = doc.createNode(v) as YAML.Node;
+        quoteStrings(node, quoteAll);
+        doc.setIn([...path, k], node);
+      } else apply(doc, was[k], v, [...path, k], quoteAll);
     }
     return;
   }
   if (Array.isArray(was) && Array.isArray(now) && was.length === now.length) {
-    now.forEach((v, i) => apply(doc, was[i], v, [...path, i]));
+    now.forEach((v, i) => apply(doc, was[i], v, [...path, i], quoteAll));
     return;
   }
   if (JSON.stringify(was) === JSON.stringify(now)) return;
   const y = yaml();
   const old = doc.getIn(path, true);
-  const node = doc.createNode(now);
+  const node = doc.createNode(now) as YAML.Node;
   // Keep the old scalar's quoting and comments: a token goes inside the value's own quotes, and back.
   if (y.isScalar(old) && y.isScalar(node)) {
     if (typeof now === 'string' && old.type) node.type = old.type;
     if (old.comment) node.comment = old.comment;
     if (old.commentBefore) node.commentBefore = old.commentBefore;
   }
+  quoteStrings(node, quoteAll);
   doc.setIn(path, node);
 }
 
-function write(m: Model, modelText: string): string {
-  apply(m.doc, m.obj, JSON.parse(modelText), []);
-  return m.doc.toString(TO_STRING);
+/**
+ * Write the model back into the document, then read the result again as a
+ * portable document: it must hold exactly the model, for YAML 1.2 and 1.1
+ * readers alike. If it does not, every string written is double-quoted and
+ * the check made again; failing that, nothing is released.
+ */
+function write(m: Model, modelText: string, what: string | undefined): string {
+  const want = JSON.parse(modelText) as unknown;
+  for (const quoteAll of [false, true]) {
+    const target = quoteAll ? model(m.text, what) : m;
+    apply(target.doc, target.obj, want, [], quoteAll);
+    const out = target.doc.toString(TO_STRING);
+    try {
+      if (model(out, what).json === JSON.stringify(want)) return out;
+    } catch {
+      /* not portable: try again, or refuse below */
+    }
+  }
+  throw new FormatError(`${what ?? 'input'}: the YAML document cannot be written so that YAML 1.1 and 1.2 readers read it alike`, 'ERR_YAML_PORTABLE');
 }
 
-/** Whether a text is a YAML field document, by structure: one mapping in which a value has the reserved `aesp:` prefix. */
+/**
+ * Whether a text is a YAML field document, by structure: one mapping in
+ * which a value has the reserved `aesp:` prefix. One that is not portable
+ * (§13.1) counts too, so that decrypt names what is wrong with it.
+ */
 export function isYamlFieldDocument(text: string): boolean {
   if (!/(^|[\s:-])["']?aesp:/.test(text)) return false;
-  try {
-    const m = model(text);
-    let found = false;
-    const walk = (v: unknown): void => {
-      if (found) return;
-      if (typeof v === 'string') found = token.reserved(v);
-      else if (Array.isArray(v)) v.forEach(walk);
-      else if (isObj(v)) Object.values(v).forEach(walk);
-    };
-    walk(m.obj);
-    return found;
-  } catch {
-    return false;
+  for (const portable of [true, false]) {
+    try {
+      const m = model(text, undefined, portable);
+      let found = false;
+      const walk = (v: unknown): void => {
+        if (found) return;
+        if (typeof v === 'string') found = token.reserved(v);
+        else if (Array.isArray(v)) v.forEach(walk);
+        else if (isObj(v)) Object.values(v).forEach(walk);
+      };
+      walk(m.obj);
+      return found;
+    } catch (e) {
+      if (!(e instanceof FormatError && e.code === 'ERR_YAML_PORTABLE')) return false;
+    }
   }
+  return false;
 }
 
 /**
@@ -134,12 +219,21 @@ export function isYamlFieldDocument(text: string): boolean {
  */
 export const yamlFields = overModel((text, what) => {
   const m = model(text, what);
-  return { json: m.json, paths: (p) => p, write: (t) => write(m, t) };
+  return { json: m.json, paths: (p) => p, write: (t) => write(m, t, what) };
 });
 
-/** The JSON text of a plaintext YAML document (for exec and --extract). */
+/**
+ * The JSON text of a plaintext YAML document (for exec and --extract), read
+ * as YAML 1.2 core. Only aes-payload reads it here, so the YAML 1.1 rules of
+ * field documents do not apply.
+ */
 export function yamlToJson(text: string, what?: string): string {
-  return model(text, what).json;
+  return model(text, what, false).json;
+}
+
+/** Check a YAML text as a field document reads it (§13.1: portable), for `edit` to report before it encrypts. */
+export function checkYamlFieldText(text: string, what?: string): void {
+  model(text, what);
 }
 
 /** Whether a file name is a YAML file. */
@@ -153,8 +247,9 @@ const YAML_HINT = /^aesp:[ \t]|:[ \t]+["']?aesp:[12]:/m;
  * Load the `yaml` package when an input may need it: a YAML file name, or a
  * text with a YAML header line or token. Everything else starts without it.
  */
-export async function loadYamlFor(text: string | Uint8Array | undefined, file?: string): Promise<void> {
+export async function loadYamlFor(text: string | Uint8Array | undefined, file?: string, format?: string): Promise<void> {
   if (Y) return;
+  if (format === 'yaml') return loadYaml();
   const t = text === undefined ? '' : typeof text === 'string' ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('latin1');
   if ((file !== undefined && isYamlFileName(file)) || YAML_HINT.test(t)) await loadYaml();
 }

@@ -142,19 +142,127 @@ export function parseEnv(text: string, what = 'input'): EnvDoc {
 }
 
 /**
- * Write `value` for an entry that was quoted with `quote`: in the same style
- * when that style can hold it, else double-quoted with escapes.
+ * Characters refused anywhere in a .env field document: every C0 control
+ * but TAB and LF (so CR: sh keeps it in the value, the dotenv parsers end
+ * the line there), DEL, the C1 controls (NEL ends a line for some readers),
+ * U+2028 and U+2029 (line ends for npm dotenv's regular expressions), and
+ * U+FEFF (a BOM is part of the first name for sh and python-dotenv).
+ */
+const FORBIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff]/;
+/** An unquoted value every reader takes literally: no white space, quote, `#`, `$`, `\\`, `~` or shell operator. */
+const UNQUOTED = /^(?:[A-Za-z0-9_./:@%+,=^?*[\]{}-]|[^\u0000-\u007f\s])*$/u;
+/** After a backslash inside double quotes, the characters that some reader (sh, python-dotenv, npm dotenv, Node) takes as an escape. */
+const ESCAPED_BY_SOME = '\\\'"abfnrtv$`\n';
+
+const charName = (c: string): string =>
+  ({ '\r': 'a carriage return (CR; convert CRLF files to LF, with dos2unix for example)', '\ufeff': 'a byte order mark (U+FEFF)', '\u2028': 'a line separator (U+2028)', '\u2029': 'a paragraph separator (U+2029)', '\u0085': 'a next-line character (U+0085)' })[c] ??
+  `a control character (U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')})`;
+
+const forbiddenWhy = (c: string): string => `${charName(c)}, which .env readers disagree on${/[\r\u0085\u2028\u2029\u000b\u000c]/.test(c) ? ' (some end a line there); only LF may end a line' : ''}`;
+
+/** Why `value` cannot stand in `quote` so that every reader reads it as it is, or undefined when it can. */
+function misfit(value: string, quote: EnvEntry['quote']): string | undefined {
+  const bad = FORBIDDEN.exec(value);
+  if (bad) return `it holds ${charName(bad[0])}`;
+  if (quote === '') {
+    if (!UNQUOTED.test(value)) return 'unquoted, it holds white space, a quote, #, $, \\, ~ or a shell operator, which sh or the dotenv parsers read differently; quote it';
+    return undefined;
+  }
+  if (quote === "'") {
+    if (value.includes("'")) return 'it holds a single quote';
+    if (value.includes('${')) return 'in single quotes, ${ is expanded by python-dotenv but not by sh';
+    if (value.includes('\\\\') || value.endsWith('\\')) return 'in single quotes, \\\\ or a final \\ is an escape for python-dotenv but not for sh';
+    return undefined;
+  }
+  if (/["$`]/.test(value)) return 'in double quotes, ", $ and ` are special to sh (and $ to python-dotenv)';
+  for (let k = value.indexOf('\\'); k !== -1; k = value.indexOf('\\', k + 2)) {
+    if (k + 1 >= value.length || ESCAPED_BY_SOME.includes(value[k + 1]!)) {
+      return 'in double quotes, a backslash before \\, a quote, $, `, a line break or one of a b f n r t v is an escape for some readers and not others; write a line break as a real one, or use single quotes';
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Check that a parsed .env text is in the portable subset (docs/FORMAT.md
+ * §12.1): the one that python-dotenv, npm dotenv, Node's util.parseEnv and
+ * `set -a; . FILE` in sh all read as {@link parseEnv} does. Only LF ends a
+ * line; an assignment is `[export ]NAME=VALUE` at the start of its line,
+ * with one space after `export` and none around `=`; after the value only
+ * spaces, then optionally a comment after at least one space; no escapes in
+ * quoted values. Errors name the line, never its text.
+ */
+export function checkPortable(doc: EnvDoc, what = 'input'): void {
+  const { text } = doc;
+  const lineAt = (k: number) => text.slice(0, k).split('\n').length;
+  const fail = (k: number, why: string): never => {
+    throw new FormatError(`${what}: .env line ${lineAt(k)}: ${why}`, 'ERR_ENV_PORTABLE');
+  };
+  const bad = FORBIDDEN.exec(text);
+  if (bad) fail(bad.index, forbiddenWhy(bad[0]));
+  // The lines between assignments: empty, or a comment from its first character (Node 20's parser
+  // reads a line of spaces, or an indented comment, as the start of the next name).
+  let at = 0;
+  for (const e of [...doc.entries, { lineStart: text.length, lineEnd: text.length }]) {
+    const lines = text.slice(at, e.lineStart).split('\n');
+    if (lines.at(-1) === '') lines.pop();
+    for (const line of lines) {
+      if (line !== '' && !line.startsWith('#')) fail(at, 'a blank line must be empty and a comment must start with # at the start of the line');
+      at += line.length + 1;
+    }
+    at = e.lineEnd;
+  }
+  for (const e of doc.entries) {
+    const head = text.slice(e.lineStart, e.start);
+    if (head !== `${e.name}=` && head !== `export ${e.name}=`) {
+      fail(e.lineStart, `write NAME=VALUE at the start of the line, with no space around "=" and one space after export (sh would not read ${e.name} otherwise)`);
+    }
+    const raw = e.quote ? text.slice(e.start + 1, e.end - 1) : text.slice(e.start, e.end);
+    if (raw !== e.value) fail(e.start, `the value of ${e.name} has an escape, which .env readers do not agree on; write the character itself`);
+    const why = misfit(e.value, e.quote);
+    if (why) fail(e.start, `the value of ${e.name}: ${why}`);
+    const trail = text.slice(e.end, e.lineEnd).replace(/\n$/, '');
+    if (!/^(?: +(?:#.*)?)?$/.test(trail)) fail(e.end, `after the value of ${e.name}, only spaces and a comment (after a space) may follow`);
+  }
+}
+
+/**
+ * Parse a .env text and check it is portable ({@link checkPortable}): what
+ * field documents take, so that every reader of decrypt's output reads it
+ * as its authenticated model.
  *
  * @example
  * ```ts
- * envValue('hunter 2', ''); // '"hunter 2"'
+ * parsePortableEnv('DB_HOST = db\n'); // throws: no space around "=" (sh would run a command DB_HOST)
  * ```
  */
-export function envValue(value: string, quote: EnvEntry['quote']): string {
-  // Unquoted holds a one-line value with no white space at its ends, no quote at the start and no comment.
-  if (quote === '' && !/[\r\n]/.test(value) && value === value.trim() && !/^['"#]/.test(value) && !/\s#/.test(value)) return value;
-  if (quote === "'" && !/['\n\r]/.test(value)) return `'${value}'`;
-  return `"${value.replace(/[\\"\n\r\t]/g, (ch) => ({ '\\': '\\\\', '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t' })[ch]!)}"`;
+export function parsePortableEnv(text: string, what = 'input'): EnvDoc {
+  const bad = FORBIDDEN.exec(text);
+  if (bad) {
+    throw new FormatError(`${what}: .env line ${text.slice(0, bad.index).split('\n').length}: ${forbiddenWhy(bad[0])}`, 'ERR_ENV_PORTABLE');
+  }
+  const doc = parseEnv(text, what);
+  checkPortable(doc, what);
+  return doc;
+}
+
+/**
+ * Write `value` so that every .env reader reads it as it is: in the
+ * entry's own quoting when that can hold it (so an unchanged value comes
+ * back byte for byte), else single quotes, double quotes (real line
+ * breaks, no escapes) or none, whichever can. A value none can hold is
+ * refused: no .env text would read the same everywhere.
+ *
+ * @example
+ * ```ts
+ * envValue('hunter 2', ''); // "'hunter 2'"
+ * ```
+ */
+export function envValue(value: string, quote: EnvEntry['quote'], name = 'a value'): string {
+  for (const q of [quote, "'", '"', ''] as const) {
+    if (!misfit(value, q)) return `${q}${value}${q}`;
+  }
+  throw new FormatError(`${name} cannot be written in a .env file so that sh, python-dotenv, npm dotenv and Node read it alike (${misfit(value, '"')})`, 'ERR_ENV_VALUE');
 }
 
 /** Whether a file name is a .env file: `.env`, `.env.*`, `*.env`. */

@@ -5,7 +5,7 @@ import { gcmOpen, gcmSeal } from '../crypto/gcm.js';
 import { KDF_INPUT_CAP_MS, pbes2Kek, pbkdf2CostMs, type KdfBudget } from '../crypto/kdf.js';
 import { aesKwUnwrap, aesKwWrap } from '../crypto/keywrap.js';
 import { rsaOaepDecrypt, rsaOaepEncrypt } from '../crypto/rsaOaep.js';
-import { AuthError, FormatError, KeyError, UsageError, quote, shown } from '../errors.js';
+import { AmbiguousKeyError, AuthError, FormatError, KeyError, UsageError, quote, shown } from '../errors.js';
 import { b64urlDecodeStrict, b64urlEncode } from '../formats/base64.js';
 import * as codec from '../formats/jwe.js';
 import { keyId } from '../keys/kid.js';
@@ -389,9 +389,11 @@ function inflate(data: Buffer, cap: number): Buffer {
 }
 
 /**
- * Decrypt a JWE in any serialization. With several recipients, the one whose
- * `kid` matches the key is tried first, then the rest. Plaintext is returned
- * only after the content tag verifies.
+ * Decrypt a JWE in any serialization. With several recipients, every one
+ * the key can take is tried (those whose `kid` matches the key first); two
+ * that open the content to different plaintexts are refused
+ * ({@link AmbiguousKeyError}). Plaintext is returned only after the content
+ * tag verifies.
  *
  * @example
  * ```ts
@@ -420,6 +422,9 @@ export function jweDecrypt(text: string, keys: JweKeys, opts: JweDecryptOptions 
   if (jwe.serialization === 'compact' && aad) throw new UsageError('a compact JWE carries no AAD; drop --aad');
   let keyProblem: KeyError | undefined;
   let sawAuthFailure = false;
+  // Every recipient the key takes is tried, not only the first that works: with AES-GCM content, two
+  // recipients' content keys can both open one ciphertext to different plaintexts, and that is refused.
+  let found: { pt: Buffer; c: (typeof order)[number]['c'] } | undefined;
   for (const { r, c } of order) {
     let cek: Buffer;
     try {
@@ -456,6 +461,20 @@ export function jweDecrypt(text: string, keys: JweKeys, opts: JweDecryptOptions 
     } finally {
       cek.fill(0);
     }
+    if (!found) {
+      found = { pt, c };
+      continue;
+    }
+    const same = pt.equals(found.pt);
+    pt.fill(0);
+    if (!same) {
+      found.pt.fill(0);
+      throw new AmbiguousKeyError([found.c.kid, c.kid].filter((k): k is string => k !== undefined).map((k) => shown(k)), 'recipients');
+    }
+  }
+  if (found) {
+    let pt = found.pt;
+    const c = found.c;
     if (c.zip) {
       const inflated = inflate(pt, opts.maxInflated ?? MAX_INFLATED_BYTES);
       pt.fill(0);

@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { killTree } from '../io/processTree.js';
 import { KeyError, UsageError, printable } from '../errors.js';
 
 /** The environment variable that names a key command when no key flag is given (as sops `SOPS_AGE_KEY_CMD`). */
@@ -62,34 +63,80 @@ export function splitCommand(line: string): string[] {
  * Run a key command (no shell) and return its stdout, the key text. A
  * non-zero exit, a signal, a timeout or a missing program is a
  * {@link KeyError} (exit 3) that shows the command's stderr (escaped, cut),
- * never its stdout.
+ * never its stdout. On a timeout the command and every process it started
+ * are killed. The command stays in aes-payload's process group and session,
+ * so a prompt of its own on the terminal (age's passphrase, a PIN entry)
+ * still works; its stdin is not the terminal.
  *
  * @example
  * ```ts
- * runKeyCommand('pass show aes-payload/prod', { env: process.env }); // Buffer of the key text
+ * await runKeyCommand('pass show aes-payload/prod', { env: process.env }); // Buffer of the key text
  * ```
  */
-export function runKeyCommand(line: string, o: { env: NodeJS.ProcessEnv; kid?: string; timeoutMs?: number }): Buffer {
+export async function runKeyCommand(line: string, o: { env: NodeJS.ProcessEnv; kid?: string; timeoutMs?: number }): Promise<Buffer> {
   const argv = splitCommand(line);
   const env: NodeJS.ProcessEnv = { ...o.env };
   delete env[KEY_CMD_ENV];
   if (o.kid !== undefined) env[KID_ENV] = o.kid;
   else delete env[KID_ENV];
   const timeout = o.timeoutMs ?? DEFAULT_KEY_CMD_TIMEOUT_MS;
-  const r = spawnSync(argv[0]!, argv.slice(1), { env, timeout, killSignal: 'SIGKILL', maxBuffer: MAX_OUTPUT, stdio: ['ignore', 'pipe', 'pipe'] });
   const name = printable(argv[0]!, 80);
-  const stderr = r.stderr?.length ? `: ${printable(r.stderr.toString('utf8').trim().split('\n').slice(-3).join(' / '), 300)}` : '';
-  const code = (r.error as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOENT') {
-    throw new KeyError(`the key command ${name} was not found`, 'ERR_KEY_CMD');
-  }
-  if (code === 'ETIMEDOUT' || (r.signal === 'SIGKILL' && r.status === null && !code)) {
+  const r = await new Promise<{ status: number | null; signal: NodeJS.Signals | null; stdout: Buffer; stderr: Buffer; timedOut: boolean; tooMuch: boolean; error?: NodeJS.ErrnoException }>((resolve) => {
+    const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let outLen = 0;
+    let errLen = 0;
+    let timedOut = false;
+    let tooMuch = false;
+    const stop = () => {
+      if (child.pid !== undefined) killTree([child.pid]);
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop();
+      // A process that outlived the command may still hold its pipes open: stop waiting for them.
+      child.stdout.destroy();
+      child.stderr.destroy();
+    }, timeout);
+    child.stdout.on('data', (d: Buffer) => {
+      outLen += d.length;
+      if (outLen > MAX_OUTPUT) {
+        if (!tooMuch) stop();
+        tooMuch = true;
+        return;
+      }
+      out.push(d);
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      if (errLen < MAX_OUTPUT) err.push(d);
+      errLen += d.length;
+    });
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve({ status: null, signal: null, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), timedOut, tooMuch, error: e });
+    });
+    // 'close': the command has exited and every holder of its stdout and stderr has closed them.
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      const stdout = Buffer.concat(out);
+      for (const b of out) b.fill(0); // the key text lives on in the one copy returned
+      resolve({ status, signal, stdout, stderr: Buffer.concat(err), timedOut, tooMuch });
+    });
+  });
+  const stderr = r.stderr.length ? `: ${printable(r.stderr.toString('utf8').trim().split('\n').slice(-3).join(' / '), 300)}` : '';
+  if (r.error?.code === 'ENOENT') throw new KeyError(`the key command ${name} was not found`, 'ERR_KEY_CMD');
+  if (r.error) throw new KeyError(`the key command ${name} could not run (${r.error.code ?? 'error'})`, 'ERR_KEY_CMD');
+  if (r.timedOut) {
+    r.stdout.fill(0);
     throw new KeyError(`the key command ${name} did not finish within ${timeout / 1000} s${stderr}`, 'ERR_KEY_CMD');
   }
-  if (code === 'ENOBUFS') throw new KeyError(`the key command ${name} printed more than ${MAX_OUTPUT} bytes, which is not a key`, 'ERR_KEY_CMD');
-  if (r.error) throw new KeyError(`the key command ${name} could not run (${code ?? 'error'})`, 'ERR_KEY_CMD');
+  if (r.tooMuch) {
+    r.stdout.fill(0);
+    throw new KeyError(`the key command ${name} printed more than ${MAX_OUTPUT} bytes, which is not a key`, 'ERR_KEY_CMD');
+  }
   if (r.status !== 0) {
-    r.stdout?.fill(0);
+    r.stdout.fill(0);
     throw new KeyError(`the key command ${name} ${r.signal ? `was killed by ${r.signal}` : `exited with status ${r.status}`}${stderr}`, 'ERR_KEY_CMD');
   }
   const out = r.stdout;

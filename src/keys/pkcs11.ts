@@ -15,10 +15,9 @@ export interface Pkcs11Uri {
   id?: Buffer;
   serial?: string;
   slotId?: number;
-  modulePath?: string;
 }
 
-/** The module path from env when neither the URI nor `--pkcs11-module` names one. */
+/** The module path from env when `--pkcs11-module` names none. */
 export const PKCS11_MODULE_ENV = 'AES_PAYLOAD_PKCS11_MODULE';
 
 function pct(s: string, what: string): string {
@@ -31,8 +30,11 @@ function pct(s: string, what: string): string {
 
 /**
  * Parse an RFC 7512 `pkcs11:` URI (path attributes `token`, `object`, `id`,
- * `serial`, `slot-id`, `type=secret-key`; query `module-path`). A PIN in the
- * URI (`pin-value`) is refused: it would be on the command line.
+ * `serial`, `slot-id`, `type=secret-key`). A PIN in the URI (`pin-value`,
+ * `pin-source`) is refused: it would be on the command line. So are
+ * `module-path` and `module-name`: the library loaded into the process that
+ * holds the keys comes from `--pkcs11-module` or AES_PAYLOAD_PKCS11_MODULE
+ * only, never from a URI that may have been copied from elsewhere.
  *
  * @example
  * ```ts
@@ -66,8 +68,10 @@ export function parseKeyUri(uri: string): Pkcs11Uri {
     const eq = part.indexOf('=');
     const k = eq === -1 ? part : part.slice(0, eq);
     if (k === 'pin-value' || k === 'pin-source') throw new UsageError(`--key-uri: no ${k} in the URI (it would be on the command line); use --pin-env NAME or the prompt`);
-    if (k === 'module-path') out.modulePath = pct(part.slice(eq + 1), k);
-    else throw new UsageError(`--key-uri: unknown query attribute ${quote(k, 30)}`);
+    if (k === 'module-path' || k === 'module-name') {
+      throw new UsageError(`--key-uri: no ${k} in the URI (it would choose a library to load); name the module with --pkcs11-module FILE or env ${PKCS11_MODULE_ENV}`);
+    }
+    throw new UsageError(`--key-uri: unknown query attribute ${quote(k, 30)}`);
   }
   if (out.object === undefined && out.id === undefined) throw new UsageError('--key-uri must name the key: object=LABEL or id=%xx');
   return out;

@@ -45,7 +45,7 @@ export interface KeySource {
   kidHint?: string;
   /** An RFC 7512 pkcs11: URI naming an AES key in an HSM (JWE A*GCMKW). */
   keyUri?: string;
-  /** The PKCS#11 module (a .so); default: the URI's module-path, else env AES_PAYLOAD_PKCS11_MODULE. */
+  /** The PKCS#11 module (a .so); default: env AES_PAYLOAD_PKCS11_MODULE (never the URI's module-path, which is refused). */
   pkcs11Module?: string;
   /** The environment variable holding the HSM PIN; default: a prompt. */
   pinEnv?: string;
@@ -163,8 +163,8 @@ export const KEY_ENV_VARS = [DEFAULT_KEY_ENV, DEFAULT_KEYRING_ENV, KEY_CMD_ENV] 
 
 /**
  * Every environment variable a child process must not inherit: the default
- * key variables and those the source names (`--key-env`, `--passphrase-env`),
- * plus `extra` (a token's variable, say).
+ * key variables and those the source names (`--key-env`, `--passphrase-env`,
+ * the HSM PIN's `--pin-env`), plus `extra` (a token's variable, say).
  *
  * @example
  * ```ts
@@ -172,7 +172,7 @@ export const KEY_ENV_VARS = [DEFAULT_KEY_ENV, DEFAULT_KEYRING_ENV, KEY_CMD_ENV] 
  * ```
  */
 export function secretEnvNames(src: KeySource, ...extra: (string | undefined)[]): string[] {
-  return [...new Set([...KEY_ENV_VARS, src.keyEnv, src.passphraseEnv, ...extra].filter((n): n is string => typeof n === 'string' && n !== ''))];
+  return [...new Set([...KEY_ENV_VARS, src.keyEnv, src.passphraseEnv, src.pinEnv, ...extra].filter((n): n is string => typeof n === 'string' && n !== ''))];
 }
 
 /** Strip one trailing newline from a passphrase read from env or a file, and say so. */
@@ -265,8 +265,8 @@ export async function resolveKeys(src: KeySource, ctx: KeyContext, confirmPassph
   }
   if (src.keyUri !== undefined) {
     const uri = parseKeyUri(src.keyUri);
-    const module = src.pkcs11Module ?? uri.modulePath ?? ctx.env[PKCS11_MODULE_ENV];
-    if (!module) throw new KeyError(`--key-uri needs the PKCS#11 module: --pkcs11-module FILE, module-path= in the URI, or env ${PKCS11_MODULE_ENV}`, 'ERR_PKCS11');
+    const module = src.pkcs11Module ?? ctx.env[PKCS11_MODULE_ENV];
+    if (!module) throw new KeyError(`--key-uri needs the PKCS#11 module: --pkcs11-module FILE or env ${PKCS11_MODULE_ENV}`, 'ERR_PKCS11');
     let pin: string | undefined;
     if (src.pinEnv !== undefined) {
       pin = ctx.env[src.pinEnv];
@@ -290,7 +290,7 @@ export async function resolveKeys(src: KeySource, ctx: KeyContext, confirmPassph
   const keyCmd = src.keyCmd ?? (chosen.length === 0 && !ctx.env[DEFAULT_KEY_ENV] && ctx.env[KEY_CMD_ENV] ? ctx.env[KEY_CMD_ENV] : undefined);
   if (src.keyFile !== undefined || keyCmd !== undefined) {
     if (keyCmd !== undefined) {
-      raw = runKeyCommand(keyCmd, { env: ctx.env, ...(src.kidHint !== undefined ? { kid: src.kidHint } : {}), ...(src.keyCmdTimeout !== undefined ? { timeoutMs: src.keyCmdTimeout } : {}) });
+      raw = await runKeyCommand(keyCmd, { env: ctx.env, ...(src.kidHint !== undefined ? { kid: src.kidHint } : {}), ...(src.keyCmdTimeout !== undefined ? { timeoutMs: src.keyCmdTimeout } : {}) });
       source = `key command ${printable(splitCommand(keyCmd)[0]!, 80)}`;
     } else {
       raw = readSecretFile(src.keyFile!, 'key file', ctx);
