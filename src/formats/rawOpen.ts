@@ -1,0 +1,57 @@
+import { open, specOf } from '../crypto/aead.js';
+import type { Alg } from '../crypto/algs.js';
+import { AuthError, FormatError } from '../errors.js';
+import { otherNonceLength, split } from './raw.js';
+
+/**
+ * Open raw bytes (nonce/IV ‖ ciphertext ‖ tag, docs/FORMAT.md §4) with each
+ * candidate key in turn. When none authenticates an AES-GCM input with the
+ * nonce length expected, the other length (12 or 16) is tried too, only to
+ * say so: such an input is refused (exit 4) with a message naming
+ * `--nonce-bytes`, instead of blaming the key. No plaintext of that attempt
+ * leaves this function. `what` names the input in that message.
+ *
+ * @example
+ * ```ts
+ * openRawBytes(bytes, 'A256GCM', 12, [key], undefined); // throws "… authenticates with a 16-byte AES-GCM nonce …" for pycryptodome's default
+ * ```
+ */
+export function openRawBytes(
+  bytes: Buffer,
+  alg: Alg,
+  nonceLen: number,
+  candidates: readonly Uint8Array[],
+  aad: Uint8Array | undefined,
+  opts: { usedKey?: (k: Uint8Array) => void; authDetail?: string; what?: string } = {},
+): Buffer {
+  const sealed = split(bytes, alg, nonceLen);
+  for (const key of candidates) {
+    try {
+      const pt = open(sealed, key, aad);
+      opts.usedKey?.(key);
+      return pt;
+    } catch (e) {
+      if (!(e instanceof AuthError)) throw e;
+    }
+  }
+  const spec = specOf(alg);
+  if (spec.kind === 'gcm') {
+    const other = otherNonceLength(nonceLen);
+    if (bytes.length >= other + spec.tagLen) {
+      const alt = split(bytes, alg, other);
+      for (const key of candidates) {
+        try {
+          open(alt, key, aad).fill(0);
+        } catch (e) {
+          if (e instanceof AuthError) continue;
+          throw e;
+        }
+        throw new FormatError(
+          `${opts.what ?? 'raw input'} authenticates with a ${other}-byte AES-GCM nonce, not the ${nonceLen} bytes expected: pass --nonce-bytes ${other}${other === 16 ? " (pycryptodome's AES.MODE_GCM default)" : ''}`,
+          'ERR_NONCE_LENGTH',
+        );
+      }
+    }
+  }
+  throw new AuthError(opts.authDetail);
+}
