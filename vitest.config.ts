@@ -4,13 +4,16 @@ import { defineConfig } from 'vitest/config';
 /**
  * The suites that are slow by nature, left out of `npm run test:quick`:
  * real peers (Python, npm jose, SoftHSM2), terminals and shells, the hostile
- * input corpus and the property tests (hundreds of CLI runs each), a million
+ * input corpus and the property tests (hundreds of CLI runs each), faults
+ * and hostile work on large inputs (48 MiB files, scrypt budgets), a million
  * line-mode records, the README run whole, and `npm pack`. `npm test` (and
  * .ci/run) runs them all.
  */
 const SLOW = [
   'test/hardening.test.ts',
   'test/properties.test.ts',
+  'test/faults.test.ts',
+  'test/attacks/hostile-work.test.ts',
   'test/interop.test.ts',
   'test/jwe-interop.test.ts',
   'test/seeds.test.ts',

@@ -37,6 +37,8 @@ const ALLOWED: Record<string, string> = {
   '--key-cmd-timeout': 'a time',
   '--extract': 'a field path',
   '--input-type': 'a document type',
+  '--nonce-bytes': 'a nonce length, 12 or 16',
+  '--value-format': 'a field value format name',
   '--env-file': 'a file name',
   '--key-uri': 'an RFC 7512 URI naming an HSM key (a PIN in it is refused)',
   '--pkcs11-module': 'a file name',
