@@ -120,7 +120,7 @@ def run(cmd, argv, data, out):
     elif cmd == 'http-post':
         import http.client, urllib.parse
         u = urllib.parse.urlparse(sys.argv[2])
-        c = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+        c = http.client.HTTPConnection(u.hostname, u.port, timeout=600)  # a hang backstop only
         c.request('POST', u.path, body=data, headers={'Content-Type': 'application/json'})
         r = c.getresponse()
         out.write(('%d\n' % r.status).encode() + r.read())
