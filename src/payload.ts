@@ -520,7 +520,6 @@ function openRaw(text: string, keys: Keys, opts: DecryptOptions, forVerify: bool
   return { plaintext, alg, kid: keyId(used!) };
 }
 
-
 /** `--fields PATHS --value-format origin`: the FX peers' values, chosen by the user, never detected. */
 function decryptOrigin(text: string, keys: Keys, opts: DecryptOptions): DecryptResult {
   if (!opts.fields) throw new UsageError('--value-format origin needs --fields: the values carry no marker, so the paths say where they are');
@@ -651,13 +650,13 @@ function decryptJwe(text: string, keys: Keys, opts: DecryptOptions, format: 'jwe
 }
 
 function decryptAny(text: string, keys: Keys, opts: DecryptOptions, forVerify: boolean): DecryptResult {
+  if (opts.valueFormat === 'origin') return decryptOrigin(text, keys, opts);
   // The canonical keyed envelope (what line mode reads by the million) is parsed once.
   const fast = !opts.fields && opts.nonceBytes === undefined && (opts.format === undefined || opts.format === 'auto' || opts.format === 'json') ? envelope.decodeFast(text) : undefined;
   if (fast) {
     const o = openEnvelope(text, keys, opts, forVerify, fast);
     return { plaintext: o.plaintext, alg: o.alg, ...(o.kid !== undefined ? { kid: o.kid } : {}), format: 'json' };
   }
-  if (opts.valueFormat === 'origin') return decryptOrigin(text, keys, opts);
   const format = detectFormat(text, opts.format, opts.fields);
   if (format !== 'raw') checkNonceBytes(opts.nonceBytes, 'input');
   if (format === 'jwe' || format === 'jwe-json') return decryptJwe(text, keys, opts, format);
