@@ -13,12 +13,13 @@ const env = { AES_PAYLOAD_KEY: key };
 const big = join(dir, 'big.bin');
 writeFileSync(big, randomBytes(48 * 1024 * 1024));
 
-/** Start the CLI, SIGKILL it once a temp file for `out` appears (checked every 2 ms), and wait for it to die. */
+/** Start the CLI, SIGKILL it once a new temp file for `out` appears (checked every 2 ms), and wait for it to die. */
 async function killWhileWriting(args: string[], outDir: string): Promise<void> {
+  const before = new Set(readdirSync(outDir).filter((f) => f.endsWith('.tmp')));
   const p = spawn(process.execPath, [BIN, ...args], { env: baseEnv(env), stdio: 'ignore' });
   const done = new Promise((r) => p.on('close', r));
   const deadline = Date.now() + HANG_MS; // a hang backstop only
-  while (Date.now() < deadline && !readdirSync(outDir).some((f) => f.endsWith('.tmp'))) await new Promise((r) => setTimeout(r, 2));
+  while (Date.now() < deadline && !readdirSync(outDir).some((f) => f.endsWith('.tmp') && !before.has(f))) await new Promise((r) => setTimeout(r, 2));
   p.kill('SIGKILL');
   await done;
 }
