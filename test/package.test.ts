@@ -36,7 +36,8 @@ describe('the npm package, installed from its tarball', () => {
     expect(x.status, x.stderr?.toString()).toBe(0);
     const bin = join(dir, 'package/bin/aes-payload.js');
     const bundle = join(dir, 'package/dist/aes-payload.cjs');
-    expect(readFileSync(`${bundle}.cache`).equals(readFileSync(join(ROOT, 'dist/aes-payload.cjs.cache')))).toBe(true);
+    // (not compared with dist/'s own: another Node.js version running the tests may be refreshing that one meanwhile)
+    expect(statSync(`${bundle}.cache`).size).toBeGreaterThan(1000);
     // No node_modules next to it: the bundle and dist/vendor must be enough (YAML loads dist/vendor/yaml.cjs).
     const env = baseEnv({ AES_PAYLOAD_KEY: '11'.repeat(32) });
     const cli = (args: string[], input = '') => spawnSync(process.execPath, [bin, ...args], { env, input, cwd: dir, timeout: HANG_MS });
