@@ -12,7 +12,10 @@
 // start-up close to `node -e 0`. The bundle is built by `npm run build`
 // (run by `npm ci` through the prepare script), together with a V8 code cache
 // of it (dist/aes-payload.cjs.cache) that spares compiling it on every run.
-// V8 checks the cache against the source and ignores it if they differ.
+// V8 checks the cache against the source (and its own version and flags) and
+// ignores it if they differ; then, at exit, a fresh one replaces it when the
+// directory is writable, so that an installed copy run by another Node.js
+// version compiles once, not on every start.
 const fs = require('fs');
 const path = require('path');
 const bundle = path.join(__dirname, '../dist/aes-payload.cjs');
@@ -34,5 +37,21 @@ const Module = require('module');
 const script = new vm.Script(Module.wrap(source), { filename: bundle, cachedData });
 const out = process.env.AES_PAYLOAD_BUILD_CODE_CACHE;
 if (out) process.once('exit', () => fs.writeFileSync(out, script.createCachedData()));
+else if (cachedData === undefined || script.cachedDataRejected) process.once('exit', () => refreshCache(`${bundle}.cache`));
+
+/** Write a new code cache atomically (a temp file, then rename); say nothing if the directory is read-only. */
+function refreshCache(file) {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    fs.writeFileSync(tmp, script.createCachedData(), { flag: 'wx', mode: 0o644 });
+    fs.renameSync(tmp, file);
+  } catch {
+    try {
+      fs.unlinkSync(tmp);
+    } catch {
+      /* never written */
+    }
+  }
+}
 const mod = { exports: {} };
 script.runInThisContext()(mod.exports, Module.createRequire(bundle), mod, bundle, path.dirname(bundle));

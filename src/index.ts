@@ -20,7 +20,9 @@ export type {
   VerifyResult,
   EncryptFormat,
   DecryptFormat,
+  ValueFormat,
 } from './payload.js';
+export type { RawNonceLength } from './formats/raw.js';
 export { keyId } from './keys/kid.js';
 export { decodeKey, encodeKey, KEY_ENCODINGS, type KeyEncoding } from './keys/decode.js';
 export {

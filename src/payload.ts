@@ -8,7 +8,10 @@ import { AesPayloadError, AmbiguousKeyError, AuthError, FormatError, KeyError, U
 import * as envelope from './formats/envelope.js';
 import * as jweCodec from './formats/jwe.js';
 import { parseJsonSpans } from './formats/jsonSpans.js';
+import { b64decodeStrict } from './formats/base64.js';
 import * as raw from './formats/raw.js';
+import { openRawBytes } from './formats/rawOpen.js';
+import { checkOriginAlg, decryptOriginFields, encryptOriginFields } from './fields/origin.js';
 import { JWE_ENCS, jweDecrypt, jweEncrypt, type JweEnc, type JweWrap } from './jose/jwe.js';
 import { decodeKey } from './keys/decode.js';
 import { keyId } from './keys/kid.js';
@@ -111,7 +114,19 @@ export interface EncryptOptions {
   macOnlyEncrypted?: boolean;
   /** With `fields`: the document is JSON (default), a .env text (whose `fields` are names, with globs) or YAML. */
   inputType?: InputType;
+  /** Raw AES-GCM output: the nonce length, 12 (default) or 16 (pycryptodome's default; `--nonce-bytes`). */
+  nonceBytes?: raw.RawNonceLength;
+  /**
+   * With `fields`: `token` (default) writes field tokens under a document
+   * MAC; `origin` writes each value as the FX peers do, bare
+   * `base64(iv ‖ ct)` (A*CBC) or `base64(nonce ‖ ct ‖ tag)` (A*GCM), with
+   * no document MAC (docs/FORMAT.md §14).
+   */
+  valueFormat?: ValueFormat;
 }
+
+/** How `--fields` writes each value: an aes-payload token, or the origin peers' bare base64. */
+export type ValueFormat = 'token' | 'origin';
 
 export interface EncryptResult {
   /** The encoded output, without a trailing newline. */
@@ -123,6 +138,8 @@ export interface EncryptResult {
   wrap?: JweWrap;
   /** Field encryption: values encrypted now, and selected values already encrypted. */
   fields?: { encrypted: number; already: number };
+  /** Things the person should know (origin field values that will not come back with their JSON type). */
+  notes?: string[];
 }
 
 export interface DecryptOptions {
@@ -147,6 +164,10 @@ export interface DecryptOptions {
   allowLegacy?: boolean;
   /** A run's budget of passphrase work, shared by many inputs (the CLI makes one per run). */
   kdfBudget?: KdfBudget;
+  /** Raw AES-GCM input: the nonce length, 12 (default) or 16 (pycryptodome's default; `--nonce-bytes`). */
+  nonceBytes?: raw.RawNonceLength;
+  /** With `fields`: `origin` reads the values the FX peers write (see {@link EncryptOptions.valueFormat}); never detected. */
+  valueFormat?: ValueFormat;
 }
 
 export type DecryptedFormat = EncryptFormat | 'fields' | 'env' | 'yaml';
@@ -188,6 +209,17 @@ function pickAlg(key: Uint8Array, alg: Alg | undefined): Alg {
   return a;
 }
 
+/**
+ * `--nonce-bytes` is for raw AES-GCM only: `wrong` names what it was given
+ * with instead (an algorithm with a fixed IV, or another format), if any.
+ */
+function checkNonceBytes(n: number | undefined, wrong: Alg | 'input' | 'output' | undefined): void {
+  if (n === undefined) return;
+  if (!(raw.RAW_GCM_NONCE_LENGTHS as readonly number[]).includes(n)) throw new UsageError(`--nonce-bytes takes 12 or 16, not ${n}`);
+  if (wrong === 'input' || wrong === 'output') throw new UsageError(`--nonce-bytes applies to raw AES-GCM ${wrong} (--format raw) and origin field values (--value-format origin)`);
+  if (wrong) throw new UsageError(`--nonce-bytes sets an AES-GCM nonce; ${wrong} always uses a 16-byte IV`);
+}
+
 function needAuthenticated(alg: Alg, what: string): void {
   if (!specOf(alg).authenticated) {
     throw new UsageError(`${alg} is unauthenticated and exists only for old services' raw base64(iv + ct); ${what} needs an authenticated algorithm (use --format raw for ${alg})`);
@@ -218,11 +250,26 @@ export function encrypt(plaintext: Uint8Array | string, keyArg: KeyArg, opts: En
     }
     const text = typeof plaintext === 'string' ? plaintext : Buffer.from(plaintext).toString('utf8');
     const alg = pickAlg(keys.secret, opts.alg);
+    if (opts.valueFormat === 'origin') {
+      if (opts.macOnlyEncrypted) throw new UsageError('--mac-only-encrypted is about the document MAC, which --value-format origin does not write');
+      if ((opts.inputType ?? 'json') !== 'json') throw new UsageError('--value-format origin reads and writes JSON documents');
+      checkOriginAlg(alg);
+      checkKeyLength(alg, keys.secret);
+      checkNonceBytes(opts.nonceBytes, specOf(alg).kind === 'gcm' ? undefined : alg);
+      const r = encryptOriginFields(text, keys.secret, { paths: opts.fields, alg, allowMissing: Boolean(opts.allowMissing), ...(opts.nonceBytes ? { nonceBytes: opts.nonceBytes } : {}) });
+      return { text: r.text, alg, kid: keyId(keys.secret), fields: { encrypted: r.encrypted, already: 0 }, notes: r.notes };
+    }
+    checkNonceBytes(opts.nonceBytes, 'output');
+    if (!specOf(alg).authenticated) {
+      throw new UsageError(`--fields needs an authenticated algorithm; ${alg} has none (for the origin peers' bare base64(iv ‖ ct) values, add --value-format origin)`);
+    }
     const fo = { paths: opts.fields, alg, allowMissing: Boolean(opts.allowMissing), ...(opts.macOnlyEncrypted ? { mode: 'enc' as const } : {}) };
     const r = fieldCodec(opts.inputType ?? 'json').encrypt(text, keys.secret, fo);
     return { text: r.text, alg, kid: keyId(keys.secret), fields: { encrypted: r.encrypted, already: r.already } };
   }
   if (opts.macOnlyEncrypted) throw new UsageError('--mac-only-encrypted needs --fields');
+  if (opts.valueFormat === 'origin') throw new UsageError('--value-format needs --fields');
+  checkNonceBytes(opts.nonceBytes, format === 'raw' ? undefined : 'output');
   if (format === 'jwe' || format === 'jwe-json') {
     if (opts.embedKey) throw new UsageError('--random-key needs --format json');
     if (opts.alg && !(JWE_ENCS as readonly string[]).includes(opts.alg)) {
@@ -249,7 +296,10 @@ export function encrypt(plaintext: Uint8Array | string, keyArg: KeyArg, opts: En
   const aad = toBytes(opts.aad);
   if (aad && !spec.authenticated) throw new UsageError(`--aad needs an authenticated algorithm; ${alg} has none`);
   const kid = keyId(key);
-  if (format === 'raw') return { text: raw.encode(seal(alg, key, toBytes(plaintext)!, aad)), alg, kid };
+  if (format === 'raw') {
+    checkNonceBytes(opts.nonceBytes, spec.kind === 'gcm' ? undefined : alg);
+    return { text: raw.encode(seal(alg, key, toBytes(plaintext)!, aad, opts.nonceBytes)), alg, kid };
+  }
   needAuthenticated(alg, 'the JSON envelope');
   checkKeyLength(alg, key);
   const s = seal(alg, subkey(key, 'envelope'), toBytes(plaintext)!, envelope.envelopeAad(alg, kid, aad));
@@ -281,7 +331,8 @@ function encryptWithPassphrase(plaintext: Buffer, passphrase: Uint8Array, opts: 
   const key = scryptKey(passphrase, salt, spec.keyLen, SCRYPT_DEFAULTS);
   try {
     if (opts.format === 'raw') {
-      const s = seal(alg, key, plaintext, aad);
+      checkNonceBytes(opts.nonceBytes, spec.kind === 'gcm' ? undefined : alg);
+      const s = seal(alg, key, plaintext, aad, opts.nonceBytes);
       return { text: raw.encode({ ...s, nonce: Buffer.concat([salt, s.nonce]) }), alg };
     }
     const s = seal(alg, subkey(key, 'envelope'), plaintext, envelope.envelopeAad(alg, undefined, aad));
@@ -430,17 +481,19 @@ function openRaw(text: string, keys: Keys, opts: DecryptOptions, forVerify: bool
     const alg = opts.alg ?? 'A256GCM';
     const spec = specOf(alg);
     if (userAad && !spec.authenticated) throw new UsageError(`--aad needs an authenticated algorithm; ${alg} has none`);
+    checkNonceBytes(opts.nonceBytes, spec.kind === 'gcm' ? undefined : alg);
+    const nonceLen = spec.kind === 'gcm' ? (opts.nonceBytes ?? spec.nonceLen) : spec.nonceLen;
     const all = raw.decode(text, alg);
-    if (all.nonce.length + all.ciphertext.length < RAW_SALT_LEN + spec.nonceLen) {
+    if (all.nonce.length + all.ciphertext.length < RAW_SALT_LEN + nonceLen) {
       throw new FormatError('raw input is too short to hold a passphrase salt', 'ERR_RAW');
     }
-    const bytes = Buffer.concat([all.nonce, all.ciphertext]);
+    const bytes = Buffer.concat([all.nonce, all.ciphertext, all.tag]);
     const salt = bytes.subarray(0, RAW_SALT_LEN);
     if (forVerify && !spec.authenticated) throw new FormatError('unauthenticated algorithm', 'ERR_UNAUTHENTICATED');
     const k = kdfKey(keys.passphrase, { name: 'scrypt', salt, ...SCRYPT_DEFAULTS }, alg, opts.kdfBudget);
     try {
-      const sealed = { alg, nonce: bytes.subarray(RAW_SALT_LEN, RAW_SALT_LEN + spec.nonceLen), ciphertext: bytes.subarray(RAW_SALT_LEN + spec.nonceLen), tag: all.tag };
-      return { plaintext: open(sealed, k, userAad), alg, kid: undefined };
+      const body = bytes.subarray(RAW_SALT_LEN);
+      return { plaintext: openRawBytes(body, alg, nonceLen, [k], userAad), alg, kid: undefined };
     } finally {
       k.fill(0);
     }
@@ -455,23 +508,46 @@ function openRaw(text: string, keys: Keys, opts: DecryptOptions, forVerify: bool
   if (userAad && !spec.authenticated) throw new UsageError(`--aad needs an authenticated algorithm; ${alg} has none`);
   const candidates = keys.ring && spec.authenticated ? [primary, ...[...keys.ring.keys.values()].filter((k) => k !== primary && k.length === spec.keyLen)] : [primary];
   checkKeyLength(alg, primary);
-  const sealed = raw.decode(text, alg);
+  checkNonceBytes(opts.nonceBytes, spec.kind === 'gcm' ? undefined : alg);
+  const bytes = b64decodeStrict(text.replace(/\s+/g, ''), 'raw input');
+  const nonceLen = spec.kind === 'gcm' ? (opts.nonceBytes ?? spec.nonceLen) : spec.nonceLen;
+  raw.split(bytes, alg, nonceLen); // too short: malformed, before any key is tried
   if (forVerify && !spec.authenticated) throw new FormatError('unauthenticated algorithm', 'ERR_UNAUTHENTICATED');
-  const opened: { plaintext: Buffer; key: Uint8Array }[] = [];
-  for (const key of candidates) {
-    try {
-      opened.push({ plaintext: open(sealed, key, userAad), key });
-    } catch (e) {
-      if (!(e instanceof AuthError)) throw e;
-    }
+  let used: Uint8Array | undefined;
+  const plaintext = openRawBytes(bytes, alg, nonceLen, candidates, userAad, {
+    usedKey: (k) => (used = k),
+    ...(keys.ring ? { authDetail: `raw input names no kid, and none of the keyring's ${candidates.length} key${candidates.length === 1 ? '' : 's'} of ${spec.keyLen} bytes authenticated it` } : {}),
+  });
+  return { plaintext, alg, kid: keyId(used!) };
+}
+
+/** `--fields PATHS --value-format origin`: the FX peers' values, chosen by the user, never detected. */
+function decryptOrigin(text: string, keys: Keys, opts: DecryptOptions): DecryptResult {
+  if (!opts.fields) throw new UsageError('--value-format origin needs --fields: the values carry no marker, so the paths say where they are');
+  if (opts.format !== undefined && opts.format !== 'auto' && opts.format !== 'json' && opts.format !== 'fields') {
+    throw new UsageError('--value-format origin reads JSON documents');
   }
-  if (opened.length > 1) {
-    for (const o of opened) o.plaintext.fill(0);
-    throw new AmbiguousKeyError(opened.map((o) => keyId(o.key)), 'kids');
+  if (opts.aad !== undefined || opts.embeddedKey || opts.allowLegacy) throw new UsageError('--value-format origin takes none of --aad, --embedded-key, --allow-legacy');
+  if (keys.rsa || keys.passphrase || keys.kek) {
+    if (!keys.secret && !keys.ring) throw new KeyError('--value-format origin needs a symmetric key or a keyring', 'ERR_KEY_TYPE');
   }
-  const one = opened[0];
-  if (one) return { plaintext: one.plaintext, alg, kid: keyId(one.key) };
-  throw new AuthError(keys.ring ? `raw input names no kid, and none of the keyring's ${candidates.length} key${candidates.length === 1 ? '' : 's'} of ${spec.keyLen} bytes authenticated it` : undefined);
+  const primary = secretFor(keys, undefined);
+  if (!primary) throw new KeyError('no key given', 'ERR_KEY_MISSING');
+  const alg = pickAlg(primary, opts.alg);
+  checkOriginAlg(alg);
+  checkKeyLength(alg, primary);
+  const spec = specOf(alg);
+  checkNonceBytes(opts.nonceBytes, spec.kind === 'gcm' ? undefined : alg);
+  // Values name no kid: a keyring's keys are all tried for GCM; plain CBC uses the primary only (padding is no proof).
+  const candidates = keys.ring && spec.kind === 'gcm' ? [primary, ...[...keys.ring.keys.values()].filter((k) => k !== primary && k.length === spec.keyLen)] : [primary];
+  const r = decryptOriginFields(text, candidates, {
+    paths: opts.fields,
+    alg,
+    allowMissing: Boolean(opts.allowMissing),
+    allowPlaintext: Boolean(opts.allowPlaintext),
+    ...(opts.nonceBytes ? { nonceBytes: opts.nonceBytes } : {}),
+  });
+  return { plaintext: Buffer.from(r.text, 'utf8'), alg, format: 'fields', fields: r.decrypted };
 }
 
 const JWE_JSON_MEMBERS = new Set(['protected', 'unprotected', 'header', 'encrypted_key', 'recipients', 'aad', 'iv', 'ciphertext', 'tag']);
@@ -575,13 +651,15 @@ function decryptJwe(text: string, keys: Keys, opts: DecryptOptions, format: 'jwe
 }
 
 function decryptAny(text: string, keys: Keys, opts: DecryptOptions, forVerify: boolean): DecryptResult {
+  if (opts.valueFormat === 'origin') return decryptOrigin(text, keys, opts);
   // The canonical keyed envelope (what line mode reads by the million) is parsed once.
-  const fast = !opts.fields && (opts.format === undefined || opts.format === 'auto' || opts.format === 'json') ? envelope.decodeFast(text) : undefined;
+  const fast = !opts.fields && opts.nonceBytes === undefined && (opts.format === undefined || opts.format === 'auto' || opts.format === 'json') ? envelope.decodeFast(text) : undefined;
   if (fast) {
     const o = openEnvelope(text, keys, opts, forVerify, fast);
     return { plaintext: o.plaintext, alg: o.alg, ...(o.kid !== undefined ? { kid: o.kid } : {}), format: 'json' };
   }
   const format = detectFormat(text, opts.format, opts.fields);
+  if (format !== 'raw') checkNonceBytes(opts.nonceBytes, 'input');
   if (format === 'jwe' || format === 'jwe-json') return decryptJwe(text, keys, opts, format);
   if (isFieldFormat(format)) {
     const r = fieldCodec(format).decrypt(text, keyForKid(keys), {
@@ -668,7 +746,7 @@ function claimed(input: string | Uint8Array, format: DecryptedFormat | undefined
 export function lineFastPath(
   op: 'seal' | 'open',
   keyArg: KeyArg,
-  opts: { alg?: Alg; aad?: unknown; format?: string; fields?: unknown; embedKey?: boolean; embeddedKey?: boolean; wrap?: unknown; kid?: string },
+  opts: { alg?: Alg; aad?: unknown; format?: string; fields?: unknown; embedKey?: boolean; embeddedKey?: boolean; wrap?: unknown; kid?: string; nonceBytes?: number },
 ): FastSpec | undefined {
   const keys = toKeys(keyArg);
   const secret = keys.secret;
@@ -676,7 +754,7 @@ export function lineFastPath(
   const alg = defaultAlgForKeyLength(secret.length);
   if (alg !== 'A128GCM' && alg !== 'A192GCM' && alg !== 'A256GCM') return undefined;
   if (opts.alg !== undefined && opts.alg !== alg) return undefined;
-  if (opts.fields || opts.aad !== undefined || opts.embedKey || opts.embeddedKey || opts.wrap || opts.kid !== undefined) return undefined;
+  if (opts.fields || opts.aad !== undefined || opts.embedKey || opts.embeddedKey || opts.wrap || opts.kid !== undefined || opts.nonceBytes !== undefined) return undefined;
   if (op === 'seal' ? (opts.format ?? 'json') !== 'json' : !['auto', 'json', undefined].includes(opts.format)) return undefined;
   return { op, alg, kid: keyId(secret), key: subkey(secret, 'envelope') };
 }

@@ -38,6 +38,8 @@ const ALLOWED: Record<string, string> = {
   '--extract': 'a field path',
   '--input-type': 'a document type',
   '--file': 'a file name (exec)',
+  '--nonce-bytes': 'a nonce length, 12 or 16',
+  '--value-format': 'a field value format name',
   '--key-uri': 'an RFC 7512 URI naming an HSM key (a PIN in it is refused)',
   '--pkcs11-module': 'a file name',
   '--pin-env': 'an environment variable name',

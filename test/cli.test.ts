@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { AUTH_FAILED_MESSAGE } from '../src/errors.js';
 import { ALGS } from '../src/crypto/algs.js';
 import { keyId } from '../src/keys/kid.js';
-import { BIN, oneLineError, run, tempDir } from './helpers.js';
+import { BIN, HANG_MS, oneLineError, run, tempDir } from './helpers.js';
 
 const dir = tempDir();
 const KEY = randomBytes(32);
@@ -660,7 +660,8 @@ describe('usage, I/O and pipes', () => {
     // The child is killed with our data half written: EPIPE on its stdin is expected.
     child.stdin.on('error', () => {});
     child.stdin.write(randomBytes(6 * 1024 * 1024));
-    for (let i = 0; i < 1000 && temps().length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    // Wait for the temp file (checked every 10 ms; HANG_MS only stops a hang).
+    for (const end = Date.now() + HANG_MS; Date.now() < end && temps().length === 0; ) await new Promise((r) => setTimeout(r, 10));
     expect(temps().length).toBe(1);
     child.kill('SIGTERM');
     child.stdin.end();

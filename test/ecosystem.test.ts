@@ -1,80 +1,147 @@
 // Shell completion in a real bash with bash-completion, the man page
 // rendered by man(1), and both generated from the CLI's own metadata.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../src/cli/main.js';
 import { Ui } from '../src/cli/ui.js';
-import { BIN, ROOT, baseEnv, run, tempDir } from './helpers.js';
+import { BIN, HANG_MS, ROOT, baseEnv, run, tempDir } from './helpers.js';
 
 const SUBCOMMANDS = ['keygen', 'encrypt', 'decrypt', 'verify', 'rotate', 'exec', 'edit', 'serve', 'completion'];
 
-/** Ask the bash completion function for the words it offers after `words`. */
-function complete(words: string[], env: Record<string, string> = {}): string[] {
+/**
+ * Ask the bash completion function for the words it offers after each of
+ * `queries`, all in one bash (one bash-completion load, one script).
+ */
+function completeAll(queries: string[][], env: Record<string, string> = {}): string[][] {
   const dir = tempDir();
-  const script = `
-set -e
-source /usr/share/bash-completion/bash_completion
-eval "$("${process.execPath}" "${BIN}" completion bash)"
-cd "${dir}"
-touch alpha.json beta.env
-COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')})
-COMP_CWORD=${words.length - 1}
-COMPREPLY=()
-_aes_payload
-printf '%s\\n' "\${COMPREPLY[@]}"
-`;
-  const r = spawnSync('bash', ['-c', script], { env: baseEnv(env), encoding: 'utf8' });
+  const script = join(dir, 'aes-payload.bash');
+  writeFileSync(script, run(['completion', 'bash']).out);
+  const q = (w: string) => `'${w.replace(/'/g, `'\\''`)}'`;
+  const body = queries
+    .map((words) => `COMP_WORDS=(${words.map(q).join(' ')}); COMP_CWORD=${words.length - 1}; COMP_LINE=${q(words.join(' '))}; COMP_POINT=\${#COMP_LINE}; COMPREPLY=(); _aes_payload 2>/dev/null; printf '%s\\n' "\${COMPREPLY[@]}" END@@`)
+    .join('\n');
+  const r = spawnSync('bash', ['-c', `source /usr/share/bash-completion/bash_completion\nsource '${script}'\ncd '${dir}'\ntouch alpha.json beta.env\n${body}\n`], { env: baseEnv({ ...env, PATH: `${TOOLS}:${process.env.PATH}` }), encoding: 'utf8', timeout: HANG_MS });
   expect(r.status, r.stderr).toBe(0);
-  return r.stdout.split('\n').filter(Boolean).sort();
+  const out = r.stdout.split('END@@\n');
+  expect(out.length, r.stdout).toBe(queries.length + 1);
+  return out.slice(0, -1).map((o) => [...new Set(o.split('\n').filter(Boolean))].sort());
 }
 
+/** A directory on PATH holding aes-payload (as npm link puts it) and a command with a unique name, for exec's completion. */
+const TOOLS = tempDir();
+symlinkSync(BIN, join(TOOLS, 'aes-payload'));
+writeFileSync(join(TOOLS, 'aes-payload-test-tool'), '#!/bin/sh\n', { mode: 0o755 });
+
 describe('completion', () => {
-  it('bash: subcommands, flags, flag values (algorithms, formats, wraps), env names and files', () => {
-    expect(complete(['aes-payload', ''])).toEqual([...SUBCOMMANDS, '--help', '--version'].sort());
-    expect(complete(['aes-payload', 'de'])).toEqual(['decrypt']);
-    expect(complete(['aes-payload', 'encrypt', '--for'])).toEqual(['--force', '--format']);
-    expect(complete(['aes-payload', 'encrypt', '--format', ''])).toEqual(['json', 'jwe', 'jwe-json', 'raw', 'stream']);
-    expect(complete(['aes-payload', 'encrypt', '--wrap', 'A256'])).toEqual(['A256GCMKW', 'A256KW']);
-    expect(complete(['aes-payload', 'decrypt', '--alg', 'A128C'])).toEqual(['A128CBC', 'A128CBC-HS256']);
-    expect(complete(['aes-payload', 'decrypt', '--key-env', 'MY_SECRET_K'], { MY_SECRET_KEY_VAR: 'x' })).toEqual(['MY_SECRET_KEY_VAR']);
-    expect(complete(['aes-payload', 'decrypt', '--key-file', 'al'])).toEqual(['alpha.json']);
-    expect(complete(['aes-payload', 'verify', 'b'])).toEqual(['beta.env']);
-    expect(complete(['aes-payload', 'serve', '--tls'])).toEqual(['--tls-cert', '--tls-cert-out', '--tls-key', '--tls-self-signed']);
-    // Every flag of every subcommand is offered.
-    for (const cmd of buildProgram(new Ui({})).commands) {
-      const offered = complete(['aes-payload', cmd.name(), '--']);
-      for (const o of cmd.options) expect(offered, `${cmd.name()} ${o.long}`).toContain(o.long);
-    }
+  it('bash: subcommands, flags, flag values (algorithms, formats, wraps), env names and files; command names after exec --', () => {
+    const commands = buildProgram(new Ui({})).commands;
+    const queries = [
+      ['aes-payload', ''],
+      ['aes-payload', 'de'],
+      ['aes-payload', 'encrypt', '--for'],
+      ['aes-payload', 'encrypt', '--format', ''],
+      ['aes-payload', 'encrypt', '--wrap', 'A256'],
+      ['aes-payload', 'decrypt', '--alg', 'A128C'],
+      ['aes-payload', 'decrypt', '--key-env', 'MY_SECRET_K'],
+      ['aes-payload', 'decrypt', '--key-file', 'al'],
+      ['aes-payload', 'verify', 'b'],
+      ['aes-payload', 'serve', '--tls'],
+      ['aes-payload', 'exec', '-f', 'beta.env', '--', 'aes-payload-test-t'],
+      ['aes-payload', 'exec', '--env-file', 'beta.env', '--', 'ls', '--colo'],
+      ['aes-payload', 'exec', '-f', 'beta.env', '--', 'aes-payload', 'de'],
+      ['aes-payload', 'exec', '--'],
+      // Every flag of every subcommand is offered.
+      ...commands.map((c) => ['aes-payload', c.name(), '--']),
+    ];
+    const a = completeAll(queries, { MY_SECRET_KEY_VAR: 'x' });
+    expect(a[0]).toEqual([...SUBCOMMANDS, '--help', '--version'].sort());
+    expect(a[1]).toEqual(['decrypt']);
+    expect(a[2]).toEqual(['--force', '--format']);
+    expect(a[3]).toEqual(['json', 'jwe', 'jwe-json', 'raw', 'stream']);
+    expect(a[4]).toEqual(['A256GCMKW', 'A256KW']);
+    expect(a[5]).toEqual(['A128CBC', 'A128CBC-HS256']);
+    expect(a[6]).toEqual(['MY_SECRET_KEY_VAR']);
+    expect(a[7]).toEqual(['alpha.json']);
+    expect(a[8]).toEqual(['beta.env']);
+    expect(a[9]).toEqual(['--tls-cert', '--tls-cert-out', '--tls-key', '--tls-self-signed']);
+    // after exec --: command names, then that command's own completion (bash-completion's _command_offset)
+    expect(a[10]).toEqual(['aes-payload-test-tool']);
+    expect(a[11]).toContain('--color');
+    expect(a[12]).toEqual(['decrypt']);
+    expect(a[13]).toContain('--env-file'); // "--" itself is still being typed: exec's flags
+    commands.forEach((cmd, i) => {
+      for (const o of cmd.options) expect(a[14 + i], `${cmd.name()} ${o.long}`).toContain(o.long);
+    });
   });
 
-  it('fish: completes subcommands, flags and flag values in a real fish (complete -C)', () => {
+  it('fish: completes subcommands, flags and flag values in a real fish (complete -C), and command names after exec --', () => {
     const script = join(tempDir(), 'aes-payload.fish');
     writeFileSync(script, run(['completion', 'fish']).out);
-    const ask = (line: string) => {
-      const r = spawnSync('fish', ['--no-config', '-c', `source ${script}; complete -C ${JSON.stringify(line)}`], { encoding: 'utf8' });
-      expect(r.status, r.stderr).toBe(0);
-      return r.stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0]).sort();
-    };
-    expect(ask('aes-payload de')).toEqual(['decrypt']);
-    expect(ask('aes-payload encrypt --format ')).toEqual(['json', 'jwe', 'jwe-json', 'raw', 'stream']);
-    expect(ask('aes-payload encrypt --wr')).toEqual(['--wrap']);
-    expect(ask('aes-payload decrypt --alg A128C')).toEqual(['A128CBC', 'A128CBC-HS256']);
+    const lines = ['aes-payload de', 'aes-payload encrypt --format ', 'aes-payload encrypt --wr', 'aes-payload decrypt --alg A128C', 'aes-payload exec -f x -- aes-payload-test-t', 'aes-payload exec -f x -- aes-payload de'];
+    const r = spawnSync('fish', ['--no-config', '-c', `source ${script}; ${lines.map((l) => `complete -C ${JSON.stringify(l)}; echo END@@`).join('; ')}`], { env: baseEnv({ PATH: `${TOOLS}:${process.env.PATH}` }), encoding: 'utf8', timeout: HANG_MS });
+    expect(r.status, r.stderr).toBe(0);
+    const a = r.stdout.split('END@@\n').slice(0, -1).map((o) => o.split('\n').filter(Boolean).map((l) => l.split('\t')[0]).sort());
+    expect(a).toEqual([['decrypt'], ['json', 'jwe', 'jwe-json', 'raw', 'stream'], ['--wrap'], ['A128CBC', 'A128CBC-HS256'], ['aes-payload-test-tool'], ['decrypt']]);
   });
 
   it('zsh: the script loads through bashcompinit in a real zsh and offers the same candidates (zsh filters them by prefix itself)', () => {
     const script = join(tempDir(), '_aes-payload');
     writeFileSync(script, run(['completion', 'zsh']).out);
-    const ask = (words: string[]) => {
-      const z = `autoload -U +X compinit && compinit -u -d ${tempDir()}/zcd; source ${script}; setopt ksharrays; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; COMPREPLY=(); _aes_payload; print -l "\${COMPREPLY[@]}"`;
-      const r = spawnSync('zsh', ['-f', '-c', z], { encoding: 'utf8' });
-      expect(r.status, r.stderr).toBe(0);
-      return r.stdout.split('\n').filter(Boolean).sort();
-    };
-    expect(ask(['aes-payload', ''])).toEqual([...SUBCOMMANDS, '--help', '--version'].sort());
-    expect(ask(['aes-payload', 'encrypt', '--format', ''])).toEqual(['json', 'jwe', 'jwe-json', 'raw', 'stream']);
-    expect(ask(['aes-payload', 'encrypt', '--input-type', ''])).toEqual(['env', 'json', 'yaml']);
+    const queries = [['aes-payload', ''], ['aes-payload', 'encrypt', '--format', ''], ['aes-payload', 'encrypt', '--input-type', ''], ['aes-payload', 'exec', '-f', 'x', '--', 'aes-payload-test-t']];
+    const ask = queries.map((words) => `COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; COMPREPLY=(); _aes_payload; print -l "\${COMPREPLY[@]}"; print END@@`).join('; ');
+    const z = `autoload -U +X compinit && compinit -u -d ${tempDir()}/zcd; source ${script}; setopt ksharrays; ${ask}`;
+    const r = spawnSync('zsh', ['-f', '-c', z], { env: baseEnv({ PATH: `${TOOLS}:${process.env.PATH}` }), encoding: 'utf8', timeout: HANG_MS });
+    expect(r.status, r.stderr).toBe(0);
+    const a = r.stdout.split('END@@\n').slice(0, -1).map((o) => [...new Set(o.split('\n').filter(Boolean))].sort());
+    expect(a[0]).toEqual([...SUBCOMMANDS, '--help', '--version'].sort());
+    expect(a[1]).toEqual(['json', 'jwe', 'jwe-json', 'raw', 'stream']);
+    expect(a[2]).toEqual(['env', 'json', 'yaml']);
+    expect(a[3]).toContain('aes-payload-test-tool'); // every command name: zsh filters by prefix itself
+  });
+
+  it('the install lines of `completion --help` (and the README) work in a fresh account; Tab then completes in bash, zsh (first Tab, exec --) and fish', () => {
+    const help = run(['completion', '--help']).out;
+    const lines = [...help.matchAll(/^ {2}((?:mkdir|echo) .*)$/gm)].map((m) => m[1]!);
+    expect(lines.length).toBe(4);
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    for (const l of lines) expect(readme, l).toContain(l);
+    const home = tempDir();
+    const env = baseEnv({ HOME: home, PATH: `${TOOLS}:${process.env.PATH}`, TERM: 'dumb' });
+    for (const l of lines) {
+      const r = spawnSync('sh', ['-ec', l], { env, encoding: 'utf8', timeout: HANG_MS });
+      expect(r.status, `${l}: ${r.stderr}`).toBe(0);
+    }
+    // bash: bash-completion finds the script on its own (as in a new interactive shell) and it answers
+    const b = spawnSync('bash', ['-c', `source /usr/share/bash-completion/bash_completion; __load_completion aes-payload; complete -p aes-payload; COMP_WORDS=(aes-payload de); COMP_CWORD=1; _aes_payload; echo "\${COMPREPLY[@]}"`], { env, encoding: 'utf8', timeout: HANG_MS });
+    expect(b.status, b.stderr).toBe(0);
+    expect(b.stdout).toBe('complete -F _aes_payload aes-payload\ndecrypt\n');
+    // fish: autoloaded from ~/.config/fish/completions
+    const f = spawnSync('fish', ['-c', "complete -C 'aes-payload de'; complete -C 'aes-payload exec -f x -- aes-payload-test-t'"], { env, encoding: 'utf8', timeout: HANG_MS });
+    expect(f.status, f.stderr).toBe(0);
+    expect(f.stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0])).toEqual(['decrypt', 'aes-payload-test-tool']);
+    // zsh: a real interactive zsh on a pseudo-terminal (zsh/zpty), Tab typed; each read waits for the text, not for time
+    const drive = join(home, 'drive.zsh');
+    writeFileSync(
+      drive,
+      [
+        'zmodload zsh/zpty',
+        'zpty z zsh -i',
+        "zpty -w z 'PS1=READY%#'",
+        "zpty -r z out '*READY#'",
+        "zpty -w -n z $'aes-payload decr\\t'",
+        "zpty -r z out '*decrypt *'",
+        "zpty -w -n z $'\\x15'", // Ctrl-U: a new line to type on
+        "zpty -w -n z $'aes-payload exec -f x -- aes-payload-test-t\\t'",
+        "zpty -r z out '*aes-payload-test-tool *'",
+        'print completed',
+        'zpty -d z',
+      ].join('\n'),
+    );
+    const z = spawnSync('zsh', ['-f', drive], { env, encoding: 'utf8', timeout: HANG_MS });
+    expect(z.status, `${z.stdout}\n${z.stderr}`).toBe(0);
+    expect(z.stdout).toContain('completed');
   });
 
   it('zsh and fish scripts name every subcommand and the flag values', () => {
@@ -100,6 +167,23 @@ describe('man page', () => {
     const commands = r.stdout.slice(r.stdout.indexOf('\nCOMMANDS\n'));
     for (const s of SUBCOMMANDS) expect(commands).toMatch(new RegExp(`^ {3}${s}$`, 'm'));
     expect(r.stdout).toContain('--key-cmd');
+    // The top-level "Keys" list is a list: each source on a line of its own, its meaning indented below.
+    const keys = r.stdout.slice(r.stdout.indexOf('Keys (never on the command line):'), r.stdout.indexOf('Exit codes:'));
+    for (const k of ['AES_PAYLOAD_KEY', 'AES_PAYLOAD_KEYRING', 'AES_PAYLOAD_KEY_CMD', '--key-env NAME', '--key-file FILE', '--ini FILE', '--keyring FILE', '--key-cmd CMD', '--key-uri URI', '--prompt', '--passphrase', '--passphrase-env NAME', '--passphrase-file FILE']) {
+      expect(keys, k).toMatch(new RegExp(`^ {7}${k.replace(/[-]/g, '\\-')}\\n {14}\\S`, 'm'));
+    }
+  });
+
+  it('--help names every key source: --key-cmd, AES_PAYLOAD_KEY_CMD and --key-uri too', () => {
+    const h = run(['--help']);
+    expect(h.code).toBe(0);
+    const keys = h.out.slice(h.out.indexOf('Keys (never on the command line):'), h.out.indexOf('Exit codes:'));
+    for (const k of ['AES_PAYLOAD_KEY ', 'AES_PAYLOAD_KEYRING', 'AES_PAYLOAD_KEY_CMD', '--key-env', '--key-file', '--ini', '--keyring', '--key-cmd CMD', '--key-uri URI', '--prompt', '--passphrase ', '--passphrase-env', '--passphrase-file']) {
+      expect(keys).toMatch(new RegExp(`^  ${k.trim()}\\b`, 'm'));
+    }
+    // and each of them is a real option of decrypt (or a variable the README documents)
+    const decrypt = buildProgram(new Ui({})).commands.find((c) => c.name() === 'decrypt')!;
+    for (const m of keys.matchAll(/^ {2}(--[a-z-]+)/gm)) expect(decrypt.options.map((o) => o.long)).toContain(m[1]);
   });
 
   it('is what `npm run man` makes from the CLI help today (it cannot go stale)', () => {

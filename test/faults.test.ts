@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync, writeSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, baseEnv, oneLineError, run, tempDir } from './helpers.js';
+import { BIN, HANG_MS, baseEnv, oneLineError, run, tempDir } from './helpers.js';
 
 const dir = tempDir();
 const key = randomBytes(32).toString('hex');
@@ -13,12 +13,13 @@ const env = { AES_PAYLOAD_KEY: key };
 const big = join(dir, 'big.bin');
 writeFileSync(big, randomBytes(48 * 1024 * 1024));
 
-/** Start the CLI, SIGKILL it once a temp file for `out` appears, and wait for it to die. */
+/** Start the CLI, SIGKILL it once a new temp file for `out` appears (checked every 2 ms), and wait for it to die. */
 async function killWhileWriting(args: string[], outDir: string): Promise<void> {
+  const before = new Set(readdirSync(outDir).filter((f) => f.endsWith('.tmp')));
   const p = spawn(process.execPath, [BIN, ...args], { env: baseEnv(env), stdio: 'ignore' });
   const done = new Promise((r) => p.on('close', r));
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline && !readdirSync(outDir).some((f) => f.endsWith('.tmp'))) await new Promise((r) => setTimeout(r, 2));
+  const deadline = Date.now() + HANG_MS; // a hang backstop only
+  while (Date.now() < deadline && !readdirSync(outDir).some((f) => f.endsWith('.tmp') && !before.has(f))) await new Promise((r) => setTimeout(r, 2));
   p.kill('SIGKILL');
   await done;
 }
@@ -46,7 +47,7 @@ describe('SIGKILL in the middle of a write', () => {
       const before = readFileSync(out);
       await killWhileWriting([...mk(out), '--force'], d);
       expect(readFileSync(out).equals(before)).toBe(true);
-    }, 60_000);
+    });
   }
 });
 
@@ -126,5 +127,5 @@ describe('concurrent runs', () => {
       expect(r.stdout.equals(original)).toBe(true);
     }
     expect(readdirSync(d).filter((f) => f.endsWith('.tmp'))).toEqual([]);
-  }, 120_000);
+  });
 });

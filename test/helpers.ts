@@ -11,6 +11,15 @@ export const BIN = join(ROOT, 'bin/aes-payload.js');
 export const VECTORS = join(ROOT, 'test/vectors');
 export const PYTHON = '/usr/bin/python3';
 
+/**
+ * How long one process may run before a test calls it hung: a backstop
+ * against hangs (bugs) only, never a measure of speed. No test passes or
+ * fails by how fast the machine is (README, Development); this is far beyond what
+ * the slowest case needs on a loaded machine. vitest's test timeout
+ * (vitest.config.ts) is above it.
+ */
+export const HANG_MS = 10 * 60_000;
+
 export function vector<T = any>(name: string): T {
   const p = join(VECTORS, name);
   if (!existsSync(p)) throw new Error(`test vector file missing: ${p}`);
@@ -48,7 +57,7 @@ export function run(args: string[], opts: RunOptions = {}): RunResult {
     input: opts.input ?? '',
     env: baseEnv(opts.env),
     cwd: opts.cwd ?? ROOT,
-    timeout: 30_000,
+    timeout: HANG_MS,
     maxBuffer: 512 * 1024 * 1024,
   });
   if (r.error) throw r.error;
@@ -57,7 +66,7 @@ export function run(args: string[], opts: RunOptions = {}): RunResult {
 
 /** Spawn any program (a peer such as python3 or openssl). */
 export function runPeer(cmd: string, args: string[], input: string | Buffer = '', env: Record<string, string> = {}): RunResult {
-  const r = spawnSync(cmd, args, { input, env: { ...baseEnv(), ...env }, timeout: 30_000 });
+  const r = spawnSync(cmd, args, { input, env: { ...baseEnv(), ...env }, timeout: HANG_MS, maxBuffer: 512 * 1024 * 1024 });
   if (r.error) throw r.error;
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr.toString('utf8'), out: r.stdout.toString('utf8') };
 }

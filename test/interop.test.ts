@@ -6,31 +6,38 @@ import { PYTHON, ROOT, run, runPeer } from './helpers.js';
 
 const PEER = join(ROOT, 'test/peers/peer.py');
 const py = (args: string[], input: string | Buffer) => runPeer(PYTHON, [PEER, ...args], input);
+/** Many peer calls in one Python process: each [COMMAND, ...ARGS, stdin] gives its stdout, or throws its error. */
+function pyBatch(calls: [string, ...(string | Buffer)[]][]): Buffer[] {
+  const r = runPeer(PYTHON, [PEER, 'batch'], JSON.stringify(calls.map((c) => [...c.slice(0, -1), Buffer.from(c.at(-1)!).toString('base64')])));
+  expect(r.code, r.stderr).toBe(0);
+  return (JSON.parse(r.out) as ({ out: string } | { error: string })[]).map((x, i) => {
+    if ('error' in x) throw new Error(`peer call ${i} (${calls[i]![0]}): ${x.error}`);
+    return Buffer.from(x.out, 'base64');
+  });
+}
 const payloads = [Buffer.from('{"amount":12.5,"currency":"EUR","note":"caf\u00e9"}'), randomBytes(1000), Buffer.alloc(0)];
 
 describe('python3-cryptography decrypts our output', () => {
   for (const bits of [128, 192, 256]) {
     it(`JSON envelope, A${bits}GCM, with and without AAD`, () => {
       const key = randomBytes(bits / 8).toString('hex');
+      const calls: [string, string, Buffer][] = [];
+      const want: Buffer[] = [];
       for (const p of payloads) {
         for (const aad of [[], ['--aad', 'ctx:42']]) {
           const e = run(['encrypt', ...aad], { input: p, env: { AES_PAYLOAD_KEY: key } });
           expect(e.code, e.stderr).toBe(0);
-          const d = py(['gcm-json-decrypt', key], e.stdout);
-          expect(d.code, d.stderr).toBe(0);
-          expect(d.stdout.equals(p)).toBe(true);
+          calls.push(['gcm-json-decrypt', key, e.stdout]);
+          want.push(p);
         }
       }
+      pyBatch(calls).forEach((d, i) => expect(d.equals(want[i]!)).toBe(true));
     });
 
     it(`raw, A${bits}GCM`, () => {
       const key = randomBytes(bits / 8).toString('hex');
-      for (const p of payloads) {
-        const e = run(['encrypt', '--format', 'raw'], { input: p, env: { AES_PAYLOAD_KEY: key } });
-        const d = py(['gcm-raw-decrypt', key], e.stdout);
-        expect(d.code, d.stderr).toBe(0);
-        expect(d.stdout.equals(p)).toBe(true);
-      }
+      const calls = payloads.map((p): [string, string, Buffer] => ['gcm-raw-decrypt', key, run(['encrypt', '--format', 'raw'], { input: p, env: { AES_PAYLOAD_KEY: key } }).stdout]);
+      pyBatch(calls).forEach((d, i) => expect(d.equals(payloads[i]!)).toBe(true));
     });
   }
 
@@ -47,29 +54,28 @@ describe('python3-cryptography decrypts our output', () => {
 
 describe('the origin microservice (pycryptodome)', () => {
   it('default-GCM {data,key,mac,nonce} with a 16-byte nonce decrypts with --embedded-key', () => {
-    for (const p of payloads) {
-      const o = py(['origin-gcm-encrypt'], p);
-      expect(o.code, o.stderr).toBe(0);
-      const env = JSON.parse(o.out);
+    const made = pyBatch(payloads.map((p) => ['origin-gcm-encrypt', p]));
+    payloads.forEach((p, i) => {
+      const o = made[i]!;
+      const env = JSON.parse(o.toString());
       expect(Object.keys(env).sort()).toEqual(['data', 'key', 'mac', 'nonce']);
       expect(Buffer.from(env.nonce, 'base64').length).toBe(16);
-      expect(run(['decrypt'], { input: o.stdout }).code).toBe(4); // refused without --embedded-key
-      const d = run(['decrypt', '--embedded-key'], { input: o.stdout });
+      expect(run(['decrypt'], { input: o }).code).toBe(4); // refused without --embedded-key
+      const d = run(['decrypt', '--embedded-key'], { input: o });
       expect(d.code, d.stderr).toBe(0);
       expect(d.stdout.equals(p)).toBe(true);
-      const v = run(['verify', '--key-env', 'K'], { input: o.stdout, env: { K: env.key } });
+      const v = run(['verify', '--key-env', 'K'], { input: o, env: { K: env.key } });
       expect(v.code, v.stderr).toBe(4); // verify refuses embedded keys too
-    }
+    });
   });
 
   it('encrypt --random-key writes what the origin\'s clients decrypt, with their own pycryptodome code', () => {
-    for (const p of payloads) {
+    const calls = payloads.map((p): [string, Buffer] => {
       const e = run(['encrypt', '--random-key'], { input: p });
       expect(e.code, e.stderr).toBe(0);
-      const d = py(['origin-gcm-decrypt'], e.stdout);
-      expect(d.code, d.stderr).toBe(0);
-      expect(d.stdout.equals(p)).toBe(true);
-    }
+      return ['origin-gcm-decrypt', e.stdout];
+    });
+    pyBatch(calls).forEach((d, i) => expect(d.equals(payloads[i]!)).toBe(true));
   });
 
   it('a tampered origin envelope fails authentication (exit 1)', () => {
@@ -82,29 +88,27 @@ describe('the origin microservice (pycryptodome)', () => {
 
   const QUIRK = '39b96ec8e9f303bfbb14917b232866d5';
   it('CBC base64(iv + ct) with the utf8-key quirk: origin -> aes-payload', () => {
-    for (const p of payloads) {
-      const o = py(['origin-cbc-encrypt', QUIRK], p);
-      expect(o.code, o.stderr).toBe(0);
+    const made = pyBatch(payloads.map((p) => ['origin-cbc-encrypt', QUIRK, p]));
+    payloads.forEach((p, i) => {
       const d = run(['decrypt', '--alg', 'A256CBC', '--format', 'raw', '--key-encoding', 'utf8'], {
-        input: o.stdout,
+        input: made[i],
         env: { AES_PAYLOAD_KEY: QUIRK },
       });
       expect(d.code, d.stderr).toBe(0);
       expect(d.stdout.equals(p)).toBe(true);
-    }
+    });
   });
 
   it('CBC base64(iv + ct) with the utf8-key quirk: aes-payload -> origin', () => {
-    for (const p of payloads) {
+    const calls = payloads.map((p): [string, string, Buffer] => {
       const e = run(['encrypt', '--alg', 'A256CBC', '--format', 'raw', '--key-encoding', 'utf8'], {
         input: p,
         env: { AES_PAYLOAD_KEY: QUIRK },
       });
       expect(e.code).toBe(0);
-      const d = py(['origin-cbc-decrypt', QUIRK], e.stdout);
-      expect(d.code, d.stderr).toBe(0);
-      expect(d.stdout.equals(p)).toBe(true);
-    }
+      return ['origin-cbc-decrypt', QUIRK, e.stdout];
+    });
+    pyBatch(calls).forEach((d, i) => expect(d.equals(payloads[i]!)).toBe(true));
   });
 });
 

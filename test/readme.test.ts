@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, ROOT, tempDir } from './helpers.js';
+import { BIN, HANG_MS, ROOT, tempDir } from './helpers.js';
 
 export function shBlocks(markdown: string): { line: number; code: string }[] {
   const out: { line: number; code: string }[] = [];
@@ -29,7 +29,7 @@ describe('README', () => {
     expect(blocks.length).toBeGreaterThanOrEqual(8);
   });
 
-  it('every sh block runs as written, in order', { timeout: 240_000 }, () => {
+  it('every sh block runs as written, in order', () => {
     const dir = tempDir();
     const bin = join(dir, '.bin');
     mkdirSync(bin);
@@ -42,7 +42,7 @@ describe('README', () => {
       cwd: work,
       env: { PATH: `${bin}:${process.env.PATH}`, HOME: dir, LANG: 'C.UTF-8' },
       encoding: 'utf8',
-      timeout: 230_000,
+      timeout: HANG_MS,
     });
     const last = [...(r.stderr ?? '').matchAll(/@@ README line (\d+)/g)].at(-1)?.[1];
     expect(r.status, `README block at line ${last} failed:\n${r.stderr.slice(-3000)}`).toBe(0);

@@ -16,6 +16,10 @@ import { loadYaml, loadYamlFor, yamlToJson } from '../fields/yamlfields.js';
 import { KdfBudget } from '../crypto/kdf.js';
 import type { Ui } from './ui.js';
 import { withHelp } from './help.js';
+import { nonceBytesOf, nonceBytesOption } from './nonce.js';
+import { originWarning } from '../fields/origin.js';
+import { valueFormatOption } from './valueFormat.js';
+import type { ValueFormat } from '../payload.js';
 
 interface DecryptFlags extends KeyFlags {
   output?: string;
@@ -32,6 +36,8 @@ interface DecryptFlags extends KeyFlags {
   allowPlaintext?: boolean;
   allowMissing?: boolean;
   extract?: string;
+  nonceBytes?: string;
+  valueFormat?: ValueFormat;
 }
 
 export function registerDecrypt(program: Command, ui: Ui): void {
@@ -44,9 +50,11 @@ export function registerDecrypt(program: Command, ui: Ui): void {
     .addOption(algOption('expected algorithm (raw input: default is the AES-GCM variant of the key size)'))
     .addOption(new Option('--format <FORMAT>', 'input format').choices(['auto', 'json', 'raw', 'jwe', 'jwe-json', 'stream', 'env', 'yaml']).default('auto'))
     .addOption(allowAlgOption())
+    .addOption(nonceBytesOption('read'))
     .option('--aad <TEXT>', 'additional authenticated data the input must have been sealed with')
     .option('--embedded-key', 'use the key inside the envelope (made by encrypt --random-key)')
     .option('--fields <PATHS>', 'decrypt only the field tokens at these paths (default: every token in the document)')
+    .addOption(valueFormatOption('read'))
     .option('--allow-plaintext', 'with --fields: a plaintext value at those paths is not an error')
     .option('--allow-missing', 'with --fields: a path that matches nothing is not an error')
     .option('--allow-legacy', 'read version-1 envelopes and field documents (aes-payload 0.1), and envelopes with no version')
@@ -96,9 +104,12 @@ export function registerDecrypt(program: Command, ui: Ui): void {
       allowPlaintext: Boolean(o.allowPlaintext),
       allowMissing: Boolean(o.allowMissing),
       kdfBudget: KdfBudget.fromEnv(process.env),
+      ...nonceBytesOf(o.nonceBytes),
+      ...(o.valueFormat ? { valueFormat: o.valueFormat } : {}),
     };
     if ((o.allowPlaintext || o.allowMissing) && !fields) throw new UsageError('--allow-plaintext and --allow-missing need --fields');
     if (o.failFast && !o.lines) throw new UsageError('--fail-fast needs --lines');
+    if (o.valueFormat !== undefined && !fields) throw new UsageError('--value-format needs --fields: origin values carry no marker, so the paths say where they are');
     if (o.extract !== undefined && (o.lines || o.format === 'stream')) throw new UsageError('--extract reads one document; not with --lines or --format stream');
     // With no key anywhere, inputs are still read: JSON that holds nothing
     // encrypted says so (exit 4), and the rest gets the no-key message.
@@ -109,11 +120,17 @@ export function registerDecrypt(program: Command, ui: Ui): void {
         throw noKey && e instanceof KeyError ? noKey : e;
       }
     };
+    let warned = false;
+    const originNote = (alg: Parameters<typeof originWarning>[0] | undefined) => {
+      if (o.valueFormat === 'origin' && alg && !warned) ui.warn(originWarning(alg));
+      warned = true;
+    };
     if (o.lines) {
       if (o.format === 'stream') throw new UsageError('--lines and --format stream exclude each other');
       const spec = key ? lineFastPath('open', key, opts) : undefined;
       await runLines(src, o, (line) => {
         const r = open(line);
+        originNote(r.alg);
         if (r.plaintext.includes(0x0a)) throw new FormatError('the plaintext has a newline, so it cannot be one output line', 'ERR_LINE');
         return r.plaintext;
       }, ui, 0o600, spec ? { spec, workers: lineWorkerCount(process.env) } : undefined);
@@ -143,6 +160,7 @@ export function registerDecrypt(program: Command, ui: Ui): void {
       await resolve(inputKid(input.data));
     }
     const res = open(input.data);
+    originNote(res.alg);
     try {
       if (o.extract !== undefined) {
         // The document's own type, else what the file name (without .aesp/.enc) says, as for encrypt.

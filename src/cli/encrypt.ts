@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { specOf } from '../crypto/aead.js';
+import { defaultAlgForKeyLength } from '../crypto/algs.js';
 import { KeyError, UsageError, ioError } from '../errors.js';
 import { MAX_PAYLOAD_BYTES, readAllOf } from '../io/input.js';
 import { Source } from '../io/source.js';
@@ -14,11 +15,14 @@ import { addKeyOptions, algOption, asAlg, emit, hasKeyFlag, resolveCliKeys, term
 import { encryptStreamCli, streamKey } from './stream.js';
 import { runLines } from './lines.js';
 import { parsePaths } from '../fields/paths.js';
-import type { InputType } from '../payload.js';
+import type { InputType, ValueFormat } from '../payload.js';
 import { loadYaml } from '../fields/yamlfields.js';
 import type { Ui } from './ui.js';
 import { isTerminal } from './terminal.js';
 import { withHelp } from './help.js';
+import { nonceBytesOf, nonceBytesOption } from './nonce.js';
+import { originWarning } from '../fields/origin.js';
+import { valueFormatOption } from './valueFormat.js';
 
 interface EncryptFlags extends KeyFlags {
   output?: string;
@@ -38,6 +42,8 @@ interface EncryptFlags extends KeyFlags {
   lines?: boolean;
   failFast?: boolean;
   macOnlyEncrypted?: boolean;
+  nonceBytes?: string;
+  valueFormat?: ValueFormat;
 }
 
 export function registerEncrypt(program: Command, ui: Ui): void {
@@ -50,6 +56,7 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     .addOption(algOption('content algorithm, JWE "enc" (default: the AES-GCM variant of the key size)'))
     .addOption(new Option('--format <FORMAT>', 'output format').choices(['json', 'raw', 'jwe', 'jwe-json', 'stream']).default('json'))
     .option('--armor', 'with --format stream: write text-safe base64 between BEGIN/END lines')
+    .addOption(nonceBytesOption('write'))
     .addOption(new Option('--wrap <KEYALG>', 'JWE key management "alg" (default: dir; RSA-OAEP-256 with --recipient; PBES2 with a passphrase)').choices(JWE_WRAPS as readonly string[] as string[]))
     .option('--recipient <PUBKEY>', 'JWE: encrypt to this RSA public key (PEM or JWK file); repeat for several', (v: string, prev: string[] = []) => [...prev, v])
     .option('--recipients-file <FILE>', 'JWE: encrypt to every RSA public key in FILE (a JWK Set, PEM blocks, or one JWK per line); repeatable', (v: string, prev: string[] = []) => [...prev, v])
@@ -58,6 +65,7 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     .option('--random-key', "write the origin service's {data,key,mac,nonce}: a fresh random key inside the output, which is NOT secret")
     .option('--fields <PATHS>', 'encrypt only these values of a JSON document, in place (see README, "Field paths")')
     .addOption(inputTypeOption())
+    .addOption(valueFormatOption('write'))
     .option('--allow-missing', 'with --fields: a path that matches nothing is not an error')
     .option('--mac-only-encrypted', 'with --fields: the document MAC covers the encrypted values only, so plaintext values may be edited (and are not authenticated)')
     .option('--lines', 'each input line is its own payload (NDJSON); one output line per input line')
@@ -77,6 +85,7 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     if (o.allowMissing && o.fields === undefined) throw new UsageError('--allow-missing needs --fields');
     if (o.inputType !== undefined && o.fields === undefined) throw new UsageError('--input-type needs --fields');
     if (o.macOnlyEncrypted && o.fields === undefined) throw new UsageError('--mac-only-encrypted needs --fields');
+    if (o.valueFormat !== undefined && o.fields === undefined) throw new UsageError('--value-format needs --fields');
     if (o.failFast && !o.lines) throw new UsageError('--fail-fast needs --lines');
     const fields = o.fields !== undefined ? parsePaths(o.fields) : undefined;
     if (fields && (o.format !== 'json' || jwe)) throw new UsageError('--fields writes the JSON document itself; drop --format');
@@ -133,13 +142,18 @@ export function registerEncrypt(program: Command, ui: Ui): void {
       ...(fields ? { fields, allowMissing: Boolean(o.allowMissing), macOnlyEncrypted: Boolean(o.macOnlyEncrypted), inputType: inputTypeOf(file, o.inputType) } : {}),
       format: o.format as EncryptFormat,
       embedKey: Boolean(o.randomKey),
+      ...nonceBytesOf(o.nonceBytes),
+      ...(o.valueFormat ? { valueFormat: o.valueFormat } : {}),
     };
     if (o.lines) {
+      if (o.valueFormat === 'origin') ui.warn(originWarning(alg ?? defaultAlgForKeyLength(keys.secret?.length ?? 0) ?? 'A256GCM'));
       let encrypted = 0;
+      const notes = new Set<string>();
       const spec = lineFastPath('seal', keys, opts);
       await runLines(Source.open(file), o, (line) => {
         const r = encrypt(line, keys, opts);
         encrypted += r.fields?.encrypted ?? 0;
+        for (const n of r.notes ?? []) if (!notes.has(n) && notes.size < 10) notes.add(n) && ui.warn(n);
         return r.text;
       }, ui, o.randomKey ? 0o600 : 0o666, spec ? { spec, workers: lineWorkerCount(process.env) } : undefined);
       if (fields) ui.line(`encrypted ${encrypted} value${encrypted === 1 ? '' : 's'}`);
@@ -147,7 +161,9 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     }
     const input = readAllOf(Source.open(file), MAX_PAYLOAD_BYTES);
     const res = encrypt(input.data, keys, opts);
-    if (!specOf(res.alg).authenticated) {
+    if (o.valueFormat === 'origin') ui.warn(originWarning(res.alg));
+    for (const n of res.notes ?? []) ui.warn(n);
+    if (!specOf(res.alg).authenticated && o.valueFormat !== 'origin') {
       ui.warn(`${res.alg} is unauthenticated: changes to the ciphertext go undetected; prefer ${res.alg.slice(0, 4)}GCM`);
     }
     if (o.randomKey) ui.warn('--random-key: the key is inside the output, so the output is not secret');

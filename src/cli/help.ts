@@ -11,16 +11,25 @@ export const EXIT_CODES = `Exit codes:
   70   internal error: a bug, please report it
   130  interrupted (Ctrl-C at a prompt)`;
 
-/** Every key source, for the top-level help. */
+/**
+ * Every key source, for the top-level help: one per line, a name and its
+ * meaning two spaces apart, so that help2man makes a list of it in the man
+ * page.
+ */
 export const KEY_SOURCES = `Keys (never on the command line):
-  env AES_PAYLOAD_KEY (the default), or env AES_PAYLOAD_KEYRING holding a keyring
-  --key-env NAME        another environment variable
-  --key-file FILE       a key file: key text, a JWK, or a PEM RSA private key
-  --ini FILE            SECRET_KEY = <hex> in an .ini file such as development.ini
-  --keyring FILE        several keys with a primary (JSON or .ini); keys found by kid
-  --prompt              a hidden prompt (the terminal, also when data is piped in)
-  --passphrase          a passphrase at a hidden prompt (scrypt; PBES2 for JWE)
-  --passphrase-env NAME, --passphrase-file FILE   a passphrase from env or a file`;
+  AES_PAYLOAD_KEY          env: the key (the default)
+  AES_PAYLOAD_KEYRING      env: a keyring, when no key flag and no AES_PAYLOAD_KEY is given
+  AES_PAYLOAD_KEY_CMD      env: a command that prints the key, when nothing else is set
+  --key-env NAME           another environment variable
+  --key-file FILE          a key file: key text, a JWK, or a PEM RSA private key
+  --ini FILE               SECRET_KEY = <hex> in an .ini file such as development.ini
+  --keyring FILE           several keys with a primary (JSON or .ini); keys found by kid
+  --key-cmd CMD            run CMD (no shell) and read the key from its stdout (10 s limit)
+  --key-uri URI            an AES key in an HSM, as a pkcs11: URI (JWE only)
+  --prompt                 a hidden prompt (the terminal, also when data is piped in)
+  --passphrase             a passphrase at a hidden prompt (scrypt; PBES2 for JWE)
+  --passphrase-env NAME    a passphrase from an environment variable
+  --passphrase-file FILE   a passphrase from a file`;
 
 /** The heading that groups the key options of a subcommand's help. */
 export const KEY_GROUP = 'Key (never on the command line; default: env AES_PAYLOAD_KEY):';

@@ -18,6 +18,7 @@ import { KdfBudget } from '../crypto/kdf.js';
 import { addKeyOptions, algOption, allowAlgOption, asAlg, keyContext, parseAllowAlg, type KeyFlags } from './common.js';
 import type { Ui } from './ui.js';
 import { withHelp } from './help.js';
+import { nonceBytesOf, nonceBytesOption } from './nonce.js';
 
 interface RotateFlags extends KeyFlags {
   toKeyEnv?: string;
@@ -27,6 +28,7 @@ interface RotateFlags extends KeyFlags {
   allowAlg?: string;
   allowLegacy?: boolean;
   json?: boolean;
+  nonceBytes?: string;
 }
 
 interface Row {
@@ -98,7 +100,7 @@ function rotateText(text: string, old: Keys, newKey: Buffer, opts: DecryptOption
       return { text: `${e.text}\n`, format, from: r.kid ?? env.kid ?? '-', ...(note ? { note } : {}) };
     }
     const alg = algFor(r.alg, newKey, false);
-    const e = encrypt(r.plaintext, newKey, { format: 'raw', alg });
+    const e = encrypt(r.plaintext, newKey, { format: 'raw', alg, ...(specOf(alg).kind === 'gcm' && opts.nonceBytes ? { nonceBytes: opts.nonceBytes } : {}) });
     const note = specOf(alg).authenticated ? undefined : `kept ${alg}, which is unauthenticated, because raw output is read by old services; prefer an authenticated format`;
     return { text: `${e.text}\n`, format: 'raw', from: r.kid ?? '-', ...(note ? { note } : {}) };
   } finally {
@@ -116,6 +118,7 @@ export function registerRotate(program: Command, ui: Ui): void {
     .option('--to-primary', "the new key is the keyring's primary key (old keys are found by kid)")
     .addOption(algOption('as for decrypt: algorithm of raw inputs, and the explicit --alg a legacy plain-CBC envelope needs'))
     .addOption(allowAlgOption())
+    .addOption(nonceBytesOption('both'))
     .option('--allow-legacy', 'read (and upgrade) version-1 envelopes and field documents from aes-payload 0.1')
     .option('--json', 'print a JSON report on stdout');
   withHelp(cmd, [
@@ -139,7 +142,7 @@ export function registerRotate(program: Command, ui: Ui): void {
     }
     const newKid = keyId(newKey);
     const alg = asAlg(o.alg);
-    const opts: DecryptOptions = { ...(alg ? { alg } : {}), ...parseAllowAlg(o.allowAlg), allowLegacy: Boolean(o.allowLegacy), kdfBudget: KdfBudget.fromEnv(process.env) };
+    const opts: DecryptOptions = { ...(alg ? { alg } : {}), ...parseAllowAlg(o.allowAlg), allowLegacy: Boolean(o.allowLegacy), kdfBudget: KdfBudget.fromEnv(process.env), ...nonceBytesOf(o.nonceBytes) };
     const rows: Row[] = [];
     let exit: number = EXIT.OK;
     for (const file of files) {

@@ -18,6 +18,7 @@ import { addKeyOptions, algOption, allowAlgOption, asAlg, hasKeyFlag, inputTypeO
 import { decryptStreamCli, streamKeyFor, streamKind } from './stream.js';
 import type { Ui } from './ui.js';
 import { withHelp } from './help.js';
+import { nonceBytesOf, nonceBytesOption } from './nonce.js';
 
 interface VerifyFlags extends KeyFlags {
   alg?: string;
@@ -29,6 +30,7 @@ interface VerifyFlags extends KeyFlags {
   require?: string;
   allowLegacy?: boolean;
   key: boolean; // --no-key sets this to false
+  nonceBytes?: string;
 }
 
 interface Row {
@@ -155,6 +157,7 @@ async function checkOne(file: string, o: VerifyFlags, keys: Keys | undefined, re
     ...parseAllowAlg(o.allowAlg),
     allowLegacy: Boolean(o.allowLegacy),
     kdfBudget: budget,
+    ...nonceBytesOf(o.nonceBytes),
   });
   const fields = { format: r.format ?? null, alg: r.alg ?? null, wrap: r.wrap ?? null, kid: r.kid ?? null };
   if (!r.ok) return row(file, { ...fields, ok: false, error: r.error?.message ?? 'verification failed', code: r.error?.exitCode ?? EXIT.AUTH });
@@ -170,6 +173,7 @@ export function registerVerify(program: Command, ui: Ui): void {
     .addOption(algOption('expected algorithm (raw input: default is the AES-GCM variant of the key size)'))
     .addOption(new Option('--format <FORMAT>', 'input format').choices(['auto', 'json', 'raw', 'jwe', 'jwe-json', 'stream', 'fields', 'env', 'yaml']).default('auto'))
     .addOption(allowAlgOption())
+    .addOption(nonceBytesOption('read'))
     .option('--require <PATHS>', 'fail when any value these paths select is still plaintext, or a path selects nothing (field documents)')
     .option('--allow-legacy', 'accept version-1 envelopes and field documents (aes-payload 0.1), which have weaker guarantees')
     .option('--no-key', 'check structure only, without a key: is everything that should be encrypted encrypted?')

@@ -59,17 +59,19 @@ export function checkKeyLength(alg: Alg, key: Uint8Array): void {
 }
 
 /**
- * Encrypt with a fresh random nonce or IV.
+ * Encrypt with a fresh random nonce or IV. `gcmNonceLen` changes the length
+ * of a GCM nonce (12 by default; raw output for pycryptodome's defaults uses
+ * 16); CBC IVs are always 16 bytes.
  *
  * @example
  * ```ts
  * const s = seal('A256GCM', key, Buffer.from('{"a":1}'));
  * ```
  */
-export function seal(alg: Alg, key: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Sealed {
+export function seal(alg: Alg, key: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array, gcmNonceLen?: number): Sealed {
   checkKeyLength(alg, key);
   const spec = specOf(alg);
-  const nonce = freshRandom(spec.nonceLen);
+  const nonce = freshRandom(spec.kind === 'gcm' && gcmNonceLen !== undefined ? gcmNonceLen : spec.nonceLen);
   switch (spec.kind) {
     case 'gcm': {
       const { ciphertext, tag } = gcmSeal(key, nonce, plaintext, aad);

@@ -24,20 +24,41 @@ export function detect(text: string): boolean {
 }
 
 /**
- * Decode raw text for `alg`. White space anywhere (line wrapping) is ignored;
- * the base64 itself must be canonical.
+ * The GCM nonce lengths raw input and output take (`--nonce-bytes`): 12, the
+ * default and what NIST recommends, and 16, what pycryptodome's
+ * `AES.new(key, AES.MODE_GCM)` draws when no nonce is given.
  */
-export function decode(text: string, alg: Alg): Sealed {
-  const bytes = b64decodeStrict(text.replace(/[\s]+/g, ''), 'raw input');
+export const RAW_GCM_NONCE_LENGTHS = [12, 16] as const;
+export type RawNonceLength = (typeof RAW_GCM_NONCE_LENGTHS)[number];
+
+/** The other GCM nonce length than `n` (for the hint when raw input fails). */
+export function otherNonceLength(n: number): RawNonceLength {
+  return n === 16 ? 12 : 16;
+}
+
+/**
+ * Decode raw text for `alg`. White space anywhere (line wrapping) is ignored;
+ * the base64 itself must be canonical. `nonceLen` is the GCM nonce length
+ * (default 12); CBC and CBC-HS always have a 16-byte IV.
+ */
+export function decode(text: string, alg: Alg, nonceLen?: number): Sealed {
+  return split(b64decodeStrict(text.replace(/[\s]+/g, ''), 'raw input'), alg, nonceLen);
+}
+
+/** Split raw bytes into nonce/IV, ciphertext and tag for `alg` (FORMAT.md §4). */
+export function split(bytes: Buffer, alg: Alg, nonceLen?: number): Sealed {
   const spec = specOf(alg);
-  const min = spec.nonceLen + spec.tagLen + (spec.kind === 'gcm' ? 0 : 16);
+  const n = spec.kind === 'gcm' && nonceLen !== undefined ? nonceLen : spec.nonceLen;
+  const min = n + spec.tagLen + (spec.kind === 'gcm' ? 0 : 16);
   if (bytes.length < min) {
-    throw new FormatError(`raw input is ${bytes.length} bytes, too short for ${alg} (at least ${min})`, 'ERR_RAW');
+    const other = otherNonceLength(n);
+    const hint = spec.kind === 'gcm' && bytes.length >= other + spec.tagLen ? `; it would parse with a ${other}-byte nonce (--nonce-bytes ${other})` : '';
+    throw new FormatError(`raw input is ${bytes.length} bytes, too short for ${alg}${spec.kind === 'gcm' ? ` with a ${n}-byte nonce` : ''} (at least ${min})${hint}`, 'ERR_RAW');
   }
   return {
     alg,
-    nonce: bytes.subarray(0, spec.nonceLen),
-    ciphertext: bytes.subarray(spec.nonceLen, bytes.length - spec.tagLen),
+    nonce: bytes.subarray(0, n),
+    ciphertext: bytes.subarray(n, bytes.length - spec.tagLen),
     tag: bytes.subarray(bytes.length - spec.tagLen),
   };
 }

@@ -12,6 +12,9 @@ usage: peer.py COMMAND KEYHEX [ARG]  (payload on stdin, result on stdout)
   origin-cbc-decrypt KEYTEXT  base64(iv + ct) -> plaintext (pycryptodome)
   mac-client KEYHEX           a MAC address on stdin -> {"encrypted_mac","salt"}, as the origin's CBC client sends it
   http-post URL               POST the stdin JSON with http.client; prints STATUS then the body
+  batch                       many of the above in one process: stdin is a JSON list of
+                              [COMMAND, ARG..., STDIN_BASE64]; stdout a JSON list of
+                              {"out": BASE64} or {"error": TEXT}, one per call
 """
 import base64, hashlib, hmac, json, struct, sys
 
@@ -29,10 +32,28 @@ def envelope_key_and_aad(key, env):
         aad += b64(env['aad'])
     return ke, aad
 
+class Out:
+    def __init__(self):
+        self.parts = []
+    def write(self, b):
+        self.parts.append(b)
+
 def main():
-    cmd = sys.argv[1]
-    data = sys.stdin.buffer.read()
-    out = sys.stdout.buffer
+    if sys.argv[1] == 'batch':
+        results = []
+        for call in json.loads(sys.stdin.buffer.read()):
+            out = Out()
+            try:
+                run(call[0], call[:-1], base64.b64decode(call[-1]), out)
+                results.append({'out': base64.b64encode(b''.join(out.parts)).decode()})
+            except BaseException as e:  # one failed call (SystemExit included) does not hide the others
+                results.append({'error': '%s: %s' % (type(e).__name__, e)})
+        sys.stdout.write(json.dumps(results))
+        return
+    run(sys.argv[1], sys.argv[1:], sys.stdin.buffer.read(), sys.stdout.buffer)
+
+def run(cmd, argv, data, out):
+    sys.argv = [sys.argv[0]] + argv
     if cmd == 'gcm-json-decrypt':
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
         key = bytes.fromhex(sys.argv[2])
@@ -99,7 +120,7 @@ def main():
     elif cmd == 'http-post':
         import http.client, urllib.parse
         u = urllib.parse.urlparse(sys.argv[2])
-        c = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+        c = http.client.HTTPConnection(u.hostname, u.port, timeout=600)  # a hang backstop only
         c.request('POST', u.path, body=data, headers={'Content-Type': 'application/json'})
         r = c.getresponse()
         out.write(('%d\n' % r.status).encode() + r.read())

@@ -6,11 +6,17 @@ usage: pty_run.py --stdout FILE|- [--stdin FILE] --wait TEXT --send TEXT [--wait
 stdin and stderr of CMD are the terminal, which is also its controlling
 terminal (/dev/tty); stdout goes to FILE, so data and what a person sees
 stay apart (`--stdout -` leaves stdout on the terminal too). `--stdin FILE`
-makes stdin that file instead, as when data is piped in. When TEXT appears on the terminal, SEND is
-typed (\\r and \\x03 escapes are honoured). Prints everything the terminal
-showed, and exits with CMD's exit status (128+N for a signal).
+makes stdin that file instead, as when data is piped in. When TEXT appears on the terminal and
+the program reads keys (the terminal is out of canonical mode, as a prompt
+sets it), SEND is typed (\\r and \\x03 escapes are honoured); a SEND that is
+only ^D (end of input) is typed at once, since a line-mode read takes it
+whenever it comes. Nothing here waits for a time: each step waits for what
+the terminal shows or for the program's terminal mode, and the run ends when
+the program closes the terminal (the test's own process limit stops a hang).
+Prints everything the terminal showed, and exits with CMD's exit status
+(128+N for a signal).
 """
-import fcntl, os, pty, select, struct, sys, termios, time
+import fcntl, os, pty, select, struct, sys, termios
 
 args = sys.argv[1:]
 sep = args.index('--')
@@ -49,12 +55,20 @@ if in_path:
 # A real terminal has a size (24 rows, 80 columns); programs that draw need it.
 fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack('HHHH', 24, 80, 0, 0))
 
+def reads_keys():
+    """Whether the program has the terminal out of canonical mode (a prompt reading keys)."""
+    try:
+        return not (termios.tcgetattr(fd)[3] & termios.ICANON)
+    except termios.error:
+        return False
+
 seen = b''
 step = 0
 mark = 0  # where in `seen` to look for the next prompt
-deadline = time.time() + 20
-while time.time() < deadline:
-    r, _, _ = select.select([fd], [], [], 0.1)
+shown = False  # the current step's TEXT has appeared
+while True:
+    # The timeout only paces the checks of the terminal mode; no step depends on it.
+    r, _, _ = select.select([fd], [], [], 0.05)
     if fd in r:
         try:
             chunk = os.read(fd, 4096)
@@ -63,11 +77,13 @@ while time.time() < deadline:
         if not chunk:
             break
         seen += chunk
-    if step < len(waits) and waits[step] and waits[step].encode() in seen[mark:]:
+    if step < len(waits) and waits[step] and not shown and waits[step].encode() in seen[mark:]:
         mark = seen.index(waits[step].encode(), mark) + len(waits[step])
-        time.sleep(0.2)
+        shown = True
+    if shown and (sends[step] == b'\x04' or reads_keys()):
         os.write(fd, sends[step])
         step += 1
+        shown = False
 _, status = os.waitpid(pid, 0)
 sys.stdout.write(seen.decode('utf-8', 'replace'))
 # Whether the program left the terminal as it found it (echo on).

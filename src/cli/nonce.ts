@@ -1,0 +1,17 @@
+import { Option } from 'commander';
+import type { RawNonceLength } from '../formats/raw.js';
+
+/**
+ * `--nonce-bytes 12|16`: the AES-GCM nonce length of raw input and output
+ * (docs/FORMAT.md §4), for peers that use pycryptodome's default 16-byte
+ * nonce (`AES.new(key, AES.MODE_GCM)`).
+ */
+export function nonceBytesOption(what: 'read' | 'write' | 'both'): Option {
+  const verb = what === 'read' ? 'of raw input' : what === 'write' ? 'to write in raw output' : 'of raw input and output';
+  return new Option('--nonce-bytes <N>', `AES-GCM nonce length ${verb}: 12 (default) or 16 (pycryptodome's default)`).choices(['12', '16']);
+}
+
+/** The option's value as a number, spread into the payload options. */
+export function nonceBytesOf(v: string | undefined): { nonceBytes?: RawNonceLength } {
+  return v === undefined ? {} : { nonceBytes: Number(v) as RawNonceLength };
+}
