@@ -49,7 +49,7 @@ describe('completion', () => {
       ['aes-payload', 'verify', 'b'],
       ['aes-payload', 'serve', '--tls'],
       ['aes-payload', 'exec', '-f', 'beta.env', '--', 'aes-payload-test-t'],
-      ['aes-payload', 'exec', '--env-file', 'beta.env', '--', 'ls', '--colo'],
+      ['aes-payload', 'exec', '--file', 'beta.env', '--', 'ls', '--colo'],
       ['aes-payload', 'exec', '-f', 'beta.env', '--', 'aes-payload', 'de'],
       ['aes-payload', 'exec', '--'],
       // Every flag of every subcommand is offered.
@@ -70,7 +70,7 @@ describe('completion', () => {
     expect(a[10]).toEqual(['aes-payload-test-tool']);
     expect(a[11]).toContain('--color');
     expect(a[12]).toEqual(['decrypt']);
-    expect(a[13]).toContain('--env-file'); // "--" itself is still being typed: exec's flags
+    expect(a[13]).toContain('--file'); // "--" itself is still being typed: exec's flags
     commands.forEach((cmd, i) => {
       for (const o of cmd.options) expect(a[14 + i], `${cmd.name()} ${o.long}`).toContain(o.long);
     });
