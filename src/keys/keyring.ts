@@ -33,6 +33,9 @@ export function parseKeyring(text: string, source: string): Keyring {
   let entries: Record<string, unknown>;
   let primary: unknown;
   const t = text.replace(/^\uFEFF/, '').trim();
+  if (looksLikeOneKey(t)) {
+    throw new KeyError(`${source} holds a single key, not a keyring; give it as AES_PAYLOAD_KEY (or --key-file), or write a keyring: {"primary": NAME, "keys": {NAME: KEY, …}}`, 'ERR_KEYRING');
+  }
   if (t.startsWith('{')) {
     let o: unknown;
     try {
@@ -54,19 +57,25 @@ export function parseKeyring(text: string, source: string): Keyring {
     delete entries.primary;
     for (const [k, v] of Object.entries(entries)) if (typeof v === 'object') delete entries[k];
   }
+  const values = Object.values(entries).filter((v): v is string => typeof v === 'string');
+  // A label or primary is shown only when it cannot be key material: a key pasted where a
+  // name belongs (or a whole key read as an .ini line) is named by its place, never echoed.
+  const named = (label: string, i: number) => (isShowable(label, values) ? quote(label) : `#${i + 1} (its label is not shown: it may be key material)`);
   const keys = new Map<string, Buffer>();
   const labels = new Map<string, string>();
+  let i = -1;
   for (const [label, value] of Object.entries(entries)) {
-    if (typeof value !== 'string') throw new KeyError(`${source}: keyring entry ${quote(label)} is not key text`, 'ERR_KEYRING');
+    i++;
+    if (typeof value !== 'string') throw new KeyError(`${source}: keyring entry ${named(label, i)} is not key text`, 'ERR_KEYRING');
     let key: Buffer;
     try {
       key = decodeKey(Buffer.from(value.replace(/^["']|["']$/g, ''), 'utf8'), 'auto');
     } catch (e) {
-      throw new KeyError(`${source}: keyring entry ${quote(label)}: ${(e as Error).message}`, 'ERR_KEYRING');
+      throw new KeyError(`${source}: keyring entry ${named(label, i)}: ${(e as Error).message}`, 'ERR_KEYRING');
     }
     const kid = keyId(key);
     if (/^[0-9a-f]{16}$/.test(label) && label !== kid) {
-      throw new KeyError(`${source}: keyring entry ${quote(label)} holds the key whose kid is ${kid}`, 'ERR_KEYRING');
+      throw new KeyError(`${source}: keyring entry ${named(label, i)} is labelled like a kid, but holds the key whose kid is ${kid}`, 'ERR_KEYRING');
     }
     keys.set(kid, key);
     labels.set(label, kid);
@@ -79,9 +88,40 @@ export function parseKeyring(text: string, source: string): Keyring {
   } else {
     if (typeof primary !== 'string') throw new KeyError(`${source}: keyring "primary" must name a key`, 'ERR_KEYRING');
     p = labels.get(primary) ?? (keys.has(primary) ? primary : undefined);
-    if (!p) throw new KeyError(`${source}: the keyring's primary ${quote(primary)} is not one of its keys`, 'ERR_KEYRING');
+    if (!p) throw new KeyError(`${source}: the keyring's primary${isShowable(primary, values) ? ` ${quote(primary)}` : ''} is not one of its labels or kids`, 'ERR_KEYRING');
   }
   return { primary: p!, keys, source };
+}
+
+/** Whether `t` (a keyring's whole text) is one key rather than a keyring: what `keygen` prints. */
+function looksLikeOneKey(t: string): boolean {
+  if (t.includes('\n') || t.includes('=') && !/^[A-Za-z0-9+/_-]+={1,2}$/.test(t)) return false;
+  try {
+    decodeKey(Buffer.from(t, 'utf8'), 'auto').fill(0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether a keyring label (or primary) may appear in a message: short, not
+ * itself decodable as a key, and sharing no 8 characters with any value of
+ * the keyring (so that no part of a key is ever echoed).
+ */
+function isShowable(label: string, values: string[]): boolean {
+  if (label.length > 24 || label.length === 0) return false;
+  try {
+    decodeKey(Buffer.from(label, 'utf8'), 'auto').fill(0);
+    return false;
+  } catch {
+    /* not a key: may still be part of one */
+  }
+  for (let k = 0; k + 8 <= label.length; k++) {
+    const piece = label.slice(k, k + 8).toLowerCase();
+    if (values.some((v) => v.toLowerCase().includes(piece))) return false;
+  }
+  return true;
 }
 
 /**

@@ -71,7 +71,9 @@ export function parseStructuredKey(raw: Uint8Array, where: string): StructuredKe
       throw new KeyError(`${where}: not a valid RSA JWK`, 'ERR_KEY_FORMAT');
     }
   }
-  throw new KeyError(`${where}: JWK kty ${quote(jwk.kty, 20)} is not supported (oct or RSA)`, 'ERR_KEY_TYPE');
+  // kty is shown only when it is a short name (EC, OKP…): a key pasted there is never echoed.
+  const kty = typeof jwk.kty === 'string' && /^[A-Za-z0-9-]{1,6}$/.test(jwk.kty) ? ` ${quote(jwk.kty)}` : jwk.kty === undefined ? ' (none)' : '';
+  throw new KeyError(`${where}: JWK kty${kty} is not supported (oct or RSA)`, 'ERR_KEY_TYPE');
 }
 
 /**
