@@ -235,7 +235,7 @@ describe('keyring', () => {
     const cases = [
       ['{"keys":{"a":"00"}}', /keyring entry "a"/],
       [`{"keys":{"a":"${k1.toString('hex')}","b":"${k2.toString('hex')}"}}`, /names no primary/],
-      [`{"primary":"zz","keys":{"a":"${k1.toString('hex')}"}}`, /primary "zz" is not one of its keys/],
+      [`{"primary":"zz","keys":{"a":"${k1.toString('hex')}"}}`, /primary "zz" is not one of its labels or kids/],
       [`{"primary":"a","keys":{"${keyId(k2)}":"${k1.toString('hex')}"}}`, /holds the key whose kid is/],
     ] as const;
     for (const [text, re] of cases) {
