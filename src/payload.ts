@@ -434,6 +434,13 @@ function openEnvelope(text: string, keys: Keys, opts: DecryptOptions, forVerify:
 
 /** Version 1 and version-less envelopes, exactly as aes-payload 0.1 read them. */
 function openLegacyEnvelope(env: envelope.Envelope, keys: Keys, opts: DecryptOptions, userAad: Buffer | undefined, forVerify: boolean): Opened {
+  // No kid, no embedded key, no passphrase: with a keyring, every key is tried (as for raw input),
+  // and one that two keys open is refused. Plain CBC: the primary only, as padding is no proof.
+  if (keys.ring && env.kid === undefined && !env.key && !env.kdf && !opts.embeddedKey && !(env.alg && !specOf(env.alg).authenticated)) {
+    const ring = keys.ring;
+    const cands = [ring.keys.get(ring.primary)!, ...[...ring.keys.values()].filter((k) => k !== ring.keys.get(ring.primary))];
+    return eachCandidate(cands, (k) => openLegacyEnvelope(env, { secret: k }, opts, userAad, forVerify), 'the envelope names no kid');
+  }
   let key: Uint8Array | undefined;
   if (env.kdf) {
     if (env.key) throw new FormatError('an envelope cannot have both "kdf" and "key"', 'ERR_ENVELOPE');
@@ -472,6 +479,37 @@ function openLegacyEnvelope(env: envelope.Envelope, keys: Keys, opts: DecryptOpt
   } finally {
     if (env.kdf) key.fill(0);
   }
+}
+
+/**
+ * Open an input that names no key under each candidate key in turn (a
+ * keyring's, primary first), and return what exactly one of them opened:
+ * none is the authentication error, two or more are refused (AES-GCM does
+ * not commit to its key: SECURITY.md, "One key per ciphertext"). A
+ * candidate that does not fit (a key error: wrong length for the algorithm)
+ * is skipped; if none fits, the first one's error is thrown.
+ */
+function eachCandidate<T extends { plaintext: Buffer }>(cands: Uint8Array[], open1: (k: Uint8Array) => T, why: string): T {
+  const opened: { r: T; key: Uint8Array }[] = [];
+  let firstKeyError: unknown;
+  let tried = 0;
+  for (const k of cands) {
+    try {
+      opened.push({ r: open1(k), key: k });
+      tried++;
+    } catch (e) {
+      if (e instanceof AuthError) tried++;
+      else if (e instanceof KeyError) firstKeyError ??= e;
+      else throw e;
+    }
+  }
+  if (opened.length > 1) {
+    for (const o of opened) o.r.plaintext.fill(0);
+    throw new AmbiguousKeyError(opened.map((o) => keyId(o.key)), 'kids');
+  }
+  if (opened.length === 1) return opened[0]!.r;
+  if (tried === 0 && firstKeyError) throw firstKeyError;
+  throw new AuthError(`${why}, and none of the keyring's ${tried} key${tried === 1 ? '' : 's'} that fit authenticated it`);
 }
 
 function openRaw(text: string, keys: Keys, opts: DecryptOptions, forVerify: boolean): Opened {
@@ -634,19 +672,26 @@ function decryptJwe(text: string, keys: Keys, opts: DecryptOptions, format: 'jwe
   }
   if (opts.embeddedKey) throw new UsageError('--embedded-key needs a JSON envelope');
   if (opts.alg) throw new UsageError('--alg does not apply to JWE input, which names its algorithms; use --allow-alg');
-  if (keys.ring) {
-    // Pick the keyring's key by the kid the JWE names (any recipient), else the primary.
-    const parsed = jweCodec.decode(text);
-    const kids = parsed.recipients.map((r) => r.header?.kid ?? parsed.unprotected?.kid ?? parsed.protectedHeader.kid).filter((k): k is string => typeof k === 'string');
-    const known = kids.find((k) => keys.ring!.keys.has(k));
-    keys = { ...keys, secret: ringKey(keys.ring, known ?? kids[0]) };
-  }
-  const r = jweDecrypt(text, keys, {
+  const jweOpts = {
     ...(opts.allowAlg ? { allowAlg: opts.allowAlg } : {}),
     ...(opts.maxInflated !== undefined ? { maxInflated: opts.maxInflated } : {}),
     ...(opts.aad !== undefined ? { aad: toBytes(opts.aad)! } : {}),
     ...(opts.kdfBudget ? { kdfBudget: opts.kdfBudget } : {}),
-  });
+  };
+  let r: ReturnType<typeof jweDecrypt>;
+  if (keys.ring) {
+    // Pick the keyring's key by the kid the JWE names (any recipient). A JWE that names no kid is
+    // tried under every key of the keyring, and refused when more than one opens it.
+    const ring = keys.ring;
+    const parsed = jweCodec.decode(text);
+    const kids = parsed.recipients.map((r) => r.header?.kid ?? parsed.unprotected?.kid ?? parsed.protectedHeader.kid).filter((k): k is string => typeof k === 'string');
+    const known = kids.find((k) => ring.keys.has(k));
+    if (known !== undefined || kids.length) r = jweDecrypt(text, { ...keys, secret: ringKey(ring, known ?? kids[0]) }, jweOpts);
+    else {
+      const cands = [ring.keys.get(ring.primary)!, ...[...ring.keys.values()].filter((k) => k !== ring.keys.get(ring.primary))];
+      r = eachCandidate(cands, (k) => jweDecrypt(text, { ...keys, secret: k }, jweOpts), 'the JWE names no kid');
+    }
+  } else r = jweDecrypt(text, keys, jweOpts);
   return { plaintext: r.plaintext, alg: r.enc, ...(r.kid !== undefined ? { kid: r.kid } : {}), format, wrap: r.wrap };
 }
 

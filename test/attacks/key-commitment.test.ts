@@ -6,7 +6,7 @@
 // recipients, every candidate must be tried, and an input that more than
 // one opens must be refused, not read as whichever key came first.
 import { createCipheriv, createDecipheriv, createHmac, generateKeyPairSync, publicEncrypt, constants, randomBytes } from 'node:crypto';
-import { chmodSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { cli, refused, workspace } from './attack.js';
 
@@ -152,5 +152,45 @@ describe('an input that opens under two keys is refused, never read as either', 
     });
     refused(cli(['decrypt', '--key-file', pem, '-'], jwe, {}), 1);
     expect(cli(['verify', '--key-file', pem, '-'], jwe, {}).code).toBe(1);
+  });
+
+  it('a JWE "dir" that names no kid is tried under every key of a keyring: opened under the one that fits, refused when two open it', () => {
+    const k1 = randomBytes(32);
+    const k2 = randomBytes(32);
+    const prot = Buffer.from(JSON.stringify({ alg: 'dir', enc: 'A256GCM' })).toString('base64url');
+    const iv = randomBytes(12);
+    const { ct, tag } = collide(k1, k2, iv, Buffer.from(prot, 'ascii'));
+    const jwe = `${prot}..${iv.toString('base64url')}.${ct.toString('base64url')}.${tag.toString('base64url')}\n`;
+    for (const primary of [0, 1]) {
+      for (const cmd of ['decrypt', 'verify']) expect(refused(cli([cmd, '--keyring', ring([k1, k2], primary), '-'], jwe), 1)).toMatch(/more than one key/);
+      const file = ws.file(`dir-${primary}.jwe`, jwe);
+      refused(cli(['rotate', '--keyring', ring([k1, k2], primary), '--to-key-env', 'NEW', file], '', { NEW: randomBytes(32).toString('hex') }), 1);
+    }
+    // An ordinary JWE dir under the keyring's second key, without a kid: found, not refused because the primary fails.
+    const c = createCipheriv('aes-256-gcm', k2, iv).setAAD(Buffer.from(prot, 'ascii'));
+    const ct2 = Buffer.concat([c.update('second key'), c.final()]);
+    const ok = `${prot}..${iv.toString('base64url')}.${ct2.toString('base64url')}.${c.getAuthTag().toString('base64url')}\n`;
+    const r = cli(['decrypt', '--keyring', ring([k1, k2], 0), '-'], ok);
+    expect(r.stderr).toBe('');
+    expect(r.out).toBe('second key');
+  });
+
+  it('a legacy (version-1) envelope that names no kid: every key of a keyring is tried, two that open it are refused, and rotate does not upgrade it', () => {
+    const k1 = randomBytes(32);
+    const k2 = randomBytes(32);
+    const nonce = randomBytes(12);
+    const { ct, tag } = collide(k1, k2, nonce, Buffer.alloc(0));
+    const v1 = `${JSON.stringify({ v: 1, alg: 'A256GCM', nonce: nonce.toString('base64'), data: ct.toString('base64'), mac: tag.toString('base64') })}\n`;
+    for (const primary of [0, 1]) {
+      for (const cmd of ['decrypt', 'verify']) expect(refused(cli([cmd, '--allow-legacy', '--keyring', ring([k1, k2], primary), '-'], v1), 1)).toMatch(/more than one key/);
+      const file = ws.file(`v1-${primary}.json`, v1);
+      refused(cli(['rotate', '--allow-legacy', '--keyring', ring([k1, k2], primary), '--to-key-env', 'NEW', file], '', { NEW: randomBytes(32).toString('hex') }), 1);
+      expect(readFileSync(file, 'utf8')).toBe(v1); // not upgraded to version 2
+    }
+    // One that only the second key opens is found.
+    const c = createCipheriv('aes-256-gcm', k2, nonce);
+    const d = Buffer.concat([c.update('legacy'), c.final()]);
+    const one = JSON.stringify({ v: 1, alg: 'A256GCM', nonce: nonce.toString('base64'), data: d.toString('base64'), mac: c.getAuthTag().toString('base64') });
+    expect(cli(['decrypt', '--allow-legacy', '--keyring', ring([k1, k2], 0), '-'], one).out).toBe('legacy');
   });
 });
