@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { killTree } from '../io/processTree.js';
-import { KeyError, UsageError, printable } from '../errors.js';
+import { FormatError, KeyError, UsageError, printable, quote } from '../errors.js';
+import { MAX_COMMAND_KID, isCommandKid } from './kid.js';
 
 /** The environment variable that names a key command when no key flag is given (as sops `SOPS_AGE_KEY_CMD`). */
 export const KEY_CMD_ENV = 'AES_PAYLOAD_KEY_CMD';
@@ -75,6 +76,13 @@ export function splitCommand(line: string): string[] {
  */
 export async function runKeyCommand(line: string, o: { env: NodeJS.ProcessEnv; kid?: string; timeoutMs?: number }): Promise<Buffer> {
   const argv = splitCommand(line);
+  if (o.kid !== undefined && !isCommandKid(o.kid)) {
+    // The kid comes from the input, unauthenticated: only a plain identifier reaches the command.
+    throw new FormatError(
+      `the input names the kid ${quote(o.kid, 40)}, which is not given to a key command: a kid there is 1 to ${MAX_COMMAND_KID} letters, digits and . _ : / + = @ -, not starting with -, with no . or .. segment`,
+      'ERR_KID',
+    );
+  }
   const env: NodeJS.ProcessEnv = { ...o.env };
   delete env[KEY_CMD_ENV];
   if (o.kid !== undefined) env[KID_ENV] = o.kid;

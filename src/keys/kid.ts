@@ -21,3 +21,24 @@ export function keyId(key: Uint8Array): string {
 }
 
 let last: { key: Uint8Array; len: number; kid: string } | undefined;
+
+/** The longest kid a key command is given. */
+export const MAX_COMMAND_KID = 256;
+
+/**
+ * Whether a kid read from an input (before anything is authenticated) may
+ * be given to a key command as AES_PAYLOAD_KID: 1 to 256 of the characters
+ * aes-payload kids, RFC 7638 thumbprints and the common KMS key ids use
+ * (letters, digits and `. _ : / + = @ -`), not starting with `-` (an option
+ * to the command), with no `.` or `..` path segment. Nothing a shell, a
+ * path or a terminal reads as more than a name.
+ *
+ * @example
+ * ```ts
+ * isCommandKid('arn:aws:kms:eu-west-1:123456789012:key/1234abcd'); // true
+ * isCommandKid('../../etc/passwd'); // false
+ * ```
+ */
+export function isCommandKid(kid: string): boolean {
+  return kid.length <= MAX_COMMAND_KID && /^[A-Za-z0-9._:/+=@][A-Za-z0-9._:/+=@-]*$/.test(kid) && !/(^|\/)\.\.?(\/|$)/.test(kid);
+}
