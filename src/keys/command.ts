@@ -1,10 +1,13 @@
 import { spawn } from 'node:child_process';
-import { killTree } from '../io/processTree.js';
+import { randomBytes } from 'node:crypto';
+import { killTree, markedInOurGroup } from '../io/processTree.js';
 import { FormatError, KeyError, UsageError, printable, quote } from '../errors.js';
 import { MAX_COMMAND_KID, isCommandKid } from './kid.js';
 
 /** The environment variable that names a key command when no key flag is given (as sops `SOPS_AGE_KEY_CMD`). */
 export const KEY_CMD_ENV = 'AES_PAYLOAD_KEY_CMD';
+/** Set for the key command (a random value per run): what it leaves running in our process group is found by it on a timeout. */
+export const RUN_ENV = 'AES_PAYLOAD_KEY_CMD_RUN';
 /** Set for the key command when the input names the kid it needs. */
 export const KID_ENV = 'AES_PAYLOAD_KID';
 export const DEFAULT_KEY_CMD_TIMEOUT_MS = 10_000;
@@ -65,7 +68,9 @@ export function splitCommand(line: string): string[] {
  * non-zero exit, a signal, a timeout or a missing program is a
  * {@link KeyError} (exit 3) that shows the command's stderr (escaped, cut),
  * never its stdout. On a timeout the command and every process it started
- * are killed. The command stays in aes-payload's process group and session,
+ * are killed: its process tree, and what it left running in our process
+ * group (found by {@link RUN_ENV} in their environment). A process that
+ * left the group (setsid) or cleared its environment is not found. The command stays in aes-payload's process group and session,
  * so a prompt of its own on the terminal (age's passphrase, a PIN entry)
  * still works; its stdin is not the terminal.
  *
@@ -85,6 +90,8 @@ export async function runKeyCommand(line: string, o: { env: NodeJS.ProcessEnv; k
   }
   const env: NodeJS.ProcessEnv = { ...o.env };
   delete env[KEY_CMD_ENV];
+  const run = randomBytes(12).toString('hex');
+  env[RUN_ENV] = run;
   if (o.kid !== undefined) env[KID_ENV] = o.kid;
   else delete env[KID_ENV];
   const timeout = o.timeoutMs ?? DEFAULT_KEY_CMD_TIMEOUT_MS;
@@ -98,7 +105,7 @@ export async function runKeyCommand(line: string, o: { env: NodeJS.ProcessEnv; k
     let timedOut = false;
     let tooMuch = false;
     const stop = () => {
-      if (child.pid !== undefined) killTree([child.pid]);
+      if (child.pid !== undefined) killTree([child.pid], () => markedInOurGroup(RUN_ENV, run));
     };
     const timer = setTimeout(() => {
       timedOut = true;

@@ -47,4 +47,16 @@ describe('--key-cmd', () => {
     const term = refused(cli(['decrypt', '--key-cmd', "sh -c 'kill -TERM $$'", '-'], input, {}), 3);
     expect(term).toMatch(/was killed by SIGTERM/);
   });
+
+  it('a timeout also kills what the command left running in the background, detached from it but in our process group', async () => {
+    const pids = join(ws.dir, 'bgpids');
+    // `( sleep & )`: the subshell exits at once, so the sleep's parent is no longer the command.
+    const cmd = ws.file('daemon-key.sh', `#!/bin/sh\n( sleep 302 & echo $! > ${pids}.tmp; mv ${pids}.tmp ${pids} )\nsleep 301\n`);
+    chmodSync(cmd, 0o700);
+    const line = refused(cli(['decrypt', '--key-cmd', cmd, '--key-cmd-timeout', '1', '-'], input, {}), 3);
+    expect(line).toMatch(/did not finish within 1 s/);
+    const bg = Number(readFileSync(pids, 'utf8'));
+    expect(bg).toBeGreaterThan(1);
+    await until(() => !alive(bg), `the detached sleep ${bg} to end`);
+  });
 });
