@@ -16,6 +16,12 @@
 // ignores it if they differ; then, at exit, a fresh one replaces it when the
 // directory is writable, so that an installed copy run by another Node.js
 // version compiles once, not on every start.
+// SIGUSR1 would make Node open its inspector on 127.0.0.1:9229, where any
+// local process could read the key from process.env: a listener replaces
+// Node's handler, so SIGUSR1 does nothing (exec passes it on to its command).
+// Installed before anything is loaded; the single executable also has
+// --disable-sigusr1 (scripts/package.mjs).
+process.on('SIGUSR1', () => {});
 const fs = require('fs');
 const path = require('path');
 const bundle = path.join(__dirname, '../dist/aes-payload.cjs');

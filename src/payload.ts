@@ -184,6 +184,12 @@ export interface DecryptResult {
   mac?: MacMode;
   /** The input was a legacy version (read with `allowLegacy`). */
   legacy?: boolean;
+  /**
+   * Field documents: where the decrypted tokens were. When the document MAC
+   * covers the encrypted values only (`mac` `enc`) or there is none (legacy),
+   * these are the only values that were authenticated.
+   */
+  tokenPaths?: (string | number)[][];
 }
 
 export interface VerifyResult {
@@ -719,6 +725,7 @@ function decryptAny(text: string, keys: Keys, opts: DecryptOptions, forVerify: b
       fields: r.decrypted,
       ...(r.kids.length === 1 ? { kid: r.kids[0]! } : {}),
       ...(r.mode ? { mac: r.mode } : { legacy: true }),
+      tokenPaths: r.tokenPaths,
     };
   }
   const o = format === 'json' ? openEnvelope(text, keys, opts, forVerify) : openRaw(text, keys, opts, forVerify);

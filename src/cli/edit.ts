@@ -12,6 +12,7 @@ import { checkYamlFieldText, loadYamlFor } from '../fields/yamlfields.js';
 import { parsePaths } from '../fields/paths.js';
 import { writeFileAtomic } from '../io/output.js';
 import { killTree, processTree, signalAll } from '../io/processTree.js';
+import { DEADLY_SIGNALS } from '../io/signals.js';
 import { decrypt, detectFormat, encrypt, keyForKid, type KeyArg } from '../payload.js';
 import { addKeyOptions, keysOf, promptConfirm, resolveCliKeys, signalStatus, type KeyFlags } from './common.js';
 import { withHelp } from './help.js';
@@ -27,14 +28,7 @@ class EditorError extends AesPayloadError {
   }
 }
 
-/**
- * Every signal that ends a process by default and that a process can catch
- * (SIGKILL cannot be; SIGSEGV, SIGBUS, SIGFPE and SIGILL are faults, not
- * requests; SIGUSR1 starts Node's inspector and SIGPIPE is ignored by Node).
- */
-const DEADLY = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTRAP', 'SIGABRT', 'SIGUSR2', 'SIGALRM', 'SIGTERM', 'SIGSTKFLT', 'SIGXCPU', 'SIGXFSZ', 'SIGVTALRM', 'SIGPROF', 'SIGIO', 'SIGPWR', 'SIGSYS'].filter(
-  (s) => s in osc.signals,
-) as NodeJS.Signals[];
+const DEADLY = DEADLY_SIGNALS;
 
 /** How long the editor gets to end on SIGTERM (vi restores the terminal) before it and its children are killed. */
 const EDITOR_GRACE_MS = 2000;

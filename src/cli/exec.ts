@@ -2,6 +2,9 @@ import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { KdfBudget } from '../crypto/kdf.js';
 import { FormatError, UsageError, quote } from '../errors.js';
+import { canReplaceProcess, findCommand, replaceProcess, wipeInitialEnvironment } from '../io/launch.js';
+import { DEADLY_SIGNALS } from '../io/signals.js';
+import { isFieldFormat } from '../fields/documents.js';
 import { parseEnv } from '../formats/dotenv.js';
 import { parseJsonSpans } from '../formats/jsonSpans.js';
 import { MAX_ENCODED_BYTES, readAllOf } from '../io/input.js';
@@ -17,14 +20,24 @@ interface ExecFlags extends KeyFlags {
   file?: string[];
   keepKeyEnv?: boolean;
   override: boolean;
+  allowUnauthenticated?: boolean;
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+/** Passed on to the command while aes-payload waits for it (when it cannot take its place): every deadly signal, SIGUSR1 too. */
+const FORWARDED = [...DEADLY_SIGNALS, 'SIGUSR1'] as NodeJS.Signals[];
+
+/**
+ * Variables that make a program load or run code of the environment's
+ * choosing (the dynamic loader, language runtimes, shells) or find other
+ * programs: never taken from a value nobody authenticated, even with
+ * --allow-unauthenticated.
+ */
+const LOADS_CODE = /^(?:LD_\w*|DYLD_\w*|NODE_OPTIONS|NODE_PATH|BASH_ENV|ENV|PATH|IFS|CDPATH|SHELLOPTS|BASHOPTS|PS4|PROMPT_COMMAND|PYTHONPATH|PYTHONSTARTUP|PYTHONHOME|PYTHONINSPECT|PERL5OPT|PERL5LIB|PERLLIB|RUBYOPT|RUBYLIB|JAVA_TOOL_OPTIONS|_JAVA_OPTIONS|JDK_JAVA_OPTIONS|GCONV_PATH|LOCPATH|HOSTALIASES|GIT_\w*|SSL_CERT_FILE|SSL_CERT_DIR|NODE_EXTRA_CA_CERTS|HOME|SHELL|TMPDIR|EDITOR|VISUAL|PAGER)$/;
 
 /**
  * The variables one decrypted file holds: a flat JSON object (strings as
- * they are, numbers and booleans as their JSON), or a .env text.
+ * they are, numbers and booleans as their JSON, as written), or a .env text.
  */
 export function variablesOf(plaintext: string, format: string, what: string): [string, string][] {
   let vars: [string, string][];
@@ -57,29 +70,54 @@ export function registerExec(program: Command, ui: Ui): void {
     .option('-f, --file <FILE>', 'an encrypted file of variables (- for stdin): an envelope or field document of a flat JSON object, an encrypted .env or YAML; repeatable, later files win (not --env-file: Node itself reads a file named so, nodejs/node#54232)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--keep-key-env', 'leave AES_PAYLOAD_KEY and the other key variables in the command\'s environment')
     .option('--no-override', 'a variable the environment already has keeps its value (default: the file wins, with a warning)')
+    .option('--allow-unauthenticated', 'also pass on the plaintext values of a --mac-only-encrypted document, which its MAC does not cover (with a warning; never LD_*, NODE_OPTIONS, BASH_ENV, PATH and the like)')
     .passThroughOptions();
   withHelp(
     cmd,
     ['aes-payload exec -f .env.aesp -- node server.js', 'aes-payload exec -f secrets.enc.json --key-cmd "pass show app/key" -- ./deploy.sh prod'],
-    'The exit status is the command\'s; killed by a signal, aes-payload dies of the same signal.\nSIGINT, SIGTERM and SIGHUP are passed on to the command. Not found: 127; not executable: 126.',
+    'The command takes the place of aes-payload (Node.js 22.15 and later; on older ones aes-payload\nwaits for it, passing every signal on). Its exit status is exec\'s.\nNot found: 127; not executable: 126. Only authenticated values are passed on.',
   );
   addKeyOptions(cmd).action(async (argv: string[], o: ExecFlags) => {
     const files = o.file ?? [];
     if (!files.length) throw new UsageError('exec needs at least one -f FILE');
-    const keys = keysOf(await resolveCliKeys(o, ui));
+    const r = await resolveCliKeys(o, ui);
+    const keys = keysOf(r);
     const budget = KdfBudget.fromEnv(process.env);
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    if (!o.keepKeyEnv) for (const n of secretEnvNames(o)) delete env[n];
+    // A null-prototype object: names such as __proto__ or constructor are variables like any other.
+    const env: Record<string, string> = Object.create(null) as Record<string, string>;
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+    const secrets = o.keepKeyEnv ? [] : secretEnvNames(o);
+    for (const n of secrets) delete env[n];
     const fromFile = new Map<string, string>();
+    const unauthenticated: string[] = [];
     for (const file of files) {
       const input = readAllOf(Source.open(file), MAX_ENCODED_BYTES);
       await loadYamlFor(input.data, file);
-      const r = decrypt(input.data, keys, { kdfBudget: budget });
-      const text = r.plaintext.toString('utf8');
-      r.plaintext.fill(0);
-      for (const [name, value] of variablesOf(text, r.format === 'json' && isYamlFileName(file) ? 'yaml' : r.format, file)) {
+      const d = decrypt(input.data, keys, { kdfBudget: budget });
+      const text = d.plaintext.toString('utf8');
+      d.plaintext.fill(0);
+      // A field document whose MAC covers the encrypted values only (or none: legacy): its plaintext values are nobody's word.
+      const sealedOnly = isFieldFormat(d.format) && (d.mac === 'enc' || d.legacy);
+      const sealed = new Set((d.tokenPaths ?? []).filter((p) => p.length === 1).map((p) => String(p[0])));
+      const vars = variablesOf(text, d.format === 'json' && isYamlFileName(file) ? 'yaml' : d.format, file);
+      const clear = sealedOnly ? vars.filter(([name]) => !sealed.has(name)).map(([name]) => name) : [];
+      const loads = clear.filter((n) => LOADS_CODE.test(n));
+      if (loads.length) {
+        throw new FormatError(
+          `${file}: ${loads.slice(0, 5).join(', ')} ${loads.length === 1 ? 'is a plaintext value' : 'are plaintext values'} that the document MAC does not cover (--mac-only-encrypted), and ${loads.length === 1 ? 'a variable' : 'variables'} that can make the command load or run other code: refused, with or without --allow-unauthenticated; encrypt ${loads.length === 1 ? 'it' : 'them'}, or write the document without --mac-only-encrypted`,
+          'ERR_UNAUTHENTICATED',
+        );
+      }
+      if (clear.length && !o.allowUnauthenticated) {
+        throw new FormatError(
+          `${file}: ${clear.slice(0, 5).join(', ')}${clear.length > 5 ? ` and ${clear.length - 5} more` : ''} ${clear.length === 1 ? 'is a plaintext value' : 'are plaintext values'} that the document MAC does not cover (--mac-only-encrypted), so anyone could have written ${clear.length === 1 ? 'it' : 'them'}: refused; pass --allow-unauthenticated to pass ${clear.length === 1 ? 'it' : 'them'} on anyway`,
+          'ERR_UNAUTHENTICATED',
+        );
+      }
+      for (const n of clear) unauthenticated.push(`${n} (${file})`);
+      for (const [name, value] of vars) {
         if (fromFile.has(name)) ui.warn(`${file} sets ${name} again; its value wins over ${fromFile.get(name)}'s`);
-        else if (env[name] !== undefined) {
+        else if (Object.hasOwn(env, name)) {
           if (!o.override) continue;
           ui.warn(`${file} sets ${name}, which the environment already has; the file's value wins (--no-override keeps the environment's)`);
         }
@@ -87,8 +125,33 @@ export function registerExec(program: Command, ui: Ui): void {
         env[name] = value;
       }
     }
+    if (unauthenticated.length) {
+      ui.warn(`passing on ${unauthenticated.length} value${unauthenticated.length === 1 ? '' : 's'} that ${unauthenticated.length === 1 ? 'was' : 'were'} not authenticated (--allow-unauthenticated): ${unauthenticated.slice(0, 10).join(', ')}${unauthenticated.length > 10 ? ', …' : ''}`);
+    }
+    const found = findCommand(argv[0] ?? '', env);
+    if ('status' in found) {
+      ui.error(`${found.why}: ${quote(argv[0] ?? '', 80)}`);
+      process.exitCode = found.status;
+      return;
+    }
+    if (canReplaceProcess()) {
+      // The command takes our place: no parent is left holding the key (in memory, or in the initial
+      // environment block /proc/PID/environ shows), and its exit status and signals are the caller's.
+      r.kek?.close();
+      const failed = replaceProcess(found.path, argv, env);
+      ui.error(`cannot run ${quote(argv[0]!, 80)}: ${failed.why}`);
+      process.exitCode = failed.status;
+      return;
+    }
+    // Node.js without process.execve (20): aes-payload stays as the command's parent. The key
+    // variables' values in our initial environment block are overwritten, so that the command
+    // cannot read them from /proc/$PPID/environ.
+    const left = wipeInitialEnvironment(secrets.filter((n) => process.env[n] !== undefined));
+    if (left.length) {
+      ui.warn(`${left.join(', ')} stay${left.length === 1 ? 's' : ''} readable by the command in this process's /proc/PID/environ (this system refused to overwrite it, and this Node.js ${process.version} cannot hand its place to the command); use --key-file or --key-cmd, or Node.js 22.15 or later`);
+    }
     const code = await new Promise<number>((resolve) => {
-      const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit', env });
+      const child = spawn(found.path, argv.slice(1), { stdio: 'inherit', env, argv0: argv[0]! });
       const forward = (sig: NodeJS.Signals) => () => {
         if (child.exitCode === null && child.signalCode === null) child.kill(sig);
       };
@@ -99,14 +162,8 @@ export function registerExec(program: Command, ui: Ui): void {
       };
       child.on('error', (e: NodeJS.ErrnoException) => {
         done();
-        const name = quote(argv[0]!, 80);
-        if (e.code === 'ENOENT') {
-          ui.error(`command not found: ${name}`);
-          resolve(127);
-        } else {
-          ui.error(`cannot run ${name}: ${e.code ?? e.message}`);
-          resolve(126);
-        }
+        ui.error(`cannot run ${quote(argv[0]!, 80)}: ${e.code ?? e.message}`);
+        resolve(e.code === 'ENOENT' ? 127 : 126);
       });
       child.on('exit', (status, signal) => {
         done();

@@ -360,6 +360,8 @@ export interface FieldsDecryptResult {
   kids: string[];
   /** What the document MAC covered; undefined for a legacy (version-1) document, which has none. */
   mode: MacMode | undefined;
+  /** Where the decrypted tokens were: with mode `enc` (or a legacy document), the only values that were authenticated. */
+  tokenPaths: Location[];
 }
 
 export interface FieldsDecryptOptions {
@@ -419,10 +421,10 @@ export function decryptFields(text: string, key: FieldsKey, opts: FieldsDecryptO
     // Some tokens stay: the result is still a field document, sealed anew (same id and mode, a MAC over
     // what it now holds), so that it can be decrypted again. Its tokens keep their AAD, bound to id and place.
     const next = parseDoc(splice(text, edits), opts.what);
-    return { text: sealDocument(next, opened.key!, opened.header.mode, opened.header.id), decrypted: targets.length, kids: [...kids], mode: opened.header.mode };
+    return { text: sealDocument(next, opened.key!, opened.header.mode, opened.header.id), decrypted: targets.length, kids: [...kids], mode: opened.header.mode, tokenPaths: targets.map((t) => t.loc) };
   }
   if (opened.header) edits.push(removeHeader(doc));
-  return { text: splice(text, edits), decrypted: targets.length, kids: [...kids], mode: opened.header?.mode };
+  return { text: splice(text, edits), decrypted: targets.length, kids: [...kids], mode: opened.header?.mode, tokenPaths: targets.map((t) => t.loc) };
 }
 
 export interface FieldsCheck {
