@@ -12,7 +12,8 @@
 // nothing typed after `aes-payload-linux-x64` makes Node read a file. The
 // build checks that on the finished executable, for every spelling, and
 // fails if Node still reads one (a Node without execArgv support, say).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { get } from 'node:http';
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -25,6 +26,10 @@ const blob = join(dist, 'sea-prep.blob');
 const config = join(dist, 'sea-config.json');
 
 execFileSync(process.execPath, [join(root, 'scripts/build.mjs'), '--if-needed'], { stdio: 'inherit' });
+// SIGUSR1 would open Node's inspector on 127.0.0.1:9229 (process.env, the key, readable through it):
+// --disable-sigusr1 (Node 22.14/23.7 and later) turns that off before any code runs; the bundle's
+// own SIGUSR1 listener (src/io/signals.ts) covers older ones from its first line.
+const noSigusr1 = spawnSync(process.execPath, ['--disable-sigusr1', '-e', '0']).status === 0 ? ['--disable-sigusr1'] : [];
 writeFileSync(
   config,
   JSON.stringify({
@@ -33,7 +38,7 @@ writeFileSync(
     disableExperimentalSEAWarning: true,
     useCodeCache: true,
     useSnapshot: false,
-    execArgv: ['--'],
+    execArgv: [...noSigusr1, '--'],
     // Dependencies kept out of the main bundle (src/io/vendor.ts), loaded from these assets when needed.
     assets: { 'yaml.cjs': join(dist, 'vendor/yaml.cjs'), 'selfsigned.cjs': join(dist, 'vendor/selfsigned.cjs') },
   }),
@@ -64,6 +69,7 @@ try {
       if (r.status !== 2) throw new Error(`${exe} ${args.join(' ')}: exit ${r.status}, not the refusal (2): ${r.stderr}`);
     }
   }
+  await checkNoInspector(exe);
   const v = spawnSync(exe, ['--version'], { encoding: 'utf8' });
   if (v.status !== 0 || !/^\d+\.\d+\.\d+/.test(v.stdout)) throw new Error(`${exe} --version: exit ${v.status}: ${v.stdout}${v.stderr}`);
 } catch (e) {
@@ -73,3 +79,23 @@ try {
   rmSync(probe, { recursive: true, force: true });
 }
 console.log(`${exe}: ${(statSync(exe).size / 1048576).toFixed(1)} MiB`);
+
+/** SIGUSR1 to a running executable (serve) must not open the inspector: it goes on answering and says nothing of a debugger. */
+async function checkNoInspector(file) {
+  const p = spawn(file, ['serve', '--no-v1', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH } });
+  let err = '';
+  const exited = new Promise((resolve) => p.on('exit', resolve));
+  const port = await new Promise((resolve, reject) => {
+    p.stderr.on('data', (b) => {
+      err += b;
+      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(err);
+      if (m) resolve(Number(m[1]));
+    });
+    exited.then(() => reject(new Error(`${file} serve exited: ${err}`)));
+  });
+  p.kill('SIGUSR1');
+  const status = await new Promise((resolve, reject) => get({ host: '127.0.0.1', port, path: '/healthz' }, (res) => (res.resume(), resolve(res.statusCode))).on('error', reject));
+  p.kill('SIGTERM');
+  await exited;
+  if (status !== 200 || /Debugger|inspector/i.test(err)) throw new Error(`${file}: SIGUSR1 opened the inspector or stopped the server (status ${status}): ${err}`);
+}
