@@ -4,6 +4,7 @@ import { defaultAlgForKeyLength, type Alg } from './crypto/algs.js';
 import { subkey } from './crypto/derive.js';
 import { gcmSeal } from './crypto/gcm.js';
 import { SCRYPT_DEFAULTS, scryptCostMs, scryptKey, scryptParamsProblem, type KdfBudget } from './crypto/kdf.js';
+import { readText } from './formats/utf8.js';
 import { AesPayloadError, AmbiguousKeyError, AuthError, FormatError, KeyError, UsageError } from './errors.js';
 import * as envelope from './formats/envelope.js';
 import * as jweCodec from './formats/jwe.js';
@@ -668,7 +669,8 @@ export function inputKid(input: string | Uint8Array): string | undefined {
 }
 
 function asText(input: string | Uint8Array): string {
-  return typeof input === 'string' ? input : Buffer.from(input).toString('utf8');
+  // Bytes are UTF-8 or refused: no U+FFFD in place of what another reader would read otherwise.
+  return typeof input === 'string' ? input : readText(input);
 }
 
 function decryptJwe(text: string, keys: Keys, opts: DecryptOptions, format: 'jwe' | 'jwe-json'): DecryptResult {

@@ -1,18 +1,21 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync, constants as fsc } from 'node:fs';
+import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync, statSync, writeSync, constants as fsc } from 'node:fs';
 import { constants as osc, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
-import { AesPayloadError, EXIT, FormatError, IOError, UsageError, quote } from '../errors.js';
+import { AesPayloadError, EXIT, FormatError, IOError, UsageError, ioError, quote } from '../errors.js';
 import { parseEnv, parsePortableEnv } from '../formats/dotenv.js';
 import * as envelope from '../formats/envelope.js';
 import { parseJsonSpans } from '../formats/jsonSpans.js';
 import { fieldCodec, isFieldFormat, type FieldFormat } from '../fields/documents.js';
 import { checkYamlFieldText, loadYamlFor } from '../fields/yamlfields.js';
 import { parsePaths } from '../fields/paths.js';
+import { readText } from '../formats/utf8.js';
 import { writeFileAtomic } from '../io/output.js';
 import { killTree, processTree, signalAll } from '../io/processTree.js';
 import { DEADLY_SIGNALS } from '../io/signals.js';
+import { wipeInitialEnvironment } from '../io/launch.js';
+import { secretEnvNames } from '../keys/resolve.js';
 import { decrypt, detectFormat, encrypt, keyForKid, type KeyArg } from '../payload.js';
 import { addKeyOptions, keysOf, promptConfirm, resolveCliKeys, signalStatus, type KeyFlags } from './common.js';
 import { withHelp } from './help.js';
@@ -50,7 +53,11 @@ class Scratch {
   private readonly onSignal: [NodeJS.Signals, () => void][];
 
   constructor(name: string, data: Buffer) {
-    this.dir = mkdtempSync(join(tmpdir(), 'aes-payload-edit-')); // mode 0700
+    try {
+      this.dir = mkdtempSync(join(tmpdir(), 'aes-payload-edit-')); // mode 0700
+    } catch (e) {
+      throw ioError(e, `cannot make a private directory in ${tmpdir()} ($TMPDIR) for the plaintext`);
+    }
     this.file = join(this.dir, name);
     try {
       const fd = openSync(this.file, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
@@ -121,10 +128,10 @@ class Scratch {
  * EDITOR="code --wait" works). While a signal is ending aes-payload, the
  * editor's end is not reported: the promise never settles.
  */
-function runEditor(file: string, scratch: Scratch): Promise<void> {
+function runEditor(file: string, scratch: Scratch, env: NodeJS.ProcessEnv): Promise<void> {
   const editor = process.env.VISUAL || process.env.EDITOR || 'vi';
   return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', `${editor} "$@"`, editor, file], { stdio: 'inherit' });
+    const child = spawn('/bin/sh', ['-c', `${editor} "$@"`, editor, file], { stdio: 'inherit', env });
     scratch.track(child);
     child.on('error', (e) => reject(new EditorError(`cannot run the editor ${quote(editor, 60)}: ${(e as NodeJS.ErrnoException).code ?? e.message}`)));
     child.on('exit', (code, signal) => {
@@ -161,18 +168,24 @@ export function registerEdit(program: Command, ui: Ui): void {
     if (file === '-') throw new UsageError('edit needs a FILE, not stdin');
     const r = await resolveCliKeys(o, ui);
     const keys = keysOf(r);
+    // A symbolic link is followed: the file it points to is written (atomically, next to it) and the
+    // link stays a link. Anything but a regular file (a FIFO, a device) is refused before it is read.
+    let target: string;
     let oldText: string;
     let mode: number;
     try {
-      oldText = readFileSync(file, 'utf8');
-      mode = statSync(file).mode & 0o777;
+      const st = statSync(file);
+      if (!st.isFile()) throw new IOError(`cannot edit ${file}: not a regular file${st.isFIFO() ? ' (a FIFO)' : st.isDirectory() ? ' (a directory)' : ''}; edit works on files it can replace`, 'ERR_NOT_REGULAR');
+      target = realpathSync(file);
+      mode = st.mode & 0o777;
+      oldText = readText(readFileSync(target), file);
     } catch (e) {
-      throw new IOError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+      throw ioError(e, `cannot read ${file}`);
     }
     await loadYamlFor(oldText, file);
     const format = detectFormat(oldText, 'auto');
     const kind: Kind | undefined = format === 'json' ? 'envelope' : isFieldFormat(format) ? format : undefined;
-    if (!kind) throw new UsageError(`edit works on JSON envelopes and field documents (JSON or .env); ${file} is ${format}: decrypt it, edit, and encrypt it again`);
+    if (!kind) throw new UsageError(`edit works on JSON envelopes and field documents (JSON, .env or YAML); ${file} is ${format}: decrypt it, edit, and encrypt it again`);
     const paths = o.fields !== undefined ? parsePaths(o.fields) : undefined;
     if (paths && kind === 'envelope') throw new UsageError('--fields applies to field documents; an envelope is encrypted whole');
     const opened = decrypt(oldText, keys, {});
@@ -183,14 +196,21 @@ export function registerEdit(program: Command, ui: Ui): void {
     const inner = stem === '' || stem === '.' || stem === '..' ? 'document' : stem;
     // A whole .env in an envelope is edited as .env; other envelopes as whatever they hold.
     const envText = kind === 'envelope' && /^\.env|\.env$/.test(inner);
+    // The editor gets the plaintext, not the key: no key variable in its environment, and their values
+    // wiped from our initial environment block, which it could read in /proc/$PPID/environ.
+    const secrets = secretEnvNames(o).filter((n) => process.env[n] !== undefined);
+    const editorEnv: NodeJS.ProcessEnv = { ...process.env };
+    for (const n of secrets) delete editorEnv[n];
+    const left = wipeInitialEnvironment(secrets);
+    if (left.length) ui.warn(`${left.join(', ')} stay${left.length === 1 ? 's' : ''} readable by the editor in this process's /proc/PID/environ (this system refused to overwrite it); use --key-file or --key-cmd`);
     const scratch = new Scratch(inner, plain);
     try {
       let edited: Buffer;
       for (;;) {
-        await runEditor(scratch.file, scratch);
+        await runEditor(scratch.file, scratch, editorEnv);
         edited = scratch.read();
         try {
-          checkEdited(edited.toString('utf8'), kind, envText, `the edited ${inner}`);
+          checkEdited(kind === 'envelope' && !envText ? edited.toString('utf8') : readText(edited, `the edited ${inner}`), kind, envText, `the edited ${inner}`);
           break;
         } catch (e) {
           if (!(e instanceof FormatError) || !ui.interactive) throw e;
@@ -219,7 +239,7 @@ export function registerEdit(program: Command, ui: Ui): void {
         if (res.clear.length) ui.warn(`new value${res.clear.length === 1 ? '' : 's'} left in the clear: ${res.clear.slice(0, 5).join(', ')}${res.clear.length > 5 ? ', …' : ''} (use --fields to encrypt them)`);
       }
       edited.fill(0);
-      writeFileAtomic(file, out, { mode, overwrite: true });
+      writeFileAtomic(target, out, { mode, overwrite: true });
       ui.line(`${file} updated`);
     } finally {
       plain.fill(0);
