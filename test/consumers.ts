@@ -13,7 +13,7 @@ import { PYTHON } from './helpers.js';
 
 const require = createRequire(import.meta.url);
 const npmDotenv = require('dotenv') as { parse(src: string | Buffer): Record<string, string> };
-const npmYaml = require('yaml') as { parse(src: string): unknown };
+const npmYaml = require('yaml') as typeof import('yaml');
 
 /** What one reader made of one text: its variables (or YAML value), or why it could not read it. */
 export type Reading = { ok: true; value: unknown } | { ok: false; error: string };
@@ -52,8 +52,9 @@ for p in sys.argv[1:]:
 print(json.dumps(out))
 `;
 
-// Values in a form JSON keeps apart: bool is not int, a non-string key or a
-// date is marked rather than silently turned into a string.
+// Values in a form JSON keeps apart: bool is not int, a float is not an int
+// ({"$float": x}: 5432.0 is not 5432), a non-string key or a date is marked
+// rather than silently turned into a string.
 const PY_YAML = `
 import json, sys, yaml
 def typed(o):
@@ -63,9 +64,13 @@ def typed(o):
         return {k: typed(v) for k, v in o.items()}
     if isinstance(o, list):
         return [typed(v) for v in o]
-    if o is None or isinstance(o, (bool, int, float, str)):
-        if isinstance(o, float) and o != o:
-            return {"$python": "nan"}
+    if isinstance(o, float):
+        if o != o or o in (float("inf"), float("-inf")):
+            return {"$python": repr(o)}
+        return {"$float": o}
+    if isinstance(o, str) and any(0xD800 <= ord(c) <= 0xDFFF for c in o):
+        return {"$python": "a string with lone surrogates " + ascii(o)}
+    if o is None or isinstance(o, (bool, int, str)):
         return o
     return {"$python": type(o).__name__ + " " + repr(o)}
 out = []
@@ -131,11 +136,39 @@ export function readEnv(texts: string[]): Record<(typeof ENV_READERS)[number], R
   }));
 }
 
+/**
+ * What npm `yaml` (YAML 1.2 core) reads, with floats marked as PyYAML's are
+ * ({"$float": x}), told by the scalar's text: a number written with a
+ * fraction or an exponent (or .inf, .nan) is a float, others are integers.
+ */
+export function yamlTyped(text: string): unknown {
+  const docs = npmYaml.parseAllDocuments(text);
+  if (!Array.isArray(docs) || docs.length !== 1) throw new Error(`${Array.isArray(docs) ? docs.length : 0} documents`);
+  const doc = docs[0]!;
+  if (doc.errors.length) throw new Error(doc.errors[0]!.message);
+  const walk = (n: unknown): unknown => {
+    if (n === null || n === undefined) return null;
+    if (npmYaml.isMap(n)) {
+      const o: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+      for (const p of n.items) o[String(npmYaml.isScalar(p.key) ? p.key.value : p.key)] = walk(p.value);
+      return { ...o };
+    }
+    if (npmYaml.isSeq(n)) return n.items.map(walk);
+    if (npmYaml.isAlias(n)) return walk(n.resolve(doc));
+    if (npmYaml.isScalar(n)) {
+      if (typeof n.value === 'number' && /[.eE]|inf|nan/i.test(n.source ?? String(n.value))) return Number.isFinite(n.value) ? { $float: n.value } : { $python: String(n.value) };
+      return n.value;
+    }
+    throw new Error('an unexpected node');
+  };
+  return walk(doc.contents);
+}
+
 /** Every YAML reader's value for each text. */
 export function readYaml(texts: string[]): Record<(typeof YAML_READERS)[number], Reading[]> {
   return withFiles(texts, (files) => ({
     PyYAML: python(PY_YAML, files),
-    'npm yaml': inProcess(texts, (t) => npmYaml.parse(t)),
+    'npm yaml': inProcess(texts, yamlTyped),
   }));
 }
 

@@ -17,7 +17,7 @@ import { loadYaml } from '../src/fields/yamlfields.js';
 import { parsePaths } from '../src/fields/paths.js';
 import { envValue, parseEnv } from '../src/formats/dotenv.js';
 import { decrypt, encrypt, verify } from '../src/payload.js';
-import { disagreements, readEnv, readYaml, sameValue, type Reading } from './consumers.js';
+import { disagreements, readEnv, readYaml, sameValue, yamlTyped, type Reading } from './consumers.js';
 
 const KEY = randomBytes(32);
 // Mutants per format (the file takes about 20 s here); DIFFERENTIAL_RUNS=N explores further by hand.
@@ -183,7 +183,7 @@ describe('differential: mutants of encrypted documents, judged by the real reade
 
   it('YAML: every mutant fails verification, or reads as the model in PyYAML (YAML 1.1) and npm yaml (YAML 1.2)', async () => {
     const Y = await import('yaml');
-    const model = Y.parse(YAML_PLAIN) as unknown;
+    const model = yamlTyped(YAML_PLAIN);
     const doc = encrypt(YAML_PLAIN, KEY, { fields: parsePaths(YAML_FIELDS), inputType: 'yaml' }).text;
     // Values: every scalar's source range (quotes included for quoted ones: their inner text is the value).
     const inner: [number, number][] = [];
@@ -209,7 +209,7 @@ describe('differential: mutants of encrypted documents, judged by the real reade
         counts.accepted++;
         let npm: unknown;
         try {
-          npm = Y.parse(r.text);
+          npm = yamlTyped(r.text);
         } catch (e) {
           npm = `npm yaml failed: ${(e as Error).message}`;
         }

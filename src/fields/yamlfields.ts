@@ -2,7 +2,8 @@ import type * as YAML from 'yaml';
 import { FormatError } from '../errors.js';
 import { loadVendored } from '../io/vendor.js';
 import * as token from '../formats/token.js';
-import { YAML_FORBIDDEN, plainKeepsString, plainMisread } from '../formats/yamlPortable.js';
+import { YAML_FORBIDDEN, escapeMisread, plainKeepsString, plainMisread } from '../formats/yamlPortable.js';
+import { parseJsonSpans, type JsonNode } from '../formats/jsonSpans.js';
 import { overModel } from './model.js';
 
 /**
@@ -31,10 +32,107 @@ function yaml(): typeof YAML {
 
 interface Model {
   doc: YAML.Document.Parsed;
+  /** The model's value: null-prototype objects, arrays, strings, booleans, null and {@link NumText} for numbers. */
   obj: unknown;
   json: string;
   /** The text it was read from, to read again for a second way of writing. */
   text: string;
+}
+
+/**
+ * A number of the model as it is written (`1.0`, `-0.0`, `5432`): the
+ * document MAC covers a number's text, as for JSON field documents, so a
+ * re-spelled number (`5432.0`, which PyYAML reads as a float) fails, and
+ * a round trip keeps the spelling.
+ */
+class NumText {
+  constructor(readonly text: string) {}
+  toJSON(): unknown {
+    return { $number: this.text };
+  }
+}
+
+const JSON_NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?$/;
+
+/** The model of a YAML node: its value (see {@link Model.obj}) and its JSON text, numbers as written. */
+function modelOf(node: unknown, text: string, portable: boolean, what: string): { obj: unknown; json: string } {
+  const y = yaml();
+  if (node === null || node === undefined) return { obj: null, json: 'null' };
+  if (y.isMap(node)) {
+    const obj = Object.create(null) as Record<string, unknown>;
+    const parts: string[] = [];
+    for (const pair of node.items) {
+      const k = y.isScalar(pair.key) ? String(pair.key.value) : JSON.stringify(y.isNode(pair.key) ? pair.key.toJSON() : pair.key);
+      const v = modelOf(pair.value, text, portable, what);
+      obj[k] = v.obj;
+      parts.push(`${JSON.stringify(k)}:${v.json}`);
+    }
+    return { obj, json: `{${parts.join(',')}}` };
+  }
+  if (y.isSeq(node)) {
+    const items = node.items.map((n) => modelOf(n, text, portable, what));
+    return { obj: items.map((i) => i.obj), json: `[${items.map((i) => i.json).join(',')}]` };
+  }
+  if (y.isScalar(node)) {
+    const v = node.value;
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) throw new FormatError(`${what}: .inf and .nan have no JSON form`, 'ERR_YAML');
+      const src = node.source ?? '';
+      const t = node.type === 'PLAIN' && JSON_NUMBER.test(src) ? src : Object.is(v, -0) ? '-0' : JSON.stringify(v);
+      return { obj: new NumText(t), json: t };
+    }
+    if (typeof v === 'bigint') return { obj: v.toString(), json: JSON.stringify(v.toString()) };
+    if (typeof v === 'string') {
+      if (portable && YAML_FORBIDDEN.test(v)) {
+        throw new FormatError(`${what}: a value holds a character that YAML 1.1 readers take for a line break (NEL, U+2028, U+2029) or a control character, which no YAML text reads alike`, 'ERR_YAML_PORTABLE');
+      }
+      return { obj: v, json: JSON.stringify(v) };
+    }
+    if (v === null || typeof v === 'boolean') return { obj: v, json: JSON.stringify(v) };
+    return { obj: String(v), json: JSON.stringify(String(v)) };
+  }
+  throw new FormatError(`${what}: the YAML document has an alias, which field encryption does not take`, 'ERR_YAML');
+}
+
+/** A model value read back from the model's JSON text (numbers as written). */
+function fromModelJson(jsonText: string): unknown {
+  const conv = (n: JsonNode): unknown => {
+    if (n.kind === 'object') {
+      const o = Object.create(null) as Record<string, unknown>;
+      for (const e of n.entries) o[e.key] = conv(e.value);
+      return o;
+    }
+    if (n.kind === 'array') return n.items.map(conv);
+    if (n.kind === 'string') return n.value;
+    if (n.kind === 'number') return new NumText(jsonText.slice(n.start, n.end));
+    return n.kind === 'null' ? null : n.kind === 'true';
+  };
+  return conv(parseJsonSpans(jsonText, 'the model'));
+}
+
+/** One text for a model value, key order aside: what two models are compared by. */
+function canonical(v: unknown): string {
+  if (isObj(v)) return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(',')}}`;
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  return v instanceof NumText ? v.text : JSON.stringify(v);
+}
+
+/** A new YAML node for a model value, numbers as written. */
+function makeNode(doc: YAML.Document.Parsed, v: unknown): YAML.Node {
+  const y = yaml();
+  const plain = (x: unknown): unknown => {
+    if (x instanceof NumText) {
+      const n = doc.createNode(Number(x.text)) as YAML.Scalar;
+      const dot = x.text.indexOf('.');
+      if (dot >= 0) n.minFractionDigits = x.text.length - dot - 1;
+      return n;
+    }
+    if (Array.isArray(x)) return x.map(plain);
+    if (isObj(x)) return Object.fromEntries(Object.entries(x).map(([k, e]) => [k, plain(e)]));
+    return x;
+  };
+  const out = plain(v);
+  return y.isNode(out) ? out : (doc.createNode(out) as YAML.Node);
 }
 
 const TO_STRING = { flowCollectionPadding: false, lineWidth: 0 } as const;
@@ -92,26 +190,39 @@ function model(text: string, what = 'input', portable = true): Model {
         if (!y.isScalar(key) || typeof key.value !== 'string') refuse(y.isNode(key) ? (key.range?.[0] ?? 0) : 0, 'a key that is not a string (a number, boolean, null or collection), which the JSON model cannot hold apart; quote it');
       },
       Scalar(_k, n) {
+        const [a, b] = n.range ?? [0, 0];
+        const src = text.slice(a, b);
+        if (n.type === 'PLAIN' || n.type === 'QUOTE_DOUBLE' || n.type === 'QUOTE_SINGLE') {
+          // Line folding inside flow scalars differs between YAML 1.1 and 1.2 readers (an escaped line break
+          // before an empty line: a space for one, a new line for the other): one line each, or a block scalar.
+          if (src.includes('\n')) refuse(a, `a ${n.type === 'PLAIN' ? 'plain' : 'quoted'} scalar over several lines, which YAML 1.1 and 1.2 readers fold differently; write it on one line, or as a block scalar (|)`);
+        }
+        if (n.type === 'QUOTE_DOUBLE') {
+          const why = escapeMisread(src);
+          if (why) refuse(a, why);
+        }
         if (n.type !== 'PLAIN') return;
         const why = plainMisread(n.source ?? '', n.value);
-        if (why) refuse(n.range?.[0] ?? 0, `a plain (unquoted) scalar: ${why}; quote it`);
+        if (why) refuse(a, `a plain (unquoted) scalar: ${why}`);
       },
     });
-  }
-  const obj = doc.toJS({ maxAliasCount: 0 }) as unknown;
-  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new FormatError('field encryption needs a YAML mapping at the top: it holds the document header', 'ERR_NOT_OBJECT');
-  const json = JSON.stringify(obj, (_k, v) => {
-    if (typeof v === 'number' && !Number.isFinite(v)) throw new FormatError(`${what}: .inf and .nan have no JSON form`, 'ERR_YAML');
-    if (typeof v === 'bigint') return v.toString();
-    if (portable && typeof v === 'string' && YAML_FORBIDDEN.test(v)) {
-      throw new FormatError(`${what}: a value holds a character that YAML 1.1 readers take for a line break (NEL, U+2028, U+2029) or a control character, which no YAML text reads alike`, 'ERR_YAML_PORTABLE');
+    // Tabs: PyYAML refuses them as separators and indentation (role:\tuser, -\t"b"); they may stand only inside quoted and block scalars.
+    const inside: [number, number][] = [];
+    y.visit(doc, {
+      Scalar(_k, n) {
+        if (n.type && n.type !== 'PLAIN' && n.range) inside.push([n.range[0], n.range[1]]);
+      },
+    });
+    for (let i = text.indexOf('\t'); i !== -1; i = text.indexOf('\t', i + 1)) {
+      if (!inside.some(([a, b]) => i > a && i < b)) refuse(i, 'a tab outside a quoted or block scalar, which YAML 1.1 readers (PyYAML) refuse as a separator or indentation; use spaces');
     }
-    return v;
-  });
+  }
+  if (!y.isMap(doc.contents)) throw new FormatError('field encryption needs a YAML mapping at the top: it holds the document header', 'ERR_NOT_OBJECT');
+  const { obj, json } = modelOf(doc.contents, text, portable, what);
   return { doc, obj, json, text };
 }
 
-const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof NumText);
 
 /**
  * Double-quote the strings of a node written anew that a YAML 1.1 reader
@@ -135,7 +246,7 @@ function apply(doc: YAML.Document.Parsed, was: unknown, now: unknown, path: (str
     for (const k of Object.keys(was)) if (!Object.hasOwn(now, k)) doc.deleteIn([...path, k]);
     for (const [k, v] of Object.entries(now)) {
       if (!Object.hasOwn(was, k)) {
-        const node = doc.createNode(v) as YAML.Node;
+        const node = makeNode(doc, v);
         quoteStrings(node, quoteAll);
         doc.setIn([...path, k], node);
       } else apply(doc, was[k], v, [...path, k], quoteAll);
@@ -146,10 +257,10 @@ function apply(doc: YAML.Document.Parsed, was: unknown, now: unknown, path: (str
     now.forEach((v, i) => apply(doc, was[i], v, [...path, i], quoteAll));
     return;
   }
-  if (JSON.stringify(was) === JSON.stringify(now)) return;
+  if (canonical(was) === canonical(now)) return;
   const y = yaml();
   const old = doc.getIn(path, true);
-  const node = doc.createNode(now) as YAML.Node;
+  const node = makeNode(doc, now);
   // Keep the old scalar's quoting and comments: a token goes inside the value's own quotes, and back.
   if (y.isScalar(old) && y.isScalar(node)) {
     if (typeof now === 'string' && old.type) node.type = old.type;
@@ -167,13 +278,13 @@ function apply(doc: YAML.Document.Parsed, was: unknown, now: unknown, path: (str
  * the check made again; failing that, nothing is released.
  */
 function write(m: Model, modelText: string, what: string | undefined): string {
-  const want = JSON.parse(modelText) as unknown;
+  const want = fromModelJson(modelText);
   for (const quoteAll of [false, true]) {
     const target = quoteAll ? model(m.text, what) : m;
     apply(target.doc, target.obj, want, [], quoteAll);
     const out = target.doc.toString(TO_STRING);
     try {
-      if (model(out, what).json === JSON.stringify(want)) return out;
+      if (canonical(model(out, what).obj) === canonical(want)) return out;
     } catch {
       /* not portable: try again, or refuse below */
     }

@@ -14,6 +14,13 @@ const PLAIN = [
   '  host: db.local # the primary',
   '  password: "hunter 2"',
   '  port: 5432',
+  '  ratio: 1.0',
+  '  cache: "/tmp/cache /var/cache"',
+  '  smile: "\u{1F600}"',
+  '  enabled: true',
+  '  list:',
+  '    - a',
+  '    - "b"',
   'flags:',
   '  legacy: "no"',
   '  limit: "1_000"',
@@ -26,7 +33,7 @@ const PLAIN = [
   '',
 ].join('\n');
 const MODEL = {
-  db: { host: 'db.local', password: 'hunter 2', port: 5432 },
+  db: { host: 'db.local', password: 'hunter 2', port: 5432, ratio: { $float: 1 }, cache: '/tmp/cache /var/cache', smile: '\u{1F600}', enabled: true, list: ['a', 'b'] },
   flags: { legacy: 'no', limit: '1_000', port: '8080', mode: '017', since: '2001-12-14', answer: 'yes' },
   api: { tokens: ['abc', 'def'] },
 };
@@ -97,5 +104,69 @@ describe('YAML: what other readers see is what was authenticated', () => {
   it('a mapping encrypted whole comes back with its strings quoted where YAML 1.1 needs it', () => {
     const e = enc(['--fields', 'flags', '--input-type', 'yaml', '-'], PLAIN);
     expect(judge({ 'flags encrypted whole': e, 'its token unquoted': e.replace(/flags: "(aesp:[^"]+)"/, 'flags: $1') })).toEqual([]);
+  });
+
+  it('a line break escaped or folded inside a quoted or plain scalar (YAML 1.1 and 1.2 fold it differently) is refused', () => {
+    const e = encrypted();
+    expect(
+      judge({
+        'an escaped line break, then an empty line': e.replace('"/tmp/cache /var/cache"', '"/tmp/cache\\\n\n    /var/cache"'),
+        'an escaped line break': e.replace('"/tmp/cache /var/cache"', '"/tmp/cache \\\n    /var/cache"'),
+        'a folded double-quoted line': e.replace('"/tmp/cache /var/cache"', '"/tmp/cache\n    /var/cache"'),
+        'a folded double-quoted line with an empty line': e.replace('"/tmp/cache /var/cache"', '"/tmp/cache\n\n    /var/cache"'),
+        'a folded single-quoted line': e.replace('"/tmp/cache /var/cache"', "'/tmp/cache\n\n    /var/cache'"),
+        'a folded plain scalar': e.replace('"/tmp/cache /var/cache"', '/tmp/cache\n    /var/cache'),
+      }),
+    ).toEqual([]);
+    for (const [name, m] of [
+      ['escaped line break and an empty line', e.replace('"/tmp/cache /var/cache"', '"/tmp/cache\\\n\n    /var/cache"')],
+      ['folded plain', e.replace('"/tmp/cache /var/cache"', '/tmp/cache\n    /var/cache')],
+    ] as const) {
+      expect(cli(['verify', '--format', 'yaml', '-'], m).code, name).toBe(4);
+    }
+  });
+
+  it('escapes of surrogates (\\ud83d\\ude00), which YAML 1.1 reads as two lone surrogates, are refused', () => {
+    const e = encrypted();
+    const m = e.replace('"\u{1F600}"', '"\\ud83d\\ude00"');
+    expect(judge({ 'a surrogate pair in escapes': m, 'one lone surrogate': e.replace('"\u{1F600}"', '"\\ud83d"'), 'the code point in \\U': e.replace('"\u{1F600}"', '"\\U0001F600"') })).toEqual([]);
+    expect(cli(['verify', '--format', 'yaml', '-'], m).code).toBe(4);
+  });
+
+  it('numbers and booleans re-spelled: refused, or authenticated as written', () => {
+    const e = encrypted();
+    const mutants = {
+      '5432 as 5432.0': e.replace('port: 5432', 'port: 5432.0'),
+      '5432 as +5432': e.replace('port: 5432', 'port: +5432'),
+      '1.0 as 1': e.replace('ratio: 1.0', 'ratio: 1'),
+      '1.0 as 1.00': e.replace('ratio: 1.0', 'ratio: 1.00'),
+      'true as True': e.replace('enabled: true', 'enabled: True'),
+      'true as TRUE': e.replace('enabled: true', 'enabled: TRUE'),
+    };
+    expect(judge(mutants)).toEqual([]);
+    for (const [name, m] of Object.entries(mutants)) expect(cli(['verify', '--format', 'yaml', '-'], m).code, name).not.toBe(0);
+  });
+
+  it('a round trip keeps every number as it was written, and exec passes it on so', () => {
+    const plain = 'ratio: 1.0\nneg: -0.0\nx: -1.50\nport: 5432\nv: 3.10\npw: s\n';
+    for (const fields of ['pw', 'ratio,neg,x,port,v,pw']) {
+      const e = enc(['--fields', fields, '--input-type', 'yaml', '-'], plain);
+      expect(cli(['decrypt', '--format', 'yaml', '-'], e).out, fields).toBe(plain);
+    }
+    const e = enc(['--fields', 'pw', '--input-type', 'yaml', '-'], plain);
+    const f = require('node:path').join(require('node:os').tmpdir(), `aesp-num-${process.pid}.yaml`);
+    require('node:fs').writeFileSync(f, e);
+    try {
+      expect(cli(['exec', '-f', f, '--', 'sh', '-c', 'echo "$ratio $neg $x $port $v"']).out).toBe('1.0 -0.0 -1.50 5432 3.10\n');
+    } finally {
+      require('node:fs').rmSync(f);
+    }
+  });
+
+  it('a tab as a separator (role:\\tuser, -\\t"b"), which PyYAML cannot read, is refused', () => {
+    const e = encrypted();
+    const mutants = { 'a tab after a colon': e.replace('host: db.local', 'host:\tdb.local'), 'a tab after a dash': e.replace('- "b"', '-\t"b"'), 'a tab before a comment': e.replace(' # the primary', '\t# the primary') };
+    expect(judge(mutants)).toEqual([]);
+    for (const [name, m] of Object.entries(mutants).slice(0, 2)) expect(cli(['verify', '--format', 'yaml', '-'], m).code, name).toBe(4);
   });
 });
