@@ -20,7 +20,8 @@ import type { FieldPath } from './paths.js';
  */
 function envModel(text: string, what?: string): DocModel {
   const doc = parsePortableEnv(text, what);
-  const obj: Record<string, string> = {};
+  // A null-prototype object: a variable named __proto__ is a member like any other (and covered by the MAC).
+  const obj = Object.create(null) as Record<string, string>;
   for (const e of doc.entries) obj[e.name] = e.value;
   return { json: JSON.stringify(obj), paths: (p) => namePaths(doc, p), write: (m) => write(doc, m) };
 }

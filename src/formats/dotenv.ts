@@ -200,6 +200,12 @@ export function checkPortable(doc: EnvDoc, what = 'input'): void {
   };
   const bad = FORBIDDEN.exec(text);
   if (bad) fail(bad.index, forbiddenWhy(bad[0]));
+  // A last line without a line break is read otherwise by Node's parser: a comment there
+  // (`#X=1`) is a variable named #X for util.parseEnv and node --env-file.
+  const lastBreak = text.lastIndexOf('\n');
+  if (text.length > 0 && lastBreak !== text.length - 1 && text[lastBreak + 1] === '#') {
+    fail(lastBreak + 1, 'a comment on the last line needs a line break after it (Node reads "#X=1" there as a variable named #X)');
+  }
   // The lines between assignments: empty, or a comment from its first character (Node 20's parser
   // reads a line of spaces, or an indented comment, as the start of the next name).
   let at = 0;

@@ -99,4 +99,24 @@ describe('.env: a multi-line value (issue 20, item 5)', () => {
     expect(d.out).toBe(plain);
     expect(disagreements(readEnv([d.out]), [{ TLS_KEY: pem, TLS_PORT: '8443' }])).toEqual([[]]);
   });
+
+  it('a last line without a line break: a comment there ("#X=1") is a variable to Node, so it is refused', () => {
+    const e = encrypted();
+    const mutants = {
+      '#X=1 as an unterminated last line': `${e}#X=1`,
+      '# X=1 as an unterminated last line': `${e}# X=1`,
+      'the final line break removed': e.replace(/\n$/, ''),
+    };
+    expect(judge(mutants)).toEqual([]);
+    expect(cli(['verify', '--format', 'env', '-'], `${e}#X=1`).code).toBe(4);
+  });
+
+  it('a variable named __proto__ is covered by the MAC like any other', () => {
+    const e = encrypted();
+    expect(judge({ '__proto__ added': `${e}__proto__=evil\n`, 'constructor added': `${e}constructor=evil\n` })).toEqual([]);
+    expect(cli(['verify', '--format', 'env', '-'], `${e}__proto__=evil\n`).code).toBe(1);
+    const own = enc(['--fields', 'DB_PASSWORD', '--input-type', 'env', '-'], '__proto__=mine\nDB_PASSWORD=pw\n');
+    expect(cli(['decrypt', '--format', 'env', '-'], own).out).toBe('__proto__=mine\nDB_PASSWORD=pw\n');
+    expect(cli(['verify', '--format', 'env', '-'], own.replace('__proto__=mine', '__proto__=evil')).code).toBe(1);
+  });
 });
