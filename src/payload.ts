@@ -255,7 +255,7 @@ export function encrypt(plaintext: Uint8Array | string, keyArg: KeyArg, opts: En
     if (opts.aad !== undefined || opts.embedKey || opts.wrap || opts.kid !== undefined) {
       throw new UsageError('--fields takes none of --aad, --random-key, --wrap, --kid');
     }
-    const text = typeof plaintext === 'string' ? plaintext : Buffer.from(plaintext).toString('utf8');
+    const text = typeof plaintext === 'string' ? plaintext : readText(plaintext);
     const alg = pickAlg(keys.secret, opts.alg);
     if (opts.valueFormat === 'origin') {
       if (opts.macOnlyEncrypted) throw new UsageError('--mac-only-encrypted is about the document MAC, which --value-format origin does not write');

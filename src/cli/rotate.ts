@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { readText } from '../formats/utf8.js';
 import { specOf } from '../crypto/aead.js';
 import { algForKeyLength, type Alg } from '../crypto/algs.js';
 import { AesPayloadError, EXIT, FormatError, KeyError, UsageError } from '../errors.js';
@@ -154,7 +155,7 @@ export function registerRotate(program: Command, ui: Ui): void {
           src.close();
           throw new UsageError('streams are not rotated in place; run decrypt | encrypt --format stream');
         }
-        const text = readAllOf(src, MAX_ENCODED_BYTES).data.toString('utf8');
+        const text = readText(readAllOf(src, MAX_ENCODED_BYTES).data, file);
         await loadYamlFor(text, file);
         const res = rotateText(text, old, newKey, opts, file);
         if (res.text !== text) writeFileAtomic(file, res.text, { overwrite: true, mode: fileMode(file) });

@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { readText } from '../formats/utf8.js';
 import { checkKeyLength, specOf } from '../crypto/aead.js';
 import { AesPayloadError, EXIT, FormatError, KeyError, UsageError } from '../errors.js';
 import { fieldCodec, isFieldFormat } from '../fields/documents.js';
@@ -111,7 +112,7 @@ async function checkOne(file: string, o: VerifyFlags, keys: Keys | undefined, re
     src.close();
     throw new FormatError('input is not an aes-payload stream', 'ERR_STREAM');
   }
-  const text = readAllOf(src, MAX_ENCODED_BYTES).data.toString('utf8');
+  const text = readText(readAllOf(src, MAX_ENCODED_BYTES).data, file === '-' ? 'standard input' : file);
   const what = file === '-' ? 'standard input' : file;
   await loadYamlFor(text, file, o.format);
   // A document with nothing encrypted under --require: report what is still in the clear.

@@ -43,6 +43,17 @@ interface Doc {
   body: JsonNode;
 }
 
+/**
+ * A byte order mark before a JSON field document is refused: Python's json
+ * module and jq refuse it, so a document that kept it would not read again
+ * everywhere (docs/FORMAT.md §10).
+ */
+function refuseBom(text: string, what: string | undefined): void {
+  if (text.charCodeAt(0) === 0xfeff) {
+    throw new FormatError(`${what ?? 'input'}: a byte order mark (U+FEFF) before the JSON, which Python's json module and jq refuse; remove it (sed -i '1s/^\xEF\xBB\xBF//' FILE)`, 'ERR_BOM');
+  }
+}
+
 function parseDoc(text: string, what: string | undefined): Doc {
   const root = parseJsonSpans(text, what);
   if (root.kind !== 'object') return { text, root, body: root };
@@ -280,6 +291,7 @@ export interface FieldsEncryptOptions {
  * ```
  */
 export function encryptFields(text: string, key: Uint8Array, opts: FieldsEncryptOptions): FieldsEncryptResult {
+  refuseBom(text, opts.what);
   const { paths } = opts;
   const alg = opts.alg ?? defaultAlgForKeyLength(key.length);
   if (!alg) throw new KeyError(`the key is ${key.length} bytes; no algorithm takes a key of that length`, 'ERR_KEY_LENGTH');
@@ -386,6 +398,7 @@ export interface FieldsDecryptOptions {
  * ```
  */
 export function decryptFields(text: string, key: FieldsKey, opts: FieldsDecryptOptions = {}): FieldsDecryptResult {
+  refuseBom(text, opts.what);
   const keyFor = lookup(key);
   const doc = parseDoc(text, opts.what);
   const opened = openDocument(doc, keyFor, Boolean(opts.allowLegacy));
@@ -450,6 +463,7 @@ export interface FieldsCheck {
  * ```
  */
 export function checkFields(text: string, key: FieldsKey | undefined, opts: { require?: FieldPath[]; what?: string; allowLegacy?: boolean } = {}): FieldsCheck {
+  refuseBom(text, opts.what);
   const keyFor = key === undefined ? undefined : lookup(key);
   const require = opts.require ?? [];
   const doc = parseDoc(text, opts.what);
@@ -541,6 +555,7 @@ function coveringTokens(body: JsonNode, p: FieldPath): Found[] {
  * ```
  */
 export function rotateFields(text: string, key: FieldsKey, opts: { newKey: Uint8Array; what?: string; allowLegacy?: boolean }): { text: string; rotated: number; oldKids: string[] } {
+  refuseBom(text, opts.what);
   const keyFor = lookup(key);
   const { newKey } = opts;
   const doc = parseDoc(text, opts.what);
@@ -591,6 +606,7 @@ export interface FieldsReencryptResult {
  * ```
  */
 export function reencryptFields(oldText: string, newText: string, key: FieldsKey, opts: { paths?: FieldPath[]; what?: string } = {}): FieldsReencryptResult {
+  refuseBom(newText, opts.what);
   const keyFor = lookup(key);
   const old = parseDoc(oldText, opts.what);
   const opened = openDocument(old, keyFor, false);
