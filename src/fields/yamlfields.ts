@@ -3,7 +3,7 @@ import { FormatError } from '../errors.js';
 import { loadVendored } from '../io/vendor.js';
 import * as token from '../formats/token.js';
 import { YAML_FORBIDDEN, escapeMisread, plainKeepsString, plainMisread } from '../formats/yamlPortable.js';
-import { parseJsonSpans, type JsonNode } from '../formats/jsonSpans.js';
+import { MAX_JSON_DEPTH, parseJsonSpans, type JsonNode } from '../formats/jsonSpans.js';
 import { overModel } from './model.js';
 
 /**
@@ -55,22 +55,23 @@ class NumText {
 const JSON_NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?$/;
 
 /** The model of a YAML node: its value (see {@link Model.obj}) and its JSON text, numbers as written. */
-function modelOf(node: unknown, text: string, portable: boolean, what: string): { obj: unknown; json: string } {
+function modelOf(node: unknown, text: string, portable: boolean, what: string, depth = 1): { obj: unknown; json: string } {
   const y = yaml();
   if (node === null || node === undefined) return { obj: null, json: 'null' };
+  if (depth > MAX_JSON_DEPTH) throw new FormatError(`${what}: the YAML document is nested deeper than ${MAX_JSON_DEPTH} levels`, 'ERR_DEPTH');
   if (y.isMap(node)) {
     const obj = Object.create(null) as Record<string, unknown>;
     const parts: string[] = [];
     for (const pair of node.items) {
       const k = y.isScalar(pair.key) ? String(pair.key.value) : JSON.stringify(y.isNode(pair.key) ? pair.key.toJSON() : pair.key);
-      const v = modelOf(pair.value, text, portable, what);
+      const v = modelOf(pair.value, text, portable, what, depth + 1);
       obj[k] = v.obj;
       parts.push(`${JSON.stringify(k)}:${v.json}`);
     }
     return { obj, json: `{${parts.join(',')}}` };
   }
   if (y.isSeq(node)) {
-    const items = node.items.map((n) => modelOf(n, text, portable, what));
+    const items = node.items.map((n) => modelOf(n, text, portable, what, depth + 1));
     return { obj: items.map((i) => i.obj), json: `[${items.map((i) => i.json).join(',')}]` };
   }
   if (y.isScalar(node)) {
@@ -312,11 +313,16 @@ export function isYamlFieldDocument(text: string): boolean {
       walk(m.obj);
       return found;
     } catch (e) {
-      if (!(e instanceof FormatError && e.code === 'ERR_YAML_PORTABLE')) return false;
+      // A document that does not read (an anchor, a tag, a duplicate key, bad indentation) but has a
+      // header or token line is a YAML field document all the same: decrypt then says what is wrong.
+      if (!(e instanceof FormatError && e.code === 'ERR_YAML_PORTABLE')) return e instanceof FormatError && YAML_FIELD_LINE.test(text);
     }
   }
   return false;
 }
+
+/** A line of a YAML field document: the header (`aesp: aesp:2:doc:…`) or `key: aesp:2:…`, in any quoting. */
+const YAML_FIELD_LINE = /^aesp:[ \t]+["']?aesp:\d+:doc:|^[ \t-]*[^\s:#'"][^:#\n]*:[ \t]+["']?aesp:\d+:[A-Za-z0-9]/m;
 
 /**
  * The field operations on YAML texts (paths as for JSON). Call {@link loadYaml} first.

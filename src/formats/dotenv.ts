@@ -85,6 +85,7 @@ export function parseEnv(text: string, what = 'input'): EnvDoc {
     if (!m) fail('expected NAME=VALUE (a name is letters, digits and _, not starting with a digit)');
     const name = m![0];
     j += name.length;
+    if (text[j] !== undefined && /[^\x00-\x7f]/.test(text[j]!)) fail(`a name is ASCII letters, digits and _ (not starting with a digit); ${name}… goes on with another character`);
     while (isSpace(text[j])) j++;
     if (text[j] !== '=') fail(`expected "=" after the name ${name}`);
     j++;

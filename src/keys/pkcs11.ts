@@ -48,10 +48,14 @@ export function parseKeyUri(uri: string): Pkcs11Uri {
   const path = q === -1 ? rest : rest.slice(0, q);
   const query = q === -1 ? '' : rest.slice(q + 1);
   const out: Pkcs11Uri = {};
+  const seen = new Set<string>();
   for (const part of path.split(';').filter(Boolean)) {
     const eq = part.indexOf('=');
     if (eq === -1) throw new UsageError(`--key-uri: ${quote(part, 40)} is not attr=value`);
     const k = part.slice(0, eq);
+    // RFC 7512 §2.3: an attribute may appear at most once; which one a reader takes would be a guess.
+    if (seen.has(k)) throw new UsageError(`--key-uri: the attribute ${quote(k, 30)} is given more than once`);
+    seen.add(k);
     const v = pct(part.slice(eq + 1), k);
     if (k === 'token') out.token = v;
     else if (k === 'object') out.object = v;

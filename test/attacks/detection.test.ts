@@ -65,3 +65,24 @@ describe('auto-detection never releases unauthenticated JSON', () => {
     expect(d.out).toBe(doc);
   });
 });
+
+describe('a damaged .env or YAML field document is reported as what it is, not as raw base64', () => {
+  const yaml = enc(['--fields', 'db.pw', '--input-type', 'yaml', '-'], 'db:\n  pw: s\n  host: h\n');
+  const env = enc(['--fields', 'PW', '--input-type', 'env', '-'], 'PW=s\nHOST=h\n');
+  const cases: [string, string, RegExp][] = [
+    ['YAML with an anchor', yaml.replace('host: h', 'host: &a h'), /anchor/],
+    ['YAML with a custom tag', yaml.replace('host: h', 'host: !foo h'), /tag/],
+    ['YAML with a duplicate key', yaml.replace('host: h', 'pw: dup'), /DUPLICATE_KEY|duplicate/i],
+    ['YAML with bad indentation', yaml.replace('  host: h', ' host: h'), /YAML/],
+    ['YAML nested too deep', `${yaml}deep: ${'['.repeat(600)}${']'.repeat(600)}\n`, /YAML .*nest|nested/],
+    ['.env with a non-ASCII name', env.replace('HOST=h', 'CAF\u00c9=h'), /\.env line 2: .*(ASCII|letters)/],
+    ['.env with a non-ASCII name on a token line', env.replace(/^PW=/m, 'P\u00c9W='), /\.env line 1/],
+  ];
+  it.each(cases)('%s', (_name, text, why) => {
+    for (const cmd of ['decrypt', 'verify']) {
+      const line = refused(cli([cmd, '-'], text), 4);
+      expect(line).not.toMatch(/base64|not valid JSON/);
+      expect(line).toMatch(why);
+    }
+  });
+});

@@ -25,3 +25,10 @@ describe('the PKCS#11 module comes from --pkcs11-module or the environment only'
     expect(ok.code, ok.stderr).toBe(0);
   });
 });
+
+describe('a key URI names each attribute once', () => {
+  it.each(['token=a;object=k;token=b', 'object=k;object=other', 'token=a;object=k;id=%01;id=%02'])('pkcs11:%s is refused (exit 2), not read last-wins', (attrs) => {
+    const line = refused(run(['encrypt', '--key-uri', `pkcs11:${attrs}`, '--pkcs11-module', '/nonexistent.so', '--pin-env', 'P'], { env: { P: '1' }, input: 'x' }), 2);
+    expect(line).toMatch(/more than once/);
+  });
+});
