@@ -134,6 +134,22 @@ function assertAbsent(path: string): void {
  * try { f.write(chunk); f.commit(); } catch (e) { f.abort(); throw e; }
  * ```
  */
+/**
+ * An existing output that is not a regular file (a device such as /dev/full
+ * or /dev/stdout's target, a FIFO, a socket) is never replaced by the
+ * rename of an atomic write, even with --force: as root, that would put a
+ * regular file where the device was. Write to stdout and redirect instead.
+ */
+function refuseSpecial(path: string): void {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    return; // absent: fine
+  }
+  if (!st.isFile()) throw new IOError(`cannot write ${path}: not a regular file${st.isDirectory() ? ' (a directory)' : ''}; outputs are written to a temp file and renamed into place, so write to stdout (> ${path}) instead`, 'ERR_NOT_REGULAR');
+}
+
 export class AtomicFile {
   readonly path: string;
   readonly tmp: string;
@@ -154,6 +170,7 @@ export class AtomicFile {
     const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
     if (staleWarner) for (const t of staleTemps(path)) staleWarner(`${t} was left by an interrupted run (killed before it finished); remove it`);
     if (!opts.overwrite) assertAbsent(path);
+    else refuseSpecial(path);
     hookSignals();
     let fd: number;
     try {

@@ -1,5 +1,5 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { KeyError, UsageError, ioError, printable } from '../errors.js';
 import { KEY_CMD_ENV, runKeyCommand, splitCommand } from './command.js';
 import { PKCS11_MODULE_ENV, openHsmKey, parseKeyUri, type ExternalKek } from './pkcs11.js';
@@ -98,7 +98,24 @@ export function readSecretFile(path: string, what: string, ctx: KeyContext): Buf
     if (st.isFile() && (st.mode & 0o077) !== 0 && !path.endsWith('.pub')) {
       ctx.warn(`${path} can be read by group or others; run: chmod 600 ${path}`);
     }
-    return readFileSync(fd);
+    // Read at most the limit (+1 to see it passed): a device or FIFO has no size to check first (/dev/zero).
+    const limit = 1024 * 1024;
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const b = Buffer.alloc(64 * 1024);
+      const n = readSync(fd, b, 0, b.length, null);
+      if (n === 0) break;
+      chunks.push(b.subarray(0, n));
+      total += n;
+      if (total > limit) {
+        for (const c of chunks) c.fill(0);
+        throw new KeyError(`${what} ${path} is too large to hold a key`, 'ERR_KEY_FILE');
+      }
+    }
+    const out = Buffer.concat(chunks);
+    for (const c of chunks) c.fill(0);
+    return out;
   } catch (e) {
     throw ioError(e, `cannot read ${what} ${path}`);
   } finally {

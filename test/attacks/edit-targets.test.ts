@@ -46,6 +46,18 @@ describe('edit through a symbolic link', () => {
   });
 });
 
+describe('-o --force never replaces what is not a regular file', () => {
+  it('a FIFO (as a device such as /dev/full would be) stays what it is: exit 5', () => {
+    const fifo = join(ws.dir, 'out.fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    for (const args of [['encrypt', '-o', fifo, '--force', '-'], ['encrypt', '--fields', 'db.password', '-o', fifo, '--force', '-']]) {
+      const line = refused(run(args, { env: ENV, input: DOC }), 5);
+      expect(line).toMatch(/not a regular file/);
+      expect(lstatSync(fifo).isFIFO()).toBe(true);
+    }
+  });
+});
+
 describe('edit errors are ordinary errors', () => {
   const file = ws.file('doc.enc.json', enc(['--fields', 'db.password', '-'], DOC));
   it('a $TMPDIR that does not exist: exit 5, one line naming it, nothing changed', () => {
