@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { KdfBudget } from '../crypto/kdf.js';
 import { FormatError, UsageError, quote } from '../errors.js';
-import { canReplaceProcess, findCommand, replaceProcess, wipeInitialEnvironment } from '../io/launch.js';
+import { canReplaceProcess, findCommand, replaceProcess, tooLarge, wipeInitialEnvironment } from '../io/launch.js';
 import { DEADLY_SIGNALS } from '../io/signals.js';
 import { isFieldFormat } from '../fields/documents.js';
 import { parseEnv } from '../formats/dotenv.js';
@@ -129,6 +129,12 @@ export function registerExec(program: Command, ui: Ui): void {
       ui.warn(`passing on ${unauthenticated.length} value${unauthenticated.length === 1 ? '' : 's'} that ${unauthenticated.length === 1 ? 'was' : 'were'} not authenticated (--allow-unauthenticated): ${unauthenticated.slice(0, 10).join(', ')}${unauthenticated.length > 10 ? ', …' : ''}`);
     }
     const found = findCommand(argv[0] ?? '', env);
+    const big = 'path' in found ? tooLarge(argv, env) : undefined;
+    if (big) {
+      ui.error(`cannot run ${quote(argv[0]!, 80)}: ${big.why}`);
+      process.exitCode = big.status;
+      return;
+    }
     if ('status' in found) {
       ui.error(`${found.why}: ${quote(argv[0] ?? '', 80)}`);
       process.exitCode = found.status;
@@ -151,7 +157,14 @@ export function registerExec(program: Command, ui: Ui): void {
       ui.warn(`${left.join(', ')} stay${left.length === 1 ? 's' : ''} readable by the command in this process's /proc/PID/environ (this system refused to overwrite it, and this Node.js ${process.version} cannot hand its place to the command); use --key-file or --key-cmd, or Node.js 22.15 or later`);
     }
     const code = await new Promise<number>((resolve) => {
-      const child = spawn(found.path, argv.slice(1), { stdio: 'inherit', env, argv0: argv[0]! });
+      let child: ReturnType<typeof spawn>;
+      try {
+        child = spawn(found.path, argv.slice(1), { stdio: 'inherit', env, argv0: argv[0]! });
+      } catch (e) {
+        ui.error(`cannot run ${quote(argv[0]!, 80)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        resolve(126);
+        return;
+      }
       const forward = (sig: NodeJS.Signals) => () => {
         if (child.exitCode === null && child.signalCode === null) child.kill(sig);
       };

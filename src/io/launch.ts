@@ -83,6 +83,19 @@ function howToRun(path: string): { via: 'direct' | 'sh' } | { status: 127 | 126;
   return { via: 'sh' };
 }
 
+/**
+ * execve(2) takes at most 128 KiB per string and, with the usual 8 MiB
+ * stack, about 2 MiB in all: past that it fails with E2BIG (which would
+ * abort Node.js in process.execve), so it is checked first; sh says 126.
+ */
+export function tooLarge(argv: string[], env: Record<string, string>): { status: 126; why: string } | undefined {
+  const sizes = [...argv, ...Object.entries(env).map(([k, v]) => `${k}=${v}`)].map((x) => Buffer.byteLength(x) + 1);
+  if (sizes.some((n) => n > 128 * 1024) || sizes.reduce((a, n) => a + n + 8, 0) > 2 * 1024 * 1024 - 64 * 1024) {
+    return { status: 126, why: 'argument list too long (the environment and arguments exceed what execve takes: 128 KiB a variable, about 2 MiB in all)' };
+  }
+  return undefined;
+}
+
 /** Whether this Node.js can replace the process with another program. */
 export function canReplaceProcess(): boolean {
   return process.platform === 'linux' && typeof (process as { execve?: unknown }).execve === 'function';
@@ -119,6 +132,8 @@ function restoreBlockingStdio(): void {
 export function replaceProcess(path: string, argv: string[], env: Record<string, string>): { status: 127 | 126; why: string } {
   const how = howToRun(path);
   if ('status' in how) return how;
+  const big = tooLarge(argv, env);
+  if (big) return big;
   // A caught signal is reset to its default by execve; an ignored one stays ignored.
   for (const s of ['SIGPIPE', 'SIGXFSZ'] as const) process.on(s, () => {});
   restoreBlockingStdio();

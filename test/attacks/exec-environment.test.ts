@@ -178,6 +178,14 @@ describe('the command name', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.out).toBe('script ok arg\n');
   });
+  it('a variable too large for execve (200 KB) is 126 with one line, never a crash', () => {
+    const big = ws.file('big.json.aesp', enc([], JSON.stringify({ BIG: 'x'.repeat(200_000) })));
+    const r = run(['exec', '-f', big, '--', 'true'], { env: ENV });
+    expect(r.code).toBe(126);
+    expect(r.stderr).toMatch(/^aes-payload: .*(too long|E2BIG)/);
+    expect(r.stderr).not.toMatch(/Native stack|Aborted|internal error/);
+  });
+
   it('a #! interpreter that does not exist is 127 with one line, never a crash', () => {
     const bad = ws.file('bad-interp', '#!/no/such/interpreter\necho x\n');
     chmodSync(bad, 0o755);

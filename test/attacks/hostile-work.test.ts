@@ -98,4 +98,11 @@ describe('hostile work is bounded', () => {
     const d = cli(['decrypt'], out);
     expect(d.out).toBe(doc);
   });
+
+  it('a key, passphrase, keyring or .ini "file" without end (/dev/zero) is read no further than 1 MiB: exit 3', () => {
+    for (const flag of ['--key-file', '--passphrase-file', '--keyring', '--ini']) {
+      const line = refused(cli(['encrypt', flag, '/dev/zero', '-'], 'x', {}), 3);
+      expect(line).toMatch(/too large/);
+    }
+  });
 });
