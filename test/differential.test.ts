@@ -5,7 +5,13 @@
 // decrypt both fail (exit 1 or 4), or every mainstream reader of decrypt's
 // output reads exactly the authenticated model: python-dotenv, npm dotenv,
 // Node's util.parseEnv, `set -a; . FILE` in sh and exec for .env; PyYAML
-// (YAML 1.1) and npm `yaml` (YAML 1.2) for YAML. The in-process readers are
+// (YAML 1.1) and npm `yaml` (YAML 1.2) for YAML. The accepted mutant itself
+// must also read, for each of them, as the encrypted document does (tokens
+// as strings): what verify accepts is what anyone reading the file sees.
+// The alphabet holds what outside attacks found: escaped and folded line
+// breaks in quoted YAML, surrogate escapes, bytes that are not UTF-8,
+// numbers and booleans re-spelled, a last line without its line break,
+// tabs. The in-process readers are
 // checked inside the property (so fast-check shrinks a failure); python3
 // and sh read every accepted output in one batch each afterwards.
 import { randomBytes } from 'node:crypto';
@@ -69,20 +75,30 @@ const YAML_PLAIN = [
 ].join('\n');
 const YAML_FIELDS = 'db.password,flags.answer,flags.legacy,tls.key,api.tokens[*]';
 
-/** What a mutation may put in: line ends and separators, quotes, comment syntax, names an attacker wants. */
-const COMMON = [
-  '\r', '\n', '\r\n', '\u0085', '\u2028', '\u2029', '\ufeff', '\u000b', '\u000c', '\u0000', '\u00a0', '\t', ' ', '  ', ' ', ' ',
-  '#', ' #', ' # note', '\n# note\n', '\n\n', "'", '"', '`', '\\', '=', ':', '$', '~', 'x',
+/**
+ * What a mutation may put in: line ends and separators, quotes, comment
+ * syntax, names an attacker wants, tabs, and bytes that are not UTF-8 (a
+ * lone 0xff, a truncated sequence, an overlong one, a surrogate encoded).
+ */
+const INVALID_UTF8 = [Buffer.from([0xff]), Buffer.from([0xc3]), Buffer.from([0xc0, 0xaf]), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from([0xef, 0xbf, 0xbd])];
+const COMMON: Piece[] = [
+  '\r', '\n', '\r\n', '\u0085', '\u2028', '\u2029', '\ufeff', '\u000b', '\u000c', '\u0000', '\u00a0', '\t', '\t\t', ' \t', ' ', '  ', ' ', ' ',
+  '#', ' #', ' # note', '\n# note\n', '\n\n', "'", '"', '`', '\\', '=', ':', '$', '~', 'x', '\ufffd', ...INVALID_UTF8,
 ];
-const ENV_PIECES = [...COMMON, ' = ', '${HOME}', 'export ', 'export\t', ';', '&', 'NODE_OPTIONS=--require=/tmp/x.js', 'LD_PRELOAD=/tmp/x.so', 'DB_HOST=evil', '\nX=1', '\n# c\rY=2'];
-const YAML_PIECES = [
-  ...COMMON, ': ', '!!str ', '!!bool ', '!', '&a ', '*a', '? ', '- ', '{', '}', '[', ']', ',', '|', '>', '%YAML 1.1\n---\n', '---\n', '...\n',
+const ENV_PIECES: Piece[] = [...COMMON, ' = ', '${HOME}', 'export ', 'export\t', ';', '&', 'NODE_OPTIONS=--require=/tmp/x.js', 'LD_PRELOAD=/tmp/x.so', 'DB_HOST=evil', '\nX=1', '\n# c\rY=2', '\n#X=1', '#X=1', '__proto__=x\n', 'constructor=x\n'];
+const YAML_PIECES: Piece[] = [
+  ...COMMON, ': ', ':\t', '-\t', '!!str ', '!!bool ', '!', '&a ', '*a', '? ', '- ', '{', '}', '[', ']', ',', '|', '>', '%YAML 1.1\n---\n', '---\n', '...\n',
   'no', 'yes', 'on', '<<: ', '0o', '1_', '2001-12-14', '\ninjected: true', '\n  x: 1', ' # c\u2028injected: 1',
+  // escaped and folded line breaks inside quoted scalars, surrogate escapes, numbers and booleans re-spelled
+  '\\\n', '\\\n\n', '\\\n\n  ', '\n  ', '\n\n  ', '\\ud83d', '\\ude00', '\\ud83d\\ude00', '\\U0001F600', '\\x41', '\\/',
+  '.0', '.00', '0', '+', '-', 'e3', 'True', 'TRUE', 'Null', '__proto__: x\n',
 ];
+type Piece = string | Buffer;
 interface Op {
   at: number;
-  kind: 'insert' | 'delete' | 'replace';
-  piece: string;
+  /** chop: the final line break removed (a last line without one). */
+  kind: 'insert' | 'delete' | 'replace' | 'chop';
+  piece: Piece;
 }
 
 /** Positions outside every value's inner text: where insertions may go and which characters may change. */
@@ -97,22 +113,32 @@ function outside(text: string, inner: [number, number][]): { gaps: number[]; cha
   return { gaps, chars };
 }
 
-function mutate(text: string, inner: [number, number][], ops: Op[]): string {
+/** The mutant's bytes (a mutation may put in bytes that are not UTF-8). */
+function mutate(text: string, inner: [number, number][], ops: Op[]): Buffer {
   const { gaps, chars } = outside(text, inner);
-  const edits = ops.map((o) => (o.kind === 'insert' ? { at: gaps[o.at % gaps.length]!, del: 0, ins: o.piece } : { at: chars[o.at % chars.length]!, del: 1, ins: o.kind === 'replace' ? o.piece : '' }));
+  const edits = ops.map((o) =>
+    o.kind === 'chop'
+      ? { at: text.endsWith('\n') ? text.length - 1 : text.length, del: text.endsWith('\n') ? 1 : 0, ins: '' as Piece }
+      : o.kind === 'insert'
+        ? { at: gaps[o.at % gaps.length]!, del: 0, ins: o.piece }
+        : { at: chars[o.at % chars.length]!, del: 1, ins: o.kind === 'replace' ? o.piece : '' },
+  );
   edits.sort((a, b) => b.at - a.at);
-  let out = text;
+  const parts: Buffer[] = [];
+  let end = text.length;
   let last = Infinity;
   for (const e of edits) {
     if (e.at + e.del > last) continue; // overlapping edit: keep the first
-    out = out.slice(0, e.at) + e.ins + out.slice(e.at + e.del);
+    parts.unshift(Buffer.from(e.ins), Buffer.from(text.slice(e.at + e.del, end)));
+    end = e.at;
     last = e.at;
   }
-  return out;
+  parts.unshift(Buffer.from(text.slice(0, end)));
+  return Buffer.concat(parts);
 }
 
-const ops = (pieces: string[]) =>
-  fc.array(fc.record({ at: fc.nat(), kind: fc.constantFrom('insert' as const, 'delete' as const, 'replace' as const), piece: fc.constantFrom(...pieces) }), {
+const ops = (pieces: Piece[]) =>
+  fc.array(fc.record({ at: fc.nat(), kind: fc.constantFrom('insert' as const, 'delete' as const, 'replace' as const, 'insert' as const, 'chop' as const), piece: fc.constantFrom(...pieces) }), {
     minLength: 1,
     maxLength: 3,
   });
@@ -120,7 +146,7 @@ const ops = (pieces: string[]) =>
 type Outcome = { ok: true; text: string } | { ok: false; code: number };
 
 /** verify and decrypt one mutant; they must agree, and fail only with exit 1 or 4. */
-function judge(mutant: string, format: 'env' | 'yaml'): Outcome {
+function judge(mutant: Buffer, format: 'env' | 'yaml'): Outcome {
   const v = verify(mutant, KEY, { format });
   let d: Outcome;
   try {
@@ -154,7 +180,10 @@ describe('differential: mutants of encrypted documents, judged by the real reade
     const inner = parseEnv(doc).entries.map((e): [number, number] => (e.quote ? [e.start + 1, e.end - 1] : [e.start, e.end]));
     // The readers agree with the model on the document itself.
     checkBatch(readEnv([ENV_PLAIN, decrypt(doc, KEY).plaintext.toString()]), [ENV_PLAIN, ENV_PLAIN], model);
-    const accepted = new Map<string, string>();
+    // What the readers make of the encrypted document itself (tokens as strings): an accepted mutant must read the same.
+    const encModel = Object.fromEntries(parseEnv(doc).entries.map((e) => [e.name, e.value]));
+    checkBatch(readEnv([doc]), [doc], encModel);
+    const accepted = new Map<string, string>(); // mutant (latin1) → decrypt's output
     const counts = { mutants: 0, 'refused (exit 1)': 0, 'refused (exit 4)': 0, accepted: 0 };
     const { parse } = require('dotenv') as { parse(s: string): Record<string, string> };
     fc.assert(
@@ -170,7 +199,10 @@ describe('differential: mutants of encrypted documents, judged by the real reade
         expect(Object.fromEntries(variablesOf(r.text, 'env', 'mutant'))).toEqual(model);
         expect(sameValue({ ...parse(r.text) }, model), `npm dotenv read ${JSON.stringify(parse(r.text))} from ${JSON.stringify(r.text)}`).toBe(true);
         expect(sameValue({ ...require('node:util').parseEnv(r.text) }, model), `util.parseEnv on ${JSON.stringify(r.text)}`).toBe(true);
-        accepted.set(m, r.text);
+        const mt = m.toString('utf8');
+        expect(sameValue({ ...parse(mt) }, encModel), `npm dotenv read the mutant ${JSON.stringify(mt)} as ${JSON.stringify(parse(mt))}`).toBe(true);
+        expect(sameValue({ ...require('node:util').parseEnv(mt) }, encModel), `util.parseEnv on the mutant ${JSON.stringify(mt)}`).toBe(true);
+        accepted.set(m.toString('latin1'), r.text);
       }),
       { numRuns: RUNS },
     );
@@ -179,6 +211,8 @@ describe('differential: mutants of encrypted documents, judged by the real reade
     expect(counts['refused (exit 4)']).toBeGreaterThan(RUNS / 50);
     const outputs = [...accepted.values()];
     checkBatch(readEnv(outputs), outputs, model);
+    const mutants = [...accepted.keys()].map((k) => Buffer.from(k, 'latin1').toString('utf8'));
+    checkBatch(readEnv(mutants), mutants, encModel);
   });
 
   it('YAML: every mutant fails verification, or reads as the model in PyYAML (YAML 1.1) and npm yaml (YAML 1.2)', async () => {
@@ -195,7 +229,10 @@ describe('differential: mutants of encrypted documents, judged by the real reade
       },
     });
     checkBatch(readYaml([YAML_PLAIN, decrypt(doc, KEY).plaintext.toString()]), [YAML_PLAIN, YAML_PLAIN], model);
-    const accepted = new Map<string, string>();
+    // What the readers make of the encrypted document itself (tokens as strings): an accepted mutant must read the same.
+    const encModel = yamlTyped(doc);
+    checkBatch(readYaml([doc]), [doc], encModel);
+    const accepted = new Map<string, string>(); // mutant (latin1) → decrypt's output
     const counts = { mutants: 0, 'refused (exit 1)': 0, 'refused (exit 4)': 0, accepted: 0 };
     fc.assert(
       fc.property(ops(YAML_PIECES), (o) => {
@@ -214,7 +251,14 @@ describe('differential: mutants of encrypted documents, judged by the real reade
           npm = `npm yaml failed: ${(e as Error).message}`;
         }
         expect(sameValue(npm, model), `npm yaml read ${JSON.stringify(npm)} from ${JSON.stringify(r.text)}`).toBe(true);
-        accepted.set(m, r.text);
+        let npmEnc: unknown;
+        try {
+          npmEnc = yamlTyped(m.toString('utf8'));
+        } catch (e) {
+          npmEnc = `npm yaml failed: ${(e as Error).message}`;
+        }
+        expect(sameValue(npmEnc, encModel), `npm yaml read the mutant ${JSON.stringify(m.toString('utf8'))} as ${JSON.stringify(npmEnc)}`).toBe(true);
+        accepted.set(m.toString('latin1'), r.text);
       }),
       { numRuns: RUNS },
     );
@@ -223,6 +267,8 @@ describe('differential: mutants of encrypted documents, judged by the real reade
     expect(counts['refused (exit 4)']).toBeGreaterThan(RUNS / 50);
     const outputs = [...accepted.values()];
     checkBatch(readYaml(outputs), outputs, model);
+    const mutants = [...accepted.keys()].map((k) => Buffer.from(k, 'latin1').toString('utf8'));
+    checkBatch(readYaml(mutants), mutants, encModel);
   });
 
   it('values: whatever a token held, and whichever quoting it was moved into, every reader reads the value itself', async () => {
