@@ -1,10 +1,10 @@
 import type * as YAML from 'yaml';
-import { FormatError } from '../errors.js';
+import { AUTH_FAILED_MESSAGE, AuthError, FormatError } from '../errors.js';
 import { loadVendored } from '../io/vendor.js';
 import * as token from '../formats/token.js';
 import { YAML_FORBIDDEN, escapeMisread, plainKeepsString, plainMisread } from '../formats/yamlPortable.js';
 import { MAX_JSON_DEPTH, parseJsonSpans, type JsonNode } from '../formats/jsonSpans.js';
-import { overModel } from './model.js';
+import { overModel, type FieldCodec } from './model.js';
 
 /**
  * Field documents in YAML files (docs/FORMAT.md §12), through the `yaml`
@@ -334,10 +334,44 @@ const YAML_FIELD_LINE = /^aesp:[ \t]+["']?aesp:\d+:doc:|^[ \t-]*[^\s:#'"][^:#\n]
  * // 'db:\n  password: aesp:2:A256GCM:… # rotate\naesp: aesp:2:doc:all:…\n'
  * ```
  */
-export const yamlFields = overModel((text, what) => {
-  const m = model(text, what);
-  return { json: m.json, paths: (p) => p, write: (t) => write(m, t, what) };
-});
+export const yamlFields: FieldCodec = withNumberHint(
+  overModel((text, what) => {
+    const m = model(text, what);
+    return { json: m.json, paths: (p) => p, write: (t) => write(m, t, what) };
+  }),
+);
+
+/**
+ * aes-payload 0.3 authenticated a YAML number as JSON writes its value
+ * (`1.0` as `1`); 0.4 authenticates it as written. A document 0.3 sealed
+ * with such a number fails (exit 1): say so, from the document's text alone
+ * (a public fact, as the kids in that message are), and where the way out is.
+ */
+function withNumberHint(codec: FieldCodec): FieldCodec {
+  const respelled = (text: string): boolean => {
+    let found = false;
+    try {
+      yaml().visit(yaml().parseDocument(text), {
+        Scalar(_k, n) {
+          if (typeof n.value === 'number' && n.type === 'PLAIN' && n.source !== undefined && n.source !== (Object.is(n.value, -0) ? '-0' : JSON.stringify(n.value))) found = true;
+        },
+      });
+    } catch {
+      /* not readable: no hint */
+    }
+    return found;
+  };
+  const hinted = <A extends unknown[], R>(f: (text: string, ...rest: A) => R) => (text: string, ...rest: A): R => {
+    try {
+      return f(text, ...rest);
+    } catch (e) {
+      if (!(e instanceof AuthError) || e.code !== 'ERR_AUTH' || !respelled(text)) throw e;
+      const detail = e.message.startsWith(`${AUTH_FAILED_MESSAGE} (`) ? `${e.message.slice(AUTH_FAILED_MESSAGE.length + 2, -1)}; ` : '';
+      throw new AuthError(`${detail}it has numbers not written as JSON writes them (1.0, -0.0): aes-payload 0.3 authenticated those as JSON writes them, 0.4 as written; see docs/FORMAT.md §13.2`);
+    }
+  };
+  return { ...codec, decrypt: hinted(codec.decrypt), check: hinted(codec.check), rotate: hinted(codec.rotate), reencrypt: hinted(codec.reencrypt) };
+}
 
 /**
  * The JSON text of a plaintext YAML document (for exec and --extract), read

@@ -6,7 +6,7 @@
 // PyYAML and npm `yaml` both read decrypt's output as the authenticated model.
 import { describe, expect, it } from 'vitest';
 import { disagreements, readYaml } from '../consumers.js';
-import { cli, enc } from './attack.js';
+import { cli, enc, refused } from './attack.js';
 
 const PLAIN = [
   '# application config',
@@ -168,5 +168,13 @@ describe('YAML: what other readers see is what was authenticated', () => {
     const mutants = { 'a tab after a colon': e.replace('host: db.local', 'host:\tdb.local'), 'a tab after a dash': e.replace('- "b"', '-\t"b"'), 'a tab before a comment': e.replace(' # the primary', '\t# the primary') };
     expect(judge(mutants)).toEqual([]);
     for (const [name, m] of Object.entries(mutants).slice(0, 2)) expect(cli(['verify', '--format', 'yaml', '-'], m).code, name).toBe(4);
+  });
+
+  it('a document sealed by 0.3 with a number written otherwise than JSON writes it (1.0) fails with a hint, and verifies once the number is written so', () => {
+    // 0.3 authenticated `ratio: 1.0` as 1: the same MAC as a document that says `ratio: 1`.
+    const sealedAs03 = enc(['--fields', 'pw', '--input-type', 'yaml', '-'], 'ratio: 1\npw: s\n').replace('ratio: 1\n', 'ratio: 1.0\n');
+    const line = refused(cli(['verify', '--format', 'yaml', '-'], sealedAs03), 1);
+    expect(line).toMatch(/0\.3 authenticated those as JSON writes them/);
+    expect(cli(['verify', '--format', 'yaml', '-'], sealedAs03.replace('ratio: 1.0', 'ratio: 1')).code).toBe(0);
   });
 });
