@@ -157,22 +157,24 @@ export function registerExec(program: Command, ui: Ui): void {
       ui.warn(`${left.join(', ')} stay${left.length === 1 ? 's' : ''} readable by the command in this process's /proc/PID/environ (this system refused to overwrite it, and this Node.js ${process.version} cannot hand its place to the command); use --key-file or --key-cmd, or Node.js 22.15 or later`);
     }
     const code = await new Promise<number>((resolve) => {
-      let child: ReturnType<typeof spawn>;
-      try {
-        child = spawn(found.path, argv.slice(1), { stdio: 'inherit', env, argv0: argv[0]! });
-      } catch (e) {
-        ui.error(`cannot run ${quote(argv[0]!, 80)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-        resolve(126);
-        return;
-      }
+      // The handlers come first: the command may run (and be signalled) before spawn() returns.
+      let child: ReturnType<typeof spawn> | undefined;
       const forward = (sig: NodeJS.Signals) => () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+        if (child && child.exitCode === null && child.signalCode === null) child.kill(sig);
       };
       const handlers = FORWARDED.map((s) => [s, forward(s)] as const);
       for (const [s, h] of handlers) process.on(s, h);
       const done = () => {
         for (const [s, h] of handlers) process.off(s, h);
       };
+      try {
+        child = spawn(found.path, argv.slice(1), { stdio: 'inherit', env, argv0: argv[0]! });
+      } catch (e) {
+        done();
+        ui.error(`cannot run ${quote(argv[0]!, 80)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        resolve(126);
+        return;
+      }
       child.on('error', (e: NodeJS.ErrnoException) => {
         done();
         ui.error(`cannot run ${quote(argv[0]!, 80)}: ${e.code ?? e.message}`);
