@@ -151,7 +151,7 @@ function start(args: string[], env: Record<string, string>) {
   let err = '';
   p.stdout!.on('data', (b) => (out += b));
   p.stderr!.on('data', (b) => (err += b));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => p.on('exit', (code, signal) => r({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => p.on('close', (code, signal) => r({ code, signal }))); // close: exited, and its output read to the end
   return { p, exited, out: () => out, err: () => err };
 }
 

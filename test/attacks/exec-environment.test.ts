@@ -127,7 +127,7 @@ function start(args: string[]) {
   let err = '';
   p.stdout.on('data', (b: Buffer) => (out += b));
   p.stderr.on('data', (b: Buffer) => (err += b));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => p.on('exit', (code, signal) => r({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => p.on('close', (code, signal) => r({ code, signal }))); // close: exited, and its output read to the end
   const ready = new Promise<void>((r) => p.stdout.on('data', () => out.includes('ready') && r()));
   return { p, exited, ready, out: () => out, err: () => err };
 }

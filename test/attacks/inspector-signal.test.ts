@@ -40,7 +40,7 @@ function started(p: ChildProcess) {
   let err = '';
   p.stdout?.on('data', (b: Buffer) => (out += b));
   p.stderr?.on('data', (b: Buffer) => (err += b));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => p.on('exit', (code, signal) => r({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => p.on('close', (code, signal) => r({ code, signal }))); // close: exited, and its output read to the end
   const waitFor = (re: RegExp, where: () => string) =>
     new Promise<RegExpExecArray>((resolve, reject) => {
       const check = () => {
