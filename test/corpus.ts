@@ -207,7 +207,8 @@ export async function buildCorpus(key: Buffer): Promise<Mutant[]> {
     reject('bad UTF-8', `${name} with 0xc3 0x28 inside`, Buffer.concat([b.subarray(0, 10), Buffer.from([0xc3, 0x28]), b.subarray(10)]));
   }
   accept('BOM', 'json envelope with a UTF-8 BOM', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(samples.json!)]));
-  accept('BOM', 'field document with a UTF-8 BOM', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(samples.fields!)]), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), fieldsPlain]));
+  // A BOM before a field document is refused (docs/FORMAT.md §5.1): Python's json and jq refuse it, so the output would not read everywhere.
+  reject('BOM', 'field document with a UTF-8 BOM', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(samples.fields!)]));
   reject('BOM', 'BOM inside an envelope', samples.json!.replace('"nonce"', '\ufeff"nonce"'));
   accept('CRLF', 'json envelope with CRLF', `${samples.json!.trimEnd()}\r\n`);
   accept('CRLF', 'raw with CRLF', `${samples.raw!.trimEnd()}\r\n`);

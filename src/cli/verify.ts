@@ -243,7 +243,8 @@ export function registerVerify(program: Command, ui: Ui): void {
       const what = isFieldFormat(r.format ?? undefined) ? `${r.tokens} field${r.tokens === 1 ? '' : 's'}${r.mac === 'enc' ? ' (plaintext values not covered: --mac-only-encrypted)' : ''}` : `${r.wrap ? `${r.wrap}/` : ''}${r.alg ?? '-'}`;
       delete r.mac;
       if (r.ok) ui.ok(`${file} ${what} ${r.kid ?? '-'}${keys ? '' : ' (structure only)'}`);
-      else ui.error(`FAIL ${file}: ${r.error}`);
+      // A message that names the file already (`FILE: YAML line 3: …`) is not prefixed twice.
+      else ui.error(`FAIL ${file}: ${r.error?.startsWith(`${file}: `) ? r.error.slice(file.length + 2) : r.error}`);
     }
     if (o.json) writeStdout(`${JSON.stringify(rows)}\n`);
     process.exitCode = exit;

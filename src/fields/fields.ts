@@ -50,7 +50,7 @@ interface Doc {
  */
 function refuseBom(text: string, what: string | undefined): void {
   if (text.charCodeAt(0) === 0xfeff) {
-    throw new FormatError(`${what ?? 'input'}: a byte order mark (U+FEFF) before the JSON, which Python's json module and jq refuse; remove it (sed -i '1s/^\xEF\xBB\xBF//' FILE)`, 'ERR_BOM');
+    throw new FormatError(`${what ?? 'input'}: a byte order mark (U+FEFF) before the JSON, which Python's json module and jq refuse; remove it (sed -i '1s/^\\xEF\\xBB\\xBF//' FILE)`, 'ERR_BOM');
   }
 }
 
