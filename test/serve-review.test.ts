@@ -221,8 +221,9 @@ describe('review 5: a client that sends and never reads', () => {
     const py = spawnSync(PYTHON, ['-c', NEVER_READS, String(s.port), '12', '50000', 'GET /metrics HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n\\r\\n'], { encoding: 'utf8', timeout: 55_000 });
     expect(py.status, py.stderr).toBe(0);
     const after = peakRss(s.proc.pid!);
-    // Before: 12 such clients took the server from 49 MB to 400 MB, and one connection stayed open.
-    expect(after - before).toBeLessThan(64 * 1024 * 1024);
+    // Before: 12 such clients took the server from 49 MB to 400 MB (the reviewer's figures; 170 MB
+    // here), and one connection stayed open; now about 10 MB more at the peak.
+    expect(after - before).toBeLessThan(32 * 1024 * 1024);
     await waitForCount(s, /"route":null,"status":null,"ms":null,"bytes":0,"kid":null,"reason":"pipelining"/, 12, from);
     const m = await (await fetch(`${s.url}/metrics`)).text();
     expect(m).toMatch(/aes_payload_client_errors_total\{reason="pipelining",worker="0"\} 12/);

@@ -270,6 +270,12 @@ export function service(c: ServiceConfig, worker = '0') {
     if (socket.destroyed) return;
     metrics.clientError(reason);
     connectionLine(socket, null, 0, reason);
+    // Node parses the rest of the read it is in (64 KiB: over a thousand small pipelined requests),
+    // making a request and an answer object for each. The next request's callback returning -1
+    // makes the parser stop there with an error instead (Node's http parser reads the number
+    // onIncoming returns; an older or newer Node without it just parses the read to its end).
+    const parser = (socket as Socket & { parser?: { onIncoming?: unknown } }).parser;
+    if (parser && typeof parser.onIncoming === 'function') parser.onIncoming = () => -1;
     abort(socket);
   };
   const needKeys = (): Keys => {
