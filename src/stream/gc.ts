@@ -7,7 +7,7 @@
  * {@link GC_EVERY_BYTES} of chunk output keeps a stream's memory small and
  * flat for about 5% of its time.
  */
-export const GC_EVERY_BYTES = 12 * 1024 * 1024;
+export const GC_EVERY_BYTES = Number(process.env.XGC ?? 12) * 1024 * 1024;
 
 let minor: (() => void) | undefined | null;
 
