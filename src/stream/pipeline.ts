@@ -10,8 +10,9 @@ import { LANE_AUTH, LANE_CHANGED, LANE_IO, WORKER_THRESHOLD, runFileLanes, worke
 import type { Sink } from './sink.js';
 
 /**
- * How a stream is processed (README, "Performance"). Jobs of about 1 MiB of
- * input (one chunk of the default size, or several small ones) are read,
+ * How a stream is processed (README, "Performance"). Jobs of about 256 KiB
+ * of input (one chunk of the default size, or several small ones; a chunk of
+ * 1 MiB is a job of its own) are read,
  * sealed or opened, and written, with synchronous system calls: a read(2)
  * or write(2) on libuv's thread pool costs two context switches, and on
  * pipes those cost more than they save. `update()`'s outputs are written as
@@ -23,19 +24,19 @@ import type { Sink } from './sink.js';
  *   thread take jobs from a shared counter, each reading and writing at the
  *   job's offsets (every chunk but the last has a fixed size).
  *
- * Memory is two job buffers per thread, plus `update()`'s outputs, which
- * {@link GcPacer} collects every few MiB, whatever the input or chunk size.
+ * Memory is a job buffer or two per thread, plus `update()`'s outputs, which
+ * {@link GcPacer} collects every MiB, whatever the input size.
  */
 
 /** Input bytes per job. */
-const JOB_BYTES = 1024 * 1024;
+const JOB_BYTES = 256 * 1024;
 
 export interface StreamOptions {
   /** Worker threads besides the main thread, for large file-to-file streams (default: env AES_PAYLOAD_THREADS, else 1 on 2 cores or more). */
   workers?: number;
   /** Called as output is written, with the input bytes consumed so far. */
   onProgress?: (bytesIn: number) => void;
-  /** Plaintext chunk size as a power of 2 (12–20); default 20 (1 MiB). */
+  /** Plaintext chunk size as a power of 2 (12–20); default 18 (256 KiB). */
   chunkLog2?: number;
 }
 
