@@ -12,7 +12,7 @@ import { encrypt, generateKey, lineFastPath, type EncryptFormat, type Keys } fro
 import { lineWorkerCount } from '../io/lineWorkers.js';
 import { addKeyOptions, algOption, asAlg, emit, hasKeyFlag, resolveCliKeys, terminalHint, inputTypeOption, inputTypeOf, type KeyFlags } from './common.js';
 import { encryptStreamCli, streamKey } from './stream.js';
-import { runLines } from './lines.js';
+import { ON_ERROR, onErrorOf, runLines } from './lines.js';
 import { parsePaths } from '../fields/paths.js';
 import type { InputType } from '../payload.js';
 import { loadYaml } from '../fields/yamlfields.js';
@@ -37,6 +37,7 @@ interface EncryptFlags extends KeyFlags {
   allowMissing?: boolean;
   lines?: boolean;
   failFast?: boolean;
+  onError?: string;
   macOnlyEncrypted?: boolean;
 }
 
@@ -61,7 +62,8 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     .option('--allow-missing', 'with --fields: a path that matches nothing is not an error')
     .option('--mac-only-encrypted', 'with --fields: the document MAC covers the encrypted values only, so plaintext values may be edited (and are not authenticated)')
     .option('--lines', 'each input line is its own payload (NDJSON); one output line per input line')
-    .option('--fail-fast', 'with --lines: stop at the first bad line');
+    .addOption(new Option('--on-error <WHAT>', 'with --lines, a bad line is reported on stderr and then: skipped (default), stops the run, or replaced by {"aesp_error":{"line":N,"code":…}}').choices([...ON_ERROR]))
+    .option('--fail-fast', 'with --lines: the same as --on-error stop');
   withHelp(cmd, [
     "echo '{\"card\":\"4111 1111 1111 1111\"}' | aes-payload encrypt > card.json",
     "aes-payload encrypt --fields '**.password' config.json > config.enc.json",
@@ -77,7 +79,7 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     if (o.allowMissing && o.fields === undefined) throw new UsageError('--allow-missing needs --fields');
     if (o.inputType !== undefined && o.fields === undefined) throw new UsageError('--input-type needs --fields');
     if (o.macOnlyEncrypted && o.fields === undefined) throw new UsageError('--mac-only-encrypted needs --fields');
-    if (o.failFast && !o.lines) throw new UsageError('--fail-fast needs --lines');
+    const onError = onErrorOf(o);
     const fields = o.fields !== undefined ? parsePaths(o.fields) : undefined;
     if (fields && (o.format !== 'json' || jwe)) throw new UsageError('--fields writes the JSON document itself; drop --format');
     if (o.lines && o.format === 'stream') throw new UsageError('--lines and --format stream exclude each other');
@@ -137,7 +139,7 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     if (o.lines) {
       let encrypted = 0;
       const spec = lineFastPath('seal', keys, opts);
-      await runLines(Source.open(file), o, (line) => {
+      await runLines(Source.open(file), { ...o, onError }, (line) => {
         const r = encrypt(line, keys, opts);
         encrypted += r.fields?.encrypted ?? 0;
         return r.text;
