@@ -72,6 +72,24 @@ function b64ok(b, start, end, padded) {
   if (pads === 1) return 'AEIMQUYcgkosw048'.includes(String.fromCharCode(b[e - 1]));
   return true;
 }
+// Decoding a range that b64ok accepted, into a scratch buffer (no strings, no allocation).
+const DEC = new Uint8Array(256);
+for (let i = 0; i < 64; i++) DEC['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.charCodeAt(i)] = i;
+function b64dec(b, start, end, out) {
+  let e = end;
+  while (e > start && b[e - 1] === 61) e--;
+  let o = 0, i = start;
+  for (; i + 4 <= e; i += 4) {
+    const v = (DEC[b[i]] << 18) | (DEC[b[i + 1]] << 12) | (DEC[b[i + 2]] << 6) | DEC[b[i + 3]];
+    out[o++] = v >> 16; out[o++] = (v >> 8) & 255; out[o++] = v & 255;
+  }
+  if (e - i === 3) { const v = (DEC[b[i]] << 18) | (DEC[b[i + 1]] << 12) | (DEC[b[i + 2]] << 6); out[o++] = v >> 16; out[o++] = (v >> 8) & 255; }
+  else if (e - i === 2) { const v = (DEC[b[i]] << 18) | (DEC[b[i + 1]] << 12); out[o++] = v >> 16; }
+  return o;
+}
+const IV = Buffer.alloc(12), TAG = Buffer.alloc(16);
+let scratch = Buffer.alloc(65536);
+const OPTS = { authTagLength: 16 };
 let pool = Buffer.alloc(0), at = 0;
 function nonce() {
   if (at + 12 > pool.length) { pool = c.randomBytes(65536); at = 0; }
@@ -82,7 +100,7 @@ function one(line) {
   if (line.length === 0) return '\\n';
   if (spec.op === 'seal') {
     const iv = nonce();
-    const e = c.createCipheriv(cipher, key, iv, { authTagLength: 16 });
+    const e = c.createCipheriv(cipher, key, iv, OPTS);
     e.setAAD(aad);
     const ct = e.update(line); e.final();
     return head + iv.toString('base64') + '","data":"' + ct.toString('base64') + '","mac":"' + e.getAuthTag().toString('base64') + '"}\\n';
@@ -96,10 +114,14 @@ function one(line) {
       line.compare(MACK, 0, MACK.length, dataEnd, dataEnd + MACK.length) === 0 && line[L - 2] === 34 && line[L - 1] === 125 &&
       b64ok(line, P, P + 16, false) && b64ok(line, dataStart, dataEnd, true) && b64ok(line, dataEnd + MACK.length, L - 2, true) &&
       'AQgw'.includes(String.fromCharCode(line[L - 5])) && line[L - 4] === 61 && line[L - 3] === 61) {
-    const d = c.createDecipheriv(cipher, key, Buffer.from(line.toString('latin1', P, P + 16), 'base64'), { authTagLength: 16 });
+    b64dec(line, P, P + 16, IV);
+    b64dec(line, dataEnd + MACK.length, L - 2, TAG);
+    if (scratch.length < dataEnd - dataStart) scratch = Buffer.alloc(dataEnd - dataStart);
+    const n = b64dec(line, dataStart, dataEnd, scratch);
+    const d = c.createDecipheriv(cipher, key, IV, OPTS);
     d.setAAD(aad);
-    d.setAuthTag(Buffer.from(line.toString('latin1', dataEnd + MACK.length, L - 2), 'base64'));
-    const pt = d.update(Buffer.from(line.toString('latin1', dataStart, dataEnd), 'base64'));
+    d.setAuthTag(TAG);
+    const pt = d.update(scratch.subarray(0, n));
     d.final();
     if (!pt.includes(10)) return pt;
   }
@@ -122,7 +144,11 @@ parentPort.on('message', ({ id, buf, start, end }) => {
     let out;
     try { out = one(b.subarray(s, e)); } catch {}
     if (out === undefined) { redo.push(count, s, e); sizes.push(0); }
-    else if (typeof out === 'string') { strs += out; sizes.push(out.length); total += out.length; }
+    else if (typeof out === 'string') {
+      strs += out; sizes.push(out.length); total += out.length;
+      // Small flat strings: one of 128 KiB or more would be a large object (a fresh mapping, faulted in).
+      if (strs.length >= 16384) { parts.push(Buffer.from(strs, 'latin1')); strs = ''; }
+    }
     else {
       // bytes (a plaintext): flush the strings before it, then it and its newline
       if (strs) { parts.push(Buffer.from(strs, 'latin1')); strs = ''; }
