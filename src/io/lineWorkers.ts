@@ -91,9 +91,10 @@ const IV = Buffer.alloc(12), TAG = Buffer.alloc(16);
 let scratch = Buffer.alloc(65536);
 const OPTS = { authTagLength: 16 };
 let pool = Buffer.alloc(0), at = 0;
+/** The next 12 random bytes of the pool, into IV (a fixed buffer: no allocation per line). */
 function nonce() {
   if (at + 12 > pool.length) { pool = c.randomBytes(65536); at = 0; }
-  const n = pool.subarray(at, at + 12); at += 12; return n;
+  pool.copy(IV, 0, at, at + 12); at += 12; return IV;
 }
 /** One line's output (with its newline) as a latin1 string or bytes, or undefined to redo it. */
 function one(line) {
