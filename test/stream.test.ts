@@ -51,17 +51,19 @@ describe('round trips', () => {
     }
   });
 
-  it(`sizes ${sizes.join(', ')} file to file, the same bytes as through pipes would decrypt`, () => {
+  // The main thread alone, and with a worker thread (the default only when a core is free).
+  it.each(['0', '1'])(`sizes ${sizes.join(', ')} file to file, the same bytes as through pipes would decrypt (AES_PAYLOAD_THREADS=%s)`, (threads) => {
+    const tenv = { ...env, AES_PAYLOAD_THREADS: threads };
     for (const n of sizes) {
       const data = randomBytes(n);
       const inp = file(`size-${n}.bin`, data);
-      const out = join(dir, `size-${n}.aesp`);
-      expect(run(['encrypt', '--format', 'stream', inp, '-o', out], { env }).code).toBe(0);
+      const out = join(dir, `size-${n}-${threads}.aesp`);
+      expect(run(['encrypt', '--format', 'stream', inp, '-o', out], { env: tenv }).code).toBe(0);
       expect(readFileSync(out).length, `size ${n}`).toBe(HEADER + n + 16 * Math.max(1, Math.ceil(n / CHUNK)));
       // decrypt through a pipe (the in-order path) and to a file (at offsets)
       expect(run(['decrypt'], { env, input: readFileSync(out) }).stdout.equals(data), `size ${n}`).toBe(true);
-      const back = join(dir, `size-${n}.back`);
-      const d = run(['decrypt', out, '-o', back], { env });
+      const back = join(dir, `size-${n}-${threads}.back`);
+      const d = run(['decrypt', out, '-o', back], { env: tenv });
       expect(d.code, d.stderr).toBe(0);
       expect(readFileSync(back).equals(data), `size ${n}`).toBe(true);
     }
@@ -134,16 +136,17 @@ describe('streams of every chunk size, and those written by 0.3.0', () => {
       expect(c[10]).toBe(log2);
       expect(c.length).toBe(HEADER + data.length + 16 * Math.ceil(data.length / 2 ** log2));
       const p = file(`lib-${log2}.aesp`, c);
+      const wenv = { ...env, AES_PAYLOAD_THREADS: '1' };
       const piped = run(['decrypt'], { env, input: c });
       expect(piped.code, piped.stderr).toBe(0);
       expect(piped.stdout.equals(data), `2^${log2} through a pipe`).toBe(true);
       const back = join(dir, `lib-${log2}.back`);
-      const r = run(['decrypt', p, '-o', back], { env });
+      const r = run(['decrypt', p, '-o', back], { env: wenv });
       expect(r.code, r.stderr).toBe(0);
       expect(readFileSync(back).equals(data), `2^${log2} file to file`).toBe(true);
       // a flipped bit in the last chunk, file to file: exit 1 and no output file
       const bad = file(`lib-${log2}-bad.aesp`, Buffer.from(c.map((b, i) => (i === c.length - 40 ? b ^ 1 : b))));
-      authFail(run(['decrypt', bad, '-o', join(dir, `lib-${log2}-bad.out`)], { env }));
+      authFail(run(['decrypt', bad, '-o', join(dir, `lib-${log2}-bad.out`)], { env: wenv }));
       expect(existsSync(join(dir, `lib-${log2}-bad.out`))).toBe(false);
     }
   });

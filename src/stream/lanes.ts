@@ -131,14 +131,23 @@ try {
 }
 `;
 
-/** Worker threads for file-to-file streams besides the main thread: env AES_PAYLOAD_THREADS (default 1 with 2 cores or more). */
+/**
+ * Worker threads for file-to-file streams besides the main thread: env
+ * AES_PAYLOAD_THREADS, else one when a core is free (2 cores or more, and a
+ * 1-minute load average below the number of cores). A worker costs about a
+ * third more CPU time in all (a second heap and allocator) and pays only on
+ * a core of its own: on a busy machine one thread finishes first (README,
+ * "Performance").
+ */
 export function workerCount(env: NodeJS.ProcessEnv): number {
   const v = env.AES_PAYLOAD_THREADS;
   if (v !== undefined && v !== '') {
     const n = Number(v);
     if (Number.isInteger(n) && n >= 0 && n <= 16) return n;
   }
-  return process.getBuiltinModule('node:os').availableParallelism() > 1 ? 1 : 0;
+  const os = process.getBuiltinModule('node:os');
+  const cores = os.availableParallelism();
+  return cores > 1 && os.loadavg()[0]! < cores ? 1 : 0;
 }
 
 /** Below this many input bytes a stream stays on the main thread: starting a worker costs more than it saves. */

@@ -11,9 +11,9 @@ import type { Sink } from './sink.js';
 
 /**
  * How a stream is processed (README, "Performance"). Jobs of about 256 KiB
- * of input (one chunk of the default size, or several small ones; a chunk of
- * 1 MiB is a job of its own) are read,
- * sealed or opened, and written, with synchronous system calls: a read(2)
+ * of input (one chunk of the default size, or several small ones; a chunk
+ * of 1 MiB is a job of its own) are read, sealed or opened, and written,
+ * with synchronous system calls: a read(2)
  * or write(2) on libuv's thread pool costs two context switches, and on
  * pipes those cost more than they save. `update()`'s outputs are written as
  * they are, with writev(2), not copied into an output buffer.
@@ -68,8 +68,6 @@ interface Geometry {
   chunkSize: number;
   /** Input bytes per chunk. */
   wire: number;
-  /** Output bytes per (whole) chunk. */
-  outChunk: number;
   /** Chunks per job. */
   perJob: number;
   /** Input bytes per job. */
@@ -79,7 +77,7 @@ interface Geometry {
 function geometry(op: 'seal' | 'open', chunkSize: number): Geometry {
   const wire = op === 'seal' ? chunkSize : chunkSize + STREAM_TAG_LEN;
   const perJob = Math.max(1, Math.floor(JOB_BYTES / chunkSize));
-  return { op, chunkSize, wire, outChunk: op === 'seal' ? chunkSize + STREAM_TAG_LEN : chunkSize, perJob, inJob: wire * perJob };
+  return { op, chunkSize, wire, perJob, inJob: wire * perJob };
 }
 
 /** Yield to the event loop (progress, signals) when the main thread has worked this long. */
