@@ -1,5 +1,5 @@
 import { UsageError } from '../errors.js';
-import { AtomicFile } from '../io/output.js';
+import { AtomicFile, signalsFirst } from '../io/output.js';
 import { processLines, type LineFastPath, type OnError } from '../io/lines.js';
 import type { Source } from '../io/source.js';
 import { writeStdout } from '../io/stdout.js';
@@ -43,7 +43,10 @@ export async function runLines(
         return;
       }
     }
-    file?.commit();
+    if (file) {
+      await signalsFirst();
+      file.commit();
+    }
   } catch (e) {
     file?.abort();
     throw e;

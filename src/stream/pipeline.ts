@@ -3,6 +3,7 @@ import { fstatSync } from 'node:fs';
 import { STREAM_TAG_LEN, checkHeaderMac, headerMac, processChunks, streamKeys } from '../crypto/stream.js';
 import { AuthError, FormatError, IOError, KeyError, ioError } from '../errors.js';
 import { DEFAULT_CHUNK_LOG2, MAX_CHUNK_LOG2, MIN_CHUNK_LOG2, STREAM_HEADER_LEN, decodeHeader, encodeHeaderBody, type StreamAlg } from '../formats/stream.js';
+import { signalsFirst } from '../io/output.js';
 import type { ByteReader } from '../io/source.js';
 import { keyId } from '../keys/kid.js';
 import { GcPacer } from './gc.js';
@@ -187,6 +188,7 @@ export async function encryptStream(src: ByteReader, sink: Sink & { finish?(): P
     await sink.write(Buffer.concat([body, headerMac(keys.mac, body)]));
     const bytes = await run('seal', src, sink, keys.payload, 2 ** log2, opts);
     await sink.finish?.();
+    await signalsFirst();
     sink.commit();
     return { alg, kid, bytes };
   } catch (e) {
@@ -224,6 +226,7 @@ export async function decryptStream(src: ByteReader, sink: Sink, keyOrLookup: Bu
     try {
       checkHeaderMac(keys.mac, h.body, h.mac);
       const bytes = await run('open', src, sink, keys.payload, h.chunkSize, opts);
+      await signalsFirst();
       sink.commit();
       return { alg: h.alg, kid: given, bytes };
     } catch (e) {
