@@ -33,7 +33,7 @@ export function render(run) {
     const peer = r.peer ? `${r.peerName}: ${span(r.peer, r.unit)}` : '';
     const ratio = r.ratio !== undefined && r.goal?.of !== 'ours' ? `${r.ratio.toFixed(2)}x` : '';
     const goal = r.goal ? `${r.goal.op === '>=' ? '≥' : '≤'} ${r.goal.value}${r.goal.of === 'ours' ? ` ${r.unit}` : 'x'}` : '(reported)';
-    const sign = r.goal?.of === 'ours' && r.unit === 'MiB' ? '+' : '';
+    const sign = r.unit === 'MiB' ? '+' : '';
     lines.push(`| ${cell(what)} | ${sign}${cell(span(r.ours, r.unit))} | ${cell(peer)} | ${ratio} | ${goal} | ${r.goal ? (r.met ? 'met' : '**missed**') : ''} |`);
   }
   return lines.join('\n');

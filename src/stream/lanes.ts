@@ -133,11 +133,10 @@ try {
 
 /**
  * Worker threads for file-to-file streams besides the main thread: env
- * AES_PAYLOAD_THREADS, else one when a core is free (2 cores or more, and a
- * 1-minute load average below the number of cores). A worker costs about a
- * third more CPU time in all (a second heap and allocator) and pays only on
- * a core of its own: on a busy machine one thread finishes first (README,
- * "Performance").
+ * AES_PAYLOAD_THREADS (0 to 16), else none. A worker costs a third more CPU
+ * time in all (a second heap and allocator) and 13 to 19 MiB, and was
+ * slower than the main thread alone whenever the machine had other work
+ * (measured at load averages of 3 to 8 on 2 cores; README, "Performance").
  */
 export function workerCount(env: NodeJS.ProcessEnv): number {
   const v = env.AES_PAYLOAD_THREADS;
@@ -145,9 +144,7 @@ export function workerCount(env: NodeJS.ProcessEnv): number {
     const n = Number(v);
     if (Number.isInteger(n) && n >= 0 && n <= 16) return n;
   }
-  const os = process.getBuiltinModule('node:os');
-  const cores = os.availableParallelism();
-  return cores > 1 && os.loadavg()[0]! < cores ? 1 : 0;
+  return 0;
 }
 
 /** Below this many input bytes a stream stays on the main thread: starting a worker costs more than it saves. */

@@ -21,9 +21,10 @@ import type { Sink } from './sink.js';
  *
  * - Pipes, stdin, stdout and armor: in order, on the main thread, reading
  *   one job ahead (so as to know which chunk is final).
- * - A named regular file to a regular file: the main thread and a worker
- *   thread take jobs from a shared counter, each reading and writing at the
- *   job's offsets (every chunk but the last has a fixed size).
+ * - A named regular file to a regular file: the main thread (and worker
+ *   threads, with AES_PAYLOAD_THREADS) take jobs from a shared counter,
+ *   each reading and writing at the job's offsets (every chunk but the last
+ *   has a fixed size).
  *
  * Memory is a job buffer or two per thread, plus `update()`'s outputs, which
  * {@link GcPacer} collects every MiB, whatever the input size.
@@ -33,7 +34,7 @@ import type { Sink } from './sink.js';
 const JOB_BYTES = 256 * 1024;
 
 export interface StreamOptions {
-  /** Worker threads besides the main thread, for large file-to-file streams (default: env AES_PAYLOAD_THREADS, else 1 on 2 cores or more). */
+  /** Worker threads besides the main thread, for large file-to-file streams (default: env AES_PAYLOAD_THREADS, else none). */
   workers?: number;
   /** Called as output is written, with the input bytes consumed so far. */
   onProgress?: (bytesIn: number) => void;
@@ -128,8 +129,8 @@ async function pumpInOrder(g: Geometry, src: ByteReader, sink: Sink, key: Buffer
 }
 
 /**
- * A named regular file to a regular file: the main thread and worker
- * threads take jobs from a shared counter, reading and writing at the jobs'
+ * A named regular file to a regular file: the main thread (and any worker
+ * threads) take jobs from a shared counter, reading and writing at the jobs'
  * offsets (README, "Performance"). Output offsets are known in advance
  * because every chunk but the last has a fixed size.
  */
