@@ -1,15 +1,15 @@
 // Pipes, as a shell script uses the tool, against age (Debian) in the same run:
 //   cat in | aes-payload encrypt --format stream | cat > out      (a fast consumer)
 //   aes-payload decrypt < enc | sha256sum                          (a slow consumer)
-// 256 MiB in /dev/shm, interleaved rounds, medians.
-//   node bench/pipes.mjs [ROUNDS] [SIZE_MIB]      (defaults: 7, 256)
+// in /dev/shm, interleaved rounds, medians with min and max; peak RSS.
+//   node bench/pipes.mjs [ROUNDS] [SIZE_MIB] [--quick]     (defaults: 7, 256; quick: 3, 64)
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
-import { bin, has, median, report, rss, sh } from './lib.mjs';
+import { args, bin, fact, has, interleave, median, quick, row, rss, sh, stats } from './lib.mjs';
 
-const rounds = Number(process.argv[2] ?? 7);
-const mib = Number(process.argv[3] ?? 256);
+const rounds = Number(args[0] ?? (quick ? 3 : 7));
+const mib = Number(args[1] ?? (quick ? 64 : 256));
 if (!has('age') || !has('age-keygen')) {
   console.log('pipes: age is not installed (apt-get install age); skipped');
   process.exit(0);
@@ -32,17 +32,24 @@ const jobs = {
   'age dec': `age -d -i ${f('id')} < ${f('age')} | sha256sum > /dev/null`,
   'sha256sum alone': `sha256sum < ${f('in')} > /dev/null`,
 };
-const t = Object.fromEntries(Object.keys(jobs).map((k) => [k, []]));
-for (let i = 0; i < rounds; i++) for (const [k, c] of Object.entries(jobs)) t[k].push(sh(c, env));
-const mbs = (k) => (mib * 1.048576) / (median(t[k]) / 1000);
-console.log(`pipes, ${mib} MiB, median of ${rounds} interleaved rounds (age ${execFileSync('age', ['--version']).toString().trim()}):`);
-report('cat | encrypt --format stream | cat', mbs('ours enc'), 'age', mbs('age enc'), 'MB/s', 1.5);
-report('decrypt < enc | sha256sum', mbs('ours dec'), 'age', mbs('age dec'), 'MB/s', 1.0);
-console.log(`  (sha256sum alone: ${mbs('sha256sum alone').toFixed(0)} MB/s, the ceiling of the second line)`);
+const t = interleave(jobs, rounds, (c) => sh(c, env));
+const mbs = (k) => stats(t[k], (ms) => (mib * 1.048576) / (ms / 1000));
+fact('age', execFileSync('age', ['--version']).toString().trim());
+console.log(`pipes, ${mib} MiB, ${rounds} interleaved rounds, median (min–max):`);
+row({ id: 'pipe-enc', what: `\`cat in | encrypt --format stream | cat\`, ${mib} MiB`, unit: 'MB/s', ours: mbs('ours enc'), peer: mbs('age enc'), peerName: 'age', goal: { op: '>=', value: 0.5, of: 'ratio' } });
+row({
+  id: 'pipe-dec',
+  what: `\`decrypt < enc | sha256sum\`, ${mib} MiB (sha256sum alone: ${mbs('sha256sum alone').median.toFixed(0)} MB/s, the ceiling)`,
+  unit: 'MB/s',
+  ours: mbs('ours dec'),
+  peer: mbs('age dec'),
+  peerName: 'age',
+  goal: { op: '>=', value: 0.75, of: 'ratio' },
+});
 const base = median([0, 1, 2].map(() => rss(`"${process.execPath}" -e 0`)));
 // GNU time's %M for a pipeline is the peak of its largest process: ours.
 for (const [k, c] of [['encrypt', jobs['ours enc']], ['decrypt', jobs['ours dec']]]) {
   const m = rss(c, env);
-  console.log(`  peak RSS, ${k} through pipes: ${m.toFixed(0)} MiB, node -e 0 ${base.toFixed(0)} MiB: +${(m - base).toFixed(0)} MiB (goal +32 MiB: ${m - base <= 32 ? 'met' : 'missed'})`);
+  row({ id: `pipe-rss-${k}`, what: `peak RSS, ${k} through pipes, over \`node -e 0\` (${base.toFixed(0)} MiB)`, unit: 'MiB', ours: m - base, goal: { op: '<=', value: 32, of: 'ours' }, higherIsBetter: false });
 }
 for (const n of ['in', 'enc', 'age', 'out', 'id']) rmSync(f(n), { force: true });

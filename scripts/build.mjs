@@ -2,7 +2,7 @@
 // CLI into one CommonJS file (esbuild -> dist/aes-payload.cjs) for fast start.
 // `--if-needed` skips the work when every output is newer than every source.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -69,6 +69,10 @@ for (const name of ['yaml', 'selfsigned']) {
 
 // A V8 code cache of the bundle, taken after a real run (so the functions a
 // run needs are in it); bin/aes-payload.js loads it. See README, Performance.
+// The old cache goes first: V8 checks a cache against its source by length
+// only, so a new bundle of the same length would run (and re-save) the old
+// code (found when a one-digit change kept the bundle's length).
+rmSync(`${outputs[0]}.cache`, { force: true });
 execFileSync(process.execPath, [join(root, 'bin/aes-payload.js'), 'encrypt'], {
   input: '{"warm":"up"}',
   env: { PATH: process.env.PATH, AES_PAYLOAD_KEY: '00'.repeat(32), AES_PAYLOAD_BUILD_CODE_CACHE: `${outputs[0]}.cache` },

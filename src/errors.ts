@@ -209,12 +209,24 @@ export function ioError(err: unknown, what: string): AesPayloadError {
   return new IOError(`${what}: ${reason}`, code ? `ERR_IO_${code}` : 'ERR_IO');
 }
 
-// C0 and C1 controls, DEL, and the invisible or direction-changing code points
-// that can make a terminal or CI log show something other than the bytes.
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+// C0 and C1 controls, DEL, line and paragraph separators, and the invisible or
+// direction-changing code points that can make a terminal, CI log or JSON
+// reader show something other than the bytes: soft hyphen, combining grapheme
+// joiner, Arabic letter mark, Hangul and Khmer fillers, Mongolian selectors,
+// zero-width and bidi controls, word joiner and invisible operators,
+// variation selectors, BOM, interlinear annotation, tag characters
+// (U+E0000-E007F, "ASCII smuggling") and variation selectors supplement
+// (U+E0100-E01EF); lone surrogates too.
+const UNSAFE =
+  /[\u0000-\u001f\u007f-\u009f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u2028-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb]|\udb40[\udc00-\udc7f\udd00-\uddef]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
+/** Every UTF-16 unit of a match as `\uXXXX` (a tag character is a pair: both halves). */
 function escapeUnsafe(s: string): string {
-  return s.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return s.replace(UNSAFE, (c) => {
+    let out = '';
+    for (let i = 0; i < c.length; i++) out += `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`;
+    return out;
+  });
 }
 
 function cut(s: string, max: number): string {

@@ -28,6 +28,7 @@ const ALLOWED: Record<string, string> = {
   '--passphrase-file': 'a file name',
   '--keyring': 'a file name',
   '--fields': 'a list of field paths',
+  '--on-error': 'skip, stop or record',
   '--require': 'a list of field paths',
   '--expect-kid': 'a key id, which is public',
   '--to-key-env': 'an environment variable name',

@@ -16,14 +16,22 @@ export interface Server {
 }
 
 const procs: ChildProcess[] = [];
+const groups = new Set<ChildProcess>();
 afterAll(() => {
-  for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  for (const p of procs) {
+    if (p.exitCode !== null || p.signalCode !== null) continue;
+    // A detached server leads its own group: kill its workers too.
+    if (groups.has(p)) process.kill(-p.pid!, 'SIGKILL');
+    else p.kill('SIGKILL');
+  }
 });
 
 /** Spawn `aes-payload serve ARGS` (or another command line); `listening` false: do not wait for the listening line. */
-export function spawnServer(args: string[], env: Record<string, string>, cmd: string[] = [process.execPath, BIN]): Server & { listening: Promise<Server> } {
-  const proc = spawn(cmd[0]!, [...cmd.slice(1), 'serve', ...args], { env: baseEnv(env), stdio: ['ignore', 'ignore', 'pipe'] });
+export function spawnServer(args: string[], env: Record<string, string>, cmd: string[] = [process.execPath, BIN], opts: { detached?: boolean } = {}): Server & { listening: Promise<Server> } {
+  // detached: a process group of its own, for signals sent to the whole group (process.kill(-pid)).
+  const proc = spawn(cmd[0]!, [...cmd.slice(1), 'serve', ...args], { env: baseEnv(env), stdio: ['ignore', 'ignore', 'pipe'], detached: Boolean(opts.detached) });
   procs.push(proc);
+  if (opts.detached) groups.add(proc);
   let err = '';
   const watchers: { re: RegExp; from: number; resolve: (m: RegExpExecArray) => void }[] = [];
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => proc.on('exit', (code, signal) => r({ code, signal })));
@@ -126,4 +134,56 @@ export function postBytes(path: string, body: string | Buffer, headers: Record<s
   const b = typeof body === 'string' ? Buffer.from(body) : body;
   const h = { host: '127.0.0.1', 'content-type': 'application/json', 'content-length': String(b.length), ...headers };
   return Buffer.concat([Buffer.from(`POST ${path} HTTP/1.1\r\n${Object.entries(h).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n`), b]);
+}
+
+/**
+ * Keep-alive clients on raw sockets, each sending its next POST as soon as
+ * an answer arrives. Counts requests written without an answer before the
+ * server closed the connection (lost), and whether each connection's last
+ * answer carried "Connection: close".
+ */
+export function keepAliveLoad(port: number, clients: number) {
+  let answered = 0;
+  let lost = 0;
+  const lastClose: boolean[] = [];
+  const bodies = new Set<string>();
+  const done: Promise<void>[] = [];
+  let wake: (() => void) | undefined;
+  const progress = new Promise<void>((r) => (wake = r));
+  for (let i = 0; i < clients; i++) {
+    done.push(
+      connectTo(port).then(
+        (sock) =>
+          new Promise<void>((resolve) => {
+            let buf = Buffer.alloc(0);
+            let outstanding = 0;
+            let seq = 0;
+            const send = () => {
+              outstanding++;
+              sock.write(postBytes('/v1/encrypt', JSON.stringify({ plaintext: `c${i} r${seq++}` })));
+            };
+            sock.on('data', (b) => {
+              buf = Buffer.concat([buf, b]);
+              for (let a = parseAnswer(buf); a; a = parseAnswer(buf)) {
+                buf = a.rest;
+                outstanding--;
+                answered++;
+                if (a.answer.status !== 200) throw new Error(`status ${a.answer.status}`);
+                bodies.add(a.answer.body);
+                lastClose[i] = a.answer.headers.connection === 'close';
+                if (answered >= clients * 10) wake?.();
+                if (!lastClose[i]) send();
+              }
+            });
+            sock.on('error', () => {});
+            sock.on('close', () => {
+              lost += outstanding;
+              resolve();
+            });
+            send();
+          }),
+      ),
+    );
+  }
+  return { progress, done: Promise.all(done), stats: () => ({ answered, lost, lastClose, distinct: bodies.size }) };
 }

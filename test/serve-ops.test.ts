@@ -10,7 +10,7 @@ import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PYTHON, oneLineError, run, tempDir } from './helpers.js';
-import { connectTo, parseAnswer, postBytes, rawRequest, spawnServer, startServer, type Server } from './serve-helpers.js';
+import { connectTo, keepAliveLoad, parseAnswer, postBytes, rawRequest, spawnServer, startServer, type Server } from './serve-helpers.js';
 
 const dir = tempDir();
 const KEY = randomBytes(32).toString('hex');
@@ -68,58 +68,6 @@ describe('serve: start-up failures', () => {
     }
   });
 });
-
-/**
- * Keep-alive clients on raw sockets, each sending its next POST as soon as
- * an answer arrives. Counts requests written without an answer before the
- * server closed the connection (lost), and whether each connection's last
- * answer carried "Connection: close".
- */
-function keepAliveLoad(port: number, clients: number) {
-  let answered = 0;
-  let lost = 0;
-  const lastClose: boolean[] = [];
-  const bodies = new Set<string>();
-  const done: Promise<void>[] = [];
-  let wake: (() => void) | undefined;
-  const progress = new Promise<void>((r) => (wake = r));
-  for (let i = 0; i < clients; i++) {
-    done.push(
-      connectTo(port).then(
-        (sock) =>
-          new Promise<void>((resolve) => {
-            let buf = Buffer.alloc(0);
-            let outstanding = 0;
-            let seq = 0;
-            const send = () => {
-              outstanding++;
-              sock.write(postBytes('/v1/encrypt', JSON.stringify({ plaintext: `c${i} r${seq++}` })));
-            };
-            sock.on('data', (b) => {
-              buf = Buffer.concat([buf, b]);
-              for (let a = parseAnswer(buf); a; a = parseAnswer(buf)) {
-                buf = a.rest;
-                outstanding--;
-                answered++;
-                if (a.answer.status !== 200) throw new Error(`status ${a.answer.status}`);
-                bodies.add(a.answer.body);
-                lastClose[i] = a.answer.headers.connection === 'close';
-                if (answered >= clients * 10) wake?.();
-                if (!lastClose[i]) send();
-              }
-            });
-            sock.on('error', () => {});
-            sock.on('close', () => {
-              lost += outstanding;
-              resolve();
-            });
-            send();
-          }),
-      ),
-    );
-  }
-  return { progress, done: Promise.all(done), stats: () => ({ answered, lost, lastClose, distinct: bodies.size }) };
-}
 
 describe('serve: SIGTERM under keep-alive load', () => {
   for (const workers of ['1', '2']) {

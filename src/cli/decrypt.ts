@@ -9,7 +9,7 @@ import { lineWorkerCount } from '../io/lineWorkers.js';
 import { usesKeyCommand } from '../keys/resolve.js';
 import { addKeyOptions, inputTypeOf, algOption, allowAlgOption, asAlg, emit, hasKeyFlag, parseAllowAlg, resolveCliKeys, terminalHint, type KeyFlags } from './common.js';
 import { decryptStreamCli, streamKeyFor, streamKind } from './stream.js';
-import { runLines } from './lines.js';
+import { ON_ERROR, onErrorOf, runLines } from './lines.js';
 import { parsePaths } from '../fields/paths.js';
 import { extractValue } from '../fields/extract.js';
 import { loadYaml, loadYamlFor, yamlToJson } from '../fields/yamlfields.js';
@@ -32,6 +32,7 @@ interface DecryptFlags extends KeyFlags {
   fields?: string;
   lines?: boolean;
   failFast?: boolean;
+  onError?: string;
   allowLegacy?: boolean;
   allowPlaintext?: boolean;
   allowMissing?: boolean;
@@ -60,7 +61,8 @@ export function registerDecrypt(program: Command, ui: Ui): void {
     .option('--allow-legacy', 'read version-1 envelopes and field documents (aes-payload 0.1), and envelopes with no version')
     .option('--extract <PATH>', 'print only the value at PATH (as in --fields; a name in a .env): a string as is, anything else as JSON')
     .option('--lines', 'each input line is its own payload (NDJSON); each output line its plaintext')
-    .option('--fail-fast', 'with --lines: stop at the first bad line');
+    .addOption(new Option('--on-error <WHAT>', 'with --lines, a bad line is reported on stderr and then: skipped (default), stops the run, or replaced by {"aesp_error":{"line":N,"code":…}}').choices([...ON_ERROR]))
+    .option('--fail-fast', 'with --lines: the same as --on-error stop');
   withHelp(cmd, [
     "aes-payload decrypt card.json",
     "aes-payload decrypt dump.sql.aesp -o dump.sql",
@@ -108,8 +110,8 @@ export function registerDecrypt(program: Command, ui: Ui): void {
       ...(o.valueFormat ? { valueFormat: o.valueFormat } : {}),
     };
     if ((o.allowPlaintext || o.allowMissing) && !fields) throw new UsageError('--allow-plaintext and --allow-missing need --fields');
-    if (o.failFast && !o.lines) throw new UsageError('--fail-fast needs --lines');
     if (o.valueFormat !== undefined && !fields) throw new UsageError('--value-format needs --fields: origin values carry no marker, so the paths say where they are');
+    const onError = onErrorOf(o);
     if (o.extract !== undefined && (o.lines || o.format === 'stream')) throw new UsageError('--extract reads one document; not with --lines or --format stream');
     // With no key anywhere, inputs are still read: JSON that holds nothing
     // encrypted says so (exit 4), and the rest gets the no-key message.
@@ -128,7 +130,7 @@ export function registerDecrypt(program: Command, ui: Ui): void {
     if (o.lines) {
       if (o.format === 'stream') throw new UsageError('--lines and --format stream exclude each other');
       const spec = key ? lineFastPath('open', key, opts) : undefined;
-      await runLines(src, o, (line) => {
+      await runLines(src, { ...o, onError }, (line) => {
         const r = open(line);
         originNote(r.alg);
         if (r.plaintext.includes(0x0a)) throw new FormatError('the plaintext has a newline, so it cannot be one output line', 'ERR_LINE');

@@ -13,7 +13,7 @@ import { encrypt, generateKey, lineFastPath, type EncryptFormat, type Keys } fro
 import { lineWorkerCount } from '../io/lineWorkers.js';
 import { addKeyOptions, algOption, asAlg, emit, hasKeyFlag, resolveCliKeys, terminalHint, inputTypeOption, inputTypeOf, type KeyFlags } from './common.js';
 import { encryptStreamCli, streamKey } from './stream.js';
-import { runLines } from './lines.js';
+import { ON_ERROR, onErrorOf, runLines } from './lines.js';
 import { parsePaths } from '../fields/paths.js';
 import type { InputType, ValueFormat } from '../payload.js';
 import { loadYaml } from '../fields/yamlfields.js';
@@ -41,6 +41,7 @@ interface EncryptFlags extends KeyFlags {
   allowMissing?: boolean;
   lines?: boolean;
   failFast?: boolean;
+  onError?: string;
   macOnlyEncrypted?: boolean;
   nonceBytes?: string;
   valueFormat?: ValueFormat;
@@ -69,7 +70,8 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     .option('--allow-missing', 'with --fields: a path that matches nothing is not an error')
     .option('--mac-only-encrypted', 'with --fields: the document MAC covers the encrypted values only, so plaintext values may be edited (and are not authenticated)')
     .option('--lines', 'each input line is its own payload (NDJSON); one output line per input line')
-    .option('--fail-fast', 'with --lines: stop at the first bad line');
+    .addOption(new Option('--on-error <WHAT>', 'with --lines, a bad line is reported on stderr and then: skipped (default), stops the run, or replaced by {"aesp_error":{"line":N,"code":…}}').choices([...ON_ERROR]))
+    .option('--fail-fast', 'with --lines: the same as --on-error stop');
   withHelp(cmd, [
     "echo '{\"card\":\"4111 1111 1111 1111\"}' | aes-payload encrypt > card.json",
     "aes-payload encrypt --fields '**.password' config.json > config.enc.json",
@@ -86,7 +88,7 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     if (o.inputType !== undefined && o.fields === undefined) throw new UsageError('--input-type needs --fields');
     if (o.macOnlyEncrypted && o.fields === undefined) throw new UsageError('--mac-only-encrypted needs --fields');
     if (o.valueFormat !== undefined && o.fields === undefined) throw new UsageError('--value-format needs --fields');
-    if (o.failFast && !o.lines) throw new UsageError('--fail-fast needs --lines');
+    const onError = onErrorOf(o);
     const fields = o.fields !== undefined ? parsePaths(o.fields) : undefined;
     if (fields && (o.format !== 'json' || jwe)) throw new UsageError('--fields writes the JSON document itself; drop --format');
     if (o.lines && o.format === 'stream') throw new UsageError('--lines and --format stream exclude each other');
@@ -150,7 +152,7 @@ export function registerEncrypt(program: Command, ui: Ui): void {
       let encrypted = 0;
       const notes = new Set<string>();
       const spec = lineFastPath('seal', keys, opts);
-      await runLines(Source.open(file), o, (line) => {
+      await runLines(Source.open(file), { ...o, onError }, (line) => {
         const r = encrypt(line, keys, opts);
         encrypted += r.fields?.encrypted ?? 0;
         for (const n of r.notes ?? []) if (!notes.has(n) && notes.size < 10) notes.add(n) && ui.warn(n);

@@ -3,7 +3,7 @@ import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { checkKeyLength } from '../crypto/aead.js';
-import { IOError, KeyError, UsageError, ioError } from '../errors.js';
+import { IOError, KeyError, UsageError, ioError, printable, quote } from '../errors.js';
 import { writeFileAtomic } from '../io/output.js';
 import { loadVendored } from '../io/vendor.js';
 import { KEY_CMD_ENV } from '../keys/command.js';
@@ -48,13 +48,13 @@ const list = (v: string, prev: string[] = []): string[] => [...prev, ...v.split(
 export function parseListen(s: string): { host: string; port: number } | { path: string } {
   if (s.startsWith('unix:')) {
     const path = s.slice(5);
-    if (!path.startsWith('/') || path.length > 100 || path.includes('\0')) throw new UsageError(`--listen unix: needs an absolute socket path of at most 100 bytes, not ${JSON.stringify(s)}`);
+    if (!path.startsWith('/') || path.length > 100 || path.includes('\0')) throw new UsageError(`--listen unix: needs an absolute socket path of at most 100 bytes, not ${quote(s, 120)}`);
     return { path };
   }
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(s);
   const host = m?.[1] ?? m?.[2];
   const port = Number(m?.[3]);
-  if (!m || !host || port > 65535) throw new UsageError(`--listen needs HOST:PORT (for example 127.0.0.1:8443, or [::1]:0), not ${JSON.stringify(s)}`);
+  if (!m || !host || port > 65535) throw new UsageError(`--listen needs HOST:PORT (for example 127.0.0.1:8443, or [::1]:0), not ${quote(s, 120)}`);
   return { host, port };
 }
 
@@ -66,11 +66,32 @@ export function isLoopback(host: string): boolean {
   return false;
 }
 
-const int = (v: string, name: string, min: number): number => {
+const int = (v: string, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number => {
   const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`${name} needs a whole number of at least ${min}, not ${JSON.stringify(v)}`);
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageError(`${name} needs a whole number ${max < Number.MAX_SAFE_INTEGER ? `from ${min} to ${max}` : `of at least ${min}`}, not ${quote(v)}`);
+  }
   return n;
 };
+
+/** The most --workers: more processes than this only add memory and context switches (docs/SERVICE.md). */
+export const MAX_WORKERS = 64;
+
+/**
+ * The bearer token: visible ASCII (0x21-0x7E), at least 16 characters. From a
+ * file, the whole file is the token, with at most one line ending (LF or
+ * CRLF) after it: a second line, a comment or white space is refused rather
+ * than guessed at.
+ */
+export function checkToken(raw: Buffer, where: string): Buffer {
+  const text = raw.toString('latin1');
+  const body = text.replace(/\r?\n$/, '');
+  if (/[\r\n]/.test(body)) throw new KeyError(`the ${where} has more than one line; it must hold only the token (one line, as aes-payload keygen prints it)`, 'ERR_TOKEN');
+  if (body.length === 0) throw new KeyError(`the token in ${where} is empty`, 'ERR_TOKEN_MISSING');
+  if (/[^\x21-\x7e]/.test(body)) throw new KeyError(`the token in ${where} has a character that is not visible ASCII (white space, a control or non-ASCII character); a token is 16 or more of ! to ~`, 'ERR_TOKEN');
+  if (body.length < 16) throw new KeyError(`the token in ${where} is shorter than 16 characters; make one with: aes-payload keygen`, 'ERR_TOKEN_SHORT');
+  return Buffer.from(body, 'latin1');
+}
 
 async function token(o: ServeFlags, ui: Ui): Promise<Buffer | undefined> {
   if (o.tokenEnv !== undefined && o.tokenFile !== undefined) throw new UsageError('choose one of --token-env and --token-file');
@@ -78,19 +99,15 @@ async function token(o: ServeFlags, ui: Ui): Promise<Buffer | undefined> {
   let where = '';
   if (o.tokenEnv !== undefined) {
     const v = process.env[o.tokenEnv];
-    if (!v) throw new KeyError(`environment variable ${o.tokenEnv} is not set`, 'ERR_TOKEN_MISSING');
+    if (!v) throw new KeyError(`environment variable ${printable(o.tokenEnv)} is not set`, 'ERR_TOKEN_MISSING');
     raw = Buffer.from(v, 'utf8');
-    where = `env ${o.tokenEnv}`;
+    where = `env ${printable(o.tokenEnv)}`;
   } else if (o.tokenFile !== undefined) {
     raw = readSecretFile(o.tokenFile, 'token file', keyContext(ui));
-    where = `token file ${o.tokenFile}`;
+    where = `token file ${printable(o.tokenFile)}`;
   }
   if (!raw) return undefined;
-  const t = Buffer.from(raw.toString('utf8').replace(/\r?\n$/, ''), 'utf8');
-  if (t.length === 0) throw new KeyError(`the token in ${where} is empty`, 'ERR_TOKEN_MISSING');
-  if (t.length < 16) throw new KeyError(`the token in ${where} is shorter than 16 characters; make one with: aes-payload keygen`, 'ERR_TOKEN_SHORT');
-  if (/\s/.test(t.toString('utf8'))) throw new KeyError(`the token in ${where} has white space in it`, 'ERR_TOKEN');
-  return t;
+  return checkToken(raw, where);
 }
 
 async function tlsMaterial(o: ServeFlags, ui: Ui): Promise<{ cert: string; key: string } | undefined> {
@@ -147,7 +164,7 @@ export function registerServe(program: Command, ui: Ui): void {
     .option('--token-env <NAME>', 'the bearer token that /v1/* requires, from environment variable NAME')
     .option('--token-file <FILE>', 'the bearer token, from FILE')
     .option('--max-body <BYTES>', 'largest request body; larger ones get 413', String(1024 * 1024))
-    .option('--workers <N>', 'processes sharing the port (node:cluster)', '1')
+    .option('--workers <N>', `processes sharing the port (node:cluster), at most ${MAX_WORKERS}`, '1')
     .option('--legacy-cbc', 'serve POST /decrypt-mac: unauthenticated AES-128-CBC, for existing clients only')
     .option('--insecure', 'allow a non-loopback address without TLS or without a token')
     .option('--headers-timeout <MS>', 'time to receive the request headers (slow clients)', '10000')
@@ -157,7 +174,7 @@ export function registerServe(program: Command, ui: Ui): void {
     .option('--drain-timeout <MS>', 'on SIGTERM: the longest wait for requests in progress before closing their connections', '10000')
     .option('--allowed-host <NAME>', 'a host name clients may use besides IP addresses and localhost (.example.com: subdomains too; * any); repeatable', list, [])
     .option('--trust-proxy <CIDR>', 'believe X-Forwarded-For from these peers (addresses, CIDR blocks, or unix); repeatable', list, [])
-    .option('--socket-mode <MODE>', 'with --listen unix:PATH: the socket\'s permissions, octal', '0600')
+    .option('--socket-mode <MODE>', 'with --listen unix:PATH: the socket\'s permissions, octal (default 0600)')
     .option('--no-v1', 'serve no /v1 routes: only /oracleinvocation, /decrypt-mac and the operational routes (no key needed)');
   withHelp(
     cmd,
@@ -181,24 +198,29 @@ export function registerServe(program: Command, ui: Ui): void {
       run.serveWorker();
       return;
     }
+    // Passphrases are refused before anything could prompt for one (a server would pay the KDF per request).
+    if (o.passphrase || o.passphraseEnv !== undefined || o.passphraseFile !== undefined) {
+      throw new UsageError('serve needs a key or a keyring, not a passphrase (--passphrase, --passphrase-env, --passphrase-file): deriving a key per request would be a denial of service');
+    }
     const at = parseListen(o.listen);
-    const workers = int(o.workers, '--workers', 1);
+    const workers = int(o.workers, '--workers', 1, MAX_WORKERS);
+    if ('host' in at && o.socketMode !== undefined) throw new UsageError('--socket-mode is for --listen unix:/PATH; a TCP address has no file mode');
     const tk = await token(o, ui);
     const tls = await tlsMaterial(o, ui);
     if ('host' in at && !isLoopback(at.host) && (!tls || !tk) && !o.insecure) {
       const why = [!tls && 'without TLS (anyone on the path reads keys and payloads)', !tk && 'without a token (anyone who reaches it can use /v1 with the server key)'].filter(Boolean).join(' and ');
-      throw new UsageError(`refusing to listen on ${at.host}, which is not a loopback address, ${why}; add ${[!tls && '--tls-cert/--tls-key', !tk && '--token-env or --token-file'].filter(Boolean).join(' and ')}, or --insecure`);
+      throw new UsageError(`refusing to listen on ${printable(at.host)}, which is not a loopback address, ${why}; add ${[!tls && '--tls-cert/--tls-key', !tk && '--token-env or --token-file'].filter(Boolean).join(' and ')}, or --insecure`);
     }
     if ('path' in at && tls) throw new UsageError('--listen unix: serves plain HTTP to a local proxy; drop the TLS options');
     const mode = Number.parseInt(o.socketMode ?? '0600', 8);
-    if (!/^0?[0-7]{3}$/.test(o.socketMode ?? '0600') || (mode & 0o600) !== 0o600) throw new UsageError(`--socket-mode needs an octal mode the owner can read and write (0600, 0660), not ${JSON.stringify(o.socketMode)}`);
+    if (!/^0?[0-7]{3}$/.test(o.socketMode ?? '0600') || (mode & 0o600) !== 0o600) throw new UsageError(`--socket-mode needs an octal mode the owner can read and write (0600, 0660), not ${quote(o.socketMode)}`);
     // Checked here, before anything slow, so that a typo fails at once (exit 2).
     new HostCheck(undefined, o.allowedHost);
     new TrustedProxies(o.trustProxy);
     let keys: Keys | undefined;
     if (hasKeyFlag(o) || process.env[DEFAULT_KEY_ENV] || process.env[DEFAULT_KEYRING_ENV] || process.env[KEY_CMD_ENV]) {
       const r = await resolveCliKeys(o, ui);
-      if (r.passphrase) throw new UsageError('serve needs a key or a keyring, not a passphrase (deriving one per request would be a denial of service)');
+      if (r.passphrase) throw new UsageError('serve needs a key or a keyring, not a passphrase: deriving a key per request would be a denial of service');
       if (r.kek) throw new UsageError('serve needs a key or a keyring, not an HSM key (--key-uri)');
       keys = keysOf(r);
     }
@@ -209,7 +231,10 @@ export function registerServe(program: Command, ui: Ui): void {
     }
     // A server whose /v1 cannot work is a misconfiguration: refuse it at start, not per request.
     if (!keys && o.v1) throw new KeyError(`/v1/encrypt and /v1/decrypt need a key: set ${DEFAULT_KEY_ENV}, or give --key-env, --key-file, --ini or --keyring; to serve only /oracleinvocation, add --no-v1`, 'ERR_KEY_MISSING');
-    if (!tk && keys && o.v1) ui.warn(`no token: /v1/* is open to anyone who can reach this address (${'path' in at ? 'a Unix socket' : 'loopback'})`);
+    if (!tk && keys && o.v1) {
+      const reach = 'path' in at ? `the Unix socket ${printable(at.path)} (mode ${(o.socketMode ?? '0600').replace(/^(?=[0-7]{3}$)/, '0')})` : isLoopback(at.host) ? `${printable(at.host)} (loopback: this machine only)` : `${printable(at.host)}, which is not a loopback address`;
+      ui.warn(`no token: /v1/* is open to anyone who can reach ${reach}`);
+    }
     // Workers inherit the primary's environment; they get keys and the token over IPC instead.
     for (const name of secretEnvNames(o, o.tokenEnv)) delete process.env[name];
     // SIGHUP reads the TLS files and the token file again; a failure keeps what is served and says why.

@@ -9,7 +9,7 @@ export const STREAM_VERSION = 1;
 export const STREAM_HEADER_LEN = 68;
 /** Header bytes covered by the header MAC. */
 export const STREAM_HEADER_BODY_LEN = 36;
-export const DEFAULT_CHUNK_LOG2 = 16;
+export const DEFAULT_CHUNK_LOG2 = 18;
 /** Chunk sizes a reader accepts: 4 KiB to 1 MiB, so that a header cannot ask for unbounded memory. */
 export const MIN_CHUNK_LOG2 = 12;
 export const MAX_CHUNK_LOG2 = 20;

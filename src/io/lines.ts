@@ -1,20 +1,27 @@
 import { AesPayloadError, FormatError } from '../errors.js';
-import { LineWorkers, type FastSpec } from './lineWorkers.js';
+import { LineWorkers, type BlockResult, type FastSpec } from './lineWorkers.js';
 import type { ByteReader } from './source.js';
 
 /** Longest line accepted in line mode; longer lines fail alone. */
 export const MAX_LINE_BYTES = 64 * 1024 * 1024;
 /** Lines handled on the main thread before the worker threads start (small inputs never pay for them). */
 export const WORKERS_AFTER_LINES = 4096;
-const BATCH_LINES = 512;
-const BATCH_BYTES = 256 * 1024;
-const EMPTY = Buffer.alloc(0);
+/** Bytes asked of one read(2): a pipe gives at most what it holds (64 KiB by default), a file this much. */
+const READ_BYTES = 128 * 1024;
+/** Output is written once this much is waiting, and whenever the input has nothing more ready. */
+const WRITE_BYTES = 64 * 1024;
+const NL = Buffer.from('\n');
+
+/** What to do with a line that fails: report it and go on, stop there, or write an error record in its place. */
+export type OnError = 'skip' | 'stop' | 'record';
 
 export interface LineReport {
   lines: number;
   failed: number;
   /** Exit status of the first failure (0 if none). */
   firstExit: number;
+  /** A read of the input was still waiting when processing stopped (a failure with `stop`, or a closed output). */
+  inputPending: boolean;
 }
 
 /** The parallel fast path for line mode, when the operation has one (lineWorkers.ts). */
@@ -23,66 +30,84 @@ export interface LineFastPath {
   workers: number;
 }
 
-type Entry = { n: number; kind: 'empty' } | { n: number; kind: 'long' } | { n: number; kind: 'line'; bytes: Buffer };
-
-/** Lines on their way to a worker: their bytes in one buffer, [start, end) offsets, and the first line's number. */
-interface Batch {
-  first: number;
-  /** Line numbers (relative to `first`) of lines over MAX_LINE_BYTES, which are not sent. */
-  long: number[];
-  bytes: Buffer;
-  offs: Uint32Array;
-  count: number;
-  result?: Promise<import('./lineWorkers.js').BatchResult>;
+export interface LineOptions {
+  /** Default 'skip'. */
+  onError?: OnError;
+  fast?: LineFastPath;
 }
 
+/** The error record written in place of a failed line with `--on-error record` (never any of the line itself). */
+export function errorRecord(n: number, code: string): string {
+  return `{"aesp_error":{"line":${n},"code":${JSON.stringify(code)}}}`;
+}
+
+/** Whole lines waiting for their turn to be written: done here, or by a worker, or a line too long. */
+type Slot =
+  | { kind: 'here'; buf: Buffer; start: number; end: number }
+  | { kind: 'worker'; r?: BlockResult; done: Promise<void> }
+  | { kind: 'long' };
+
 /**
- * Run `fn` on every line of `src` (LF or CRLF), in order, in bounded memory:
- * input is read 64 KiB at a time, and output is handed to `write` in
- * batches of about 64 KiB (a synchronous write, which is the back-pressure).
- * Empty lines are copied through. A line whose `fn` throws an expected
- * error is reported through `onError` and skipped; with `failFast`
- * processing stops there. With `fast`, after the first
- * {@link WORKERS_AFTER_LINES} lines, batches go to worker threads; lines
- * they do not handle come back and are run through `fn` here, in order.
+ * Run `fn` on every line of `src` (LF or CRLF), in order, in bounded memory,
+ * as a live filter: each read(2) takes whatever the input has ready (on
+ * libuv's thread pool, so that results keep flowing meanwhile), and output
+ * is written, synchronously, whenever the input has nothing more ready, so a
+ * line written into a pipe that stays open comes out at once; with fast
+ * input, reads and writes are large. Empty lines are copied through. A line
+ * whose `fn` throws an expected error is reported through `report`, and
+ * then skipped, or stops the run (`stop`), or is replaced by an error record
+ * (`record`). With `fast`, after the first {@link WORKERS_AFTER_LINES}
+ * lines, blocks of whole lines (cut at the last newline of a read, not
+ * split or copied here) go to worker threads; lines they do not handle come
+ * back and are run through `fn` here, in order.
  *
  * @example
  * ```ts
- * await processLines(Source.open('-'), (line) => encrypt(line, key).text, writeStdout, (n, e) => ui.error(`line ${n}: ${e.message}`), false);
+ * await processLines(Source.open('-'), (line) => encrypt(line, key).text, writeStdout, (n, e) => ui.error(`line ${n}: ${e.message}`));
  * ```
  */
 export async function processLines(
   src: ByteReader,
   fn: (line: Buffer, n: number) => string | Buffer,
   write: (chunk: Buffer) => void,
-  onError: (n: number, e: AesPayloadError) => void,
-  failFast: boolean,
-  fast?: LineFastPath,
+  report: (n: number, e: AesPayloadError) => void,
+  opts: LineOptions = {},
 ): Promise<LineReport> {
-  const rep: LineReport = { lines: 0, failed: 0, firstExit: 0 };
+  const onError = opts.onError ?? 'skip';
+  const fast = opts.fast;
+  const rep: LineReport = { lines: 0, failed: 0, firstExit: 0, inputPending: false };
   let stop = false;
+  /** An unexpected error from a write or from `fn` while draining: thrown by the read loop. */
+  let fatal: { e: unknown } | undefined;
+  /** Wakes the read loop when a drain stopped the run (it may be waiting on a read that never comes). */
+  let wake: (() => void) | undefined;
+  const woken = new Promise<void>((r) => (wake = r));
+
   let out: Buffer[] = [];
   let outLen = 0;
+  const flushOut = () => {
+    if (!outLen) return;
+    const b = out.length === 1 ? out[0]! : Buffer.concat(out, outLen);
+    out = [];
+    outLen = 0;
+    write(b);
+  };
   const emit = (b: Buffer) => {
     out.push(b);
     outLen += b.length;
-    if (outLen >= 65536) flushOut();
+    if (outLen >= WRITE_BYTES) flushOut();
   };
-  const flushOut = () => {
-    if (!outLen) return;
-    write(out.length === 1 ? out[0]! : Buffer.concat(out, outLen));
-    out = [];
-    outLen = 0;
-  };
-  const NL = Buffer.from('\n');
   const fail = (n: number, e: AesPayloadError) => {
     rep.failed++;
     if (!rep.firstExit) rep.firstExit = e.exitCode;
-    onError(n, e);
-    // A spent KDF budget fails every later line too: stop, as with failFast.
-    if (failFast || e.code === 'ERR_KDF_BUDGET') stop = true;
+    report(n, e);
+    if (onError === 'record') emit(Buffer.from(`${errorRecord(n, e.code)}\n`));
+    // A spent KDF budget fails every later line too: stop, as with `stop`.
+    if (onError === 'stop' || e.code === 'ERR_KDF_BUDGET') stop = true;
   };
-  const runFn = (bytes: Buffer, n: number) => {
+  /** One line (without its end), here. */
+  const here = (bytes: Buffer, n: number) => {
+    if (bytes.length === 0) return emit(NL);
     try {
       const r = fn(bytes, n);
       emit(typeof r === 'string' ? Buffer.from(r, 'utf8') : r);
@@ -92,133 +117,160 @@ export async function processLines(
       fail(n, e);
     }
   };
-  /** One entry, on this thread. */
-  const handle = (e: Entry) => {
-    rep.lines = e.n; // lines finished (read-ahead lines in flight do not count)
-    if (e.kind === 'empty') emit(NL);
-    else if (e.kind === 'long') fail(e.n, new FormatError(`longer than ${MAX_LINE_BYTES} bytes`, 'ERR_LINE_TOO_LONG'));
-    else runFn(e.bytes, e.n);
+  /** The lines of buf[start, end), here; the last one may lack its newline. */
+  const hereAll = (buf: Buffer, start: number, end: number) => {
+    for (let s = start; s < end && !stop; ) {
+      let nl = buf.indexOf(0x0a, s);
+      if (nl < 0 || nl >= end) nl = end;
+      let e = nl;
+      if (e > s && buf[e - 1] === 0x0d) e--;
+      here(buf.subarray(s, e), ++rep.lines);
+      s = nl + 1;
+    }
+  };
+  /** A worker's block, in order: its output, with the lines it left redone here. */
+  const settle = (r: BlockResult) => {
+    if (!r.redo.length) {
+      emit(r.out);
+      rep.lines += r.count;
+      return;
+    }
+    let off = 0;
+    let k = 0;
+    for (let i = 0; i < r.count && !stop; i++) {
+      const n = ++rep.lines;
+      if (k < r.redo.length && r.redo[k] === i) {
+        here(r.buf.subarray(r.redo[k + 1], r.redo[k + 2]), n);
+        k += 3;
+      } else {
+        const len = r.lens![i]!;
+        emit(r.out.subarray(off, off + len));
+        off += len;
+      }
+    }
+  };
+
+  const queue: Slot[] = [];
+  /** Write out, in order, every slot that is ready. */
+  const drain = () => {
+    if (fatal) return;
+    try {
+      while (queue.length && !stop) {
+        const s = queue[0]!;
+        if (s.kind === 'worker') {
+          if (!s.r) break;
+          settle(s.r);
+        } else if (s.kind === 'here') hereAll(s.buf, s.start, s.end);
+        else fail(++rep.lines, new FormatError(`longer than ${MAX_LINE_BYTES} bytes`, 'ERR_LINE_TOO_LONG'));
+        queue.shift();
+      }
+      flushOut();
+    } catch (e) {
+      fatal = { e };
+    }
+    if (stop || fatal) wake!();
   };
 
   let workers: LineWorkers | undefined;
-  const inflight: Batch[] = [];
-  let batch: Batch | undefined;
-  const newBatch = (first: number): Batch => ({ first, long: [], bytes: Buffer.allocUnsafeSlow(BATCH_BYTES + 64 * 1024), offs: new Uint32Array(2 * BATCH_LINES), count: 0 });
-  let used = 0;
-  const send = () => {
-    if (!batch || (!batch.count && !batch.long.length)) return;
-    const b = batch;
-    batch = undefined;
-    // The worker gets its own copy of just the used bytes (transferred, not cloned).
-    const bytes = Buffer.allocUnsafeSlow(used);
-    b.bytes.copy(bytes, 0, 0, used);
-    b.result = workers!.run(bytes, b.offs.slice(0, 2 * b.count));
-    inflight.push(b);
-    used = 0;
-  };
-  /** Reassemble the oldest batch in order: the worker's output, with the lines it left redone through fn. */
-  const settle = async () => {
-    const b = inflight.shift()!;
-    const r = await b.result!;
-    if (!r.redo.length && !b.long.length) {
-      emit(r.out);
-      rep.lines = b.first + b.count - 1;
-      return;
-    }
-    const redo = new Set(r.redo);
-    const long = new Set(b.long);
-    let off = 0;
-    let li = 0;
-    for (let k = 0; li < b.count || long.has(k); k++) {
-      if (stop) return;
-      const n = b.first + k;
-      if (long.has(k)) {
-        handle({ n, kind: 'long' });
-        continue;
-      }
-      const i = li++;
-      rep.lines = n;
-      if (redo.has(i)) runFn(b.bytes.subarray(b.offs[2 * i], b.offs[2 * i + 1]), n);
-      else {
-        emit(r.out.subarray(off, off + r.lens[i]!));
-        off += r.lens[i]!;
-      }
-    }
-  };
-  const take = async (e: Entry) => {
+  const maxInFlight = () => 2 * (fast?.workers ?? 1) + 1;
+  /** Whole lines buf[start, end): to a worker once they run, else here. */
+  const dispatch = (buf: Buffer, start: number, end: number) => {
+    if (start >= end) return;
+    if (!workers && fast && fast.workers > 0 && rep.lines >= WORKERS_AFTER_LINES) workers = new LineWorkers(fast.spec, fast.workers);
     if (!workers) {
-      handle(e);
-      if (fast && fast.workers > 0 && e.n >= WORKERS_AFTER_LINES) workers = new LineWorkers(fast.spec, fast.workers);
+      queue.push({ kind: 'here', buf, start, end });
+      drain();
       return;
     }
-    batch ??= newBatch(e.n);
-    if (e.kind === 'long') batch.long.push(e.n - batch.first);
-    else {
-      const bytes = e.kind === 'line' ? e.bytes : EMPTY;
-      if (used + bytes.length > batch.bytes.length) {
-        // A line larger than a batch: send what there is, and this line in a batch of its own.
-        send();
-        batch = newBatch(e.n);
-        if (bytes.length > batch.bytes.length) batch.bytes = Buffer.allocUnsafeSlow(bytes.length);
-      }
-      batch.offs[2 * batch.count] = used;
-      used += bytes.copy(batch.bytes, used);
-      batch.offs[2 * batch.count + 1] = used;
-      batch.count++;
-    }
-    if (batch.count >= BATCH_LINES || used >= BATCH_BYTES) {
-      send();
-      while (inflight.length > 2 * fast!.workers && !stop) await settle();
-    }
+    const slot: Slot & { kind: 'worker' } = {
+      kind: 'worker',
+      done: workers.run(buf, start, end).then(
+        (r) => {
+          slot.r = r;
+          drain();
+        },
+        (e: unknown) => {
+          fatal ??= { e };
+          wake!();
+        },
+      ),
+    };
+    queue.push(slot);
   };
 
+  const readSome = src.readSome ? (b: Buffer) => src.readSome!(b) : (b: Buffer) => Promise.resolve(src.read(b));
   try {
-    const buf = Buffer.allocUnsafe(64 * 1024);
-    let carry: Buffer[] = [];
-    let carryLen = 0;
+    let buf = Buffer.allocUnsafeSlow(READ_BYTES);
+    let len = 0;
+    /** Bytes of a line over MAX_LINE_BYTES are being dropped until its newline. */
     let skipping = false;
-    let n = 0;
-    const line = async (bytes: Buffer) => {
-      n++;
-      if (skipping) {
-        skipping = false;
-        return take({ n, kind: 'long' });
-      }
-      let end = bytes.length;
-      if (end && bytes[end - 1] === 0x0d) end--;
-      // Copied: `buf` is reused for the next read, and batches outlive it.
-      return take(end === 0 ? { n, kind: 'empty' } : { n, kind: 'line', bytes: bytes.subarray(0, end) });
-    };
     for (;;) {
-      const got = src.read(buf);
-      let start = 0;
-      for (let i = buf.indexOf(0x0a, 0); i !== -1 && i < got && !stop; i = buf.indexOf(0x0a, start)) {
-        const piece = buf.subarray(start, i);
-        if (carryLen) {
-          carry.push(piece);
-          await line(Buffer.concat(carry, carryLen + piece.length));
-          carry = [];
-          carryLen = 0;
-        } else {
-          await line(piece);
-        }
-        start = i + 1;
+      // Back-pressure: at most a few blocks in flight.
+      while (queue.length > maxInFlight() && !stop && !fatal) {
+        const head = queue[0]!;
+        if (head.kind !== 'worker') break;
+        await Promise.race([head.done, woken]);
       }
-      if (stop) break;
-      if (start < got && !skipping) {
-        carry.push(Buffer.from(buf.subarray(start, got)));
-        carryLen += got - start;
-        if (carryLen > MAX_LINE_BYTES) {
+      if (stop || fatal) break;
+      if (len === buf.length) {
+        // No newline in a full buffer: a long line.
+        if (len > MAX_LINE_BYTES) {
           skipping = true;
-          carry = [];
-          carryLen = 0;
+          len = 0;
+        } else {
+          const bigger = Buffer.allocUnsafeSlow(Math.min(buf.length * 2, MAX_LINE_BYTES + 1));
+          buf.copy(bigger, 0, 0, len);
+          buf = bigger;
         }
       }
-      if (got < buf.length) break;
+      const reading = readSome(buf.subarray(len));
+      rep.inputPending = true;
+      const got = await Promise.race([reading, woken.then(() => -1)]);
+      if (got < 0) break; // stopped while the input had nothing to say
+      rep.inputPending = false;
+      if (got === 0) break;
+      const from = len;
+      len += got;
+      let start = 0;
+      if (skipping) {
+        const nl = buf.indexOf(0x0a, from);
+        if (nl < 0 || nl >= len) {
+          len = 0;
+          continue;
+        }
+        skipping = false;
+        queue.push({ kind: 'long' });
+        drain();
+        start = nl + 1;
+      }
+      const last = buf.lastIndexOf(0x0a, len - 1);
+      if (last < Math.max(from, start)) {
+        // No newline in what arrived: keep it, and read on.
+        if (start) {
+          buf.copy(buf, 0, start, len);
+          len -= start;
+        }
+        continue;
+      }
+      // The partial line after the last newline moves to a new buffer; this one goes whole.
+      const rest = len - (last + 1);
+      const next = Buffer.allocUnsafeSlow(Math.max(READ_BYTES, 2 * rest));
+      buf.copy(next, 0, last + 1, len);
+      dispatch(buf, start, last + 1);
+      buf = next;
+      len = rest;
     }
-    if (!stop && (carryLen || skipping)) await line(Buffer.concat(carry, carryLen)); // last line without a newline
-    send();
-    while (inflight.length && !stop) await settle();
+    if (!stop && !fatal && !rep.inputPending) {
+      if (skipping) queue.push({ kind: 'long' });
+      else if (len) dispatch(buf, 0, len); // the last line, without a newline
+      drain();
+      while (queue.length && !stop && !fatal) {
+        const head = queue[0]!;
+        if (head.kind === 'worker') await head.done;
+        drain();
+      }
+    }
+    if (fatal) throw fatal.e;
     flushOut();
     return rep;
   } finally {

@@ -93,6 +93,25 @@ function hookSignals(): void {
   process.once('exit', cleanup);
 }
 
+/**
+ * Let the event loop poll once; call before a commit. A SIGINT or SIGTERM
+ * that came while the main thread was blocked in a read (pipes are read
+ * with blocking calls) has only marked itself; Ctrl-C in a shell also ends
+ * the process feeding the pipe, so the read then returns the end of the
+ * input. The signal's handler (which removes the temp file and exits) must
+ * win over committing that truncated input as if it were whole. Two turns
+ * of setImmediate: from inside an I/O callback the first runs before the
+ * next poll, the second always after it.
+ *
+ * @example
+ * ```ts
+ * await signalsFirst(); file.commit();
+ * ```
+ */
+export async function signalsFirst(): Promise<void> {
+  for (let i = 0; i < 2; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
 function fsyncDir(dir: string): void {
   let fd: number | undefined;
   try {

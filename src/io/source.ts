@@ -1,7 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { ioError } from '../errors.js';
 import { Backoff } from './backoff.js';
-import { readFull } from './async.js';
+import { readFull, readOnce } from './async.js';
 
 /** Something that fills buffers: a file or stdin, or a decoder over one. */
 export interface ByteReader {
@@ -9,6 +9,8 @@ export interface ByteReader {
   read(buf: Buffer): number;
   /** The same, on libuv's thread pool, so that the main thread can work meanwhile. */
   readAsync?(buf: Buffer): Promise<number>;
+  /** One read(2) on libuv's thread pool: whatever the input has ready (at least a byte), 0 at the end. */
+  readSome?(buf: Buffer): Promise<number>;
   /** For a named regular file: where the unread rest is, for reads at offsets. */
   positional?(): { fd: number; offset: number; size: number } | undefined;
 }
@@ -36,6 +38,8 @@ export class Source implements ByteReader {
   /** Bytes returned by read() so far. */
   private consumed = 0;
   private readonly backoff = new Backoff();
+  /** A {@link Source.readSome} is waiting on the descriptor (it cannot be cancelled). */
+  reading = false;
 
   private constructor(name: string, fd: number, owned: boolean, size: number | undefined) {
     this.name = name;
@@ -130,6 +134,26 @@ export class Source implements ByteReader {
     }
     this.consumed += total;
     return total;
+  }
+
+  async readSome(buf: Buffer): Promise<number> {
+    let n: number;
+    if (this.pre.length) {
+      n = this.pre.copy(buf, 0, 0, Math.min(this.pre.length, buf.length));
+      this.pre = this.pre.subarray(n);
+    } else if (this.ended) {
+      n = 0;
+    } else {
+      this.reading = true;
+      try {
+        n = await readOnce(this.fd, buf, 0, buf.length, null, this.what);
+      } finally {
+        this.reading = false;
+      }
+      if (n === 0) this.ended = true;
+    }
+    this.consumed += n;
+    return n;
   }
 
   positional(): { fd: number; offset: number; size: number } | undefined {

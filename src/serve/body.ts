@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
+import { quote } from '../errors.js';
 import { parseJson } from '../formats/jsonSpans.js';
 import { HttpError } from './http.js';
 
@@ -220,7 +221,7 @@ export function parseMembers(body: Buffer, known: ReadonlySet<string>): Map<stri
     m = new Map();
     for (const [k, v] of Object.entries(o)) {
       if (!known.has(k)) throw unknownMember(k);
-      if (typeof v !== 'string') throw new HttpError(400, 'ERR_REQUEST', `"${k}" must be a string`);
+      if (typeof v !== 'string') throw new HttpError(400, 'ERR_REQUEST', `${quote(k)} must be a string`);
       if (!wellFormed(v)) throw badUtf8();
       m.set(k, new Decoded(v));
     }
@@ -231,5 +232,6 @@ export function parseMembers(body: Buffer, known: ReadonlySet<string>): Map<stri
 }
 
 function unknownMember(k: string): HttpError {
-  return new HttpError(400, 'ERR_REQUEST', `unknown member ${JSON.stringify(k.slice(0, 40))}`);
+  // quote(): control, invisible and bidi characters escaped, as in every message (SECURITY.md).
+  return new HttpError(400, 'ERR_REQUEST', `unknown member ${quote(k, 40)}`);
 }

@@ -1,6 +1,6 @@
 import { BlockList, isIP } from 'node:net';
 import type { IncomingMessage } from 'node:http';
-import { UsageError } from '../errors.js';
+import { quote, UsageError } from '../errors.js';
 import { HttpError } from './http.js';
 
 /**
@@ -31,7 +31,7 @@ export class HostCheck {
       if (n === '*') any = true;
       else if (n.startsWith('.') && n.length > 1) this.suffixes.push(n);
       else if (/^[a-z0-9_.-]+$/.test(n) || isIP(n.replace(/^\[|\]$/g, ''))) this.exact.add(n);
-      else throw new UsageError(`--allowed-host takes host names (api.example.com, .example.com for subdomains too, or *), not ${JSON.stringify(a)}`);
+      else throw new UsageError(`--allowed-host takes host names (api.example.com, .example.com for subdomains too, or *), not ${quote(a)}`);
     }
     this.any = any;
   }
@@ -69,14 +69,14 @@ export class HostCheck {
  * from `Host`. This service serves no pages, so no browser page has a
  * reason to call it. Clients that are not browsers send neither header.
  */
-export function crossOrigin(req: IncomingMessage): boolean {
+export function crossOrigin(req: IncomingMessage, authority = req.headers.host): boolean {
   const site = req.headers['sec-fetch-site'];
   if (site !== undefined && site !== 'same-origin' && site !== 'none') return true;
   const origin = req.headers.origin;
   if (origin === undefined) return false;
   try {
     const u = new URL(origin);
-    return u.host.toLowerCase() !== (req.headers.host ?? '').toLowerCase();
+    return u.host.toLowerCase() !== (authority ?? '').toLowerCase();
   } catch {
     return true; // "null" and anything else that is not a URL
   }
@@ -105,7 +105,7 @@ export class TrustedProxies {
       const ip = m?.[1] ?? '';
       const fam = isIP(ip);
       const bits = m?.[2] !== undefined ? Number(m[2]) : fam === 4 ? 32 : 128;
-      if (!fam || bits > (fam === 4 ? 32 : 128)) throw new UsageError(`--trust-proxy takes IP addresses, CIDR blocks (10.0.0.0/8, fd00::/8) or unix, not ${JSON.stringify(s)}`);
+      if (!fam || bits > (fam === 4 ? 32 : 128)) throw new UsageError(`--trust-proxy takes IP addresses, CIDR blocks (10.0.0.0/8, fd00::/8) or unix, not ${quote(s)}`);
       this.list.addSubnet(ip, bits, fam === 4 ? 'ipv4' : 'ipv6');
     }
     this.unix = unix;

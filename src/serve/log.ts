@@ -1,3 +1,4 @@
+import { printable } from '../errors.js';
 /**
  * The request log: one JSON line per request on stderr, batched so that a
  * busy server makes one write per turn of the event loop instead of one per
@@ -31,7 +32,7 @@ export function flushLog(): void {
 /** A line for people (start-up, warnings, reloads): after the queued request lines, at once. */
 export function say(line: string): void {
   flush();
-  process.stderr.write(`${line}\n`);
+  process.stderr.write(`${printable(line, 4000)}\n`);
 }
 
 let lastMs = 0;

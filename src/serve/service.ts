@@ -6,15 +6,16 @@ import { defaultAlgForKeyLength, type Alg } from '../crypto/algs.js';
 import { cbcDecrypt } from '../crypto/cbc.js';
 import { subkey } from '../crypto/derive.js';
 import { gcmSeal } from '../crypto/gcm.js';
-import { AesPayloadError, AuthError, KeyError } from '../errors.js';
+import { AesPayloadError, AuthError, KeyError, shown } from '../errors.js';
 import { b64decodeStrict } from '../formats/base64.js';
 import * as envelope from '../formats/envelope.js';
 import * as jweCodec from '../formats/jwe.js';
 import * as raw from '../formats/raw.js';
 import { ARMOR_BEGIN } from '../formats/stream.js';
 import { isFieldFormat } from '../fields/documents.js';
+import { loadYamlFor } from '../fields/yamlfields.js';
 import { keyId } from '../keys/kid.js';
-import { decrypt, detectFormat, encrypt, ORIGIN_NONCE_LEN, type Keys } from '../payload.js';
+import { decrypt, detectFormat, encrypt, inputKid, ORIGIN_NONCE_LEN, type Keys } from '../payload.js';
 import { ArmorReader } from '../stream/armor.js';
 import { decryptStream } from '../stream/pipeline.js';
 import { ClientGone, declaredTooLarge, hasBody, mediaType, parseMembers, readBody, type Member } from './body.js';
@@ -95,23 +96,110 @@ const MAC_FAILED = '{"status":"error","message":"Decryption failed"}';
 const JSON_TYPE = 'application/json';
 const METRICS_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
-/** Status and code for an expected error: 400 for input, key and authentication problems, never 500. */
-function errorAnswer(e: unknown): HttpError {
+/**
+ * The codes an API answer may carry (docs/SERVICE.md, "Errors", lists every
+ * one). A library error with another code is answered as ERR_FORMAT.
+ */
+export const API_CODES = new Set([
+  'ERR_JSON', 'ERR_REQUEST', 'ERR_UTF8', 'ERR_BASE64', 'ERR_NOT_ENCRYPTED', 'ERR_FIELD_DOCUMENT', 'ERR_ENVELOPE', 'ERR_RAW',
+  'ERR_JWE', 'ERR_JWE_ALG', 'ERR_JWE_CRIT', 'ERR_JWE_ZIP', 'ERR_STREAM', 'ERR_ARMOR', 'ERR_VERSION', 'ERR_ALG', 'ERR_ALG_MISMATCH',
+  'ERR_NONCE_LENGTH', 'ERR_KDF', 'ERR_FORMAT', 'ERR_LEGACY', 'ERR_EMBEDDED_KEY', 'ERR_UNAUTHENTICATED', 'ERR_AAD', 'ERR_AUTH',
+  'ERR_KEY_AMBIGUOUS', 'ERR_KID_UNKNOWN', 'ERR_KEY_TYPE', 'ERR_KEY_LENGTH', 'ERR_KEY_MISSING',
+]);
+
+/** What the service says instead of a library message written for the command line. */
+const API_MESSAGES: Record<string, string> = {
+  ERR_KEY_MISSING: 'this ciphertext is protected by a passphrase; the service decrypts only with its own keys',
+  ERR_KEY_TYPE: 'this ciphertext needs another kind of key than the server has (a passphrase or an RSA key)',
+  ERR_EMBEDDED_KEY: 'this envelope carries its own key, so it is not secret; the service does not decrypt it',
+  ERR_LEGACY: 'this is a legacy ciphertext (version 1), whose key is not separated from the other formats; the service does not read it (aes-payload rotate upgrades it)',
+  ERR_UNAUTHENTICATED: 'this ciphertext uses an unauthenticated algorithm; the service does not decrypt it',
+  ERR_KEY_AMBIGUOUS: "the ciphertext authenticates under more than one of the server's keys, so it could read differently under each: refused",
+};
+
+/** A command-line flag in a message (`--aad`, `pass --embedded-key`): not API terms. */
+const CLI_FLAG = /(?:^|[\s(,;:'"])--[a-z]/;
+
+/**
+ * Status, code and message for an error: 400 for input, key and
+ * authentication problems, never 500; messages in API terms, never a
+ * command-line flag or a server path (a keyring file's name).
+ */
+function errorAnswer(e: unknown, ciphertext?: string): HttpError {
   if (e instanceof HttpError) return e;
-  if (e instanceof AesPayloadError) return new HttpError(400, e.code, e.message);
-  return new HttpError(500, 'ERR_INTERNAL', 'internal error');
+  if (!(e instanceof AesPayloadError)) return new HttpError(500, 'ERR_INTERNAL', 'internal error');
+  if (e.code === 'ERR_USAGE') {
+    // Options the service passes on for the request: only "aad" can be wrong.
+    return new HttpError(400, 'ERR_REQUEST', CLI_FLAG.test(e.message) ? apiTerms(e.message) : e.message);
+  }
+  if (e.code === 'ERR_KID_UNKNOWN') {
+    let kid: string | undefined;
+    try {
+      kid = ciphertext !== undefined ? inputKid(ciphertext) : undefined;
+    } catch {
+      kid = undefined;
+    }
+    return new HttpError(400, e.code, kid ? `kid ${shown(kid)} is not one of this server's keys` : "the ciphertext's key is not one of this server's keys");
+  }
+  const code = API_CODES.has(e.code) ? e.code : 'ERR_FORMAT';
+  const message = API_MESSAGES[e.code] ?? (CLI_FLAG.test(e.message) ? 'this ciphertext cannot be read by the service' : e.message);
+  return new HttpError(400, code, message);
 }
 
-/** At most one Host header (Node keeps the first of several; RFC 9112 refuses them all). */
-function oneHost(req: IncomingMessage): boolean {
+/** The one message that names a flag for a request member: "aad". */
+function apiTerms(m: string): string {
+  const t = m.replace(/;? ?drop --aad\b/, '; leave "aad" out').replace(/--aad\b/g, '"aad"');
+  return CLI_FLAG.test(t) ? 'the request cannot be served as given' : t;
+}
+
+/**
+ * A header Node keeps only the first of when it is sent twice: Host (RFC
+ * 9112 refuses such requests) and Authorization (which one would be checked
+ * is a guess). Undefined when each comes at most once.
+ */
+function twice(req: IncomingMessage): 'host' | 'authorization' | undefined {
   const raw = req.rawHeaders;
-  let n = 0;
+  let host = 0;
+  let auth = 0;
   for (let i = 0; i < raw.length; i += 2) {
     const h = raw[i]!;
-    if (h.length === 4 && h.toLowerCase() === 'host' && ++n > 1) return false;
+    if (h.length === 4) {
+      if (h.toLowerCase() === 'host' && ++host > 1) return 'host';
+    } else if (h.length === 13 && h.toLowerCase() === 'authorization' && ++auth > 1) return 'authorization';
   }
-  return true;
+  return undefined;
 }
+
+/** An absolute-form request target (RFC 9112 §3.2.2): http(s)://AUTHORITY[PATH][?QUERY], with no user info. */
+const ABSOLUTE = /^https?:\/\/([^/?#@]*)(\/[^?#]*)?(?:\?[^#]*)?$/i;
+
+/** Where a request goes: its path, and the authority it names (the absolute-form target's, else Host). */
+interface Target {
+  path: string;
+  authority: string | undefined;
+}
+
+function targetOf(req: IncomingMessage): Target | undefined {
+  const url = req.url ?? '/';
+  if (url.charCodeAt(0) === 0x2f) {
+    const q = url.indexOf('?');
+    return { path: q < 0 ? url : url.slice(0, q), authority: req.headers.host };
+  }
+  const m = ABSOLUTE.exec(url);
+  if (!m) return undefined; // asterisk-form, authority-form, anything else
+  return { path: m[2] ?? '/', authority: m[1]! };
+}
+
+/** Set on a connection: how many of its requests wait behind an answer not yet taken by the client (pipelining). */
+export const QUEUED = Symbol('queued');
+/**
+ * Requests a connection may have waiting behind an answer the client has not
+ * taken yet. Node parses a whole read (64 KiB: over a thousand small pipelined
+ * requests) before it stops reading; past this many the connection is cut,
+ * so that a client that sends and never reads cannot make the server hold
+ * its answers.
+ */
+export const MAX_PIPELINED = 16;
 
 /** Constant-time comparison of the bearer token (the token's length is not a secret: keygen's are 43 characters). */
 function tokenOk(h: string | undefined, want: Buffer): boolean {
@@ -169,6 +257,27 @@ export function service(c: ServiceConfig, worker = '0') {
     const r = ready(k);
     if (r) byKid.set(r.kid, r);
   }
+  /** One log line for a connection closed for a client error (no request line to log). */
+  const connectionLine = (socket: Socket, status: number | null, bytes: number, reason: string) => {
+    if (c.log) logLine(`{"time":"${isoNow()}","client":${JSON.stringify(socket.remoteAddress ?? 'unix')},"method":null,"route":null,"status":${status},"ms":null,"bytes":${bytes},"kid":null,"reason":"${reason}"}`);
+  };
+  /**
+   * Close a connection for a client error that has no HTTP answer (pipelining past the cap, an
+   * answer never read), with a reset: a plain close would queue its FIN behind answers the client
+   * does not read, so the client would never learn of it, and the kernel would keep them.
+   */
+  const cut = (socket: Socket, reason: string) => {
+    if (socket.destroyed) return;
+    metrics.clientError(reason);
+    connectionLine(socket, null, 0, reason);
+    // Node parses the rest of the read it is in (64 KiB: over a thousand small pipelined requests),
+    // making a request and an answer object for each. The next request's callback returning -1
+    // makes the parser stop there with an error instead (Node's http parser reads the number
+    // onIncoming returns; an older or newer Node without it just parses the read to its end).
+    const parser = (socket as Socket & { parser?: { onIncoming?: unknown } }).parser;
+    if (parser && typeof parser.onIncoming === 'function') parser.onIncoming = () => -1;
+    abort(socket);
+  };
   const needKeys = (): Keys => {
     if (!keys) throw new KeyError('the server has no key configured', 'ERR_KEY_MISSING');
     return keys;
@@ -225,6 +334,7 @@ export function service(c: ServiceConfig, worker = '0') {
       plaintext = r.plaintext;
       meta.kid = r.kid;
     } else {
+      await loadYamlFor(text); // a YAML field document is told apart only by the YAML parser
       const format = detectFormat(text, 'auto');
       if (isFieldFormat(format)) throw new HttpError(400, 'ERR_FIELD_DOCUMENT', 'field documents are not decrypted here (their MAC covers the whole document); decrypt them with the CLI');
       // What was sealed with an aad needs it given again (SERVICE.md), not taken from the ciphertext.
@@ -290,10 +400,16 @@ export function service(c: ServiceConfig, worker = '0') {
     return { status: 200, body: JSON.stringify({ status: 'success', mac_address: mac }) };
   }
 
-  /** The checks every request passes before its body is read: route, method, Host, origin, token, media type, declared length. */
-  function precheck(req: IncomingMessage, spec: RouteSpec | undefined): HttpError | undefined {
-    if (!c.hosts.ok(req.headers.host) || !oneHost(req)) return HOST_REFUSED();
-    if (crossOrigin(req)) return CROSS_ORIGIN_REFUSED();
+  /** The checks every request passes before its body is read: target, Host, origin, route, method, token, media type, declared length. */
+  function precheck(req: IncomingMessage, target: Target | undefined, spec: RouteSpec | undefined): HttpError | undefined {
+    if (target === undefined) return new HttpError(400, 'ERR_BAD_REQUEST', 'the request target must be a path or an http(s) URL');
+    // RFC 9112 §3.2: an HTTP/1.1 request without Host is refused with 400.
+    if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) return new HttpError(400, 'ERR_BAD_REQUEST', 'an HTTP/1.1 request needs a Host header');
+    const dup = twice(req);
+    if (dup === 'host') return HOST_REFUSED();
+    if (dup === 'authorization') return new HttpError(400, 'ERR_BAD_REQUEST', 'the request has more than one Authorization header');
+    if (!c.hosts.ok(target.authority)) return HOST_REFUSED();
+    if (crossOrigin(req, target.authority)) return CROSS_ORIGIN_REFUSED();
     if (spec === undefined) return new HttpError(404, 'ERR_NOT_FOUND', 'no such route');
     if (!spec.methods.includes(req.method!)) return new HttpError(405, 'ERR_METHOD', `${req.method} is not allowed here`, { allow: spec.methods.join(', ') });
     if (token !== undefined && (spec.route === 'v1_encrypt' || spec.route === 'v1_decrypt') && !tokenOk(req.headers.authorization, token)) {
@@ -306,10 +422,9 @@ export function service(c: ServiceConfig, worker = '0') {
     return undefined;
   }
 
-  const specOfPath = (req: IncomingMessage): RouteSpec | undefined => {
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const spec = ROUTES.get(q < 0 ? url : url.slice(0, q));
+  const specOfPath = (target: Target | undefined): RouteSpec | undefined => {
+    if (target === undefined) return undefined;
+    const spec = ROUTES.get(target.path);
     if (spec === undefined) return undefined;
     if (spec.route === 'decrypt_mac' && !c.legacyCbc) return undefined;
     if (!c.v1 && (spec.route === 'v1_encrypt' || spec.route === 'v1_decrypt')) return undefined;
@@ -317,8 +432,20 @@ export function service(c: ServiceConfig, worker = '0') {
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const sock = req.socket as Socket & { [QUEUED]?: number };
+    if (sock.destroyed) return; // cut off below: the rest of what it sent is dropped unanswered
+    if (res.socket === null) {
+      // Pipelined: this answer waits behind one the client has not taken yet.
+      const q = (sock[QUEUED] ?? 0) + 1;
+      if (q > MAX_PIPELINED) return cut(sock, 'pipelining');
+      sock[QUEUED] = q;
+      res.once('socket', () => {
+        sock[QUEUED]!--;
+      });
+    }
     const start = performance.now();
-    const spec = specOfPath(req);
+    const target = targetOf(req);
+    const spec = specOfPath(target);
     const name: Route = spec?.route ?? 'unknown';
     const meta: Meta = {};
     const client = c.log ? c.proxies.client(req) : '';
@@ -349,7 +476,7 @@ export function service(c: ServiceConfig, worker = '0') {
       (req.socket as Socket & { [LAST_ANSWER]?: number })[LAST_ANSWER] = performance.now();
       record(status, body.length);
     };
-    const fail = (e: unknown) => {
+    const fail = (e: unknown, ciphertext?: string) => {
       if (e instanceof ClientGone) {
         // The client's doing, not an error of ours: nothing to answer, a log line, no error line.
         if (done) return;
@@ -357,7 +484,7 @@ export function service(c: ServiceConfig, worker = '0') {
         record((req.socket as Socket & { [TIMED_OUT]?: boolean })[TIMED_OUT] ? 408 : 499, 0);
         return;
       }
-      const a = errorAnswer(e);
+      const a = errorAnswer(e, ciphertext);
       if (a.status === 500) process.stderr.write(`aes-payload: internal error in ${name}: ${(e as Error)?.message ?? String(e)}\n`);
       if (spec?.origin) {
         if (a.status === 400) return finish(400, MAC_FAILED, JSON_TYPE, a.headers);
@@ -365,7 +492,7 @@ export function service(c: ServiceConfig, worker = '0') {
       }
       finish(a.status, `{"error":{"code":"${a.code}","message":${JSON.stringify(a.message)}}}`, JSON_TYPE, a.headers);
     };
-    const pre = precheck(req, spec);
+    const pre = precheck(req, target, spec);
     if (pre) return fail(pre);
     switch (name) {
       case 'healthz':
@@ -391,19 +518,26 @@ export function service(c: ServiceConfig, worker = '0') {
         }
         const m = parseMembers(body, spec!.members!);
         if (name === 'v1_encrypt') return finish(200, v1Encrypt(m, meta), JSON_TYPE);
-        if (name === 'v1_decrypt') return finish(200, await v1Decrypt(m, meta), JSON_TYPE);
+        if (name === 'v1_decrypt') {
+          try {
+            return finish(200, await v1Decrypt(m, meta), JSON_TYPE);
+          } catch (e) {
+            return fail(e, m.get('ciphertext')?.text());
+          }
+        }
         return finish(200, oracle(m), JSON_TYPE);
       },
       (e: unknown) => {
         if (e instanceof HttpError && e.status === 413) bodyRead = c.maxBody + 1;
         throw e;
       },
-    ).catch(fail);
+    ).catch((e: unknown) => fail(e));
   };
 
   /** For `Expect: 100-continue`: invite the body only when the request would be read. */
   const checkContinue = (req: IncomingMessage, res: ServerResponse): void => {
-    if (!precheck(req, specOfPath(req))) res.writeContinue();
+    const target = targetOf(req);
+    if (!precheck(req, target, specOfPath(target))) res.writeContinue();
     handle(req, res);
   };
 
@@ -411,11 +545,28 @@ export function service(c: ServiceConfig, worker = '0') {
     handle,
     checkContinue,
     metrics,
+    connectionLine,
+    cut,
     /** A new token (SIGHUP), for the requests that come after. */
     setToken(t: Buffer | undefined) {
       token = t;
     },
   };
+}
+
+/** Close a connection with a TCP reset (the TCP socket under TLS; a Unix socket is closed plainly). */
+function abort(socket: Socket): void {
+  for (const s of [socket, (socket as Socket & { _parent?: Socket })._parent]) {
+    try {
+      if (s && !s.destroyed) {
+        s.resetAndDestroy();
+        break;
+      }
+    } catch {
+      /* not a TCP handle */
+    }
+  }
+  socket.destroy();
 }
 
 /** Set on a socket that Node closed for a header or request timeout. */

@@ -22,19 +22,29 @@ export function armorSink(inner: Sink): Sink & { finish(): Promise<void> } {
     for (let i = 0; i < b.length; i += LINE_BYTES) s += `${b.subarray(i, i + LINE_BYTES).toString('base64')}\n`;
     return s;
   };
-  return {
+  /** The armor text for these bytes (whole lines; the rest waits for more). */
+  const encode = (parts: readonly Uint8Array[]): Buffer | undefined => {
+    const all = Buffer.concat([rest, ...parts]);
+    const whole = all.length - (all.length % LINE_BYTES);
+    rest = Buffer.from(all.subarray(whole));
+    const text = (started ? '' : `${ARMOR_BEGIN}\n`) + (whole ? lines(all.subarray(0, whole)) : '');
+    started = true;
+    return text ? Buffer.from(text, 'ascii') : undefined;
+  };
+  const tail = (): Buffer => {
+    const b = Buffer.from(`${started ? '' : `${ARMOR_BEGIN}\n`}${rest.length ? lines(rest) : ''}${ARMOR_END}\n`, 'ascii');
+    started = true;
+    return b;
+  };
+  const sink: Sink & { finish(): Promise<void> } = {
     async write(b: Uint8Array) {
-      const all = rest.length ? Buffer.concat([rest, b]) : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-      const whole = all.length - (all.length % LINE_BYTES);
-      rest = Buffer.from(all.subarray(whole));
-      const text = (started ? '' : `${ARMOR_BEGIN}\n`) + (whole ? lines(all.subarray(0, whole)) : '');
-      started = true;
-      if (text) await inner.write(Buffer.from(text, 'ascii'));
+      const text = encode([b]);
+      if (text) await inner.write(text);
     },
     /** The last line and the END line; call (and await) before commit. */
     async finish() {
-      await inner.write(Buffer.from(`${started ? '' : `${ARMOR_BEGIN}\n`}${rest.length ? lines(rest) : ''}${ARMOR_END}\n`, 'ascii'));
-      started = true;
+      if (inner.writev) inner.writev([tail()]);
+      else await inner.write(tail());
     },
     commit() {
       inner.commit();
@@ -44,6 +54,14 @@ export function armorSink(inner: Sink): Sink & { finish(): Promise<void> } {
       return inner.written;
     },
   };
+  if (inner.writev) {
+    const w = inner.writev.bind(inner);
+    sink.writev = (parts) => {
+      const text = encode(parts);
+      if (text) w([text]);
+    };
+  }
+  return sink;
 }
 
 function bad(why: string): FormatError {

@@ -1,13 +1,15 @@
 
 /**
- * node:crypto's `update()` returns a fresh buffer for every chunk. Those
+ * node:crypto's `update()` returns a fresh buffer for every call. Those
  * buffers are external memory, which V8 only reclaims after tens of MiB
  * have piled up (a smaller young generation does not change that: measured,
  * see README "Performance"). A minor collection every
- * {@link GC_EVERY_BYTES} of chunk output keeps a stream's memory small and
- * flat for about 5% of its time.
+ * {@link GC_EVERY_BYTES} of output keeps a stream's memory small and flat:
+ * peak RSS grows by about 2 MiB per thread for each MiB more between
+ * collections (measured at 1, 2, 4 and 8 MiB), and each collection costs
+ * about 0.15 ms.
  */
-export const GC_EVERY_BYTES = 12 * 1024 * 1024;
+export const GC_EVERY_BYTES = 1024 * 1024;
 
 let minor: (() => void) | undefined | null;
 

@@ -1,37 +1,44 @@
 import * as nodeCrypto from 'node:crypto';
 import { fstatSync } from 'node:fs';
-import { STREAM_TAG_LEN, checkHeaderMac, headerMac, streamKeys } from '../crypto/stream.js';
-import { AuthError, FormatError, IOError, KeyError } from '../errors.js';
+import { STREAM_TAG_LEN, checkHeaderMac, headerMac, processChunks, streamKeys } from '../crypto/stream.js';
+import { AuthError, FormatError, IOError, KeyError, ioError } from '../errors.js';
 import { DEFAULT_CHUNK_LOG2, MAX_CHUNK_LOG2, MIN_CHUNK_LOG2, STREAM_HEADER_LEN, decodeHeader, encodeHeaderBody, type StreamAlg } from '../formats/stream.js';
-import { readFull } from '../io/async.js';
+import { signalsFirst } from '../io/output.js';
 import type { ByteReader } from '../io/source.js';
 import { keyId } from '../keys/kid.js';
-import { Lanes, workerCount } from './lanes.js';
+import { GcPacer } from './gc.js';
+import { LANE_AUTH, LANE_CHANGED, LANE_IO, WORKER_THRESHOLD, runFileLanes, workerCount } from './lanes.js';
 import type { Sink } from './sink.js';
 
 /**
- * How a stream is processed (README, "Performance"): the chunks are sealed
- * or opened on the main thread (one core does about 1.2 GB/s of AES-GCM
- * here, more than a pipe or tmpfs delivers), while reads and writes run on
- * libuv's thread pool, so that I/O and crypto overlap. Files at known sizes
- * are read and written at their offsets by several jobs at once; pipes and
- * stdout are read ahead in order and written in order. Memory is a few
- * fixed buffers plus the chunk output garbage that {@link GcPacer} bounds,
- * whatever the input size or chunk size.
+ * How a stream is processed (README, "Performance"). Jobs of about 256 KiB
+ * of input (one chunk of the default size, or several small ones; a chunk
+ * of 1 MiB is a job of its own) are read, sealed or opened, and written,
+ * with synchronous system calls: a read(2)
+ * or write(2) on libuv's thread pool costs two context switches, and on
+ * pipes those cost more than they save. `update()`'s outputs are written as
+ * they are, with writev(2), not copied into an output buffer.
+ *
+ * - Pipes, stdin, stdout and armor: in order, on the main thread, reading
+ *   one job ahead (so as to know which chunk is final).
+ * - A named regular file to a regular file: the main thread (and worker
+ *   threads, with AES_PAYLOAD_THREADS) take jobs from a shared counter,
+ *   each reading and writing at the job's offsets (every chunk but the last
+ *   has a fixed size).
+ *
+ * Memory is a job buffer or two per thread, plus `update()`'s outputs, which
+ * {@link GcPacer} collects every MiB, whatever the input size.
  */
 
-/** Plaintext bytes per job: memory in flight is a few of these, whatever the chunk size. */
+/** Input bytes per job. */
 const JOB_BYTES = 256 * 1024;
-/** Jobs in flight at once (buffers: this many inputs and outputs). */
-const SLOTS = 6;
-const chunksPerJob = (chunkSize: number): number => Math.max(1, Math.floor(JOB_BYTES / chunkSize));
 
 export interface StreamOptions {
-  /** Worker threads besides the main thread, for large file-to-file streams (default: env AES_PAYLOAD_THREADS, else 1 on 2 cores or more). */
+  /** Worker threads besides the main thread, for large file-to-file streams (default: env AES_PAYLOAD_THREADS, else none). */
   workers?: number;
   /** Called as output is written, with the input bytes consumed so far. */
   onProgress?: (bytesIn: number) => void;
-  /** Plaintext chunk size as a power of 2 (12–20); default 16 (64 KiB). */
+  /** Plaintext chunk size as a power of 2 (12–20); default 18 (256 KiB). */
   chunkLog2?: number;
 }
 
@@ -67,163 +74,88 @@ interface Geometry {
   perJob: number;
   /** Input bytes per job. */
   inJob: number;
-  /** Output bytes per job at most. */
-  outJob: number;
 }
 
 function geometry(op: 'seal' | 'open', chunkSize: number): Geometry {
   const wire = op === 'seal' ? chunkSize : chunkSize + STREAM_TAG_LEN;
-  const perJob = chunksPerJob(chunkSize);
-  return { op, chunkSize, wire, perJob, inJob: wire * perJob, outJob: (op === 'seal' ? chunkSize + STREAM_TAG_LEN : chunkSize) * perJob };
+  const perJob = Math.max(1, Math.floor(JOB_BYTES / chunkSize));
+  return { op, chunkSize, wire, perJob, inJob: wire * perJob };
 }
 
-interface Slot {
-  inp: Buffer;
-  out: Buffer;
-}
-// Shared memory, so that a worker thread seals or opens a slot in place.
-const newSlot = (g: Geometry): Slot => ({ inp: Buffer.from(new SharedArrayBuffer(g.inJob)), out: Buffer.from(new SharedArrayBuffer(g.outJob)) });
-
-/** Seal or open one job's chunks into its slot's output; the one AuthError for a failed chunk. */
-async function crunch(g: Geometry, key: Buffer, s: Slot, len: number, counter: number, last: boolean, lanes: Lanes): Promise<number> {
-  const n = Math.max(1, Math.ceil(len / g.wire));
-  if (g.op === 'open' && last) checkFinalChunk(len - (n - 1) * g.wire, counter + n - 1);
-  const out = await lanes.run({ op: g.op, key, chunkSize: g.chunkSize, counter, lastIndex: last ? n - 1 : -1, inp: s.inp, len, out: s.out });
-  if (out < 0) throw new AuthError();
-  return out;
-}
+/** Yield to the event loop (progress, signals) when the main thread has worked this long. */
+const YIELD_MS = 50;
 
 /**
- * In order, for pipes, stdin, stdout and armor: a reader task fills slots
- * ahead (one read at a time, as a pipe requires), the main thread processes
- * each once the next one is known (so that it knows which chunk is final),
- * and a writer task writes results in order. Only authenticated output is
- * written; a failure stops everything before its job is written.
+ * In order, for pipes, stdin, stdout and armor, on the main thread: read a
+ * job, read the next one (so as to know whether this one holds the final
+ * chunk), seal or open it, write its pieces. Only authenticated output is
+ * written: a failed chunk stops everything before its job is written.
  */
-async function pumpInOrder(g: Geometry, src: ByteReader, sink: Sink, key: Buffer, opts: StreamOptions, lanes: Lanes): Promise<number> {
-  const read = src.readAsync ? (b: Buffer) => src.readAsync!(b) : (b: Buffer) => Promise.resolve(src.read(b));
-  const free: Slot[] = Array.from({ length: SLOTS }, () => newSlot(g));
-  const filled: { s: Slot; len: number }[] = [];
-  let eof = false;
-  let stop: unknown;
-  // The reader and the processor may both be waiting: wake every waiter, each re-checks.
-  let waiters: (() => void)[] = [];
-  const signal = () => {
-    const w = waiters;
-    waiters = [];
-    for (const r of w) r();
-  };
-  const until = async (ready: () => boolean) => {
-    while (!ready() && stop === undefined) await new Promise<void>((r) => waiters.push(r));
-    if (stop !== undefined) throw stop;
-  };
-  // Reader: keeps free slots filled, in order, until the input ends.
-  const reader = (async () => {
-    try {
-      let first = true;
-      while (!eof) {
-        await until(() => free.length > 0);
-        const s = free.pop()!;
-        const len = await read(s.inp);
-        if (len < g.inJob) eof = true;
-        if (len > 0 || first) filled.push({ s, len });
-        else free.push(s);
-        first = false;
-        signal();
-      }
-    } catch (e) {
-      stop ??= e;
-      signal();
-    }
-  })();
-  // Writer: one write at a time, in order; each written slot goes back to the reader.
-  let writes = Promise.resolve();
+async function pumpInOrder(g: Geometry, src: ByteReader, sink: Sink, key: Buffer, opts: StreamOptions): Promise<number> {
+  const gc = new GcPacer();
+  let cur = Buffer.allocUnsafeSlow(g.inJob);
+  let next = Buffer.allocUnsafeSlow(g.inJob);
+  let curLen = src.read(cur);
+  let counter = 0;
   let consumed = 0;
   let produced = 0;
-  let counter = 0;
-  try {
-    for (;;) {
-      await until(() => filled.length >= 2 || (eof && filled.length >= 1));
-      const { s, len } = filled.shift()!;
-      const last = eof && filled.length === 0;
-      // Processing may overlap with the next job's (another lane); writing keeps the order.
-      const job = crunch(g, key, s, len, counter, last, lanes);
-      job.catch((e: unknown) => {
-        stop ??= e;
-        signal();
-      });
-      counter += Math.max(1, Math.ceil(len / g.wire));
-      writes = writes.then(async () => {
-        if (stop !== undefined) return;
-        try {
-          const n = await job;
-          if (stop !== undefined) return;
-          await sink.write(s.out.subarray(0, n));
-          produced += n;
-          consumed += len;
-          opts.onProgress?.(consumed);
-        } catch (e) {
-          stop ??= e;
-        }
-        free.push(s);
-        signal();
-      });
-      if (last) break;
+  let lastYield = Date.now();
+  for (;;) {
+    // A short read is the end of the input; a full one needs a look at what follows.
+    const nextLen = curLen < g.inJob ? 0 : src.read(next);
+    const last = nextLen === 0;
+    const n = Math.max(1, Math.ceil(curLen / g.wire));
+    if (g.op === 'open' && last) checkFinalChunk(curLen - (n - 1) * g.wire, counter + n - 1);
+    const parts: Uint8Array[] = [];
+    const out = processChunks(nodeCrypto, g.op, key, g.chunkSize, counter, last ? n - 1 : -1, cur.subarray(0, curLen), parts);
+    if (out < 0) throw new AuthError();
+    if (sink.writev) sink.writev(parts);
+    else await sink.write(Buffer.concat(parts, out));
+    gc.produced(out);
+    produced += out;
+    consumed += curLen;
+    counter += n;
+    if (opts.onProgress) {
+      opts.onProgress(consumed);
+      if (Date.now() - lastYield >= YIELD_MS) {
+        await new Promise<void>((r) => setImmediate(r));
+        lastYield = Date.now();
+      }
     }
-    await writes;
-    if (stop !== undefined) throw stop;
-    return produced;
-  } catch (e) {
-    stop ??= e;
-    signal();
-    throw e;
-  } finally {
-    await writes.catch(() => {});
-    await reader;
+    if (last) return produced;
+    [cur, next] = [next, cur];
+    curLen = nextLen;
   }
 }
 
 /**
- * A named regular file to a regular file: {@link SLOTS} lanes each read a
- * job at its offset, process it, and write it at its place, so that reads
- * and writes of different jobs run at once on the thread pool. Output
- * offsets are known in advance because every chunk but the last has a fixed
- * size.
+ * A named regular file to a regular file: the main thread (and any worker
+ * threads) take jobs from a shared counter, reading and writing at the jobs'
+ * offsets (README, "Performance"). Output offsets are known in advance
+ * because every chunk but the last has a fixed size.
  */
-async function pumpAtOffsets(g: Geometry, input: { fd: number; offset: number; size: number }, sink: Sink & { writeAt: NonNullable<Sink['writeAt']> }, key: Buffer, opts: StreamOptions, lanes: Lanes): Promise<number> {
+async function pumpFiles(
+  g: Geometry,
+  input: { fd: number; offset: number; size: number },
+  out: { fd: number; at: number; what: string; wrote(bytes: number): void },
+  key: Buffer,
+  opts: StreamOptions,
+): Promise<number> {
   const total = input.size - input.offset;
-  const n = Math.max(1, Math.ceil(total / g.wire));
-  if (g.op === 'open') checkFinalChunk(total - (n - 1) * g.wire, n - 1);
-  const outChunk = g.op === 'seal' ? g.chunkSize + STREAM_TAG_LEN : g.chunkSize;
-  const outStart = sink.written;
-  const jobs = Math.ceil(n / g.perJob);
-  let next = 0;
-  let consumed = 0;
-  let produced = 0;
-  let failure: unknown;
-  const lane = async (): Promise<void> => {
-    const s = newSlot(g);
-    while (failure === undefined && next < jobs) {
-      const j = next++;
-      const counter = j * g.perJob;
-      const inPos = input.offset + counter * g.wire;
-      const want = Math.min(g.inJob, input.size - inPos);
-      try {
-        const got = await readFull(input.fd, s.inp.subarray(0, want), inPos, 'the input');
-        if (got !== want) throw new IOError('the input got shorter while it was being read', 'ERR_INPUT_CHANGED');
-        const out = await crunch(g, key, s, got, counter, j === jobs - 1, lanes);
-        await sink.writeAt(s.out.subarray(0, out), outStart + counter * outChunk);
-        produced += out;
-        consumed += got;
-        opts.onProgress?.(consumed);
-      } catch (e) {
-        failure ??= e;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(SLOTS, jobs) }, lane));
-  if (failure !== undefined) throw failure;
+  const chunks = Math.max(1, Math.ceil(total / g.wire));
+  if (g.op === 'open') checkFinalChunk(total - (chunks - 1) * g.wire, chunks - 1);
+  const extra = total >= WORKER_THRESHOLD ? (opts.workers ?? workerCount(process.env)) : 0;
+  const r = await runFileLanes(
+    { op: g.op, key, chunkSize: g.chunkSize, perJob: g.perJob, chunks, inFd: input.fd, inStart: input.offset, inEnd: input.size, outFd: out.fd, outStart: out.at },
+    extra,
+    opts.onProgress ? (jobs) => opts.onProgress!(Math.min(total, jobs * g.inJob)) : undefined,
+  );
+  if (r.failed === LANE_AUTH) throw new AuthError();
+  if (r.failed === LANE_CHANGED) throw new IOError('the input got shorter while it was being read', 'ERR_INPUT_CHANGED');
+  if (r.failed === LANE_IO) throw ioError(r.error, r.error.syscall === 'read' ? 'cannot read the input' : `cannot write ${out.what}`);
   if (fstatSync(input.fd).size !== input.size) throw new IOError('the input changed size while it was being read', 'ERR_INPUT_CHANGED');
+  const produced = g.op === 'seal' ? total + chunks * STREAM_TAG_LEN : total - chunks * STREAM_TAG_LEN;
+  out.wrote(produced);
   return produced;
 }
 
@@ -231,17 +163,9 @@ async function pumpAtOffsets(g: Geometry, input: { fd: number; offset: number; s
 async function run(op: 'seal' | 'open', src: ByteReader, sink: Sink, key: Buffer, chunkSize: number, opts: StreamOptions): Promise<number> {
   const g = geometry(op, chunkSize);
   const input = src.positional?.();
-  const atOffsets = Boolean(input && sink.writeAt);
-  // Measured on 2 cores (README, "Performance"): a worker thread speeds up
-  // file to file, but slows pipes down, where the processes at the other
-  // ends need the cores too. So pipes stay on the main thread.
-  const lanes = new Lanes(atOffsets ? (opts.workers ?? workerCount(process.env)) : 0);
-  try {
-    if (atOffsets) return await pumpAtOffsets(g, input!, sink as Sink & { writeAt: NonNullable<Sink['writeAt']> }, key, opts, lanes);
-    return await pumpInOrder(g, src, sink, key, opts, lanes);
-  } finally {
-    await lanes.close();
-  }
+  const output = input ? sink.positional?.() : undefined;
+  if (input && output) return pumpFiles(g, input, output, key, opts);
+  return pumpInOrder(g, src, sink, key, opts);
 }
 
 /**
@@ -265,6 +189,7 @@ export async function encryptStream(src: ByteReader, sink: Sink & { finish?(): P
     await sink.write(Buffer.concat([body, headerMac(keys.mac, body)]));
     const bytes = await run('seal', src, sink, keys.payload, 2 ** log2, opts);
     await sink.finish?.();
+    await signalsFirst();
     sink.commit();
     return { alg, kid, bytes };
   } catch (e) {
@@ -290,7 +215,7 @@ export async function encryptStream(src: ByteReader, sink: Sink & { finish?(): P
 export async function decryptStream(src: ByteReader, sink: Sink, keyOrLookup: Buffer | ((kid: string) => Buffer), opts: StreamOptions = {}): Promise<StreamResult> {
   try {
     const head = Buffer.alloc(STREAM_HEADER_LEN);
-    const got = src.readAsync ? await src.readAsync(head) : src.read(head);
+    const got = src.read(head);
     if (got < STREAM_HEADER_LEN) throw new FormatError('stream is truncated inside its header', 'ERR_STREAM');
     const h = decodeHeader(head);
     const key = typeof keyOrLookup === 'function' ? keyOrLookup(h.kid.toString('hex')) : keyOrLookup;
@@ -302,6 +227,7 @@ export async function decryptStream(src: ByteReader, sink: Sink, keyOrLookup: Bu
     try {
       checkHeaderMac(keys.mac, h.body, h.mac);
       const bytes = await run('open', src, sink, keys.payload, h.chunkSize, opts);
+      await signalsFirst();
       sink.commit();
       return { alg: h.alg, kid: given, bytes };
     } catch (e) {

@@ -1,12 +1,27 @@
 import { writeAll } from '../io/async.js';
 import { AtomicFile } from '../io/output.js';
+import { BrokenPipe } from '../io/stdout.js';
+import { writevAll } from '../io/writev.js';
+import { ioError } from '../errors.js';
 
-/** Where stream output goes: an atomic file, or stdout. Writes are asynchronous, on libuv's thread pool. */
+/**
+ * Where stream output goes: an atomic file, or stdout. `write` is all a sink
+ * must have; the sinks made here also write synchronously with `writev`,
+ * which is how the stream pipeline writes (README, "Performance").
+ */
 export interface Sink {
   /** Write in order: each write starts after the previous one resolved. */
   write(b: Uint8Array): Promise<void>;
+  /** Write these pieces in order, synchronously (the fast path, when present). */
+  writev?(parts: readonly Uint8Array[]): void;
   /** A regular file: write at `pos` (from the start of the output), in any order. */
   writeAt?(b: Uint8Array, pos: number): Promise<void>;
+  /**
+   * A regular file, for threads that write at offsets themselves: its
+   * descriptor, the file offset of the next byte of output, and `wrote`
+   * to count bytes so written.
+   */
+  positional?(): { fd: number; at: number; what: string; wrote(bytes: number): void };
   /** Finish: for a file, fsync and move it into place. */
   commit(): void;
   /** Give up: for a file, remove the temp file. */
@@ -16,7 +31,7 @@ export interface Sink {
 }
 
 /**
- * Stream output to stdout (a closed reader ends quietly, see writeAll).
+ * Stream output to stdout (a closed reader ends quietly, see writeStdout).
  *
  * @example
  * ```ts
@@ -29,6 +44,14 @@ export function stdoutSink(): Sink {
     async write(b) {
       await writeAll(1, b, null, 'to standard output');
       written += b.length;
+    },
+    writev(parts) {
+      try {
+        written += writevAll(1, parts, null);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EPIPE') throw new BrokenPipe();
+        throw ioError(e, 'cannot write to standard output');
+      }
     },
     commit() {},
     abort() {},
@@ -56,10 +79,31 @@ export function fileSink(path: string, opts: { mode: number; overwrite: boolean 
       end += b.length;
       written += b.length;
     },
+    writev(parts) {
+      let n: number;
+      try {
+        n = writevAll(f.descriptor!, parts, end);
+      } catch (e) {
+        throw ioError(e, `cannot write ${path}`);
+      }
+      end += n;
+      written += n;
+    },
     async writeAt(b, pos) {
       await writeAll(f.descriptor!, b, pos, path);
       end = Math.max(end, pos + b.length);
       written += b.length;
+    },
+    positional() {
+      return {
+        fd: f.descriptor!,
+        at: end,
+        what: path,
+        wrote(bytes: number) {
+          written += bytes;
+          end = Math.max(end, written);
+        },
+      };
     },
     commit: () => f.commit(),
     abort: () => f.abort(),
@@ -75,6 +119,9 @@ export function discardSink(): Sink {
   return {
     async write(b) {
       written += b.length;
+    },
+    writev(parts) {
+      for (const p of parts) written += p.length;
     },
     commit() {},
     abort() {},
