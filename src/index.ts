@@ -22,7 +22,7 @@ export type {
   DecryptFormat,
   ValueFormat,
 } from './payload.js';
-export type { RawNonceLength } from './formats/raw.js';
+export type { RawNonceLength } from './formats/raw/codec.js';
 export { keyId } from './keys/kid.js';
 export { decodeKey, encodeKey, KEY_ENCODINGS, type KeyEncoding } from './keys/decode.js';
 export {
@@ -37,11 +37,11 @@ export {
 } from './keys/resolve.js';
 export { parseKeyring, ringKey, type Keyring } from './keys/keyring.js';
 export { parseStructuredKey, rsaThumbprint } from './keys/structured.js';
-export { jweEncrypt, jweDecrypt, JWE_WRAPS, JWE_ENCS, type JweWrap, type JweEnc, type JweKeys } from './jose/jwe.js';
-export { encryptFields, decryptFields, checkFields, rotateFields, type FieldsKey, type KeyForKid, type FieldsEncryptOptions, type FieldsDecryptOptions } from './fields/fields.js';
-export { parsePaths, type FieldPath } from './fields/paths.js';
-export { encryptStream, decryptStream, type StreamOptions, type StreamResult } from './stream/pipeline.js';
-export { fileSink, stdoutSink, type Sink } from './stream/sink.js';
+export { jweEncrypt, jweDecrypt, JWE_WRAPS, JWE_ENCS, type JweWrap, type JweEnc, type JweKeys } from './formats/jwe/jwe.js';
+export { encryptFields, decryptFields, checkFields, rotateFields, type FieldsKey, type KeyForKid, type FieldsEncryptOptions, type FieldsDecryptOptions } from './formats/fields/fields.js';
+export { parsePaths, type FieldPath } from './formats/fields/paths.js';
+export { encryptStream, decryptStream, type StreamOptions, type StreamResult } from './formats/stream/pipeline.js';
+export { fileSink, stdoutSink, type Sink } from './formats/stream/sink.js';
 export { Source } from './io/source.js';
 export { ALGS, isAlg, algSpec, defaultAlgForKeyLength, type Alg, type AlgSpec } from './crypto/algs.js';
 export {

@@ -4,13 +4,13 @@
 // line endings around an otherwise valid input are documented as accepted).
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
-import { decodeHeader } from '../src/formats/stream.js';
+import { decodeHeader } from '../src/formats/stream/codec.js';
 import { encrypt } from '../src/payload.js';
-import { encryptFields } from '../src/fields/fields.js';
-import { parsePaths } from '../src/fields/paths.js';
-import { encryptStream } from '../src/stream/pipeline.js';
-import { armorSink } from '../src/stream/armor.js';
-import type { Sink } from '../src/stream/sink.js';
+import { encryptFields } from '../src/formats/fields/fields.js';
+import { parsePaths } from '../src/formats/fields/paths.js';
+import { encryptStream } from '../src/formats/stream/pipeline.js';
+import { armorSink } from '../src/formats/stream/armor.js';
+import type { Sink } from '../src/formats/stream/sink.js';
 
 export interface Mutant {
   cls: string;

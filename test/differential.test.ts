@@ -19,9 +19,9 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { variablesOf } from '../src/cli/exec.js';
 import { AesPayloadError } from '../src/errors.js';
-import { loadYaml } from '../src/fields/yamlfields.js';
-import { parsePaths } from '../src/fields/paths.js';
-import { envValue, parseEnv } from '../src/formats/dotenv.js';
+import { loadYaml } from '../src/formats/fields/yamlfields.js';
+import { parsePaths } from '../src/formats/fields/paths.js';
+import { envValue, parseEnv } from '../src/formats/fields/dotenv.js';
 import { decrypt, encrypt, verify } from '../src/payload.js';
 import { disagreements, readEnv, readYaml, sameValue, yamlTyped, type Reading } from './consumers.js';
 

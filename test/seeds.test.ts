@@ -9,8 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseJsonSpans } from '../src/formats/jsonSpans.js';
-import { pythonJsonDumps } from '../src/formats/pyjson.js';
+import { parseJsonSpans } from '../src/formats/common/jsonSpans.js';
+import { pythonJsonDumps } from '../src/formats/fields/pyjson.js';
 import { PYTHON, ROOT, oneLineError, run, runPeer, tempDir } from './helpers.js';
 
 const SEEDS = join(ROOT, 'test/peers/seeds.py');

@@ -3,14 +3,14 @@ import { ALGS, type Alg } from '../crypto/algs.js';
 import { InterruptedError, KeyError, UsageError } from '../errors.js';
 import { isTerminal, noPromptReason, promptIo, type PromptIo } from './terminal.js';
 import { KEY_GROUP } from './help.js';
-import { isJweAlgName } from '../jose/jwe.js';
+import { isJweAlgName } from '../formats/jwe/jwe.js';
 import { writeFileAtomic } from '../io/output.js';
 import { writeStdout } from '../io/stdout.js';
 import { KEY_ENCODINGS } from '../keys/decode.js';
 import { keySourceFlags, resolveKey, resolveKeys, type KeyContext, type KeySource, type ResolvedKey, type ResolvedKeys } from '../keys/resolve.js';
 import type { Ui } from './ui.js';
-import { isEnvFileName } from '../formats/dotenv.js';
-import { isYamlFileName } from '../fields/yamlfields.js';
+import { isEnvFileName } from '../formats/fields/dotenv.js';
+import { isYamlFileName } from '../formats/fields/yamlfields.js';
 import type { InputType, Keys } from '../payload.js';
 import { constants as osConstants } from 'node:os';
 

@@ -10,14 +10,14 @@ import { usesKeyCommand } from '../keys/resolve.js';
 import { addKeyOptions, inputTypeOf, algOption, allowAlgOption, asAlg, emit, hasKeyFlag, parseAllowAlg, resolveCliKeys, terminalHint, type KeyFlags } from './common.js';
 import { decryptStreamCli, streamKeyFor, streamKind } from './stream.js';
 import { ON_ERROR, onErrorOf, runLines } from './lines.js';
-import { parsePaths } from '../fields/paths.js';
-import { extractValue } from '../fields/extract.js';
-import { loadYaml, loadYamlFor, yamlToJson } from '../fields/yamlfields.js';
+import { parsePaths } from '../formats/fields/paths.js';
+import { extractValue } from '../formats/fields/extract.js';
+import { loadYaml, loadYamlFor, yamlToJson } from '../formats/fields/yamlfields.js';
 import { KdfBudget } from '../crypto/kdf.js';
 import type { Ui } from './ui.js';
 import { withHelp } from './help.js';
 import { nonceBytesOf, nonceBytesOption } from './nonce.js';
-import { originWarning } from '../fields/origin.js';
+import { originWarning } from '../formats/fields/origin.js';
 import { valueFormatOption } from './valueFormat.js';
 import type { ValueFormat } from '../payload.js';
 

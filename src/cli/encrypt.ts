@@ -6,7 +6,7 @@ import { KeyError, UsageError, ioError } from '../errors.js';
 import { MAX_PAYLOAD_BYTES, readAllOf } from '../io/input.js';
 import { Source } from '../io/source.js';
 import { checkOutput } from '../io/output.js';
-import { JWE_WRAPS, type JweWrap } from '../jose/jwe.js';
+import { JWE_WRAPS, type JweWrap } from '../formats/jwe/jwe.js';
 import { publicOf } from '../keys/structured.js';
 import { readRecipient, readRecipients } from '../keys/recipients.js';
 import { encrypt, generateKey, lineFastPath, type EncryptFormat, type Keys } from '../payload.js';
@@ -14,14 +14,14 @@ import { lineWorkerCount } from '../io/lineWorkers.js';
 import { addKeyOptions, algOption, asAlg, emit, hasKeyFlag, resolveCliKeys, terminalHint, inputTypeOption, inputTypeOf, type KeyFlags } from './common.js';
 import { encryptStreamCli, streamKey } from './stream.js';
 import { ON_ERROR, onErrorOf, runLines } from './lines.js';
-import { parsePaths } from '../fields/paths.js';
+import { parsePaths } from '../formats/fields/paths.js';
 import type { InputType, ValueFormat } from '../payload.js';
-import { loadYaml } from '../fields/yamlfields.js';
+import { loadYaml } from '../formats/fields/yamlfields.js';
 import type { Ui } from './ui.js';
 import { isTerminal } from './terminal.js';
 import { withHelp } from './help.js';
 import { nonceBytesOf, nonceBytesOption } from './nonce.js';
-import { originWarning } from '../fields/origin.js';
+import { originWarning } from '../formats/fields/origin.js';
 import { valueFormatOption } from './valueFormat.js';
 
 interface EncryptFlags extends KeyFlags {

@@ -1,11 +1,11 @@
 import { AesPayloadError, AuthError, EXIT, KeyError } from '../errors.js';
-import { detect as detectStream } from '../formats/stream.js';
+import { detect as detectStream } from '../formats/stream/codec.js';
 import type { Source } from '../io/source.js';
 import type { Keys } from '../payload.js';
 import { ringKey } from '../keys/keyring.js';
-import { ArmorReader, armorSink } from '../stream/armor.js';
-import { decryptStream, encryptStream, type StreamOptions, type StreamResult } from '../stream/pipeline.js';
-import { discardSink, fileSink, stdoutSink, type Sink } from '../stream/sink.js';
+import { ArmorReader, armorSink } from '../formats/stream/armor.js';
+import { decryptStream, encryptStream, type StreamOptions, type StreamResult } from '../formats/stream/pipeline.js';
+import { discardSink, fileSink, stdoutSink, type Sink } from '../formats/stream/sink.js';
 import { progress } from './progress.js';
 import type { Ui } from './ui.js';
 

@@ -1,6 +1,6 @@
 import { parse as parseIni } from 'ini';
 import { KeyError, quote, shown } from '../errors.js';
-import { parseJson } from '../formats/jsonSpans.js';
+import { parseJson } from '../formats/common/jsonSpans.js';
 import { decodeKey } from './decode.js';
 import { keyId } from './kid.js';
 

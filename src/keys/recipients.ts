@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
 import { KeyError, ioError } from '../errors.js';
-import { parseJson } from '../formats/jsonSpans.js';
+import { parseJson } from '../formats/common/jsonSpans.js';
 import { parseStructuredKey, publicOf } from './structured.js';
 
 function read(path: string, what: string): Buffer {

@@ -1,7 +1,7 @@
 import { createHash, createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { FormatError, KeyError, quote } from '../errors.js';
-import { parseJson } from '../formats/jsonSpans.js';
-import { b64urlDecodeStrict } from '../formats/base64.js';
+import { parseJson } from '../formats/common/jsonSpans.js';
+import { b64urlDecodeStrict } from '../formats/common/base64.js';
 
 /** A key file that holds a JWK or a PEM key rather than bare key text. */
 export type StructuredKey =

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import { quote } from '../errors.js';
-import { parseJson } from '../formats/jsonSpans.js';
+import { parseJson } from '../formats/common/jsonSpans.js';
 import { HttpError } from './http.js';
 
 /**

@@ -6,8 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { headerMac, streamKeys } from '../../src/crypto/stream.js';
-import { encryptStream } from '../../src/stream/pipeline.js';
-import type { Sink } from '../../src/stream/sink.js';
+import { encryptStream } from '../../src/formats/stream/pipeline.js';
+import type { Sink } from '../../src/formats/stream/sink.js';
 import { BIN, baseEnv } from '../helpers.js';
 import { KEY, cli, enc, refused, workspace } from './attack.js';
 

@@ -1,16 +1,16 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
-import { open, seal, specOf } from '../crypto/aead.js';
-import { defaultAlgForKeyLength, isAlg, type Alg } from '../crypto/algs.js';
-import { gcmOpen, gcmSeal } from '../crypto/gcm.js';
-import { KDF_INPUT_CAP_MS, pbes2Kek, pbkdf2CostMs, type KdfBudget } from '../crypto/kdf.js';
-import { aesKwUnwrap, aesKwWrap } from '../crypto/keywrap.js';
-import { rsaOaepDecrypt, rsaOaepEncrypt } from '../crypto/rsaOaep.js';
-import { AmbiguousKeyError, AuthError, FormatError, KeyError, UsageError, quote, shown } from '../errors.js';
-import { b64urlDecodeStrict, b64urlEncode } from '../formats/base64.js';
-import * as codec from '../formats/jwe.js';
-import { keyId } from '../keys/kid.js';
-import { rsaThumbprint } from '../keys/structured.js';
-import type { ExternalKek } from '../keys/pkcs11.js';
+import { open, seal, specOf } from '../../crypto/aead.js';
+import { defaultAlgForKeyLength, isAlg, type Alg } from '../../crypto/algs.js';
+import { gcmOpen, gcmSeal } from '../../crypto/gcm.js';
+import { KDF_INPUT_CAP_MS, pbes2Kek, pbkdf2CostMs, type KdfBudget } from '../../crypto/kdf.js';
+import { aesKwUnwrap, aesKwWrap } from '../../crypto/keywrap.js';
+import { rsaOaepDecrypt, rsaOaepEncrypt } from '../../crypto/rsaOaep.js';
+import { AmbiguousKeyError, AuthError, FormatError, KeyError, UsageError, quote, shown } from '../../errors.js';
+import { b64urlDecodeStrict, b64urlEncode } from '../common/base64.js';
+import * as codec from './codec.js';
+import { keyId } from '../../keys/kid.js';
+import { rsaThumbprint } from '../../keys/structured.js';
+import type { ExternalKek } from '../../keys/pkcs11.js';
 
 /** Key management algorithms (`alg`) aes-payload reads and writes. */
 export const JWE_WRAPS = [

@@ -1,4 +1,4 @@
-import { FormatError } from '../errors.js';
+import { FormatError } from '../../errors.js';
 
 /**
  * The chunked streaming format (docs/FORMAT.md §9): a 68-byte header, then

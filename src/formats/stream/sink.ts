@@ -1,8 +1,8 @@
-import { writeAll } from '../io/async.js';
-import { AtomicFile } from '../io/output.js';
-import { BrokenPipe } from '../io/stdout.js';
-import { writevAll } from '../io/writev.js';
-import { ioError } from '../errors.js';
+import { writeAll } from '../../io/async.js';
+import { AtomicFile } from '../../io/output.js';
+import { BrokenPipe } from '../../io/stdout.js';
+import { writevAll } from '../../io/writev.js';
+import { ioError } from '../../errors.js';
 
 /**
  * Where stream output goes: an atomic file, or stdout. `write` is all a sink

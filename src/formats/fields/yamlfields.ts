@@ -1,9 +1,9 @@
 import type * as YAML from 'yaml';
-import { AUTH_FAILED_MESSAGE, AuthError, FormatError } from '../errors.js';
-import { loadVendored } from '../io/vendor.js';
-import * as token from '../formats/token.js';
-import { YAML_FORBIDDEN, escapeMisread, plainKeepsString, plainMisread } from '../formats/yamlPortable.js';
-import { MAX_JSON_DEPTH, parseJsonSpans, type JsonNode } from '../formats/jsonSpans.js';
+import { AUTH_FAILED_MESSAGE, AuthError, FormatError } from '../../errors.js';
+import { loadVendored } from '../../io/vendor.js';
+import * as token from './token.js';
+import { YAML_FORBIDDEN, escapeMisread, plainKeepsString, plainMisread } from './yamlPortable.js';
+import { MAX_JSON_DEPTH, parseJsonSpans, type JsonNode } from '../common/jsonSpans.js';
 import { overModel, type FieldCodec } from './model.js';
 
 /**

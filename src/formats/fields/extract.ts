@@ -1,6 +1,6 @@
-import { FormatError, UsageError, quote } from '../errors.js';
-import { parseEnv } from '../formats/dotenv.js';
-import { parseJsonSpans } from '../formats/jsonSpans.js';
+import { FormatError, UsageError, quote } from '../../errors.js';
+import { parseEnv } from './dotenv.js';
+import { parseJsonSpans } from '../common/jsonSpans.js';
 import { parsePaths, select } from './paths.js';
 
 /**

@@ -1,6 +1,6 @@
-import { FormatError } from '../errors.js';
-import { ARMOR_BEGIN, ARMOR_END, ARMOR_LINE } from '../formats/stream.js';
-import type { ByteReader } from '../io/source.js';
+import { FormatError } from '../../errors.js';
+import { ARMOR_BEGIN, ARMOR_END, ARMOR_LINE } from './codec.js';
+import type { ByteReader } from '../../io/source.js';
 import type { Sink } from './sink.js';
 
 const LINE_BYTES = (ARMOR_LINE / 4) * 3;

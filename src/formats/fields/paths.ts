@@ -1,5 +1,5 @@
-import { UsageError, quote } from '../errors.js';
-import type { JsonNode } from '../formats/jsonSpans.js';
+import { UsageError, quote } from '../../errors.js';
+import type { JsonNode } from '../common/jsonSpans.js';
 
 /** One step of a field path. */
 export type Segment = { key: string } | { index: number } | { any: true } | { deep: true };

@@ -1,6 +1,6 @@
-import { UsageError } from '../errors.js';
-import { envValue, parseEnv, parsePortableEnv, type EnvDoc } from '../formats/dotenv.js';
-import * as token from '../formats/token.js';
+import { UsageError } from '../../errors.js';
+import { envValue, parseEnv, parsePortableEnv, type EnvDoc } from './dotenv.js';
+import * as token from './token.js';
 import { HEADER_MEMBER } from './fields.js';
 import { overModel, type DocModel } from './model.js';
 import type { FieldPath } from './paths.js';

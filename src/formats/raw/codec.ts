@@ -1,8 +1,8 @@
-import type { Sealed } from '../crypto/aead.js';
-import { specOf } from '../crypto/aead.js';
-import type { Alg } from '../crypto/algs.js';
-import { FormatError } from '../errors.js';
-import { b64decodeStrict, b64encode } from './base64.js';
+import type { Sealed } from '../../crypto/aead.js';
+import { specOf } from '../../crypto/aead.js';
+import type { Alg } from '../../crypto/algs.js';
+import { FormatError } from '../../errors.js';
+import { b64decodeStrict, b64encode } from '../common/base64.js';
 
 /**
  * Raw format (docs/FORMAT.md, "Raw"): one line of standard base64 of

@@ -1,6 +1,6 @@
-import { FormatError, quote } from '../errors.js';
-import { b64urlDecodeStrict, b64urlEncode } from './base64.js';
-import { parseJson } from './jsonSpans.js';
+import { FormatError, quote } from '../../errors.js';
+import { b64urlDecodeStrict, b64urlEncode } from '../common/base64.js';
+import { parseJson } from '../common/jsonSpans.js';
 
 /** Most recipients a general JWE may list (each may cost an RSA or PBES2 operation). */
 export const MAX_RECIPIENTS = 16;

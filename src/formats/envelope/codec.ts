@@ -1,7 +1,7 @@
-import { isAlg, type Alg } from '../crypto/algs.js';
-import { FormatError, quote } from '../errors.js';
-import { b64decodeChecked, b64decodeStrict, b64encode } from './base64.js';
-import { parseJson } from './jsonSpans.js';
+import { isAlg, type Alg } from '../../crypto/algs.js';
+import { FormatError, quote } from '../../errors.js';
+import { b64decodeChecked, b64decodeStrict, b64encode } from '../common/base64.js';
+import { parseJson } from '../common/jsonSpans.js';
 
 /**
  * The JSON envelopes (docs/FORMAT.md §3):

@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { FormatError } from '../errors.js';
+import { FormatError } from '../../errors.js';
 
 /**
  * Decode text input strictly as UTF-8. Invalid bytes are refused (exit 4),

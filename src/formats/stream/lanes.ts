@@ -1,7 +1,7 @@
 import * as nodeCrypto from 'node:crypto';
 import * as nodeFs from 'node:fs';
 import type { Worker } from 'node:worker_threads';
-import { processChunks } from '../crypto/stream.js';
+import { processChunks } from '../../crypto/stream.js';
 import { GC_EVERY_BYTES, GcPacer, enableGc } from './gc.js';
 
 /** What every lane of one file-to-file stream shares. */

@@ -1,4 +1,4 @@
-import type { JsonNode } from './jsonSpans.js';
+import type { JsonNode } from '../common/jsonSpans.js';
 
 /**
  * The text Python's `json.dumps(json.loads(x))` gives for a JSON value `x`,

@@ -1,8 +1,8 @@
-import { open, specOf } from '../crypto/aead.js';
-import type { Alg } from '../crypto/algs.js';
-import { AmbiguousKeyError, AuthError, FormatError } from '../errors.js';
-import { keyId } from '../keys/kid.js';
-import { otherNonceLength, split } from './raw.js';
+import { open, specOf } from '../../crypto/aead.js';
+import type { Alg } from '../../crypto/algs.js';
+import { AmbiguousKeyError, AuthError, FormatError } from '../../errors.js';
+import { keyId } from '../../keys/kid.js';
+import { otherNonceLength, split } from './codec.js';
 
 /**
  * Open raw bytes (nonce/IV ‖ ciphertext ‖ tag, docs/FORMAT.md §4) with each

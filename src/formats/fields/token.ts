@@ -1,7 +1,7 @@
-import { specOf, type Sealed } from '../crypto/aead.js';
-import { isAlg, type Alg } from '../crypto/algs.js';
-import { FormatError, quote } from '../errors.js';
-import { b64urlDecodeStrict, b64urlEncode } from './base64.js';
+import { specOf, type Sealed } from '../../crypto/aead.js';
+import { isAlg, type Alg } from '../../crypto/algs.js';
+import { FormatError, quote } from '../../errors.js';
+import { b64urlDecodeStrict, b64urlEncode } from '../common/base64.js';
 
 /**
  * Field tokens and the document header (docs/FORMAT.md §10). A token is one

@@ -1,4 +1,4 @@
-import { FormatError } from '../errors.js';
+import { FormatError } from '../../errors.js';
 
 const STD = /^[A-Za-z0-9+/]*={0,2}$/;
 

@@ -1,12 +1,12 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { open, seal, specOf } from '../crypto/aead.js';
-import { algForKeyLength, defaultAlgForKeyLength, type Alg } from '../crypto/algs.js';
-import { subkey } from '../crypto/derive.js';
-import { AuthError, FormatError, KeyError, UsageError } from '../errors.js';
-import { parseJsonSpans, type JsonEntry, type JsonNode } from '../formats/jsonSpans.js';
-import * as token from '../formats/token.js';
-import type { DocHeader, MacMode } from '../formats/token.js';
-import { keyId } from '../keys/kid.js';
+import { open, seal, specOf } from '../../crypto/aead.js';
+import { algForKeyLength, defaultAlgForKeyLength, type Alg } from '../../crypto/algs.js';
+import { subkey } from '../../crypto/derive.js';
+import { AuthError, FormatError, KeyError, UsageError } from '../../errors.js';
+import { parseJsonSpans, type JsonEntry, type JsonNode } from '../common/jsonSpans.js';
+import * as token from './token.js';
+import type { DocHeader, MacMode } from './token.js';
+import { keyId } from '../../keys/kid.js';
 import { select, walkAll, type FieldPath, type Location } from './paths.js';
 
 /**

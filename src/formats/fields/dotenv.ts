@@ -1,4 +1,4 @@
-import { FormatError } from '../errors.js';
+import { FormatError } from '../../errors.js';
 
 /**
  * `.env` files (docs/FORMAT.md §11): `[export ]NAME=VALUE` lines, comments

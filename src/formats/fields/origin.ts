@@ -1,10 +1,10 @@
-import { seal, specOf } from '../crypto/aead.js';
-import type { Alg } from '../crypto/algs.js';
-import { AuthError, FormatError, UsageError } from '../errors.js';
-import { b64decodeStrict, b64encode } from '../formats/base64.js';
-import { parseJsonSpans, type JsonNode } from '../formats/jsonSpans.js';
-import { pythonJsonDumps } from '../formats/pyjson.js';
-import { openRawBytes } from '../formats/rawOpen.js';
+import { seal, specOf } from '../../crypto/aead.js';
+import type { Alg } from '../../crypto/algs.js';
+import { AuthError, FormatError, UsageError } from '../../errors.js';
+import { b64decodeStrict, b64encode } from '../common/base64.js';
+import { parseJsonSpans, type JsonNode } from '../common/jsonSpans.js';
+import { pythonJsonDumps } from './pyjson.js';
+import { openRawBytes } from '../raw/rawOpen.js';
 import { select, type FieldPath, type Location } from './paths.js';
 
 /**

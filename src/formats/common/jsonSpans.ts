@@ -1,4 +1,4 @@
-import { FormatError } from '../errors.js';
+import { FormatError } from '../../errors.js';
 
 /**
  * A JSON value with its position in the source text, so that a document can
