@@ -9,7 +9,7 @@
  * decrypt(text, key).plaintext.toString(); // '{"a":1}'
  * ```
  */
-export { encrypt, decrypt, verify, generateKey, keyForKid } from './payload.js';
+export { encrypt, decrypt, verify, generateKey, keyForKid } from './ops/index.js';
 export type {
   Keys,
   KeyArg,
@@ -21,7 +21,7 @@ export type {
   EncryptFormat,
   DecryptFormat,
   ValueFormat,
-} from './payload.js';
+} from './ops/index.js';
 export type { RawNonceLength } from './formats/raw/codec.js';
 export { keyId } from './keys/kid.js';
 export { decodeKey, encodeKey, KEY_ENCODINGS, type KeyEncoding } from './keys/decode.js';

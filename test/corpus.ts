@@ -5,7 +5,7 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 import { decodeHeader } from '../src/formats/stream/codec.js';
-import { encrypt } from '../src/payload.js';
+import { encrypt } from '../src/ops/index.js';
 import { encryptFields } from '../src/formats/fields/fields.js';
 import { parsePaths } from '../src/formats/fields/paths.js';
 import { encryptStream } from '../src/formats/stream/pipeline.js';

@@ -22,7 +22,7 @@ import { AesPayloadError } from '../src/errors.js';
 import { loadYaml } from '../src/formats/fields/yamlfields.js';
 import { parsePaths } from '../src/formats/fields/paths.js';
 import { envValue, parseEnv } from '../src/formats/fields/dotenv.js';
-import { decrypt, encrypt, verify } from '../src/payload.js';
+import { decrypt, encrypt, verify } from '../src/ops/index.js';
 import { disagreements, readEnv, readYaml, sameValue, yamlTyped, type Reading } from './consumers.js';
 
 const KEY = randomBytes(32);

@@ -11,7 +11,7 @@ import { keySourceFlags, resolveKey, resolveKeys, type KeyContext, type KeySourc
 import type { Ui } from './ui.js';
 import { isEnvFileName } from '../formats/fields/dotenv.js';
 import { isYamlFileName } from '../formats/fields/yamlfields.js';
-import type { InputType, Keys } from '../payload.js';
+import type { InputType, Keys } from '../ops/index.js';
 import { constants as osConstants } from 'node:os';
 
 /** The KEY flags shared by encrypt, decrypt and verify. None takes a secret. */

@@ -4,7 +4,7 @@ import { MAX_ENCODED_BYTES, readAllOf } from '../io/input.js';
 import { Source } from '../io/source.js';
 import { FormatError } from '../errors.js';
 import { checkOutput } from '../io/output.js';
-import { decrypt, inputKid, lineFastPath, type DecryptFormat, type Keys } from '../payload.js';
+import { decrypt, inputKid, lineFastPath, type DecryptFormat, type Keys } from '../ops/index.js';
 import { lineWorkerCount } from '../io/lineWorkers.js';
 import { usesKeyCommand } from '../keys/resolve.js';
 import { addKeyOptions, inputTypeOf, algOption, allowAlgOption, asAlg, emit, hasKeyFlag, parseAllowAlg, resolveCliKeys, terminalHint, type KeyFlags } from './common.js';
@@ -19,7 +19,7 @@ import { withHelp } from './help.js';
 import { nonceBytesOf, nonceBytesOption } from './nonce.js';
 import { originWarning } from '../formats/fields/origin.js';
 import { valueFormatOption } from './valueFormat.js';
-import type { ValueFormat } from '../payload.js';
+import type { ValueFormat } from '../ops/index.js';
 
 interface DecryptFlags extends KeyFlags {
   output?: string;

@@ -16,7 +16,7 @@ import { killTree, processTree, signalAll } from '../io/processTree.js';
 import { DEADLY_SIGNALS } from '../io/signals.js';
 import { wipeInitialEnvironment } from '../io/launch.js';
 import { secretEnvNames } from '../keys/resolve.js';
-import { decrypt, detectFormat, encrypt, keyForKid, type KeyArg } from '../payload.js';
+import { decrypt, detectFormat, encrypt, keyForKid, type KeyArg } from '../ops/index.js';
 import { addKeyOptions, keysOf, promptConfirm, resolveCliKeys, signalStatus, type KeyFlags } from './common.js';
 import { withHelp } from './help.js';
 import type { Ui } from './ui.js';

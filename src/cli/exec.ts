@@ -10,7 +10,7 @@ import { parseJsonSpans } from '../formats/common/jsonSpans.js';
 import { MAX_ENCODED_BYTES, readAllOf } from '../io/input.js';
 import { Source } from '../io/source.js';
 import { secretEnvNames } from '../keys/resolve.js';
-import { decrypt } from '../payload.js';
+import { decrypt } from '../ops/index.js';
 import { isYamlFileName, loadYamlFor, yamlToJson } from '../formats/fields/yamlfields.js';
 import { addKeyOptions, keysOf, resolveCliKeys, signalStatus, type KeyFlags } from './common.js';
 import { withHelp } from './help.js';

@@ -9,7 +9,7 @@ import { encodeKey } from '../keys/decode.js';
 import { DEFAULT_INI_KEY, DEFAULT_INI_SECTION, findIniValue, upsertIniValue } from '../keys/ini.js';
 import { decodeKey } from '../keys/decode.js';
 import { keyId } from '../keys/kid.js';
-import { generateKey } from '../payload.js';
+import { generateKey } from '../ops/index.js';
 import { rsaThumbprint } from '../keys/structured.js';
 import { promptConfirm } from './common.js';
 import type { Ui } from './ui.js';

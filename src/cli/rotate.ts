@@ -14,7 +14,7 @@ import { Source } from '../io/source.js';
 import { writeStdout } from '../io/stdout.js';
 import { resolveKeys } from '../keys/resolve.js';
 import { keyId } from '../keys/kid.js';
-import { decrypt, detectFormat, encrypt, keyForKid, type DecryptOptions, type Keys } from '../payload.js';
+import { decrypt, detectFormat, encrypt, keyForKid, type DecryptOptions, type Keys } from '../ops/index.js';
 import { KdfBudget } from '../crypto/kdf.js';
 import { addKeyOptions, algOption, allowAlgOption, asAlg, keyContext, parseAllowAlg, type KeyFlags } from './common.js';
 import type { Ui } from './ui.js';

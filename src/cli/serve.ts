@@ -8,7 +8,7 @@ import { writeFileAtomic } from '../io/output.js';
 import { loadVendored } from '../io/vendor.js';
 import { KEY_CMD_ENV } from '../keys/command.js';
 import { DEFAULT_KEY_ENV, DEFAULT_KEYRING_ENV, readSecretFile, secretEnvNames } from '../keys/resolve.js';
-import type { Keys } from '../payload.js';
+import type { Keys } from '../ops/index.js';
 import { addKeyOptions, keysOf, hasKeyFlag, keyContext, resolveCliKeys, type KeyFlags } from './common.js';
 import { withHelp } from './help.js';
 import type { Ui } from './ui.js';

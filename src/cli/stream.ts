@@ -1,7 +1,7 @@
 import { AesPayloadError, AuthError, EXIT, KeyError } from '../errors.js';
 import { detect as detectStream } from '../formats/stream/codec.js';
 import type { Source } from '../io/source.js';
-import type { Keys } from '../payload.js';
+import type { Keys } from '../ops/index.js';
 import { ringKey } from '../keys/keyring.js';
 import { ArmorReader, armorSink } from '../formats/stream/armor.js';
 import { decryptStream, encryptStream, type StreamOptions, type StreamResult } from '../formats/stream/pipeline.js';

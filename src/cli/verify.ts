@@ -14,7 +14,7 @@ import { MAX_ENCODED_BYTES, readAllOf } from '../io/input.js';
 import { Source } from '../io/source.js';
 import { writeStdout } from '../io/stdout.js';
 import { ArmorReader } from '../formats/stream/armor.js';
-import { detectFormat, keyForKid, verify, type DecryptFormat, type DecryptedFormat, type Keys } from '../payload.js';
+import { detectFormat, keyForKid, verify, type DecryptFormat, type DecryptedFormat, type Keys } from '../ops/index.js';
 import { addKeyOptions, algOption, allowAlgOption, asAlg, hasKeyFlag, inputTypeOf, parseAllowAlg, resolveCliKeys, terminalHint, type KeyFlags } from './common.js';
 import { decryptStreamCli, streamKeyFor, streamKind } from './stream.js';
 import type { Ui } from './ui.js';

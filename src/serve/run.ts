@@ -5,7 +5,7 @@ import { createServer as createHttp, type Server, type ServerResponse } from 'no
 import { createServer as createHttps, type Server as HttpsServer } from 'node:https';
 import { connect, createServer as createNetServer, Server as NetServer, type Socket } from 'node:net';
 import type { Keyring } from '../keys/keyring.js';
-import type { Keys } from '../payload.js';
+import type { Keys } from '../ops/index.js';
 import { HostCheck, TrustedProxies } from './guard.js';
 import { flushLog, isoNow, logLine, say } from './log.js';
 import { render, runtime, type Snapshot } from './metrics.js';

@@ -15,7 +15,7 @@ import { ARMOR_BEGIN } from '../formats/stream/codec.js';
 import { isFieldFormat } from '../formats/fields/documents.js';
 import { loadYamlFor } from '../formats/fields/yamlfields.js';
 import { keyId } from '../keys/kid.js';
-import { decrypt, detectFormat, encrypt, inputKid, ORIGIN_NONCE_LEN, type Keys } from '../payload.js';
+import { decrypt, detectFormat, encrypt, inputKid, ORIGIN_NONCE_LEN, type Keys } from '../ops/index.js';
 import { ArmorReader } from '../formats/stream/armor.js';
 import { decryptStream } from '../formats/stream/pipeline.js';
 import { ClientGone, declaredTooLarge, hasBody, mediaType, parseMembers, readBody, type Member } from './body.js';

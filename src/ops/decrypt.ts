@@ -1,0 +1,57 @@
+import { keyForKid, toKeys, type KeyArg, type Keys } from '../keys/model.js';
+import { asText, detectFormat } from '../formats/detect.js';
+import { checkNonceBytes } from '../formats/common/open.js';
+import * as envelope from '../formats/envelope/codec.js';
+import { openEnvelope } from '../formats/envelope/open.js';
+import { fieldCodec, isFieldFormat } from '../formats/fields/documents.js';
+import { decryptOrigin } from '../formats/fields/originDecrypt.js';
+import { decryptJwe } from '../formats/jwe/decrypt.js';
+import { openRaw } from '../formats/raw/open.js';
+import type { DecryptOptions, DecryptResult } from './types.js';
+
+export function decryptAny(text: string, keys: Keys, opts: DecryptOptions, forVerify: boolean): DecryptResult {
+  if (opts.valueFormat === 'origin') return decryptOrigin(text, keys, opts);
+  // The canonical keyed envelope (what line mode reads by the million) is parsed once.
+  const fast = !opts.fields && opts.nonceBytes === undefined && (opts.format === undefined || opts.format === 'auto' || opts.format === 'json') ? envelope.decodeFast(text) : undefined;
+  if (fast) {
+    const o = openEnvelope(text, keys, opts, forVerify, fast);
+    return { plaintext: o.plaintext, alg: o.alg, ...(o.kid !== undefined ? { kid: o.kid } : {}), format: 'json' };
+  }
+  const format = detectFormat(text, opts.format, opts.fields);
+  if (format !== 'raw') checkNonceBytes(opts.nonceBytes, 'input');
+  if (format === 'jwe' || format === 'jwe-json') return decryptJwe(text, keys, opts, format);
+  if (isFieldFormat(format)) {
+    const r = fieldCodec(format).decrypt(text, keyForKid(keys), {
+      ...(opts.fields ? { paths: opts.fields } : {}),
+      allowPlaintext: Boolean(opts.allowPlaintext),
+      allowMissing: Boolean(opts.allowMissing),
+      allowLegacy: Boolean(opts.allowLegacy),
+    });
+    return {
+      plaintext: Buffer.from(r.text, 'utf8'),
+      format,
+      fields: r.decrypted,
+      ...(r.kids.length === 1 ? { kid: r.kids[0]! } : {}),
+      ...(r.mode ? { mac: r.mode } : { legacy: true }),
+      tokenPaths: r.tokenPaths,
+    };
+  }
+  const o = format === 'json' ? openEnvelope(text, keys, opts, forVerify) : openRaw(text, keys, opts, forVerify);
+  return { plaintext: o.plaintext, alg: o.alg, ...(o.kid !== undefined ? { kid: o.kid } : {}), format, ...(o.legacy ? { legacy: true } : {}) };
+}
+
+/**
+ * Decrypt any input aes-payload reads: an envelope, raw base64, a JWE or a
+ * field document, detected by structure. Plaintext is returned only after
+ * it has authenticated; a wrong key or tampered input throws
+ * {@link AuthError}, JSON that holds nothing encrypted a {@link FormatError}.
+ *
+ * @example
+ * ```ts
+ * import { decrypt } from 'aes-payload';
+ * const { plaintext, alg, kid } = decrypt(text, key);
+ * ```
+ */
+export function decrypt(input: string | Uint8Array, key: KeyArg, opts: DecryptOptions = {}): DecryptResult {
+  return decryptAny(asText(input), toKeys(key), opts, false);
+}

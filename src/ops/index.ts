@@ -1,0 +1,12 @@
+/**
+ * The operations: small functions over the format registry
+ * (src/formats/index.ts) and the key model (src/keys/model.ts). The CLI,
+ * the service and the library call these, never a format's insides.
+ */
+export { encrypt, generateKey } from './encrypt.js';
+export { decrypt } from './decrypt.js';
+export { verify } from './verify.js';
+export { lineFastPath } from './lineFastPath.js';
+export { detectFormat, inputKid } from '../formats/detect.js';
+export { keyForKid, type KeyArg, type Keys } from '../keys/model.js';
+export * from './types.js';
