@@ -44,6 +44,22 @@ const lazyChildProcess = {
     }));
   },
 };
+// ora imports cli-spinners' whole table (32 KB, most of the spinners in
+// the bundle) and uses two of them: `dots`, and `line` where the terminal
+// lacks Unicode; the CLI never names another. Only those two are bundled,
+// taken from the package's own table at build time.
+const twoSpinners = {
+  name: 'two-spinners',
+  setup(build) {
+    build.onResolve({ filter: /^cli-spinners$/ }, (args) =>
+      args.importer.includes(`${join('node_modules', 'ora')}`) ? { path: 'cli-spinners', namespace: 'spinners' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'spinners' }, () => {
+      const all = JSON.parse(readFileSync(join(root, 'node_modules/cli-spinners/spinners.json'), 'utf8'));
+      return { contents: `module.exports = ${JSON.stringify({ dots: all.dots, line: all.line })};`, loader: 'js' };
+    });
+  },
+};
 // Shared by the CLI bundle and the vendored ones.
 const cjs = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', minify: true, legalComments: 'linked' };
 await esbuild.build({
@@ -55,7 +71,7 @@ await esbuild.build({
   // pkcs11js: a native addon (optional dependency), required from node_modules at run time, only for
   // --key-uri. yaml and selfsigned: bundled on their own into dist/vendor/ (below), loaded only when needed.
   external: ['pkcs11js', 'yaml', 'selfsigned'],
-  plugins: [lazyChildProcess],
+  plugins: [lazyChildProcess, twoSpinners],
 });
 
 for (const name of ['yaml', 'selfsigned']) {

@@ -1,14 +1,16 @@
-import { keyForKid, toKeys, type KeyArg, type Keys } from '../keys/model.js';
-import { asText, detectFormat } from '../formats/detect.js';
+import { toKeys, type KeyArg, type Keys } from '../keys/model.js';
+import { asText, detectFormat, formatOf } from '../formats/index.js';
 import { checkNonceBytes } from '../formats/common/open.js';
 import * as envelope from '../formats/envelope/codec.js';
 import { openEnvelope } from '../formats/envelope/open.js';
-import { fieldCodec, isFieldFormat } from '../formats/fields/documents.js';
 import { decryptOrigin } from '../formats/fields/originDecrypt.js';
-import { decryptJwe } from '../formats/jwe/decrypt.js';
-import { openRaw } from '../formats/raw/open.js';
 import type { DecryptOptions, DecryptResult } from './types.js';
 
+/**
+ * Decrypt a text input with keys already resolved: detect its format
+ * (src/formats/index.ts), then let that format open it. `forVerify`: what
+ * verify needs (unauthenticated algorithms fail instead of decrypting).
+ */
 export function decryptAny(text: string, keys: Keys, opts: DecryptOptions, forVerify: boolean): DecryptResult {
   if (opts.valueFormat === 'origin') return decryptOrigin(text, keys, opts);
   // The canonical keyed envelope (what line mode reads by the million) is parsed once.
@@ -19,25 +21,7 @@ export function decryptAny(text: string, keys: Keys, opts: DecryptOptions, forVe
   }
   const format = detectFormat(text, opts.format, opts.fields);
   if (format !== 'raw') checkNonceBytes(opts.nonceBytes, 'input');
-  if (format === 'jwe' || format === 'jwe-json') return decryptJwe(text, keys, opts, format);
-  if (isFieldFormat(format)) {
-    const r = fieldCodec(format).decrypt(text, keyForKid(keys), {
-      ...(opts.fields ? { paths: opts.fields } : {}),
-      allowPlaintext: Boolean(opts.allowPlaintext),
-      allowMissing: Boolean(opts.allowMissing),
-      allowLegacy: Boolean(opts.allowLegacy),
-    });
-    return {
-      plaintext: Buffer.from(r.text, 'utf8'),
-      format,
-      fields: r.decrypted,
-      ...(r.kids.length === 1 ? { kid: r.kids[0]! } : {}),
-      ...(r.mode ? { mac: r.mode } : { legacy: true }),
-      tokenPaths: r.tokenPaths,
-    };
-  }
-  const o = format === 'json' ? openEnvelope(text, keys, opts, forVerify) : openRaw(text, keys, opts, forVerify);
-  return { plaintext: o.plaintext, alg: o.alg, ...(o.kid !== undefined ? { kid: o.kid } : {}), format, ...(o.legacy ? { legacy: true } : {}) };
+  return formatOf(format).open(text, keys, opts, forVerify, format);
 }
 
 /**

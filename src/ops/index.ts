@@ -7,6 +7,6 @@ export { encrypt, generateKey } from './encrypt.js';
 export { decrypt } from './decrypt.js';
 export { verify } from './verify.js';
 export { lineFastPath } from './lineFastPath.js';
-export { detectFormat, inputKid } from '../formats/detect.js';
+export { detectFormat, inputKid } from '../formats/index.js';
 export { keyForKid, type KeyArg, type Keys } from '../keys/model.js';
 export * from './types.js';

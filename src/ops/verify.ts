@@ -1,6 +1,6 @@
 import type { Alg } from '../crypto/algs.js';
 import { AesPayloadError } from '../errors.js';
-import { asText, detectFormat } from '../formats/detect.js';
+import { asText, detectFormat } from '../formats/index.js';
 import * as envelope from '../formats/envelope/codec.js';
 import { toKeys, type KeyArg } from '../keys/model.js';
 import { decryptAny } from './decrypt.js';
