@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { afterAll } from 'vitest';
-import { BIN, baseEnv } from './helpers.js';
+import { BIN, baseEnv } from '../helpers.js';
 
 export interface Server {
   url: string;

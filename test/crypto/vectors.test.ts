@@ -1,13 +1,13 @@
 // Primitive tests against third-party vectors shipped in test/vectors (sources and licences in test/vectors/README.md).
 import { describe, expect, it } from 'vitest';
-import { open } from '../src/crypto/aead.js';
-import type { Alg } from '../src/crypto/algs.js';
-import { GCM_MAX_NONCE_LEN } from '../src/crypto/gcm.js';
-import { cbcDecrypt, cbcEncrypt } from '../src/crypto/cbc.js';
-import { cbcHmacOpen, cbcHmacSeal } from '../src/crypto/cbcHmac.js';
-import { gcmOpen, gcmSeal } from '../src/crypto/gcm.js';
-import { AuthError, FormatError } from '../src/errors.js';
-import { hex, vector } from './helpers.js';
+import { open } from '../../src/crypto/aead.js';
+import type { Alg } from '../../src/crypto/algs.js';
+import { GCM_MAX_NONCE_LEN } from '../../src/crypto/gcm.js';
+import { cbcDecrypt, cbcEncrypt } from '../../src/crypto/cbc.js';
+import { cbcHmacOpen, cbcHmacSeal } from '../../src/crypto/cbcHmac.js';
+import { gcmOpen, gcmSeal } from '../../src/crypto/gcm.js';
+import { AuthError, FormatError } from '../../src/errors.js';
+import { hex, vector } from '../helpers.js';
 
 interface Group<T> {
   keySize: number;

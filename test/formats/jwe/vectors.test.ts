@@ -4,10 +4,10 @@ import { createPrivateKey } from 'node:crypto';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { aesKwUnwrap, aesKwWrap } from '../src/crypto/keywrap.js';
-import { rsaOaepDecrypt } from '../src/crypto/rsaOaep.js';
-import { AuthError } from '../src/errors.js';
-import { VECTORS, hex, oneLineError, run, tempDir, vector } from './helpers.js';
+import { aesKwUnwrap, aesKwWrap } from '../../../src/crypto/keywrap.js';
+import { rsaOaepDecrypt } from '../../../src/crypto/rsaOaep.js';
+import { AuthError } from '../../../src/errors.js';
+import { VECTORS, hex, oneLineError, run, tempDir, vector } from '../../helpers.js';
 
 const dir = tempDir();
 let fileNo = 0;

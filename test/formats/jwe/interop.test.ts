@@ -5,8 +5,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as jose from 'jose';
 import { describe, expect, it } from 'vitest';
-import { JWE_ENCS, JWE_WRAPS, type JweEnc, type JweWrap } from '../src/formats/jwe/jwe.js';
-import { PYTHON, ROOT, run, runPeer, tempDir } from './helpers.js';
+import { JWE_ENCS, JWE_WRAPS, type JweEnc, type JweWrap } from '../../../src/formats/jwe/jwe.js';
+import { PYTHON, ROOT, run, runPeer, tempDir } from '../../helpers.js';
 
 const dir = tempDir();
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compactDecrypt, flattenedDecrypt } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { run, tempDir } from './helpers.js';
+import { run, tempDir } from '../helpers.js';
 
 const MODULE = '/usr/lib/softhsm/libsofthsm2.so';
 const dir = tempDir();

@@ -4,8 +4,8 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { WORKERS_AFTER_LINES } from '../src/io/lines.js';
-import { BIN, HANG_MS, baseEnv } from './helpers.js';
+import { WORKERS_AFTER_LINES } from '../../src/io/lines.js';
+import { BIN, HANG_MS, baseEnv } from '../helpers.js';
 
 const key = randomBytes(32);
 const KEY = { AES_PAYLOAD_KEY: key.toString('hex') };

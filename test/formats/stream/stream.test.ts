@@ -6,9 +6,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AUTH_FAILED_MESSAGE } from '../src/errors.js';
-import { keyId } from '../src/keys/kid.js';
-import { BIN, PYTHON, ROOT, oneLineError, run, runPeer, tempDir } from './helpers.js';
+import { AUTH_FAILED_MESSAGE } from '../../../src/errors.js';
+import { keyId } from '../../../src/keys/kid.js';
+import { BIN, PYTHON, ROOT, oneLineError, run, runPeer, tempDir } from '../../helpers.js';
 
 const dir = tempDir();
 const key = randomBytes(32);
@@ -125,7 +125,7 @@ describe('streams of every chunk size, and those written by 0.3.0', () => {
   });
 
   it('streams the library writes with 4 KiB, 64 KiB and 1 MiB chunks decrypt through pipes and file to file (with a worker)', async () => {
-    const { encryptStream } = await import('../src/formats/stream/pipeline.js');
+    const { encryptStream } = await import('../../../src/formats/stream/pipeline.js');
     const data = randomBytes(9 * 1024 * 1024 + 123); // over the worker threshold
     for (const log2 of [12, 16, 20]) {
       const parts: Buffer[] = [];

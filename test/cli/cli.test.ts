@@ -4,10 +4,10 @@ import { createCipheriv, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AUTH_FAILED_MESSAGE } from '../src/errors.js';
-import { ALGS } from '../src/crypto/algs.js';
-import { keyId } from '../src/keys/kid.js';
-import { BIN, HANG_MS, oneLineError, run, tempDir } from './helpers.js';
+import { AUTH_FAILED_MESSAGE } from '../../src/errors.js';
+import { ALGS } from '../../src/crypto/algs.js';
+import { keyId } from '../../src/keys/kid.js';
+import { BIN, HANG_MS, oneLineError, run, tempDir } from '../helpers.js';
 
 const dir = tempDir();
 const KEY = randomBytes(32);

@@ -10,8 +10,8 @@ import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AUTH_FAILED_MESSAGE } from '../src/errors.js';
-import { BIN, HANG_MS, PYTHON, ROOT, baseEnv, run, runPeer, tempDir } from './helpers.js';
+import { AUTH_FAILED_MESSAGE } from '../../src/errors.js';
+import { BIN, HANG_MS, PYTHON, ROOT, baseEnv, run, runPeer, tempDir } from '../helpers.js';
 
 const dir = tempDir();
 const key = randomBytes(32);
@@ -428,7 +428,7 @@ describe('serve: exposure rules and limits', () => {
   it('--workers 2: one port, both processes answer, and SIGTERM stops them all (exit 0)', async () => {
     const s = await start(['--workers', '2', '--quiet']);
     expect(s.stderr()).toMatch(/2 worker processes/);
-    // every scrape holds both workers' series (test/serve-ops.test.ts has the sums)
+    // every scrape holds both workers' series (test/serve/ops.test.ts has the sums)
     const m = await (await fetch(`${s.url}/metrics`, { headers: { connection: 'close' } })).text();
     expect(new Set([...m.matchAll(/^aes_payload_requests_in_flight\{worker="(\d+)"\}/gm)].map((x) => x[1]))).toEqual(new Set(['1', '2']));
     const r = await post(`${s.url}/v1/encrypt`, { plaintext: 'cluster' });

@@ -17,13 +17,13 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { variablesOf } from '../src/cli/exec.js';
-import { AesPayloadError } from '../src/errors.js';
-import { loadYaml } from '../src/formats/fields/yamlfields.js';
-import { parsePaths } from '../src/formats/fields/paths.js';
-import { envValue, parseEnv } from '../src/formats/fields/dotenv.js';
-import { decrypt, encrypt, verify } from '../src/ops/index.js';
-import { disagreements, readEnv, readYaml, sameValue, yamlTyped, type Reading } from './consumers.js';
+import { variablesOf } from '../../../src/cli/exec.js';
+import { AesPayloadError } from '../../../src/errors.js';
+import { loadYaml } from '../../../src/formats/fields/yamlfields.js';
+import { parsePaths } from '../../../src/formats/fields/paths.js';
+import { envValue, parseEnv } from '../../../src/formats/fields/dotenv.js';
+import { decrypt, encrypt, verify } from '../../../src/ops/index.js';
+import { disagreements, readEnv, readYaml, sameValue, yamlTyped, type Reading } from '../../consumers.js';
 
 const KEY = randomBytes(32);
 // Mutants per format (the file takes about 20 s here); DIFFERENTIAL_RUNS=N explores further by hand.

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import * as jose from 'jose';
 import { describe, expect, it } from 'vitest';
-import { keyId } from '../src/keys/kid.js';
-import { AUTH_FAILED_MESSAGE } from '../src/errors.js';
-import { oneLineError, run, tempDir } from './helpers.js';
+import { keyId } from '../../../src/keys/kid.js';
+import { AUTH_FAILED_MESSAGE } from '../../../src/errors.js';
+import { oneLineError, run, tempDir } from '../../helpers.js';
 
 const dir = tempDir();
 const key = randomBytes(32);

@@ -11,11 +11,11 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { quote } from '../src/errors.js';
-import { keyId } from '../src/keys/kid.js';
-import { API_CODES } from '../src/serve/service.js';
-import { PYTHON, ROOT, oneLineError, run, runPeer, tempDir, BIN } from './helpers.js';
-import { connectTo, keepAliveLoad, parseAnswer, postBytes, rawExchange, rawRequest, spawnServer, startServer, type Server } from './serve-helpers.js';
+import { quote } from '../../src/errors.js';
+import { keyId } from '../../src/keys/kid.js';
+import { API_CODES } from '../../src/serve/service.js';
+import { PYTHON, ROOT, oneLineError, run, runPeer, tempDir, BIN } from '../helpers.js';
+import { connectTo, keepAliveLoad, parseAnswer, postBytes, rawExchange, rawRequest, spawnServer, startServer, type Server } from './helpers.js';
 
 const dir = tempDir();
 const KEY = randomBytes(32).toString('hex');

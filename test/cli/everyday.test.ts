@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decrypt, decryptFields, encrypt, encryptFields, checkFields, rotateFields, parsePaths, keyId } from '../src/index.js';
-import { ROOT, oneLineError, run, tempDir } from './helpers.js';
+import { decrypt, decryptFields, encrypt, encryptFields, checkFields, rotateFields, parsePaths, keyId } from '../../src/index.js';
+import { ROOT, oneLineError, run, tempDir } from '../helpers.js';
 
 const dir = tempDir();
 let n = 0;

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, baseEnv, run, tempDir } from './helpers.js';
+import { BIN, baseEnv, run, tempDir } from '../helpers.js';
 
 const KEY = randomBytes(32).toString('hex');
 const K = { AES_PAYLOAD_KEY: KEY };
@@ -266,7 +266,7 @@ describe('--key-cmd and AES_PAYLOAD_KEY_CMD', () => {
 describe('--version', () => {
   it('prints the version; with --verbose also Node, platform and OpenSSL', () => {
     const v = run(['--version']);
-    expect(v.out).toBe(`${JSON.parse(readFileSync(join(__dirname, '../package.json'), 'utf8')).version}\n`);
+    expect(v.out).toBe(`${JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')).version}\n`);
     const vv = run(['--version', '--verbose']).out.split('\n');
     expect(vv[0]).toBe(`aes-payload ${v.out.trim()}`);
     expect(vv[1]).toBe(`node ${process.version}`);

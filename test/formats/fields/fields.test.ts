@@ -4,9 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AUTH_FAILED_MESSAGE } from '../src/errors.js';
-import { keyId } from '../src/keys/kid.js';
-import { PYTHON, ROOT, oneLineError, run, runPeer, tempDir } from './helpers.js';
+import { AUTH_FAILED_MESSAGE } from '../../../src/errors.js';
+import { keyId } from '../../../src/keys/kid.js';
+import { PYTHON, ROOT, oneLineError, run, runPeer, tempDir } from '../../helpers.js';
 
 const dir = tempDir();
 const key = randomBytes(32);

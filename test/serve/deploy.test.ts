@@ -10,8 +10,8 @@ import { Agent, request } from 'node:http';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, ROOT, run, tempDir } from './helpers.js';
-import { spawnServer, type Server } from './serve-helpers.js';
+import { BIN, ROOT, run, tempDir } from '../helpers.js';
+import { spawnServer, type Server } from './helpers.js';
 
 const dir = tempDir();
 const KEY = randomBytes(32).toString('hex');

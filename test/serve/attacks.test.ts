@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { run } from './helpers.js';
-import { connectTo, postBytes, rawRequest, startServer, type Server } from './serve-helpers.js';
+import { run } from '../helpers.js';
+import { connectTo, postBytes, rawRequest, startServer, type Server } from './helpers.js';
 
 const KEY = randomBytes(32).toString('hex');
 const TOKEN = randomBytes(24).toString('base64url');

@@ -9,8 +9,8 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PYTHON, oneLineError, run, tempDir } from './helpers.js';
-import { connectTo, keepAliveLoad, parseAnswer, postBytes, rawRequest, spawnServer, startServer, type Server } from './serve-helpers.js';
+import { PYTHON, oneLineError, run, tempDir } from '../helpers.js';
+import { connectTo, keepAliveLoad, parseAnswer, postBytes, rawRequest, spawnServer, startServer, type Server } from './helpers.js';
 
 const dir = tempDir();
 const KEY = randomBytes(32).toString('hex');
@@ -145,7 +145,7 @@ describe('serve: metrics', () => {
     await fetch(`${s.url}/healthz`);
     const samples = promParse(await (await fetch(`${s.url}/metrics`)).text());
     const one = (n: string) => samples.find((x) => x.name === n);
-    const version = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')).version;
+    const version = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')).version;
     expect(one('aes_payload_build_info')).toMatchObject({ value: 1, labels: { version, node: expect.stringMatching(/^v\d+\./) } });
     expect(one('process_cpu_seconds_total')!.value).toBeGreaterThan(0);
     expect(one('process_cpu_seconds_total')!.type).toBe('counter');

@@ -11,8 +11,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as pause } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { WORKERS_AFTER_LINES } from '../src/io/lines.js';
-import { BIN, baseEnv, run, tempDir } from './helpers.js';
+import { WORKERS_AFTER_LINES } from '../../src/io/lines.js';
+import { BIN, baseEnv, run, tempDir } from '../helpers.js';
 
 const dir = tempDir();
 const key = randomBytes(32);

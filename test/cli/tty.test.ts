@@ -4,8 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { keyId } from '../src/keys/kid.js';
-import { BIN, PYTHON, ROOT, run, runPeer, tempDir } from './helpers.js';
+import { keyId } from '../../src/keys/kid.js';
+import { BIN, PYTHON, ROOT, run, runPeer, tempDir } from '../helpers.js';
 
 const dir = tempDir();
 const PTY = join(ROOT, 'test/peers/pty_run.py');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { findIniValue, upsertIniValue } from '../src/keys/ini.js';
-import { decodeKey } from '../src/keys/decode.js';
-import { KeyError } from '../src/errors.js';
+import { findIniValue, upsertIniValue } from '../../src/keys/ini.js';
+import { decodeKey } from '../../src/keys/decode.js';
+import { KeyError } from '../../src/errors.js';
 
 describe('.ini reading', () => {
   it('finds a key at the top level or in one section', () => {
@@ -50,9 +50,9 @@ describe('key decoding', () => {
 
 describe('kid', () => {
   it('matches the example in docs/FORMAT.md', async () => {
-    const { keyId } = await import('../src/keys/kid.js');
+    const { keyId } = await import('../../src/keys/kid.js');
     const { readFileSync } = await import('node:fs');
-    const doc = readFileSync(new URL('../docs/FORMAT.md', import.meta.url), 'utf8');
+    const doc = readFileSync(new URL('../../docs/FORMAT.md', import.meta.url), 'utf8');
     const documented = /all zero bytes has kid `([0-9a-f]{16})`/.exec(doc)![1];
     expect(keyId(Buffer.alloc(32))).toBe(documented);
   });

@@ -1,8 +1,8 @@
 // No option anywhere takes a secret on argv, and FORCE_COLOR/NO_COLOR follow the rules.
 import { describe, expect, it } from 'vitest';
-import { buildProgram } from '../src/cli/main.js';
-import { stderrColorLevel, Ui } from '../src/cli/ui.js';
-import { run } from './helpers.js';
+import { buildProgram } from '../../src/cli/main.js';
+import { stderrColorLevel, Ui } from '../../src/cli/ui.js';
+import { run } from '../helpers.js';
 
 // Every option that takes a value, and why its value is not a secret.
 const ALLOWED: Record<string, string> = {
