@@ -1,4 +1,4 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { open, seal, specOf } from '../crypto/aead.js';
@@ -6,7 +6,7 @@ import { defaultAlgForKeyLength, type Alg } from '../crypto/algs.js';
 import { cbcDecrypt } from '../crypto/cbc.js';
 import { subkey } from '../crypto/derive.js';
 import { gcmSeal } from '../crypto/gcm.js';
-import { AesPayloadError, AuthError, KeyError, shown } from '../errors.js';
+import { AuthError, KeyError } from '../errors.js';
 import { b64decodeStrict } from '../formats/common/base64.js';
 import * as envelope from '../formats/envelope/codec.js';
 import * as jweCodec from '../formats/jwe/codec.js';
@@ -15,14 +15,20 @@ import { ARMOR_BEGIN } from '../formats/stream/codec.js';
 import { isFieldFormat } from '../formats/fields/documents.js';
 import { loadYamlFor } from '../formats/fields/yamlfields.js';
 import { keyId } from '../keys/kid.js';
-import { decrypt, detectFormat, encrypt, inputKid, ORIGIN_NONCE_LEN, type Keys } from '../ops/index.js';
-import { ArmorReader } from '../formats/stream/armor.js';
-import { decryptStream } from '../formats/stream/pipeline.js';
+import { decrypt, detectFormat, encrypt, ORIGIN_NONCE_LEN, type Keys } from '../ops/index.js';
 import { ClientGone, declaredTooLarge, hasBody, mediaType, parseMembers, readBody, type Member } from './body.js';
 import { CROSS_ORIGIN_REFUSED, HOST_REFUSED, crossOrigin, type HostCheck, type TrustedProxies } from './guard.js';
 import { HttpError } from './http.js';
 import { isoNow, logLine } from './log.js';
 import { Metrics, type Route } from './metrics.js';
+import { errorAnswer } from './answers.js';
+import { decryptArmor } from './armor.js';
+import { MAX_PIPELINED, QUEUED, targetOf, tokenOk, twice, type Target } from './request.js';
+import { LAST_ANSWER, TIMED_OUT, abort, linger } from './socket.js';
+
+export { API_CODES } from './answers.js';
+export { MAX_PIPELINED, QUEUED } from './request.js';
+export { LAST_ANSWER, TIMED_OUT } from './socket.js';
 
 /**
  * The HTTP service (docs/SERVICE.md): the origin microservices' routes for
@@ -70,9 +76,6 @@ const ROUTES = new Map<string, RouteSpec>([
   ['/decrypt-mac', { route: 'decrypt_mac', methods: ['POST'], members: new Set(['encrypted_mac', 'salt']), origin: true }],
 ]);
 
-/** How long a connection whose body was not read is kept open after the answer, reading (and dropping) at most the rest of the cap. */
-const LINGER_MS = 2000;
-
 /** A key made ready once at start: its kid, and for the envelope its derived key and AAD head (no hashing or HKDF per request). */
 interface ReadyKey {
   alg: Alg;
@@ -96,140 +99,8 @@ const MAC_FAILED = '{"status":"error","message":"Decryption failed"}';
 const JSON_TYPE = 'application/json';
 const METRICS_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
-/**
- * The codes an API answer may carry (docs/SERVICE.md, "Errors", lists every
- * one). A library error with another code is answered as ERR_FORMAT.
- */
-export const API_CODES = new Set([
-  'ERR_JSON', 'ERR_REQUEST', 'ERR_UTF8', 'ERR_BASE64', 'ERR_NOT_ENCRYPTED', 'ERR_FIELD_DOCUMENT', 'ERR_ENVELOPE', 'ERR_RAW',
-  'ERR_JWE', 'ERR_JWE_ALG', 'ERR_JWE_CRIT', 'ERR_JWE_ZIP', 'ERR_STREAM', 'ERR_ARMOR', 'ERR_VERSION', 'ERR_ALG', 'ERR_ALG_MISMATCH',
-  'ERR_NONCE_LENGTH', 'ERR_KDF', 'ERR_FORMAT', 'ERR_LEGACY', 'ERR_EMBEDDED_KEY', 'ERR_UNAUTHENTICATED', 'ERR_AAD', 'ERR_AUTH',
-  'ERR_KEY_AMBIGUOUS', 'ERR_KID_UNKNOWN', 'ERR_KEY_TYPE', 'ERR_KEY_LENGTH', 'ERR_KEY_MISSING',
-]);
-
-/** What the service says instead of a library message written for the command line. */
-const API_MESSAGES: Record<string, string> = {
-  ERR_KEY_MISSING: 'this ciphertext is protected by a passphrase; the service decrypts only with its own keys',
-  ERR_KEY_TYPE: 'this ciphertext needs another kind of key than the server has (a passphrase or an RSA key)',
-  ERR_EMBEDDED_KEY: 'this envelope carries its own key, so it is not secret; the service does not decrypt it',
-  ERR_LEGACY: 'this is a legacy ciphertext (version 1), whose key is not separated from the other formats; the service does not read it (aes-payload rotate upgrades it)',
-  ERR_UNAUTHENTICATED: 'this ciphertext uses an unauthenticated algorithm; the service does not decrypt it',
-  ERR_KEY_AMBIGUOUS: "the ciphertext authenticates under more than one of the server's keys, so it could read differently under each: refused",
-};
-
-/** A command-line flag in a message (`--aad`, `pass --embedded-key`): not API terms. */
-const CLI_FLAG = /(?:^|[\s(,;:'"])--[a-z]/;
-
-/**
- * Status, code and message for an error: 400 for input, key and
- * authentication problems, never 500; messages in API terms, never a
- * command-line flag or a server path (a keyring file's name).
- */
-function errorAnswer(e: unknown, ciphertext?: string): HttpError {
-  if (e instanceof HttpError) return e;
-  if (!(e instanceof AesPayloadError)) return new HttpError(500, 'ERR_INTERNAL', 'internal error');
-  if (e.code === 'ERR_USAGE') {
-    // Options the service passes on for the request: only "aad" can be wrong.
-    return new HttpError(400, 'ERR_REQUEST', CLI_FLAG.test(e.message) ? apiTerms(e.message) : e.message);
-  }
-  if (e.code === 'ERR_KID_UNKNOWN') {
-    let kid: string | undefined;
-    try {
-      kid = ciphertext !== undefined ? inputKid(ciphertext) : undefined;
-    } catch {
-      kid = undefined;
-    }
-    return new HttpError(400, e.code, kid ? `kid ${shown(kid)} is not one of this server's keys` : "the ciphertext's key is not one of this server's keys");
-  }
-  const code = API_CODES.has(e.code) ? e.code : 'ERR_FORMAT';
-  const message = API_MESSAGES[e.code] ?? (CLI_FLAG.test(e.message) ? 'this ciphertext cannot be read by the service' : e.message);
-  return new HttpError(400, code, message);
-}
-
-/** The one message that names a flag for a request member: "aad". */
-function apiTerms(m: string): string {
-  const t = m.replace(/;? ?drop --aad\b/, '; leave "aad" out').replace(/--aad\b/g, '"aad"');
-  return CLI_FLAG.test(t) ? 'the request cannot be served as given' : t;
-}
-
-/**
- * A header Node keeps only the first of when it is sent twice: Host (RFC
- * 9112 refuses such requests) and Authorization (which one would be checked
- * is a guess). Undefined when each comes at most once.
- */
-function twice(req: IncomingMessage): 'host' | 'authorization' | undefined {
-  const raw = req.rawHeaders;
-  let host = 0;
-  let auth = 0;
-  for (let i = 0; i < raw.length; i += 2) {
-    const h = raw[i]!;
-    if (h.length === 4) {
-      if (h.toLowerCase() === 'host' && ++host > 1) return 'host';
-    } else if (h.length === 13 && h.toLowerCase() === 'authorization' && ++auth > 1) return 'authorization';
-  }
-  return undefined;
-}
-
-/** An absolute-form request target (RFC 9112 §3.2.2): http(s)://AUTHORITY[PATH][?QUERY], with no user info. */
-const ABSOLUTE = /^https?:\/\/([^/?#@]*)(\/[^?#]*)?(?:\?[^#]*)?$/i;
-
-/** Where a request goes: its path, and the authority it names (the absolute-form target's, else Host). */
-interface Target {
-  path: string;
-  authority: string | undefined;
-}
-
-function targetOf(req: IncomingMessage): Target | undefined {
-  const url = req.url ?? '/';
-  if (url.charCodeAt(0) === 0x2f) {
-    const q = url.indexOf('?');
-    return { path: q < 0 ? url : url.slice(0, q), authority: req.headers.host };
-  }
-  const m = ABSOLUTE.exec(url);
-  if (!m) return undefined; // asterisk-form, authority-form, anything else
-  return { path: m[2] ?? '/', authority: m[1]! };
-}
-
-/** Set on a connection: how many of its requests wait behind an answer not yet taken by the client (pipelining). */
-export const QUEUED = Symbol('queued');
-/**
- * Requests a connection may have waiting behind an answer the client has not
- * taken yet. Node parses a whole read (64 KiB: over a thousand small pipelined
- * requests) before it stops reading; past this many the connection is cut,
- * so that a client that sends and never reads cannot make the server hold
- * its answers.
- */
-export const MAX_PIPELINED = 16;
-
-/** Constant-time comparison of the bearer token (the token's length is not a secret: keygen's are 43 characters). */
-function tokenOk(h: string | undefined, want: Buffer): boolean {
-  if (h === undefined || h.length <= 7 || h.charCodeAt(6) !== 0x20 || h.slice(0, 6).toLowerCase() !== 'bearer') return false;
-  const given = Buffer.from(h.slice(7), 'latin1'); // header bytes as sent
-  if (given.length !== want.length) {
-    timingSafeEqual(want, want);
-    return false;
-  }
-  return timingSafeEqual(given, want);
-}
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** Armored streams fit in a JSON string: decrypt them whole (bodies are small). */
-async function decryptArmor(text: string, keys: Keys): Promise<{ plaintext: Buffer; kid: string }> {
-  const data = Buffer.from(text, 'utf8');
-  let at = 0;
-  const src = { read: (b: Buffer) => { const n = data.copy(b, 0, at); at += n; return n; } };
-  const parts: Buffer[] = [];
-  let written = 0;
-  const sink = { write: async (b: Uint8Array) => { parts.push(Buffer.from(b)); written += b.length; }, commit() {}, abort() {}, get written() { return written; } };
-  const key = (kid: string) => {
-    const k = keys.ring ? keys.ring.keys.get(kid) : keys.secret;
-    if (!k) throw new KeyError(keys.ring ? `kid ${kid} is not in the keyring` : 'the server has no symmetric key', 'ERR_KID_UNKNOWN');
-    return Buffer.from(k);
-  };
-  const r = await decryptStream(new ArmorReader(src), sink, key);
-  return { plaintext: Buffer.concat(parts), kid: r.kid };
-}
 
 /** Per-request facts for the log line. */
 interface Meta {
@@ -554,54 +425,3 @@ export function service(c: ServiceConfig, worker = '0') {
   };
 }
 
-/** Close a connection with a TCP reset (the TCP socket under TLS; a Unix socket is closed plainly). */
-function abort(socket: Socket): void {
-  for (const s of [socket, (socket as Socket & { _parent?: Socket })._parent]) {
-    try {
-      if (s && !s.destroyed) {
-        s.resetAndDestroy();
-        break;
-      }
-    } catch {
-      /* not a TCP handle */
-    }
-  }
-  socket.destroy();
-}
-
-/** Set on a socket that Node closed for a header or request timeout. */
-export const TIMED_OUT = Symbol('timedOut');
-/** When a connection's last answer was written (a drain closes connections idle since then). */
-export const LAST_ANSWER = Symbol('lastAnswer');
-
-/**
- * After an answer given before the body was read: send it, close our side,
- * and read (dropping it) at most `budget` more bytes, then nothing, for at
- * most LINGER_MS before closing, so that the client reads the answer rather
- * than a reset, without the server reading a body it refused.
- */
-function linger(req: IncomingMessage, socket: Socket | null, budget: number): void {
-  if (!socket) return;
-  let seen = 0;
-  req.removeAllListeners('data');
-  const onData = (b: Buffer) => {
-    seen += b.length;
-    if (seen > budget) {
-      // Stop reading (TCP flow control then holds the client back) rather than reset the
-      // connection at once, which could destroy the answer before the client reads it.
-      req.off('data', onData);
-      req.pause();
-    }
-  };
-  req.on('data', onData);
-  req.on('end', () => socket.end());
-  req.resume();
-  const s = socket as Socket & { destroySoon?: () => void };
-  s.destroySoon = function destroySoon(this: Socket) {
-    this.end();
-    const t = setTimeout(() => this.destroy(), LINGER_MS);
-    t.unref();
-    this.once('close', () => clearTimeout(t));
-    this.once('end', () => this.destroy());
-  };
-}
