@@ -1,5 +1,5 @@
 import type { Keys } from '../ops/index.js';
-import { flushLog } from './log.js';
+import { flushLog, say } from './log.js';
 
 /** Where to listen: an address and port, or a Unix socket. */
 export type Listen = { host: string; port: number } | { path: string; mode: number };
@@ -39,3 +39,24 @@ export function exitNow(code: number): never {
   flushLog();
   process.exit(code);
 }
+
+/**
+ * The signals of a serving process: SIGTERM and SIGINT drain (`stop`);
+ * SIGHUP loads the files again and hands them to `apply`, which returns the
+ * line to print. A failed reload keeps serving with what it had.
+ */
+export function onSignals(stop: () => void, reloadFiles: Reload | undefined, apply: (r: Awaited<ReturnType<Reload>>) => string): void {
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGHUP', () => {
+    if (!reloadFiles) {
+      say('aes-payload: SIGHUP: nothing to reload (no --tls-cert/--tls-key, no --token-file)');
+      return;
+    }
+    reloadFiles().then(
+      (r) => say(apply(r)),
+      (e: Error) => say(`aes-payload: reload failed, still serving with the previous certificate and token: ${e.message}`),
+    );
+  });
+}
+

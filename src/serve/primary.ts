@@ -2,7 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import { say } from './log.js';
 import { render, runtime, type Snapshot } from './metrics.js';
-import { EXIT_LISTEN, EXIT_WORKER_FAILED, exitNow, type Reload, type RunConfig } from './config.js';
+import { EXIT_LISTEN, EXIT_WORKER_FAILED, exitNow, onSignals, type Reload, type RunConfig } from './config.js';
 import { listenProblem, removeSocket, setMode, where } from './listen.js';
 import { keysToWire } from './wire.js';
 
@@ -244,21 +244,10 @@ export function servePrimary(c: RunConfig, reloadFiles: Reload | undefined): voi
     }
     stopAll(0);
   };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  process.on('SIGHUP', () => {
-    if (!reloadFiles) {
-      say('aes-payload: SIGHUP: nothing to reload (no --tls-cert/--tls-key, no --token-file)');
-      return;
-    }
-    reloadFiles().then(
-      (r) => {
-        current = { tls: r.tls ?? current.tls, token: r.token !== undefined ? r.token : current.token };
-        // Workers not yet sent their config get the new material in it.
-        for (const w of live()) if (states.get(w)?.configured && w.isConnected()) w.send({ type: 'reload', tls: r.tls, token: r.token?.toString('base64'), hasToken: r.token !== undefined });
-        say(`aes-payload: reloaded ${r.what} (${live().length} workers)`);
-      },
-      (e: Error) => say(`aes-payload: reload failed, still serving with the previous certificate and token: ${e.message}`),
-    );
+  onSignals(stop, reloadFiles, (r) => {
+    current = { tls: r.tls ?? current.tls, token: r.token !== undefined ? r.token : current.token };
+    // Workers not yet sent their config get the new material in it.
+    for (const w of live()) if (states.get(w)?.configured && w.isConnected()) w.send({ type: 'reload', tls: r.tls, token: r.token?.toString('base64'), hasToken: r.token !== undefined });
+    return `aes-payload: reloaded ${r.what} (${live().length} workers)`;
   });
 }

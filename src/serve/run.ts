@@ -1,6 +1,6 @@
 import { say } from './log.js';
 import { render } from './metrics.js';
-import { EXIT_LISTEN, exitNow, type Reload, type RunConfig } from './config.js';
+import { EXIT_LISTEN, exitNow, onSignals, type Reload, type RunConfig } from './config.js';
 import { listenProblem, prepareUnix, removeSocket, setMode, where } from './listen.js';
 import { servePrimary } from './primary.js';
 import { single } from './server.js';
@@ -52,19 +52,8 @@ function serveSingle(c: RunConfig, reloadFiles: Reload | undefined): void {
     }
     s.drain();
   };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  process.on('SIGHUP', () => {
-    if (!reloadFiles) {
-      say('aes-payload: SIGHUP: nothing to reload (no --tls-cert/--tls-key, no --token-file)');
-      return;
-    }
-    reloadFiles().then(
-      (r) => {
-        s.reload(r.tls, r.token, r.token !== undefined);
-        say(`aes-payload: reloaded ${r.what}`);
-      },
-      (e: Error) => say(`aes-payload: reload failed, still serving with the previous certificate and token: ${e.message}`),
-    );
+  onSignals(stop, reloadFiles, (r) => {
+    s.reload(r.tls, r.token, r.token !== undefined);
+    return `aes-payload: reloaded ${r.what}`;
   });
 }
