@@ -262,6 +262,29 @@ describe('seed 002: FX field values (--fields PATHS --value-format origin)', () 
     expect(run(['encrypt', '--fields', 'zz', '--value-format', 'origin', ...KEY], { input: '{"s":1}', env }).code).toBe(4);
   });
 
+  it('review 20.1: a 32-hex-digit key without --key-encoding is warned about (it is read as hex, the peers use its text), and the length error names --key-encoding utf8', () => {
+    const noEnc = ['--key-env', 'FX_KEY'];
+    const e = run(['encrypt', '--fields', 'card', '--value-format', 'origin', ...noEnc], { input: '{"card":"4111"}', env });
+    expect(e.code, e.stderr).toBe(0);
+    const warn = e.stderr.split('\n').filter((l) => l.includes('hex digits'));
+    expect(warn).toHaveLength(1);
+    expect(warn[0]).toMatch(/32 hex digits, read as a 16-byte key.*--key-encoding utf8/);
+    // the warning is true: the peer cannot open it with its own key
+    expect(() => seeds([['decrypt_value_gcm', JSON.parse(e.out).card, FX, 12]])).toThrow(/MAC check failed/);
+    // with --key-encoding utf8 (or an explicit hex) nothing is said
+    for (const enc of ['utf8', 'hex']) {
+      const q = run(['encrypt', '--fields', 'card', '--value-format', 'origin', ...noEnc, '--key-encoding', enc], { input: '{"card":"4111"}', env });
+      expect(q.code, q.stderr).toBe(0);
+      expect(q.stderr).not.toMatch(/hex digits/);
+    }
+    // the same on decrypt, and a CBC value from the peer read without utf8: the length error names the fix
+    const [enc] = seeds([['encrypt_fields', doc, ['card'], FX, false]]);
+    const d = run(['decrypt', '--fields', 'card', '--value-format', 'origin', '--alg', 'A256CBC', ...noEnc], { input: JSON.stringify(enc), env });
+    expect(d.code).toBe(3);
+    expect(d.stderr).toMatch(/32 hex digits, read as a 16-byte key/);
+    expect(oneLineError(d.stderr)).toMatch(/key is 16 bytes but A256CBC needs 32 bytes.*--key-encoding utf8/);
+  });
+
   it('line mode: each NDJSON record\'s fields, read by the peer', () => {
     const records = [{ id: 1, card: '4111' }, { id: 2, card: '5500' }];
     const e = run(['encrypt', '--lines', '--fields', 'card', '--value-format', 'origin', '--alg', 'A256CBC', ...KEY], { input: records.map((r) => JSON.stringify(r)).join('\n') + '\n', env });

@@ -18,7 +18,7 @@ import type { Ui } from './ui.js';
 import { withHelp } from './help.js';
 import { nonceBytesOf, nonceBytesOption } from './nonce.js';
 import { originWarning } from '../fields/origin.js';
-import { valueFormatOption } from './valueFormat.js';
+import { keyLengthHint, originHexKeyWarning, valueFormatOption } from './valueFormat.js';
 import type { ValueFormat } from '../payload.js';
 
 interface DecryptFlags extends KeyFlags {
@@ -115,11 +115,19 @@ export function registerDecrypt(program: Command, ui: Ui): void {
     if (o.extract !== undefined && (o.lines || o.format === 'stream')) throw new UsageError('--extract reads one document; not with --lines or --format stream');
     // With no key anywhere, inputs are still read: JSON that holds nothing
     // encrypted says so (exit 4), and the rest gets the no-key message.
+    const origin = o.valueFormat === 'origin';
+    let hexNoted = false;
     const open = (input: Buffer) => {
+      const hexDigits = (key as { hexDigits?: number } | undefined)?.hexDigits;
+      if (origin && !hexNoted) {
+        hexNoted = true;
+        const note = originHexKeyWarning(hexDigits);
+        if (note) ui.warn(note);
+      }
       try {
         return decrypt(input, key, opts);
       } catch (e) {
-        throw noKey && e instanceof KeyError ? noKey : e;
+        throw noKey && e instanceof KeyError ? noKey : keyLengthHint(e, hexDigits, origin);
       }
     };
     let warned = false;

@@ -22,7 +22,7 @@ import { isTerminal } from './terminal.js';
 import { withHelp } from './help.js';
 import { nonceBytesOf, nonceBytesOption } from './nonce.js';
 import { originWarning } from '../fields/origin.js';
-import { valueFormatOption } from './valueFormat.js';
+import { keyLengthHint, originHexKeyWarning, valueFormatOption } from './valueFormat.js';
 
 interface EncryptFlags extends KeyFlags {
   output?: string;
@@ -113,6 +113,7 @@ export function registerEncrypt(program: Command, ui: Ui): void {
       throw new UsageError('--wrap, --recipient, --recipients-file and --kid need --format jwe or jwe-json');
     }
     let keys: Keys;
+    let hexDigits: number | undefined;
     if (o.randomKey) {
       if (hasKeyFlag(o) || recipientFlags) throw new UsageError('--random-key makes its own key; drop the key flags');
       if (o.format !== 'json') throw new UsageError('--random-key needs --format json, which can carry the key');
@@ -131,8 +132,19 @@ export function registerEncrypt(program: Command, ui: Ui): void {
         if (fields || o.lines) throw new UsageError('--key-uri encrypts whole messages: not with --fields or --lines');
       }
       const r = await resolveCliKeys(o, ui, true);
+      hexDigits = r.hexDigits;
       keys = { ...(r.kek ? { kek: r.kek } : {}), ...(r.secret ? { secret: r.secret } : {}), ...(r.rsa ? { rsa: publicOf(r.rsa) } : {}), ...(r.passphrase ? { passphrase: r.passphrase } : {}) };
     }
+    const origin = o.valueFormat === 'origin';
+    const hexNote = origin ? originHexKeyWarning(hexDigits) : undefined;
+    if (hexNote) ui.warn(hexNote);
+    const seal = (input: Buffer, k: Keys, op: typeof opts) => {
+      try {
+        return encrypt(input, k, op);
+      } catch (e) {
+        throw keyLengthHint(e, hexDigits, origin);
+      }
+    };
     checkOutput(file, o.output, Boolean(o.force));
     terminalHint(file, ui);
     if (fields && inputTypeOf(file, o.inputType) === 'yaml') await loadYaml();
@@ -153,7 +165,7 @@ export function registerEncrypt(program: Command, ui: Ui): void {
       const notes = new Set<string>();
       const spec = lineFastPath('seal', keys, opts);
       await runLines(Source.open(file), { ...o, onError }, (line) => {
-        const r = encrypt(line, keys, opts);
+        const r = seal(line, keys, opts);
         encrypted += r.fields?.encrypted ?? 0;
         for (const n of r.notes ?? []) if (!notes.has(n) && notes.size < 10) notes.add(n) && ui.warn(n);
         return r.text;
@@ -162,7 +174,7 @@ export function registerEncrypt(program: Command, ui: Ui): void {
       return;
     }
     const input = readAllOf(Source.open(file), MAX_PAYLOAD_BYTES);
-    const res = encrypt(input.data, keys, opts);
+    const res = seal(input.data, keys, opts);
     if (o.valueFormat === 'origin') ui.warn(originWarning(res.alg));
     for (const n of res.notes ?? []) ui.warn(n);
     if (!specOf(res.alg).authenticated && o.valueFormat !== 'origin') {
