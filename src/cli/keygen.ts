@@ -6,7 +6,7 @@ import { IOError, UsageError, ioError } from '../errors.js';
 import { fileMode, writeFileAtomic } from '../io/output.js';
 import { writeStdout } from '../io/stdout.js';
 import { encodeKey } from '../keys/decode.js';
-import { DEFAULT_INI_KEY, DEFAULT_INI_SECTION, findIniValue, upsertIniValue } from '../keys/ini.js';
+import { DEFAULT_INI_KEY, DEFAULT_INI_SECTION, findIniValue, hasIniSection, upsertIniValue } from '../keys/ini.js';
 import { decodeKey } from '../keys/decode.js';
 import { keyId } from '../keys/kid.js';
 import { generateKey } from '../payload.js';
@@ -57,6 +57,10 @@ async function writeIni(path: string, section: string, name: string, value: stri
     throw ioError(e, `cannot read ${path}`);
   }
   const res = upsertIniValue(text, section, name, value);
+  if (section === '' && !res.replaced && hasIniSection(text)) {
+    // configparser (the seeds' Python services) stops at a name above the first section: MissingSectionHeaderError.
+    throw new UsageError(`${path} has sections: a name above the first one cannot be read by Python's configparser (MissingSectionHeaderError); choose a section with --ini-section NAME`);
+  }
   if (res.replaced) await mayReplace(ui, o.force, `${name} in ${path}${section ? ` [${section}]` : ''} (${kidOfOld(text, name, section, path)})`);
   // It now holds a key: nobody but the owner may read it.
   const tight = (mode & 0o700) | 0o600;
@@ -85,7 +89,7 @@ export function registerKeygen(program: Command, ui: Ui): void {
     .option('--json', 'print {"alg","kid","encoding","key"} as JSON')
     .option('--env <NAME>', 'print a shell line: export NAME=<key>')
     .option('--ini <FILE>', 'write NAME = <key> into an .ini file (created with mode 0600)')
-    .option('--ini-section <S>', 'with --ini: section to write ("" for the top level)', DEFAULT_INI_SECTION)
+    .option('--ini-section <S>', 'with --ini: section to write ("" for the top level: refused in a file with sections, and a file Python\'s configparser cannot read)', DEFAULT_INI_SECTION)
     .option('--ini-key <NAME>', 'with --ini: key name', DEFAULT_INI_KEY)
     .option('-o, --output <FILE>', 'write the key to FILE (mode 0600, never over an existing file)')
     .option('--force', 'replace an existing key or file')
