@@ -18,6 +18,8 @@ import type { Ui } from './ui.js';
 import { withHelp } from './help.js';
 import { nonceBytesOf, nonceBytesOption } from './nonce.js';
 import { originWarning } from '../fields/origin.js';
+import { assertTerminalText } from '../io/ttyText.js';
+import { isTerminal } from './terminal.js';
 import { keyLengthHint, originHexKeyWarning, valueFormatOption } from './valueFormat.js';
 import type { ValueFormat } from '../payload.js';
 
@@ -130,6 +132,8 @@ export function registerDecrypt(program: Command, ui: Ui): void {
         throw noKey && e instanceof KeyError ? noKey : keyLengthHint(e, hexDigits, origin);
       }
     };
+    // Plaintext for a terminal must be printable text (src/io/ttyText.ts); -o - forces it.
+    const toTty = o.output === undefined && isTerminal(1);
     let warned = false;
     const originNote = (alg: Parameters<typeof originWarning>[0] | undefined) => {
       if (o.valueFormat === 'origin' && alg && !warned) ui.warn(originWarning(alg));
@@ -137,11 +141,12 @@ export function registerDecrypt(program: Command, ui: Ui): void {
     };
     if (o.lines) {
       if (o.format === 'stream') throw new UsageError('--lines and --format stream exclude each other');
-      const spec = key ? lineFastPath('open', key, opts) : undefined;
+      const spec = key && !toTty ? lineFastPath('open', key, opts) : undefined;
       await runLines(src, { ...o, onError }, (line) => {
         const r = open(line);
         originNote(r.alg);
         if (r.plaintext.includes(0x0a)) throw new FormatError('the plaintext has a newline, so it cannot be one output line', 'ERR_LINE');
+        if (toTty) assertTerminalText(r.plaintext);
         return r.plaintext;
       }, ui, 0o600, spec ? { spec, workers: lineWorkerCount(process.env) } : undefined);
       return;
@@ -180,9 +185,12 @@ export function registerDecrypt(program: Command, ui: Ui): void {
           await loadYaml();
           pt = yamlToJson(pt, 'the plaintext');
         }
-        emit(extractValue(pt, o.extract, type === 'env' ? 'env' : 'json'), { output: o.output, force: o.force, mode: 0o600 });
+        const value = extractValue(pt, o.extract, type === 'env' ? 'env' : 'json');
+        if (toTty) assertTerminalText(Buffer.from(value));
+        emit(value, { output: o.output, force: o.force, mode: 0o600 });
         return;
       }
+      if (toTty) assertTerminalText(res.plaintext);
       emit(res.plaintext, { output: o.output, force: o.force, mode: 0o600 });
     } finally {
       res.plaintext.fill(0);

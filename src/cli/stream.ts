@@ -5,6 +5,8 @@ import type { Keys } from '../payload.js';
 import { ringKey } from '../keys/keyring.js';
 import { ArmorReader, armorSink } from '../stream/armor.js';
 import { decryptStream, encryptStream, type StreamOptions, type StreamResult } from '../stream/pipeline.js';
+import { isTerminal } from './terminal.js';
+import { terminalTextSink } from '../io/ttyText.js';
 import { discardSink, fileSink, stdoutSink, type Sink } from '../stream/sink.js';
 import { progress } from './progress.js';
 import type { Ui } from './ui.js';
@@ -49,8 +51,9 @@ export async function encryptStreamCli(src: Source, key: Buffer, out: { output?:
 }
 
 export async function decryptStreamCli(src: Source, kind: 'binary' | 'armor', key: Buffer | ((kid: string) => Buffer), out: { output?: string; force?: boolean } | 'discard', ui: Ui): Promise<StreamResult> {
+  const toTty = out !== 'discard' && out.output === undefined && isTerminal(1);
   const sink: Sink =
-    out === 'discard' ? discardSink() : sinkFor(out, 0o600);
+    out === 'discard' ? discardSink() : toTty ? terminalTextSink(sinkFor(out, 0o600)) : sinkFor(out, 0o600);
   const { opts, done } = options(ui, out === 'discard' ? 'verifying' : 'decrypting', src.size);
   try {
     return await decryptStream(kind === 'armor' ? new ArmorReader(src) : src, sink, key, opts);
