@@ -220,10 +220,13 @@ function pickAlg(key: Uint8Array, alg: Alg | undefined): Alg {
  * `--nonce-bytes` is for raw AES-GCM only: `wrong` names what it was given
  * with instead (an algorithm with a fixed IV, or another format), if any.
  */
-function checkNonceBytes(n: number | undefined, wrong: Alg | 'input' | 'output' | undefined): void {
+function checkNonceBytes(n: number | undefined, wrong: Alg | 'input' | 'output' | undefined, detected?: string): void {
   if (n === undefined) return;
   if (!(raw.RAW_GCM_NONCE_LENGTHS as readonly number[]).includes(n)) throw new UsageError(`--nonce-bytes takes 12 or 16, not ${n}`);
-  if (wrong === 'input' || wrong === 'output') throw new UsageError(`--nonce-bytes applies to raw AES-GCM ${wrong} (--format raw) and origin field values (--value-format origin)`);
+  if (wrong === 'input' || wrong === 'output') {
+    const what = detected === 'json' ? 'an envelope, which records its own nonce' : detected === 'jwe' || detected === 'jwe-json' ? 'a JWE, whose "iv" is 12 bytes' : detected ? `a ${detected} document, whose tokens record their nonces` : undefined;
+    throw new UsageError(`--nonce-bytes applies to raw AES-GCM ${wrong} (--format raw) and origin field values (--value-format origin)${what ? `; this input is ${what}: drop --nonce-bytes` : ''}`);
+  }
   if (wrong) throw new UsageError(`--nonce-bytes sets an AES-GCM nonce; ${wrong} always uses a 16-byte IV`);
 }
 
@@ -519,6 +522,16 @@ function eachCandidate<T extends { plaintext: Buffer }>(cands: Uint8Array[], ope
   throw new AuthError(`${why}, and none of the keyring's ${tried} key${tried === 1 ? '' : 's'} that fit authenticated it`);
 }
 
+/**
+ * Raw input carries no algorithm: read with the GCM default, an input whose
+ * length fits AES-CBC (IV + whole blocks) may be CBC. Said from its length
+ * alone, which is public, so the one authentication failure stays one.
+ */
+function cbcHint(length: number, used: Alg, cbc: string): string | undefined {
+  if (length < 32 || length % 16 !== 0) return undefined;
+  return `read as ${used}, as no --alg was given; if it is AES-CBC (IV + ciphertext), pass --alg ${cbc}`;
+}
+
 function openRaw(text: string, keys: Keys, opts: DecryptOptions, forVerify: boolean): Opened {
   if (opts.embeddedKey) throw new UsageError('--embedded-key needs a JSON envelope; raw input carries no key');
   const userAad = toBytes(opts.aad);
@@ -559,9 +572,13 @@ function openRaw(text: string, keys: Keys, opts: DecryptOptions, forVerify: bool
   raw.split(bytes, alg, nonceLen); // too short: malformed, before any key is tried
   if (forVerify && !spec.authenticated) throw new FormatError('unauthenticated algorithm', 'ERR_UNAUTHENTICATED');
   let used: Uint8Array | undefined;
+  const details = [
+    ...(keys.ring ? [`raw input names no kid, and none of the keyring's ${candidates.length} key${candidates.length === 1 ? '' : 's'} of ${spec.keyLen} bytes authenticated it`] : []),
+    ...(!opts.alg && spec.kind === 'gcm' ? [cbcHint(bytes.length, alg, `A${spec.keyLen * 8}CBC`)].filter((h): h is string => h !== undefined) : []),
+  ];
   const plaintext = openRawBytes(bytes, alg, nonceLen, candidates, userAad, {
     usedKey: (k) => (used = k),
-    ...(keys.ring ? { authDetail: `raw input names no kid, and none of the keyring's ${candidates.length} key${candidates.length === 1 ? '' : 's'} of ${spec.keyLen} bytes authenticated it` } : {}),
+    ...(details.length ? { authDetail: details.join('; ') } : {}),
   });
   return { plaintext, alg, kid: keyId(used!) };
 }
@@ -591,6 +608,7 @@ function decryptOrigin(text: string, keys: Keys, opts: DecryptOptions): DecryptR
     allowMissing: Boolean(opts.allowMissing),
     allowPlaintext: Boolean(opts.allowPlaintext),
     ...(opts.nonceBytes ? { nonceBytes: opts.nonceBytes } : {}),
+    ...(!opts.alg && spec.kind === 'gcm' ? { cbcHint: `A${spec.keyLen * 8}CBC` } : {}),
   });
   return { plaintext: Buffer.from(r.text, 'utf8'), alg, format: 'fields', fields: r.decrypted };
 }
@@ -712,7 +730,7 @@ function decryptAny(text: string, keys: Keys, opts: DecryptOptions, forVerify: b
     return { plaintext: o.plaintext, alg: o.alg, ...(o.kid !== undefined ? { kid: o.kid } : {}), format: 'json' };
   }
   const format = detectFormat(text, opts.format, opts.fields);
-  if (format !== 'raw') checkNonceBytes(opts.nonceBytes, 'input');
+  if (format !== 'raw') checkNonceBytes(opts.nonceBytes, 'input', format);
   if (format === 'jwe' || format === 'jwe-json') return decryptJwe(text, keys, opts, format);
   if (isFieldFormat(format)) {
     const r = fieldCodec(format).decrypt(text, keyForKid(keys), {

@@ -124,6 +124,20 @@ describe('on a terminal', () => {
     expect(r.screen.lastIndexOf('\u001b[?25h')).toBeGreaterThan(r.screen.lastIndexOf('\u001b[?25l'));
   });
 
+  it('review 20.11: Ctrl-D (end of input) at the key prompt is no key (exit 3), not "interrupted" (130); at a confirm it is "no"', () => {
+    const r = onTty(['encrypt', plain, '--prompt'], 'Key', '\\x04');
+    expect(r.code).toBe(3);
+    const text = r.screen.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
+    expect(text).toMatch(/aes-payload: no key given: end of input \(Ctrl-D\) at the prompt/);
+    expect(text).not.toMatch(/interrupted/);
+    expect(r.stdout.length).toBe(0);
+    const ini = join(dir, 'ctrl-d.ini');
+    writeFileSync(ini, '[app:main]\nSECRET_KEY = old\n', { mode: 0o600 });
+    const no = onTty(['keygen', '--ini', ini], 'Replace', '\\x04');
+    expect(no.code).toBe(5);
+    expect(readFileSync(ini, 'utf8')).toBe('[app:main]\nSECRET_KEY = old\n');
+  });
+
   it('keygen --ini asks before replacing a key, and keeps it on "no"', () => {
     const ini = join(dir, 'confirm.ini');
     writeFileSync(ini, '[app:main]\nSECRET_KEY = old\n', { mode: 0o600 });

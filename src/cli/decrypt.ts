@@ -169,7 +169,7 @@ export function registerDecrypt(program: Command, ui: Ui): void {
       await decryptStreamCli(src, kind, streamKeyFor(key), o, ui);
       return;
     }
-    const input = readAllOf(src, MAX_ENCODED_BYTES);
+    const input = readAllOf(src, MAX_ENCODED_BYTES, 'none');
     await loadYamlFor(input.data, file, o.format);
     if (late) {
       await resolve(inputKid(input.data));

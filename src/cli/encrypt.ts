@@ -173,7 +173,7 @@ export function registerEncrypt(program: Command, ui: Ui): void {
       if (fields) ui.line(`encrypted ${encrypted} value${encrypted === 1 ? '' : 's'}`);
       return;
     }
-    const input = readAllOf(Source.open(file), MAX_PAYLOAD_BYTES);
+    const input = readAllOf(Source.open(file), MAX_PAYLOAD_BYTES, fields ? 'fields' : 'stream');
     const res = seal(input.data, keys, opts);
     if (o.valueFormat === 'origin') ui.warn(originWarning(res.alg));
     for (const n of res.notes ?? []) ui.warn(n);

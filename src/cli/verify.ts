@@ -32,6 +32,7 @@ interface VerifyFlags extends KeyFlags {
   allowLegacy?: boolean;
   key: boolean; // --no-key sets this to false
   nonceBytes?: string;
+  embeddedKey?: boolean;
 }
 
 interface Row {
@@ -94,6 +95,10 @@ async function checkOne(file: string, o: VerifyFlags, keys: Keys | undefined, re
   const src = Source.open(file);
   const kind = o.format === 'auto' || o.format === 'stream' ? streamKind(src) : undefined;
   if (kind) {
+    if (o.embeddedKey) {
+      src.close();
+      throw new UsageError('--embedded-key needs a JSON envelope (made by encrypt --random-key), not a stream');
+    }
     if (noKey) {
       src.close();
       throw noKey;
@@ -140,6 +145,7 @@ async function checkOne(file: string, o: VerifyFlags, keys: Keys | undefined, re
     }
   }
   if (noKey) throw noKey;
+  if (o.embeddedKey && format !== 'json') throw new UsageError('--embedded-key needs a JSON envelope (made by encrypt --random-key)');
   if (isFieldFormat(format)) {
     let c: ReturnType<ReturnType<typeof fieldCodec>['check']>;
     try {
@@ -150,9 +156,10 @@ async function checkOne(file: string, o: VerifyFlags, keys: Keys | undefined, re
     }
     return requireRow(file, { ...c, format, kid: c.kids.join(',') || null, ...(c.mode ? { mac: c.mode } : {}) });
   }
-  if (!keys) return row(file, structureOnly(text, format, o));
+  if (!keys && !o.embeddedKey) return row(file, structureOnly(text, format, o));
   const alg = asAlg(o.alg);
-  const r = verify(text, keys, {
+  const r = verify(text, keys as Keys, {
+    embeddedKey: Boolean(o.embeddedKey),
     ...(alg ? { alg } : {}),
     format,
     ...parseAllowAlg(o.allowAlg),
@@ -177,6 +184,7 @@ export function registerVerify(program: Command, ui: Ui): void {
     .addOption(nonceBytesOption('read'))
     .option('--require <PATHS>', 'fail when any value these paths select is still plaintext, or a path selects nothing (field documents)')
     .option('--allow-legacy', 'accept version-1 envelopes and field documents (aes-payload 0.1), which have weaker guarantees')
+    .option('--embedded-key', 'authenticate with the key inside the envelope (encrypt --random-key output, which is not secret)')
     .option('--no-key', 'check structure only, without a key: is everything that should be encrypted encrypted?')
     .option('--json', 'print a JSON report on stdout')
     .option('--key-check', 'only resolve and check the key, and print its kid')
@@ -209,13 +217,14 @@ export function registerVerify(program: Command, ui: Ui): void {
       return;
     }
     if (!o.key && hasKeyFlag(o)) throw new UsageError('--no-key takes no key flags');
+    if (o.embeddedKey && (hasKeyFlag(o) || !o.key || o.keyCheck)) throw new UsageError('--embedded-key takes the key from the envelope: drop the key flags, --no-key and --key-check');
     const list = files.length ? files : ['-'];
     if (list.filter((f) => f === '-').length > 1) throw new UsageError('stdin (-) can be read only once');
     if (list.includes('-')) terminalHint('-', ui);
     const require = o.require !== undefined ? parsePaths(o.require) : undefined;
     let keys: Keys | undefined;
     let noKey: KeyError | undefined;
-    if (o.key) {
+    if (o.key && !o.embeddedKey) {
       try {
         keys = await resolveCliKeys(o, ui);
       } catch (e) {
@@ -242,7 +251,7 @@ export function registerVerify(program: Command, ui: Ui): void {
       rows.push(r);
       const what = isFieldFormat(r.format ?? undefined) ? `${r.tokens} field${r.tokens === 1 ? '' : 's'}${r.mac === 'enc' ? ' (plaintext values not covered: --mac-only-encrypted)' : ''}` : `${r.wrap ? `${r.wrap}/` : ''}${r.alg ?? '-'}`;
       delete r.mac;
-      if (r.ok) ui.ok(`${file} ${what} ${r.kid ?? '-'}${keys ? '' : ' (structure only)'}`);
+      if (r.ok) ui.ok(`${file} ${what} ${r.kid ?? '-'}${keys || o.embeddedKey ? '' : ' (structure only)'}`);
       // A message that names the file already (`FILE: YAML line 3: …`) is not prefixed twice.
       else ui.error(`FAIL ${file}: ${r.error?.startsWith(`${file}: `) ? r.error.slice(file.length + 2) : r.error}`);
     }

@@ -196,6 +196,8 @@ export interface OriginDecryptOptions {
   /** A selected value that is not a string of base64 is left as it is. */
   allowPlaintext?: boolean;
   what?: string;
+  /** The alg was the GCM default, not chosen: a failure on a CBC-shaped value names this CBC alg. */
+  cbcHint?: string;
 }
 
 /**
@@ -235,7 +237,8 @@ export function decryptOriginFields(text: string, keys: readonly Uint8Array[], o
       if (opts.allowPlaintext) continue;
       throw notCiphertext(`${bytes.length} bytes, too short for ${opts.alg}`);
     }
-    const pt = openRawBytes(bytes, opts.alg, nonceLen, keys, undefined, { what: `the value at ${where}` });
+    const hint = opts.cbcHint && bytes.length >= 32 && bytes.length % 16 === 0 ? `read as ${opts.alg}, as no --alg was given; if the values are AES-CBC (IV + ciphertext), pass --alg ${opts.cbcHint}` : undefined;
+    const pt = openRawBytes(bytes, opts.alg, nonceLen, keys, undefined, { what: `the value at ${where}`, ...(hint ? { authDetail: hint } : {}) });
     let plain: string;
     try {
       plain = utf8.decode(pt);
