@@ -186,6 +186,26 @@ describe('man page', () => {
     for (const m of keys.matchAll(/^ {2}(--[a-z-]+)/gm)) expect(decrypt.options.map((o) => o.long)).toContain(m[1]);
   });
 
+  it('review 20.10: --help and the man page have an ENVIRONMENT list naming every variable src/ reads', () => {
+    const src = spawnSync('grep', ['-rhoE', 'AES_PAYLOAD_[A-Z0-9_]+|\\b(NO_COLOR|FORCE_COLOR|EDITOR|VISUAL)\\b', join(ROOT, 'src')], { encoding: 'utf8' }).stdout;
+    // internal: set by aes-payload for its own children, or by the build
+    const internal = new Set(['AES_PAYLOAD_SERVE_WORKER', 'AES_PAYLOAD_KEY_CMD_RUN', 'AES_PAYLOAD_BUILD_CODE_CACHE']);
+    const names = [...new Set(src.split('\n').filter(Boolean))].filter((n) => !internal.has(n));
+    expect(names).toEqual(expect.arrayContaining(['AES_PAYLOAD_KEY', 'AES_PAYLOAD_DEBUG', 'AES_PAYLOAD_THREADS', 'AES_PAYLOAD_KDF_BUDGET', 'AES_PAYLOAD_KID', 'NO_COLOR', 'FORCE_COLOR']));
+    const h = run(['--help']);
+    const envList = h.out.slice(h.out.indexOf('\nEnvironment:\n'));
+    expect(envList.length).toBeGreaterThan(20);
+    const man = spawnSync('man', ['-l', join(ROOT, 'man/aes-payload.1')], { env: baseEnv({ MANWIDTH: '100', MANPAGER: 'cat', PAGER: 'cat' }), encoding: 'utf8' }).stdout;
+    const manEnv = man.slice(man.indexOf('\nENVIRONMENT\n'), man.indexOf('\nFILES\n'));
+    expect(man.indexOf('\nENVIRONMENT\n')).toBeGreaterThan(0);
+    for (const n of names) {
+      expect(envList, n).toMatch(new RegExp(`^  (\\S+, )?${n}\\b`, 'm'));
+      expect(manEnv, n).toContain(n);
+    }
+    // encrypt --help: --nonce-bytes also sets origin field values
+    expect(run(['encrypt', '--help']).out.replace(/\s+/g, ' ')).toMatch(/--nonce-bytes <N> AES-GCM nonce length to write in raw output and in origin field values/);
+  });
+
   it('is what `npm run man` makes from the CLI help today (it cannot go stale)', () => {
     const out = join(tempDir(), 'aes-payload.1');
     const g = spawnSync(process.execPath, [join(ROOT, 'scripts/man.mjs'), out], { encoding: 'utf8' });

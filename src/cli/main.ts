@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { EXIT_CODES, KEY_SOURCES } from './help.js';
+import { ENVIRONMENT, EXIT_CODES, KEY_SOURCES } from './help.js';
 import { AesPayloadError, EXIT } from '../errors.js';
 import { BrokenPipe } from '../io/stdout.js';
 import { onStaleTemp } from '../io/output.js';
@@ -31,7 +31,7 @@ export function buildProgram(ui: Ui, only?: keyof typeof COMMANDS): Command {
     .option('--verbose', 'with --version: also the Node.js version, platform and OpenSSL version')
     .showSuggestionAfterError(true)
     .enablePositionalOptions()
-    .addHelpText('after', `\n${KEY_SOURCES}\n\n${EXIT_CODES}\n\nEvery command has examples: aes-payload <command> --help\n`)
+    .addHelpText('after', `\n${KEY_SOURCES}\n\n${EXIT_CODES}\n\nEvery command has examples: aes-payload <command> --help\n\n${ENVIRONMENT}\n`)
     .exitOverride()
     .configureOutput({ outputError: () => {} });
   for (const [name, register] of Object.entries(COMMANDS)) if (!only || only === name) register(program, ui);
