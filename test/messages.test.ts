@@ -69,6 +69,11 @@ describe('messages (review 20.11)', () => {
     writeFileSync(f, JSON.stringify({ ...env2, [field]: ct.toString('base64') }));
     expect(run(['verify', '--embedded-key', f]).code).toBe(1);
     expect(run(['verify', '--embedded-key', '--key-env', 'X', f], { env: { X: key } }).code).toBe(2);
+    // with no key at all, verify points at --embedded-key (as decrypt does), exit 4
+    writeFileSync(f, e.stdout);
+    const nk = run(['verify', f]);
+    expect(nk.code).toBe(4);
+    expect(nk.stderr).toMatch(/carries its own key .*pass --embedded-key/);
   });
 
   it('--nonce-bytes 16 with an envelope: the usage error (exit 2) says what the input is', () => {

@@ -28,8 +28,10 @@ export function originHexKeyWarning(hexDigits: number | undefined): string | und
 
 /** A key-length error, told that the FX peers take the key text itself (`--key-encoding utf8`), when that may be why. */
 export function keyLengthHint(e: unknown, hexDigits: number | undefined, origin: boolean): unknown {
-  if (!(e instanceof KeyError) || e.code !== 'ERR_KEY_LENGTH' || (!origin && hexDigits === undefined)) return e;
-  if (e.message.includes('--key-encoding')) return e;
+  if (!(e instanceof KeyError) || e.code !== 'ERR_KEY_LENGTH' || e.message.includes('--key-encoding')) return e;
+  // Outside origin mode, only when the text itself would have the length needed (32 hex digits for a 32-byte key).
+  const need = /needs (\d+) bytes/.exec(e.message)?.[1];
+  if (!origin && (hexDigits === undefined || Number(need) !== hexDigits)) return e;
   const why = hexDigits !== undefined ? `the key text (${hexDigits} hex digits) was read as hex` : 'the key text was decoded';
   return new KeyError(`${e.message}; ${why}: if the peer uses the text itself as the key, pass --key-encoding utf8`, e.code);
 }

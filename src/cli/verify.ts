@@ -144,7 +144,17 @@ async function checkOne(file: string, o: VerifyFlags, keys: Keys | undefined, re
       }
     }
   }
-  if (noKey) throw noKey;
+  if (noKey) {
+    // An envelope that carries its own key (encrypt --random-key): point at --embedded-key, as decrypt does.
+    let own = false;
+    try {
+      own = format === 'json' && Boolean(envelope.decode(text).key);
+    } catch {
+      // not a readable envelope: the key error says enough
+    }
+    if (own) throw new FormatError('the envelope carries its own key (encrypt --random-key), so it is not secret; pass --embedded-key to verify it with that key', 'ERR_EMBEDDED_KEY');
+    throw noKey;
+  }
   if (o.embeddedKey && format !== 'json') throw new UsageError('--embedded-key needs a JSON envelope (made by encrypt --random-key)');
   if (isFieldFormat(format)) {
     let c: ReturnType<ReturnType<typeof fieldCodec>['check']>;

@@ -18,7 +18,7 @@ export function b64decodeStrict(text: string, what: string): Buffer {
 function whyNotBase64(text: string): string {
   const t = text.replace(/=+$/, '');
   if (/^[A-Za-z0-9_-]*$/.test(t) && /[-_]/.test(t)) return ': it is URL-safe base64 (- and _), and this takes standard base64 (+ and /, padded with =)';
-  if (/^[A-Za-z0-9+/]*$/.test(t) && text.length % 4 !== 0) return `: it is unpadded or cut short (${text.length} characters); standard base64 is padded with = to a multiple of 4`;
+  if (/^[A-Za-z0-9+/]*$/.test(t) && text.length % 4 !== 0 && t.length % 4 !== 1) return `: ${text.length} characters, not a multiple of 4 (unpadded, or cut short?); standard base64 is padded with = to a multiple of 4`;
   return '';
 }
 
