@@ -54,13 +54,15 @@ await esbuild.build({
   logLevel: 'warning',
   // pkcs11js: a native addon (optional dependency), required from node_modules at run time, only for
   // --key-uri. yaml and selfsigned: bundled on their own into dist/vendor/ (below), loaded only when needed.
-  external: ['pkcs11js', 'yaml', 'selfsigned'],
+  external: ['pkcs11js', 'yaml', 'selfsigned', '@nats-io/*'],
   plugins: [lazyChildProcess],
 });
 
-for (const name of ['yaml', 'selfsigned']) {
+// nats: the NATS client for `worker` (the connection and JetStream), in one file.
+const vendored = { yaml: 'module.exports = require("yaml");', selfsigned: 'module.exports = require("selfsigned");', nats: 'module.exports = { ...require("@nats-io/transport-node"), ...require("@nats-io/jetstream") };' };
+for (const [name, contents] of Object.entries(vendored)) {
   await esbuild.build({
-    stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: root, loader: 'js' },
+    stdin: { contents, resolveDir: root, loader: 'js' },
     ...cjs,
     outfile: join(root, 'dist/vendor', `${name}.cjs`),
     logLevel: 'warning',
