@@ -15,6 +15,7 @@ export class WorkerMetrics {
   inHand = 0;
   connected = 0;
   reconnects = 0;
+  redelivered = 0;
 
   count(o: Outcome, n = 1): void {
     this.records.set(o, (this.records.get(o) ?? 0) + n);
@@ -35,6 +36,8 @@ export class WorkerMetrics {
     for (const [code, v] of this.errors) out.push(`aes_payload_worker_record_errors_total{code="${code}",worker="0"} ${v}`);
     fam('aes_payload_worker_batches_total', 'counter', 'Batches settled (outputs stored, inputs acked).');
     out.push(`aes_payload_worker_batches_total{worker="0"} ${this.batches}`);
+    fam('aes_payload_worker_redelivered_total', 'counter', 'Records received that had been delivered before (to a worker that died, stalled past --ack-wait, or handed them back).');
+    out.push(`aes_payload_worker_redelivered_total{worker="0"} ${this.redelivered}`);
     fam('aes_payload_worker_in_hand', 'gauge', 'Records received and not yet acked.');
     out.push(`aes_payload_worker_in_hand{worker="0"} ${this.inHand}`);
     fam('aes_payload_worker_nats_connected', 'gauge', '1 while connected to a NATS server.');

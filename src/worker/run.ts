@@ -181,10 +181,11 @@ export async function runWorker(c: WorkerConfig): Promise<number> {
     const settling: Promise<void>[] = [];
     const settle = async (batch: Held[]) => {
       const t0 = batch[0]!.t0;
-      const n = { ok: 0, duplicate: 0, dead_letter: 0, terminated: 0, redeliver: 0 };
+      const n = { ok: 0, duplicate: 0, dead_letter: 0, terminated: 0, redeliver: 0, redelivered: 0 };
       const errors: { seq: number; code: string }[] = [];
       await Promise.all(
         batch.map(async (h) => {
+          if (h.m.info.deliveryCount > 1) n.redelivered++;
           try {
             const ack = await h.pub;
             quietly(() => h.m.ack());
@@ -214,6 +215,7 @@ export async function runWorker(c: WorkerConfig): Promise<number> {
       );
       metrics.inHand -= batch.length;
       metrics.batches++;
+      metrics.redelivered += n.redelivered;
       log({ level: n.redeliver ? 'warn' : 'info', msg: 'batch', records: batch.length, ...n, ms: Date.now() - t0, ...(errors.length ? { errors } : {}) });
     };
     const close = async () => {
