@@ -48,9 +48,6 @@ function why(e: unknown): string {
   return printable(String((e as Error)?.message ?? e), 300);
 }
 
-/** The most batches whose outputs are awaited at once (their records are in hand). */
-const BATCHES_IN_FLIGHT = 4;
-
 /**
  * The JetStream worker: a durable pull consumer on `stream` filtered to
  * `in`, shared by every worker started with the same --durable; each record
@@ -172,13 +169,10 @@ export async function runWorker(c: WorkerConfig): Promise<number> {
     const consumer = await js.consumers.get(c.stream, c.durable);
     log({ level: 'info', msg: 'started', stream: c.stream, in: c.in, out: c.out, dead_letter: c.deadLetter ?? null, durable: c.durable, batch: c.batch, max_ack_pending: cfg.max_ack_pending });
     if (stopping) return 0;
-    // Two batches in the client's buffer, so the next is there while one is settled.
-    const msgs = await consumer.consume({ max_messages: Math.max(1, Math.min(2 * c.batch, cfg.max_ack_pending ?? c.maxAckPending)) });
-    stopNow = () => msgs.stop();
-
     type Held = { m: JsMsg; pub: Promise<{ duplicate: boolean }>; dead?: { seq: number; code: string }; t0: number };
     let held: Held[] = [];
-    const settling: Promise<void>[] = [];
+    const settling = new Set<Promise<void>>();
+    let fatal: { e: unknown } | undefined;
     const settle = async (batch: Held[]) => {
       const t0 = batch[0]!.t0;
       const n = { ok: 0, duplicate: 0, dead_letter: 0, terminated: 0, redeliver: 0, redelivered: 0 };
@@ -218,34 +212,55 @@ export async function runWorker(c: WorkerConfig): Promise<number> {
       metrics.redelivered += n.redelivered;
       log({ level: n.redeliver ? 'warn' : 'info', msg: 'batch', records: batch.length, ...n, ms: Date.now() - t0, ...(errors.length ? { errors } : {}) });
     };
-    const close = async () => {
+    /** Settle what is held as one batch (not awaited: its outputs are stored while the next batch is read). */
+    const close = () => {
       if (!held.length) return;
-      const b = held;
+      const p = settle(held);
       held = [];
-      const p = settle(b);
-      settling.push(p);
-      void p.finally(() => settling.splice(settling.indexOf(p), 1));
-      if (settling.length > BATCHES_IN_FLIGHT) await settling[0];
+      settling.add(p);
+      void p.finally(() => settling.delete(p));
     };
-
-    for await (const m of msgs) {
-      metrics.inHand++;
-      const r = c.run(m.data);
-      const id = outputMsgId(c.stream, m.seq);
-      let h: Held;
-      if (r.ok) {
-        h = { m, pub: js.publish(c.out, r.data, { msgID: id }), t0: Date.now() };
-      } else {
-        metrics.error(r.code);
-        const dead = { seq: m.seq, code: r.code };
-        h = { m, dead, pub: c.deadLetter !== undefined ? js.publish(c.deadLetter, deadLetter(m.seq, r.code), { msgID: id }) : Promise.reject(TERMINATED), t0: Date.now() };
+    let scheduled = false;
+    // Each message is handled as it arrives, synchronously (a callback, not an async iterator), so
+    // that the publishes of all the messages of one socket read leave in one write; a batch is
+    // closed when full, or once the messages at hand are all handled.
+    const onMessage = (m: JsMsg) => {
+      if (fatal) return;
+      try {
+        metrics.inHand++;
+        const r = c.run(m.data);
+        const id = outputMsgId(c.stream, m.seq);
+        let h: Held;
+        if (r.ok) {
+          h = { m, pub: js.publish(c.out, r.data, { msgID: id }), t0: Date.now() };
+        } else {
+          metrics.error(r.code);
+          const dead = { seq: m.seq, code: r.code };
+          h = { m, dead, pub: c.deadLetter !== undefined ? js.publish(c.deadLetter, deadLetter(m.seq, r.code), { msgID: id }) : Promise.reject(TERMINATED), t0: Date.now() };
+        }
         h.pub.catch(() => {}); // settled in `settle`
+        held.push(h);
+        if (held.length >= c.batch) close();
+        else if (!scheduled) {
+          scheduled = true;
+          setImmediate(() => {
+            scheduled = false;
+            close();
+          });
+        }
+      } catch (e) {
+        fatal = { e };
+        stopNow?.();
       }
-      held.push(h);
-      if (held.length >= c.batch || msgs.getPending() === 0) await close();
-    }
-    await close();
-    await Promise.all([...settling]);
+    };
+    // Two batches in the client's buffer, so the next is there while one is settled.
+    const msgs = await consumer.consume({ max_messages: Math.max(1, Math.min(2 * c.batch, cfg.max_ack_pending ?? c.maxAckPending)), callback: onMessage });
+    stopNow = () => msgs.stop();
+    if (stopping) msgs.stop();
+    await msgs.closed();
+    if (fatal) throw fatal.e;
+    close();
+    while (settling.size) await Promise.all([...settling]);
     if (lost !== undefined) throw new IOError(`lost the connection to NATS at ${printable(c.servers, 200)}: ${why(lost)}`, 'ERR_NATS_CLOSED');
     // Every ack is sent and the server has read them, then the connection closes.
     await nc.drain();
