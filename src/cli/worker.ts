@@ -80,7 +80,10 @@ export function registerWorker(program: Command, ui: Ui): void {
     'aes-payload worker --nats nats://nats1:4222,nats://nats2:4222 --stream RECORDS --in records.in --out records.enc --dead-letter records.dead encrypt --fields email',
     'aes-payload worker --stream ENC --in records.enc --out records.plain decrypt --key-cmd "vault kv get -field=key secret/aes"',
   ]);
-  addKeyOptions(cmd).action(async (operation: string, o: WorkerFlags) => {
+  addKeyOptions(cmd);
+  // What a worker refuses (it runs unattended, a key per record) is not offered in its help.
+  for (const opt of cmd.options) if (['--prompt', '--passphrase', '--passphrase-env', '--passphrase-file', '--key-uri', '--pkcs11-module', '--pin-env'].includes(opt.long ?? '')) opt.hideHelp();
+  cmd.action(async (operation: string, o: WorkerFlags) => {
     if (operation !== 'encrypt' && operation !== 'decrypt') throw new UsageError(`worker runs encrypt or decrypt, not ${quote(operation)}`);
     const op: WorkerOp = operation;
     const servers = o.nats ?? process.env.NATS_URL;
