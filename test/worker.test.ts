@@ -195,6 +195,10 @@ describe('worker', () => {
     const loop = run(['worker', '--nats', nats.url, '--stream', s.IN, '--in', 'bad.>', '--out', 'bad.x', 'encrypt'], { env });
     expect(loop.code).toBe(2);
     expect(loop.stderr).toMatch(/must not be subjects that --in matches/);
+    const creds = run(['worker', '--nats', 'nats://user:hunter2@127.0.0.1:4222', '--stream', s.IN, '--in', s.in, '--out', s.out, 'encrypt'], { env });
+    expect(creds.code).toBe(2);
+    expect(creds.stderr).toMatch(/--nats must not carry a user, password or token/);
+    expect(creds.stderr).not.toContain('hunter2');
     const down = run(['worker', '--nats', 'nats://127.0.0.1:1', '--stream', s.IN, '--in', s.in, '--out', s.out, 'encrypt'], { env });
     expect(down.code).toBe(5);
     expect(down.stderr).toMatch(/^aes-payload: cannot connect to NATS at nats:\/\/127\.0\.0\.1:1: /);

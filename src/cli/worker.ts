@@ -88,6 +88,10 @@ export function registerWorker(program: Command, ui: Ui): void {
     const op: WorkerOp = operation;
     const servers = o.nats ?? process.env.NATS_URL;
     if (!servers) throw new UsageError('worker needs --nats URL (or env NATS_URL)');
+    // The command line is visible to every user of the machine: NATS credentials go in NATS_URL or --nats-creds.
+    if (o.nats !== undefined && o.nats.split(',').some((u) => /^[a-z]+:\/\/[^/]*@/i.test(u.trim()))) {
+      throw new UsageError('--nats must not carry a user, password or token (the command line is visible to others); use --nats-creds FILE, or env NATS_URL');
+    }
     if (o.prompt || o.passphrase || o.passphraseEnv !== undefined || o.passphraseFile !== undefined || o.keyUri !== undefined) {
       throw new UsageError('worker runs unattended on a key: not with --prompt, passphrases (scrypt per record) or --key-uri');
     }
