@@ -127,7 +127,8 @@ export async function runWorker(c: WorkerConfig): Promise<number> {
       }
     }
     const cfg = info.config;
-    if (cfg.ack_policy !== N.AckPolicy.Explicit || (cfg.filter_subject ?? '') !== c.in || cfg.deliver_subject) {
+    const filters = cfg.filter_subjects?.length ? cfg.filter_subjects : [cfg.filter_subject ?? ''];
+    if (cfg.ack_policy !== N.AckPolicy.Explicit || filters.length !== 1 || filters[0] !== c.in || cfg.deliver_subject) {
       throw new UsageError(`consumer ${printable(c.durable, 100)} on ${printable(c.stream, 100)} exists with another set-up (it must be a pull consumer filtered to ${printable(c.in, 100)} with explicit acks); choose another --durable`);
     }
     if (cfg.max_ack_pending !== c.maxAckPending || cfg.ack_wait !== N.nanos(c.ackWait)) {
