@@ -203,5 +203,10 @@ describe('worker', () => {
     expect(down.code).toBe(5);
     expect(down.stderr).toMatch(/^aes-payload: cannot connect to NATS at nats:\/\/127\.0\.0\.1:1: /);
     expect(down.stderr.trim().split('\n')).toHaveLength(1);
+    // Credentials in NATS_URL (where they may be) never reach an error line.
+    const hidden = run(['worker', '--stream', s.IN, '--in', s.in, '--out', s.out, 'encrypt'], { env: { ...env, NATS_URL: 'nats://user:hunter2@127.0.0.1:1' } });
+    expect(hidden.code).toBe(5);
+    expect(hidden.stderr).toMatch(/^aes-payload: cannot connect to NATS at nats:\/\/\*\*\*@127\.0\.0\.1:1: /);
+    expect(hidden.stderr).not.toContain('hunter2');
   });
 });

@@ -43,9 +43,14 @@ export function log(fields: Record<string, unknown>): void {
   process.stderr.write(`${JSON.stringify({ time: isoNow(), ...fields })}\n`);
 }
 
-/** A NATS error as one printable line (the client's messages hold no secrets, but may hold server text). */
+/** URLs with any user, password or token (from NATS_URL) blanked: `nats://***@host:4222`. */
+export function redactUrls(s: string): string {
+  return s.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s,]*@/gi, '$1***@');
+}
+
+/** A NATS error as one printable line, with no credentials in it. */
 function why(e: unknown): string {
-  return printable(String((e as Error)?.message ?? e), 300);
+  return printable(redactUrls(String((e as Error)?.message ?? e)), 300);
 }
 
 /**
@@ -85,7 +90,7 @@ export async function runWorker(c: WorkerConfig): Promise<number> {
       ...(c.creds ? { authenticator: N.credsAuthenticator(c.creds) } : {}),
     });
   } catch (e) {
-    throw new IOError(`cannot connect to NATS at ${printable(c.servers, 200)}: ${why(e)}`, 'ERR_NATS_CONNECT');
+    throw new IOError(`cannot connect to NATS at ${printable(redactUrls(c.servers), 200)}: ${why(e)}`, 'ERR_NATS_CONNECT');
   }
   const metrics = new WorkerMetrics();
   metrics.connected = 1;
@@ -95,7 +100,7 @@ export async function runWorker(c: WorkerConfig): Promise<number> {
     try {
       jsm = await N.jetstreamManager(nc);
     } catch (e) {
-      throw new IOError(`JetStream is not available on ${printable(c.servers, 200)} (start nats-server with -js): ${why(e)}`, 'ERR_NATS_JETSTREAM');
+      throw new IOError(`JetStream is not available on ${printable(redactUrls(c.servers), 200)} (start nats-server with -js): ${why(e)}`, 'ERR_NATS_JETSTREAM');
     }
     const owner = async (subject: string, what: string) => {
       try {
@@ -262,7 +267,7 @@ export async function runWorker(c: WorkerConfig): Promise<number> {
     if (fatal) throw fatal.e;
     close();
     while (settling.size) await Promise.all([...settling]);
-    if (lost !== undefined) throw new IOError(`lost the connection to NATS at ${printable(c.servers, 200)}: ${why(lost)}`, 'ERR_NATS_CLOSED');
+    if (lost !== undefined) throw new IOError(`lost the connection to NATS at ${printable(redactUrls(c.servers), 200)}: ${why(lost)}`, 'ERR_NATS_CLOSED');
     // Every ack is sent and the server has read them, then the connection closes.
     await nc.drain();
     log({ level: 'info', msg: 'stopped', ...Object.fromEntries(metrics.records) });
