@@ -6,7 +6,7 @@ import { defineConfig } from 'vitest/config';
  * real peers (Python, npm jose, SoftHSM2), terminals and shells, the hostile
  * input corpus and the property tests (hundreds of CLI runs each), faults
  * and hostile work on large inputs (48 MiB files, scrypt budgets), a million
- * line-mode records, the README run whole, and `npm pack`. `npm test` (and
+ * line-mode records, the NATS worker and the GNU parallel recipe, the README run whole, and `npm pack`. `npm test` (and
  * .ci/run) runs them all.
  */
 const SLOW = [
@@ -23,6 +23,8 @@ const SLOW = [
   'test/lines-parallel.test.ts',
   'test/readme.test.ts',
   'test/package.test.ts',
+  'test/worker.test.ts',
+  'test/recipes.test.ts',
 ];
 
 export default defineConfig({

@@ -56,14 +56,16 @@ const main = await esbuild.build({
   logLevel: 'warning',
   // pkcs11js: a native addon (optional dependency), required from node_modules at run time, only for
   // --key-uri. yaml and selfsigned: bundled on their own into dist/vendor/ (below), loaded only when needed.
-  external: ['pkcs11js', 'yaml', 'selfsigned'],
+  external: ['pkcs11js', 'yaml', 'selfsigned', '@nats-io/*'],
   plugins: [lazyChildProcess],
 });
 metafiles.push(main.metafile);
 
-for (const name of ['yaml', 'selfsigned']) {
+// nats: the NATS client for `worker` (the connection and JetStream), in one file.
+const vendoredSources = { yaml: 'module.exports = require("yaml");', selfsigned: 'module.exports = require("selfsigned");', nats: 'module.exports = { ...require("@nats-io/transport-node"), ...require("@nats-io/jetstream") };' };
+for (const [name, contents] of Object.entries(vendoredSources)) {
   const vendored = await esbuild.build({
-    stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: root, loader: 'js' },
+    stdin: { contents, resolveDir: root, loader: 'js' },
     ...cjs,
     metafile: true,
     outfile: join(root, 'dist/vendor', `${name}.cjs`),

@@ -34,7 +34,7 @@ where \\fBaes-payload completion bash\\fR goes
 .BR age (1),
 .BR openssl-enc (1),
 .BR sops (1).
-The README, docs/FORMAT.md (every format, byte by byte), docs/SERVICE.md and SECURITY.md in the package.
+The README, docs/FORMAT.md (every format, byte by byte), docs/SERVICE.md, docs/WORKER.md and SECURITY.md in the package.
 `;
 const tmp = mkdtempSync(join(tmpdir(), 'aes-payload-man-'));
 try {

@@ -40,7 +40,7 @@ writeFileSync(
     useSnapshot: false,
     execArgv: [...noSigusr1, '--'],
     // Dependencies kept out of the main bundle (src/io/vendor.ts), loaded from these assets when needed.
-    assets: { 'yaml.cjs': join(dist, 'vendor/yaml.cjs'), 'selfsigned.cjs': join(dist, 'vendor/selfsigned.cjs') },
+    assets: { 'yaml.cjs': join(dist, 'vendor/yaml.cjs'), 'selfsigned.cjs': join(dist, 'vendor/selfsigned.cjs'), 'nats.cjs': join(dist, 'vendor/nats.cjs') },
   }),
 );
 execFileSync(process.execPath, ['--experimental-sea-config', config], { stdio: 'inherit' });

@@ -59,6 +59,17 @@ const ALLOWED: Record<string, string> = {
   '--allowed-host': 'host names clients use',
   '--trust-proxy': 'addresses of proxies',
   '--socket-mode': 'a file mode',
+  '--nats': 'NATS server URLs (a user, password or token in them is refused: NATS_URL or --nats-creds)',
+  '--nats-creds': 'a file name',
+  '--stream': 'a stream name',
+  '--in': 'a subject',
+  '--out': 'a subject',
+  '--dead-letter': 'a subject',
+  '--durable': 'a consumer name',
+  '--batch': 'a count',
+  '--max-ack-pending': 'a count',
+  '--ack-wait': 'a time',
+  '--metrics-listen': 'an address and port',
 };
 
 describe('argv', () => {

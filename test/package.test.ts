@@ -49,6 +49,10 @@ describe('the npm package, installed from its tarball', () => {
     const enc = join(dir, 'app.enc.yaml');
     writeFileSync(enc, e.stdout);
     expect(cli(['decrypt', enc]).stdout.toString()).toBe('db:\n  password: hunter2 # rotate monthly\n');
+    // worker loads the NATS client from dist/vendor/nats.cjs: with no server there, its one-line connect error (exit 5), not a missing module.
+    const w = cli(['worker', '--nats', 'nats://127.0.0.1:1', '--stream', 'S', '--in', 'a', '--out', 'b', 'encrypt']);
+    expect(w.stderr.toString()).toMatch(/^aes-payload: cannot connect to NATS at nats:\/\/127\.0\.0\.1:1: /);
+    expect(w.status).toBe(5);
     // After one run the cache fits this Node.js (the shipped one, or one written in its place at exit) ...
     expect(cacheAccepted(bundle)).toBe(true);
     const before = readFileSync(`${bundle}.cache`);
