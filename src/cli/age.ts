@@ -29,7 +29,8 @@ import { writeFileAtomic } from '../io/output.js';
 import type { Source } from '../io/source.js';
 import { writeStdout } from '../io/stdout.js';
 import { discardSink, fileSink, stdoutSink, type Sink } from '../stream/sink.js';
-import { resolveCliKeys, type KeyFlags } from './common.js';
+import { keyContext, resolveCliKeys, type KeyFlags } from './common.js';
+import { readSecretFile } from '../keys/resolve.js';
 import { progress } from './progress.js';
 import { isTerminal } from './terminal.js';
 import type { Ui } from './ui.js';
@@ -61,16 +62,16 @@ export function ageKind(src: Source): 'binary' | 'armor' | undefined {
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** The identities named by -i and --identity-env. */
-export function readIdentities(o: AgeIdentityFlags): AgeIdentity[] {
+export function readIdentities(o: AgeIdentityFlags, ui: Ui): AgeIdentity[] {
   const ids: AgeIdentity[] = [];
   for (const f of o.identity ?? []) {
-    let text: string;
+    // As every key file: at most 1 MiB, a warning when group or others can read it.
+    const raw = readSecretFile(f, 'identity file', keyContext(ui));
     try {
-      text = f === '-' ? readFileSync(0, 'utf8') : readFileSync(f, 'utf8');
-    } catch (e) {
-      throw ioError(e, `cannot read identity file ${f}`);
+      ids.push(...parseIdentityFile(raw.toString('utf8'), `identity file ${f}`));
+    } finally {
+      raw.fill(0);
     }
-    ids.push(...parseIdentityFile(text, `identity file ${f}`));
   }
   if (o.identityEnv !== undefined) {
     if (!ENV_NAME.test(o.identityEnv)) throw new UsageError(`--identity-env needs a variable name, not ${JSON.stringify(o.identityEnv.slice(0, 40))}`);
@@ -106,7 +107,7 @@ export async function decryptAgeCli(
   passphrase?: Uint8Array,
 ): Promise<{ bytes: number; types: string[] }> {
   try {
-    const ids = readIdentities(o);
+    const ids = readIdentities(o, ui);
     const input = readAgeHeader(src, kind);
     const types = input.header.stanzas.map((s) => s.type);
     if (input.passphrase) {
