@@ -105,6 +105,7 @@ export async function decryptAgeCli(
   out: { output?: string; force?: boolean } | 'discard',
   ui: Ui,
   passphrase?: Uint8Array,
+  budget: KdfBudget = KdfBudget.fromEnv(process.env),
 ): Promise<{ bytes: number; types: string[] }> {
   try {
     const ids = readIdentities(o, ui);
@@ -125,7 +126,7 @@ export async function decryptAgeCli(
         'ERR_KEY_MISSING',
       );
     }
-    const fileKey = openHeader(input, ids, KdfBudget.fromEnv(process.env));
+    const fileKey = openHeader(input, ids, budget);
     const sink: Sink = out === 'discard' ? discardSink() : sinkFor(out, 0o600);
     const p = progress(ui, out === 'discard' ? 'verifying' : 'decrypting', src.size);
     try {

@@ -100,7 +100,7 @@ async function checkOne(file: string, o: VerifyFlags, keys: Keys | undefined, re
   }
   if (age) {
     // age files: the stanza types in the alg column; --no-key parses the header only.
-    const types = o.key ? (await decryptAgeCli(src, age, o, 'discard', ui, keys?.passphrase)).types : ageStructure(src, age);
+    const types = o.key ? (await decryptAgeCli(src, age, o, 'discard', ui, keys?.passphrase, budget)).types : ageStructure(src, age);
     return row(file, { format: 'age', alg: [...new Set(types)].join(',') });
   }
   const kind = o.format === 'auto' || o.format === 'stream' ? streamKind(src) : undefined;
