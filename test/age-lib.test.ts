@@ -89,9 +89,9 @@ describe('armor', () => {
       const bin = Buffer.alloc(1 << 20);
       const n = dec.read(bin);
       const out: Buffer[] = [];
-      const enc = new ArmorEncoder((b) => void out.push(b));
+      const enc = new ArmorEncoder((parts) => void out.push(...parts));
       await enc.begin();
-      await enc.write(bin.subarray(0, n));
+      await enc.write([bin.subarray(0, n)]);
       await enc.end();
       const canonical = text.toString('latin1').replace(/\r\n/g, '\n').trim() + '\n';
       expect(Buffer.concat(out).toString('latin1'), name).toBe(canonical);

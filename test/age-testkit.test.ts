@@ -69,7 +69,7 @@ async function run(v: Vector): Promise<{ outcome: Outcome; released: Buffer; err
     const input = readAgeHeader(bufferReader(v.body), v.armored ? 'armor' : 'binary');
     const fk = openHeader(input, ids);
     expect(fk.toString('hex')).toBe(v.fileKey);
-    await openBody(input, fk, (b) => void out.push(b));
+    await openBody(input, fk, (parts) => void out.push(...parts));
     return { outcome: 'success', released: released() };
   } catch (e) {
     const outcome: Outcome | undefined =

@@ -29,6 +29,7 @@ import { writeFileAtomic } from '../io/output.js';
 import type { Source } from '../io/source.js';
 import { writeStdout } from '../io/stdout.js';
 import { discardSink, fileSink, stdoutSink, type Sink } from '../stream/sink.js';
+import { GcPacer } from '../stream/gc.js';
 import { keyContext, resolveCliKeys, type KeyFlags } from './common.js';
 import { readSecretFile } from '../keys/resolve.js';
 import { progress } from './progress.js';
@@ -82,8 +83,14 @@ export function readIdentities(o: AgeIdentityFlags, ui: Ui): AgeIdentity[] {
   return ids;
 }
 
+/** Write to the sink; a minor GC every MiB keeps node:crypto's per-chunk buffers from piling up (src/stream/gc.ts). */
 function emitTo(sink: Sink): Emit {
-  return (b) => (sink.writev ? sink.writev([b]) : sink.write(b));
+  const gc = new GcPacer();
+  return async (parts) => {
+    if (sink.writev) sink.writev(parts);
+    else for (const p of parts) await sink.write(p);
+    for (const p of parts) gc.produced(p.length);
+  };
 }
 
 function sinkFor(out: { output?: string; force?: boolean }, mode: number): Sink {

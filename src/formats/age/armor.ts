@@ -117,26 +117,26 @@ export class ArmorDecoder implements SyncReader {
  */
 export class ArmorEncoder {
   private carry: Buffer = Buffer.alloc(0);
-  constructor(private readonly emit: (s: Buffer) => void | Promise<void>) {}
+  constructor(private readonly emit: (parts: readonly Buffer[]) => void | Promise<void>) {}
 
   async begin(): Promise<void> {
-    await this.emit(Buffer.from(`${ARMOR_BEGIN}\n`));
+    await this.emit([Buffer.from(`${ARMOR_BEGIN}\n`)]);
   }
 
-  async write(b: Buffer): Promise<void> {
-    const all = this.carry.length ? Buffer.concat([this.carry, b]) : b;
+  async write(parts: readonly Buffer[]): Promise<void> {
+    const all = Buffer.concat([this.carry, ...parts]);
     const whole = all.length - (all.length % BYTES_PER_LINE);
     if (whole) {
       const text = all.subarray(0, whole).toString('base64');
       let out = '';
       for (let i = 0; i < text.length; i += COLUMNS) out += `${text.slice(i, i + COLUMNS)}\n`;
-      await this.emit(Buffer.from(out, 'latin1'));
+      await this.emit([Buffer.from(out, 'latin1')]);
     }
     this.carry = Buffer.from(all.subarray(whole));
   }
 
   async end(): Promise<void> {
     const tail = this.carry.length ? `${this.carry.toString('base64')}\n` : '';
-    await this.emit(Buffer.from(`${tail}${ARMOR_END}\n`, 'latin1'));
+    await this.emit([Buffer.from(`${tail}${ARMOR_END}\n`, 'latin1')]);
   }
 }

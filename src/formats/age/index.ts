@@ -92,7 +92,7 @@ export async function openBody(input: AgeInput, fileKey: Uint8Array, emit: Emit,
  * @example
  * ```ts
  * const out: Buffer[] = [];
- * await openAge(bufferReader(file), [parseIdentity(key)], (b) => { out.push(b); });
+ * await openAge(bufferReader(file), [parseIdentity(key)], (parts) => { out.push(...parts); });
  * ```
  */
 export async function openAge(src: SyncReader, identities: readonly AgeIdentity[], emit: Emit, opts: { budget?: KdfBudget; onProgress?: (n: number) => void } = {}): Promise<number> {
@@ -114,12 +114,12 @@ export async function sealAge(src: SyncReader, recipients: readonly AgeRecipient
   try {
     const header = serializeHeader(wrapFileKey(fileKey, recipients), fileKey);
     if (!opts.armor) {
-      await emit(header);
+      await emit([header]);
       return await sealPayload(fileKey, src, emit, opts.onProgress);
     }
     const enc = new ArmorEncoder(emit);
     await enc.begin();
-    await enc.write(header);
+    await enc.write([header]);
     const n = await sealPayload(fileKey, src, (b) => enc.write(b), opts.onProgress);
     await enc.end();
     return n;
@@ -131,13 +131,13 @@ export async function sealAge(src: SyncReader, recipients: readonly AgeRecipient
 /** In memory: encrypt `plaintext` to `recipients`. */
 export async function encryptAge(plaintext: Uint8Array, recipients: readonly AgeRecipient[], opts: { armor?: boolean } = {}): Promise<Buffer> {
   const out: Buffer[] = [];
-  await sealAge(bufferReader(plaintext), recipients, (b) => void out.push(b), opts);
+  await sealAge(bufferReader(plaintext), recipients, (parts) => void out.push(...parts), opts);
   return Buffer.concat(out);
 }
 
 /** In memory: decrypt an age file (binary or armored). */
 export async function decryptAge(file: Uint8Array, identities: readonly AgeIdentity[], budget?: KdfBudget): Promise<Buffer> {
   const out: Buffer[] = [];
-  await openAge(bufferReader(file), identities, (b) => void out.push(b), { ...(budget ? { budget } : {}) });
+  await openAge(bufferReader(file), identities, (parts) => void out.push(...parts), { ...(budget ? { budget } : {}) });
   return Buffer.concat(out);
 }

@@ -1,5 +1,5 @@
 import { hkdfSync, randomBytes } from 'node:crypto';
-import { chachaOpen, chachaSeal } from './aead.js';
+import { chachaOpenParts, chachaSealParts } from './aead.js';
 import { AgeAuthError } from './header.js';
 import type { SyncReader } from './reader.js';
 
@@ -33,8 +33,8 @@ function chunkNonce(counter: number, last: boolean): Buffer {
   return n;
 }
 
-/** Where plaintext or ciphertext goes, in order. */
-export type Emit = (b: Buffer) => void | Promise<void>;
+/** Where plaintext or ciphertext goes, in order: pieces to write one after the other. */
+export type Emit = (parts: readonly Buffer[]) => void | Promise<void>;
 
 /**
  * Encrypt everything `src` yields into `emit`: the nonce, then the chunks.
@@ -43,7 +43,7 @@ export type Emit = (b: Buffer) => void | Promise<void>;
 export async function sealPayload(fileKey: Uint8Array, src: SyncReader, emit: Emit, onProgress?: (n: number) => void): Promise<number> {
   const nonce = randomBytes(PAYLOAD_NONCE_BYTES);
   const key = payloadKey(fileKey, nonce);
-  await emit(nonce);
+  await emit([nonce]);
   let cur = Buffer.allocUnsafe(CHUNK);
   let next = Buffer.allocUnsafe(CHUNK);
   let n = src.read(cur);
@@ -53,7 +53,7 @@ export async function sealPayload(fileKey: Uint8Array, src: SyncReader, emit: Em
     // A full chunk is the last one only when nothing follows it.
     const m = n === CHUNK ? src.read(next) : 0;
     const last = m === 0;
-    await emit(chachaSeal(key, chunkNonce(counter, last), cur.subarray(0, n)));
+    await emit(chachaSealParts(key, chunkNonce(counter, last), cur.subarray(0, n)));
     total += n;
     onProgress?.(total);
     if (last) break;
@@ -87,14 +87,14 @@ export async function openPayload(fileKey: Uint8Array, nonce: Uint8Array, src: S
       let last = n < ENC_CHUNK;
       if (last && n === TAG && counter > 0) throw new AgeAuthError('payload'); // an empty last chunk after data
       const sealed = buf.subarray(0, n);
-      let pt = chachaOpen(key, chunkNonce(counter, last), sealed);
+      let pt = chachaOpenParts(key, chunkNonce(counter, last), sealed);
       if (!pt && !last) {
         last = true;
-        pt = chachaOpen(key, chunkNonce(counter, true), sealed);
+        pt = chachaOpenParts(key, chunkNonce(counter, true), sealed);
       }
       if (!pt) throw new AgeAuthError('payload');
       await emit(pt);
-      total += pt.length;
+      total += n - TAG;
       onProgress?.(total);
       if (last) {
         if (src.read(Buffer.alloc(1)) !== 0) throw new AgeAuthError('payload'); // data after the last chunk
