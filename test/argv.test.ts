@@ -59,6 +59,8 @@ const ALLOWED: Record<string, string> = {
   '--allowed-host': 'host names clients use',
   '--trust-proxy': 'addresses of proxies',
   '--socket-mode': 'a file mode',
+  '--identity': 'an age identity file name (the key stays in the file)',
+  '--identity-env': 'an environment variable name (the identities stay in the environment)',
 };
 
 describe('argv', () => {
