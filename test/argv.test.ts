@@ -70,6 +70,8 @@ const ALLOWED: Record<string, string> = {
   '--max-ack-pending': 'a count',
   '--ack-wait': 'a time',
   '--metrics-listen': 'an address and port',
+  '--identity': 'an age identity file name (the key stays in the file)',
+  '--identity-env': 'an environment variable name (the identities stay in the environment)',
 };
 
 describe('argv', () => {
