@@ -14,6 +14,7 @@ import { rsaThumbprint } from '../keys/structured.js';
 import { promptConfirm } from './common.js';
 import type { Ui } from './ui.js';
 import { withHelp } from './help.js';
+import { ECDH_CURVES, ECDH_WRAPS, isEcAlg, keygenEc, type EcKeygenFlags } from './keygenEc.js';
 
 const RSA_ALGS = ['RSA-OAEP-256', 'RSA-OAEP'] as const;
 type RsaAlg = (typeof RSA_ALGS)[number];
@@ -21,6 +22,7 @@ type RsaAlg = (typeof RSA_ALGS)[number];
 interface KeygenFlags {
   alg: Alg | RsaAlg;
   bits?: string;
+  crv?: string;
   format?: 'pem' | 'jwk';
   encoding?: 'hex' | 'base64' | 'base64url';
   json?: boolean;
@@ -78,9 +80,10 @@ export function registerKeygen(program: Command, ui: Ui): void {
   const cmd = program
     .command('keygen')
     .description('generate a random key (hex on stdout by default)')
-    .addOption(new Option('--alg <ALG>', 'algorithm the key is for').choices([...ALGS, ...RSA_ALGS]).default('A256GCM'))
+    .addOption(new Option('--alg <ALG>', 'algorithm the key is for').choices([...ALGS, ...RSA_ALGS, ...ECDH_WRAPS]).default('A256GCM'))
     .addOption(new Option('--bits <N>', 'RSA modulus size (default: 3072)').choices(['2048', '3072', '4096']))
-    .addOption(new Option('--format <FMT>', 'key file format: a JWK (symmetric or RSA), or PKCS#8 PEM (RSA; the default)').choices(['pem', 'jwk']))
+    .addOption(new Option('--crv <CRV>', 'curve of an ECDH-ES key pair (default: P-256)').choices([...ECDH_CURVES]))
+    .addOption(new Option('--format <FMT>', 'key file format: a JWK (symmetric, RSA or EC), or PKCS#8 PEM (RSA and EC; the default)').choices(['pem', 'jwk']))
     .addOption(new Option('--encoding <ENC>', 'symmetric key text encoding (default: hex)').choices(['hex', 'base64', 'base64url']))
     .option('--json', 'print {"alg","kid","encoding","key"} as JSON')
     .option('--env <NAME>', 'print a shell line: export NAME=<key>')
@@ -91,7 +94,10 @@ export function registerKeygen(program: Command, ui: Ui): void {
     .option('--force', 'replace an existing key or file')
     .action(async (o: KeygenFlags) => {
       if ((RSA_ALGS as readonly string[]).includes(o.alg)) return keygenRsa(o as KeygenFlags & { alg: RsaAlg }, ui);
-      if (o.bits !== undefined) throw new UsageError(`--bits applies to RSA keys (--alg RSA-OAEP-256 or RSA-OAEP), not ${o.alg}`);
+      if (isEcAlg(o.alg)) return keygenEc(o as unknown as EcKeygenFlags, ui);
+      if (o.crv !== undefined) throw new UsageError(`--crv applies to ECDH-ES key pairs (--alg ECDH-ES…), not ${o.alg}`);
+      if (o.crv !== undefined) throw new UsageError('--crv applies to ECDH-ES key pairs; an RSA key takes --bits');
+  if (o.bits !== undefined) throw new UsageError(`--bits applies to RSA keys (--alg RSA-OAEP-256 or RSA-OAEP), not ${o.alg}`);
       if (o.format === 'pem') throw new UsageError('--format pem applies to RSA keys; a symmetric key is text (--encoding) or a JWK (--format jwk)');
       const jwk = o.format === 'jwk';
       if (jwk && o.encoding !== undefined) throw new UsageError('--format jwk and --encoding exclude each other (a JWK is base64url inside JSON)');
@@ -145,6 +151,7 @@ export function registerKeygen(program: Command, ui: Ui): void {
       'eval "$(aes-payload keygen --env AES_PAYLOAD_KEY)"  # set a new key in this shell',
       'aes-payload keygen --ini development.ini           # SECRET_KEY = <hex> in [app:main]',
       'aes-payload keygen --alg RSA-OAEP-256 -o service.pem  # service.pem (0600) and service.pem.pub',
+      'aes-payload keygen --alg ECDH-ES --crv P-256 -o ec.pem  # ec.pem (0600) and ec.pem.pub',
     ],
     'A random 96-bit GCM nonce is safe for at most 2^32 messages per key: rotate keys before that\n(generate a new key, re-encrypt, retire the old one).',
   );
