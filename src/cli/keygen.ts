@@ -96,8 +96,7 @@ export function registerKeygen(program: Command, ui: Ui): void {
       if ((RSA_ALGS as readonly string[]).includes(o.alg)) return keygenRsa(o as KeygenFlags & { alg: RsaAlg }, ui);
       if (isEcAlg(o.alg)) return keygenEc(o as unknown as EcKeygenFlags, ui);
       if (o.crv !== undefined) throw new UsageError(`--crv applies to ECDH-ES key pairs (--alg ECDH-ES…), not ${o.alg}`);
-      if (o.crv !== undefined) throw new UsageError('--crv applies to ECDH-ES key pairs; an RSA key takes --bits');
-  if (o.bits !== undefined) throw new UsageError(`--bits applies to RSA keys (--alg RSA-OAEP-256 or RSA-OAEP), not ${o.alg}`);
+      if (o.bits !== undefined) throw new UsageError(`--bits applies to RSA keys (--alg RSA-OAEP-256 or RSA-OAEP), not ${o.alg}`);
       if (o.format === 'pem') throw new UsageError('--format pem applies to RSA keys; a symmetric key is text (--encoding) or a JWK (--format jwk)');
       const jwk = o.format === 'jwk';
       if (jwk && o.encoding !== undefined) throw new UsageError('--format jwk and --encoding exclude each other (a JWK is base64url inside JSON)');
@@ -162,6 +161,7 @@ function keygenRsa(o: KeygenFlags & { alg: RsaAlg }, ui: Ui): void {
   if (o.output === undefined) throw new UsageError(`keygen --alg ${o.alg} needs -o FILE (the public key goes to FILE.pub)`);
   if (o.json || o.env !== undefined || o.ini !== undefined) throw new UsageError('RSA keys are written to files only: use -o FILE');
   if (o.encoding !== undefined) throw new UsageError('--encoding applies to symmetric keys; use --format pem|jwk');
+  if (o.crv !== undefined) throw new UsageError('--crv applies to ECDH-ES key pairs (--alg ECDH-ES…); an RSA key takes --bits');
   const bits = Number(o.bits ?? '3072');
   const pubPath = `${o.output}.pub`;
   for (const p of [o.output, pubPath]) {
