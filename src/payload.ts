@@ -299,7 +299,7 @@ export function encrypt(plaintext: Uint8Array | string, keyArg: KeyArg, opts: En
   if (opts.wrap) throw new UsageError('--wrap needs --format jwe or jwe-json');
   if (opts.kid !== undefined) throw new UsageError('--kid needs --format jwe or jwe-json');
   if (opts.apu || opts.apv) throw new UsageError('--apu and --apv need --format jwe or jwe-json');
-  if (keys.rsa) throw new KeyError('an RSA key can only be used with --format jwe or jwe-json', 'ERR_KEY_TYPE');
+  if (keys.rsa) throw new KeyError('an RSA or EC key can only be used with --format jwe or jwe-json', 'ERR_KEY_TYPE');
   if (opts.embedKey) return encryptOrigin(toBytes(plaintext)!, keys, opts);
   if (!keys.secret && keys.passphrase) return encryptWithPassphrase(toBytes(plaintext)!, keys.passphrase, opts);
   const key = keys.secret;
@@ -394,7 +394,7 @@ function envelopeKey(keys: Keys, kid: string | undefined): Uint8Array {
   const key = keys.ring ? ringKey(keys.ring, kid) : keys.secret;
   if (key) return key;
   if (keys.passphrase) throw new KeyError('a passphrase was given but this envelope was made with a key, not a passphrase', 'ERR_KEY_TYPE');
-  if (keys.rsa) throw new KeyError('an RSA key can only decrypt JWE input', 'ERR_KEY_TYPE');
+  if (keys.rsa) throw new KeyError('an RSA or EC key can only decrypt JWE input', 'ERR_KEY_TYPE');
   throw new KeyError('no key given', 'ERR_KEY_MISSING');
 }
 
@@ -549,7 +549,7 @@ function openRaw(text: string, keys: Keys, opts: DecryptOptions, forVerify: bool
       k.fill(0);
     }
   }
-  if (keys.rsa && !keys.secret) throw new KeyError('an RSA key can only decrypt JWE input', 'ERR_KEY_TYPE');
+  if (keys.rsa && !keys.secret) throw new KeyError('an RSA or EC key can only decrypt JWE input', 'ERR_KEY_TYPE');
   // Raw input names no kid: with a keyring, every key is tried (plain CBC: the primary only, as padding is no proof).
   // Every one, not the first that works: GCM does not commit to its key, so an input made to open under two keys is refused.
   const primary = secretFor(keys, undefined);
