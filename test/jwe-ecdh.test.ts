@@ -208,6 +208,17 @@ describe('ECDH-ES round trips (library)', () => {
       });
     }
   }
+  it('a fresh ephemeral key per message: two encryptions never share an epk', () => {
+    const { publicKey } = pair('X25519');
+    const epks = new Set(Array.from({ length: 8 }, () => header(jweEncrypt(Buffer.from('x'), { rsa: publicKey }, { wrap: 'ECDH-ES' }).text).epk.x));
+    expect(epks.size).toBe(8);
+  });
+  it('apu/apv longer than 1024 bytes are refused both ways', () => {
+    const { privateKey, publicKey } = pair('P-256');
+    expect(() => jweEncrypt(Buffer.from('x'), { rsa: publicKey }, { apu: Buffer.alloc(1025) })).toThrow(/longer than 1024/);
+    const t = jweEncrypt(Buffer.from('x'), { rsa: publicKey }).text;
+    expect(() => jweDecrypt(withHeader(t, { ...header(t), apv: Buffer.alloc(1025).toString('base64url') }), { rsa: privateKey })).toThrow(/longer than 1024/);
+  });
   it('the default with an EC recipient is ECDH-ES+A256KW and A256GCM', () => {
     const { publicKey } = pair('P-256');
     const h = header(jweEncrypt(Buffer.from('x'), { rsa: publicKey }).text);

@@ -1,7 +1,7 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { agree, checkPublic, concatKdf, curveOf, generateEcdhPair, publicFromJwk, publicJwk } from '../crypto/ecdh.js';
 import { aesKwUnwrap, aesKwWrap } from '../crypto/keywrap.js';
-import { AuthError, FormatError, KeyError } from '../errors.js';
+import { AuthError, FormatError, KeyError, UsageError } from '../errors.js';
 import { b64urlDecodeStrict, b64urlEncode } from '../formats/base64.js';
 
 /**
@@ -67,7 +67,7 @@ export function ecdhesSend(
 ): { cek: Buffer; encryptedKey: Buffer; header: Record<string, unknown> } {
   const pub = checkPublic(recipient, undefined, 'the recipient key');
   for (const [n, v] of [['apu', opts.apu], ['apv', opts.apv]] as const) {
-    if (v && v.length > MAX_PARTY_INFO) throw new KeyError(`--${n} is longer than ${MAX_PARTY_INFO} bytes`, 'ERR_USAGE');
+    if (v && v.length > MAX_PARTY_INFO) throw new UsageError(`--${n} is longer than ${MAX_PARTY_INFO} bytes`);
   }
   const crv = curveOf(pub)!;
   const eph = generateEcdhPair(crv);
