@@ -40,7 +40,7 @@ export type InputType = 'json' | 'env' | 'yaml';
 export interface Keys {
   /** A symmetric key. */
   secret?: Uint8Array;
-  /** An RSA key (JWE RSA-OAEP): public to encrypt, private to decrypt. */
+  /** An RSA key (JWE RSA-OAEP), or a P-256, P-384, P-521 or X25519 key (JWE ECDH-ES): public to encrypt, private to decrypt. */
   rsa?: KeyObject;
   /** A passphrase: scrypt for the envelope and raw formats, PBES2 for JWE. */
   passphrase?: Uint8Array;
@@ -107,6 +107,9 @@ export interface EncryptOptions {
   wrap?: JweWrap;
   /** JWE: the `kid` to write instead of the key's own. */
   kid?: string;
+  /** JWE ECDH-ES: Agreement PartyUInfo / PartyVInfo, written as `apu` / `apv`. */
+  apu?: Uint8Array;
+  apv?: Uint8Array;
   /** Encrypt only these values of a JSON document, each into a field token. */
   fields?: FieldPath[];
   /** With `fields`: a path that matches nothing is not an error. */
@@ -290,13 +293,16 @@ export function encrypt(plaintext: Uint8Array | string, keyArg: KeyArg, opts: En
       ...(opts.wrap ? { wrap: opts.wrap } : {}),
       ...(opts.kid !== undefined ? { kid: opts.kid } : {}),
       ...(opts.aad !== undefined ? { aad: toBytes(opts.aad)! } : {}),
+      ...(opts.apu ? { apu: opts.apu } : {}),
+      ...(opts.apv ? { apv: opts.apv } : {}),
       serialization: format === 'jwe' ? 'compact' : 'flattened',
     });
     return { text: r.text, alg: r.enc, ...(r.kid !== undefined ? { kid: r.kid } : {}), wrap: r.wrap };
   }
   if (opts.wrap) throw new UsageError('--wrap needs --format jwe or jwe-json');
   if (opts.kid !== undefined) throw new UsageError('--kid needs --format jwe or jwe-json');
-  if (keys.rsa) throw new KeyError('an RSA key can only be used with --format jwe or jwe-json', 'ERR_KEY_TYPE');
+  if (opts.apu || opts.apv) throw new UsageError('--apu and --apv need --format jwe or jwe-json');
+  if (keys.rsa) throw new KeyError('an RSA or EC key can only be used with --format jwe or jwe-json', 'ERR_KEY_TYPE');
   if (opts.embedKey) return encryptOrigin(toBytes(plaintext)!, keys, opts);
   if (!keys.secret && keys.passphrase) return encryptWithPassphrase(toBytes(plaintext)!, keys.passphrase, opts);
   const key = keys.secret;
@@ -391,7 +397,7 @@ function envelopeKey(keys: Keys, kid: string | undefined): Uint8Array {
   const key = keys.ring ? ringKey(keys.ring, kid) : keys.secret;
   if (key) return key;
   if (keys.passphrase) throw new KeyError('a passphrase was given but this envelope was made with a key, not a passphrase', 'ERR_KEY_TYPE');
-  if (keys.rsa) throw new KeyError('an RSA key can only decrypt JWE input', 'ERR_KEY_TYPE');
+  if (keys.rsa) throw new KeyError('an RSA or EC key can only decrypt JWE input', 'ERR_KEY_TYPE');
   throw new KeyError('no key given', 'ERR_KEY_MISSING');
 }
 
@@ -556,7 +562,7 @@ function openRaw(text: string, keys: Keys, opts: DecryptOptions, forVerify: bool
       k.fill(0);
     }
   }
-  if (keys.rsa && !keys.secret) throw new KeyError('an RSA key can only decrypt JWE input', 'ERR_KEY_TYPE');
+  if (keys.rsa && !keys.secret) throw new KeyError('an RSA or EC key can only decrypt JWE input', 'ERR_KEY_TYPE');
   // Raw input names no kid: with a keyring, every key is tried (plain CBC: the primary only, as padding is no proof).
   // Every one, not the first that works: GCM does not commit to its key, so an input made to open under two keys is refused.
   const primary = secretFor(keys, undefined);

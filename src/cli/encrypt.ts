@@ -37,6 +37,8 @@ interface EncryptFlags extends KeyFlags {
   recipient?: string[];
   recipientsFile?: string[];
   kid?: string;
+  apu?: string;
+  apv?: string;
   fields?: string;
   inputType?: InputType;
   allowMissing?: boolean;
@@ -59,9 +61,11 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     .addOption(new Option('--format <FORMAT>', 'output format').choices(['json', 'raw', 'jwe', 'jwe-json', 'stream', 'age']).default('json'))
     .option('--armor', 'with --format stream or age: write text-safe base64 between BEGIN/END lines')
     .addOption(nonceBytesOption('write'))
-    .addOption(new Option('--wrap <KEYALG>', 'JWE key management "alg" (default: dir; RSA-OAEP-256 with --recipient; PBES2 with a passphrase)').choices(JWE_WRAPS as readonly string[] as string[]))
-    .option('-r, --recipient <PUBKEY>', 'JWE: encrypt to this RSA public key (PEM or JWK file); age: to this age1… recipient; repeat for several', (v: string, prev: string[] = []) => [...prev, v])
-    .option('-R, --recipients-file <FILE>', 'JWE: encrypt to every RSA public key in FILE (a JWK Set, PEM blocks, or one JWK per line); age: every age1… line of FILE; repeatable', (v: string, prev: string[] = []) => [...prev, v])
+    .addOption(new Option('--wrap <KEYALG>', 'JWE key management "alg" (default: dir; with --recipient RSA-OAEP-256 for an RSA key, ECDH-ES+A256KW for an EC or X25519 key; PBES2 with a passphrase)').choices(JWE_WRAPS as readonly string[] as string[]))
+    .option('-r, --recipient <PUBKEY>', 'JWE: encrypt to this public key, RSA, EC (P-256/384/521) or X25519 (PEM or JWK file); age: to this age1… recipient; repeat for several', (v: string, prev: string[] = []) => [...prev, v])
+    .option('-R, --recipients-file <FILE>', 'JWE: encrypt to every public key in FILE (a JWK Set, PEM blocks, or one JWK per line); age: every age1… line of FILE; repeatable', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--apu <B64URL>', 'JWE ECDH-ES: Agreement PartyUInfo (base64url), written as "apu"')
+    .option('--apv <B64URL>', 'JWE ECDH-ES: Agreement PartyVInfo (base64url), written as "apv"')
     .option('--kid <KID>', 'JWE: the "kid" to write (default: the key\'s kid or RFC 7638 thumbprint)')
     .option('--aad <TEXT>', 'additional authenticated data (not secret; recorded in the envelope)')
     .option('--random-key', "write the origin service's {data,key,mac,nonce}: a fresh random key inside the output, which is NOT secret")
@@ -86,7 +90,7 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     const jwe = o.format === 'jwe' || o.format === 'jwe-json';
     const recipientFlags = o.recipient !== undefined || o.recipientsFile !== undefined;
     if (o.format === 'age') {
-      const other = ['alg', 'aad', 'randomKey', 'wrap', 'kid', 'fields', 'lines', 'inputType', 'valueFormat', 'nonceBytes', 'macOnlyEncrypted', 'allowMissing'].filter((k) => self.getOptionValueSource(k) === 'cli');
+      const other = ['alg', 'aad', 'randomKey', 'wrap', 'kid', 'fields', 'lines', 'inputType', 'valueFormat', 'nonceBytes', 'macOnlyEncrypted', 'allowMissing', 'apu', 'apv'].filter((k) => self.getOptionValueSource(k) === 'cli');
       if (other.length || o.keyEnv !== undefined || o.keyFile !== undefined || o.keyring !== undefined || o.keyUri !== undefined || o.prompt || o.ini !== undefined || o.keyCmd !== undefined) {
         throw new UsageError('--format age takes -r, -R, --armor and the passphrase flags (age has no --aad, --alg, --fields, --lines or symmetric keys)');
       }
@@ -109,7 +113,7 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     if (fields && (o.format !== 'json' || jwe)) throw new UsageError('--fields writes the JSON document itself; drop --format');
     if (o.lines && o.format === 'stream') throw new UsageError('--lines and --format stream exclude each other');
     if (o.format === 'stream') {
-      if (o.aad !== undefined || o.randomKey || o.wrap || recipientFlags || o.kid !== undefined) {
+      if (o.aad !== undefined || o.randomKey || o.wrap || recipientFlags || o.kid !== undefined || o.apu !== undefined || o.apv !== undefined) {
         throw new UsageError('--format stream takes none of --aad, --random-key, --wrap, --recipient, --recipients-file, --kid');
       }
       if (alg && alg !== 'A128GCM' && alg !== 'A256GCM') throw new UsageError(`--format stream uses A128GCM or A256GCM, not ${alg}`);
@@ -125,9 +129,10 @@ export function registerEncrypt(program: Command, ui: Ui): void {
       await encryptStreamCli(Source.open(file), key, o, ui);
       return;
     }
-    if (!jwe && (o.wrap || recipientFlags || o.kid !== undefined)) {
-      throw new UsageError('--wrap, --recipient, --recipients-file and --kid need --format jwe or jwe-json');
+    if (!jwe && (o.wrap || recipientFlags || o.kid !== undefined || o.apu !== undefined || o.apv !== undefined)) {
+      throw new UsageError('--wrap, --recipient, --recipients-file, --kid, --apu and --apv need --format jwe or jwe-json');
     }
+    const party = partyInfoOf(o);
     let keys: Keys;
     let hexDigits: number | undefined;
     if (o.randomKey) {
@@ -136,7 +141,7 @@ export function registerEncrypt(program: Command, ui: Ui): void {
       keys = { secret: generateKey(alg ?? 'A256GCM').key };
     } else if (recipientFlags) {
       if (hasKeyFlag(o)) throw new UsageError('--recipient is the key; drop the other key flags');
-      if (o.wrap && !o.wrap.startsWith('RSA-OAEP')) throw new UsageError(`--recipient needs --wrap RSA-OAEP or RSA-OAEP-256, not ${o.wrap}`);
+      if (o.wrap && !o.wrap.startsWith('RSA-OAEP') && !o.wrap.startsWith('ECDH-ES')) throw new UsageError(`--recipient needs --wrap RSA-OAEP, RSA-OAEP-256 or ECDH-ES…, not ${o.wrap}`);
       const all = [...(o.recipient ?? []).map(readRecipient), ...(o.recipientsFile ?? []).flatMap(readRecipients)];
       if (all.length > 1 && o.format === 'jwe') throw new UsageError(`a compact JWE holds one recipient, and ${all.length} were given; use --format jwe-json (general JSON)`);
       keys = all.length === 1 ? { rsa: all[0]! } : { recipients: all };
@@ -169,6 +174,7 @@ export function registerEncrypt(program: Command, ui: Ui): void {
       ...(o.aad !== undefined ? { aad: o.aad } : {}),
       ...(o.wrap ? { wrap: o.wrap } : {}),
       ...(o.kid !== undefined ? { kid: o.kid } : {}),
+      ...party,
       ...(fields ? { fields, allowMissing: Boolean(o.allowMissing), macOnlyEncrypted: Boolean(o.macOnlyEncrypted), inputType: inputTypeOf(file, o.inputType) } : {}),
       format: o.format as EncryptFormat,
       embedKey: Boolean(o.randomKey),
@@ -205,4 +211,18 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     }
     emit(`${res.text}\n`, { output: o.output, force: o.force, mode: o.randomKey ? 0o600 : 0o666 });
   });
+}
+
+/** `--apu` / `--apv`: base64url, strictly (they go into the header as given). */
+function partyInfoOf(o: EncryptFlags): { apu?: Buffer; apv?: Buffer } {
+  const out: { apu?: Buffer; apv?: Buffer } = {};
+  for (const n of ['apu', 'apv'] as const) {
+    const v = o[n];
+    if (v === undefined) continue;
+    if (v === '' || !/^[A-Za-z0-9_-]+$/.test(v) || v.length % 4 === 1) throw new UsageError(`--${n} takes base64url (for example ${n === 'apu' ? 'QWxpY2U for "Alice"' : 'Qm9i for "Bob"'})`);
+    const b = Buffer.from(v, 'base64url');
+    if (b.toString('base64url') !== v) throw new UsageError(`--${n} is not canonical base64url`);
+    out[n] = b;
+  }
+  return out;
 }

@@ -15,6 +15,7 @@ import { promptConfirm } from './common.js';
 import type { Ui } from './ui.js';
 import { withHelp } from './help.js';
 import { keygenAge } from './age.js';
+import { ECDH_CURVES, ECDH_WRAPS, isEcAlg, keygenEc, type EcKeygenFlags } from './keygenEc.js';
 
 const RSA_ALGS = ['RSA-OAEP-256', 'RSA-OAEP'] as const;
 type RsaAlg = (typeof RSA_ALGS)[number];
@@ -22,6 +23,7 @@ type RsaAlg = (typeof RSA_ALGS)[number];
 interface KeygenFlags {
   alg: Alg | RsaAlg;
   bits?: string;
+  crv?: string;
   format?: 'pem' | 'jwk';
   encoding?: 'hex' | 'base64' | 'base64url';
   json?: boolean;
@@ -85,9 +87,10 @@ export function registerKeygen(program: Command, ui: Ui): void {
   const cmd = program
     .command('keygen')
     .description('generate a random key (hex on stdout by default)')
-    .addOption(new Option('--alg <ALG>', 'algorithm the key is for').choices([...ALGS, ...RSA_ALGS]).default('A256GCM'))
+    .addOption(new Option('--alg <ALG>', 'algorithm the key is for').choices([...ALGS, ...RSA_ALGS, ...ECDH_WRAPS]).default('A256GCM'))
     .addOption(new Option('--bits <N>', 'RSA modulus size (default: 3072)').choices(['2048', '3072', '4096']))
-    .addOption(new Option('--format <FMT>', 'key file format: a JWK (symmetric or RSA), or PKCS#8 PEM (RSA; the default)').choices(['pem', 'jwk']))
+    .addOption(new Option('--crv <CRV>', 'curve of an ECDH-ES key pair (default: P-256)').choices([...ECDH_CURVES]))
+    .addOption(new Option('--format <FMT>', 'key file format: a JWK (symmetric, RSA or EC), or PKCS#8 PEM (RSA and EC; the default)').choices(['pem', 'jwk']))
     .addOption(new Option('--encoding <ENC>', 'symmetric key text encoding (default: hex)').choices(['hex', 'base64', 'base64url']))
     .option('--json', 'print {"alg","kid","encoding","key"} as JSON')
     .option('--env <NAME>', 'print a shell line: export NAME=<key>')
@@ -106,6 +109,8 @@ export function registerKeygen(program: Command, ui: Ui): void {
         return keygenAge(o, ui, (what) => mayReplace(ui, o.force, what));
       }
       if ((RSA_ALGS as readonly string[]).includes(o.alg)) return keygenRsa(o as KeygenFlags & { alg: RsaAlg }, ui);
+      if (isEcAlg(o.alg)) return keygenEc(o as unknown as EcKeygenFlags, ui);
+      if (o.crv !== undefined) throw new UsageError(`--crv applies to ECDH-ES key pairs (--alg ECDH-ES…), not ${o.alg}`);
       if (o.bits !== undefined) throw new UsageError(`--bits applies to RSA keys (--alg RSA-OAEP-256 or RSA-OAEP), not ${o.alg}`);
       if (o.format === 'pem') throw new UsageError('--format pem applies to RSA keys; a symmetric key is text (--encoding) or a JWK (--format jwk)');
       const jwk = o.format === 'jwk';
@@ -161,6 +166,7 @@ export function registerKeygen(program: Command, ui: Ui): void {
       'aes-payload keygen --ini development.ini           # SECRET_KEY = <hex> in [app:main]',
       'aes-payload keygen --alg RSA-OAEP-256 -o service.pem  # service.pem (0600) and service.pem.pub',
       'aes-payload keygen --age -o key.txt                # an age identity; its age1… recipient on stderr',
+      'aes-payload keygen --alg ECDH-ES --crv P-256 -o ec.pem  # ec.pem (0600) and ec.pem.pub',
     ],
     'A random 96-bit GCM nonce is safe for at most 2^32 messages per key: rotate keys before that\n(generate a new key, re-encrypt, retire the old one).',
   );
@@ -171,6 +177,7 @@ function keygenRsa(o: KeygenFlags & { alg: RsaAlg }, ui: Ui): void {
   if (o.output === undefined) throw new UsageError(`keygen --alg ${o.alg} needs -o FILE (the public key goes to FILE.pub)`);
   if (o.json || o.env !== undefined || o.ini !== undefined) throw new UsageError('RSA keys are written to files only: use -o FILE');
   if (o.encoding !== undefined) throw new UsageError('--encoding applies to symmetric keys; use --format pem|jwk');
+  if (o.crv !== undefined) throw new UsageError('--crv applies to ECDH-ES key pairs (--alg ECDH-ES…); an RSA key takes --bits');
   const bits = Number(o.bits ?? '3072');
   const pubPath = `${o.output}.pub`;
   for (const p of [o.output, pubPath]) {

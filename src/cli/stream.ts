@@ -14,7 +14,7 @@ import type { Ui } from './ui.js';
 /** The key to encrypt a stream with (a keyring's primary key). */
 export function streamKey(keys: Keys): Buffer {
   if (keys.secret) return Buffer.from(keys.secret);
-  if (keys.rsa) throw new KeyError('the stream format needs a symmetric key, not an RSA key', 'ERR_KEY_TYPE');
+  if (keys.rsa) throw new KeyError('the stream format needs a symmetric key, not an RSA or EC key', 'ERR_KEY_TYPE');
   throw new KeyError('the stream format needs a key; passphrases are not supported for streams', 'ERR_KEY_TYPE');
 }
 

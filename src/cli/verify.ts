@@ -228,10 +228,11 @@ export function registerVerify(program: Command, ui: Ui): void {
       if (o.expectKid !== undefined && o.expectKid !== k.kid) {
         throw new KeyError(`the key from ${k.source} has kid ${k.kid}, not the expected ${o.expectKid.slice(0, 64)}`, 'ERR_KID_MISMATCH');
       }
-      const what = k.secret ? `${k.secret.length} bytes` : `RSA ${k.rsa!.asymmetricKeyDetails?.modulusLength ?? '?'} bits`;
+      const asym = k.rsa?.asymmetricKeyType;
+      const what = k.secret ? `${k.secret.length} bytes` : asym === 'rsa' ? `RSA ${k.rsa!.asymmetricKeyDetails?.modulusLength ?? '?'} bits` : asym === 'x25519' ? 'X25519' : `EC ${k.rsa!.asymmetricKeyDetails?.namedCurve ?? '?'}`;
       const ring = k.ring ? `, keyring of ${k.ring.keys.size} (primary ${k.ring.primary})` : '';
       if (o.json) {
-        writeStdout(`${JSON.stringify({ ok: true, kid: k.kid, type: k.secret ? 'secret' : 'rsa', bytes: k.secret ? k.secret.length : null, alg: alg ?? null, source: k.source, ...(k.ring ? { keyring: [...k.ring.keys.keys()] } : {}) })}\n`);
+        writeStdout(`${JSON.stringify({ ok: true, kid: k.kid, type: k.secret ? 'secret' : asym === 'rsa' ? 'rsa' : 'ec', bytes: k.secret ? k.secret.length : null, alg: alg ?? null, source: k.source, ...(k.ring ? { keyring: [...k.ring.keys.keys()] } : {}) })}\n`);
       } else {
         writeStdout(`${k.kid}\n`);
         ui.ok(`key from ${k.source}: ${what}${alg ? `, fits ${alg}` : ''}, kid ${k.kid}${ring}`);

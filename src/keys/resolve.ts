@@ -151,7 +151,7 @@ function trailingWhitespaceWarning(raw: Buffer, where: string, ctx: KeyContext):
 export async function resolveKey(src: KeySource, ctx: KeyContext): Promise<ResolvedKey> {
   const r = await resolveKeys(src, ctx);
   if (!r.secret) {
-    throw new KeyError(`${r.source} holds ${r.rsa ? 'an RSA key' : 'a passphrase'}; this needs a symmetric key`, 'ERR_KEY_TYPE');
+    throw new KeyError(`${r.source} holds ${r.rsa ? 'an RSA or EC key' : 'a passphrase'}; this needs a symmetric key`, 'ERR_KEY_TYPE');
   }
   return { key: r.secret, kid: r.kid!, source: r.source };
 }
