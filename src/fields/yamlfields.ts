@@ -5,6 +5,7 @@ import * as token from '../formats/token.js';
 import { YAML_FORBIDDEN, escapeMisread, plainKeepsString, plainMisread } from '../formats/yamlPortable.js';
 import { MAX_JSON_DEPTH, parseJsonSpans, type JsonNode } from '../formats/jsonSpans.js';
 import { overModel, type FieldCodec } from './model.js';
+import { spliceYaml } from './yamlSplice.js';
 
 /**
  * Field documents in YAML files (docs/FORMAT.md §12), through the `yaml`
@@ -272,6 +273,19 @@ function apply(doc: YAML.Document.Parsed, was: unknown, now: unknown, path: (str
   doc.setIn(path, node);
 }
 
+/** One scalar's YAML text for a model value (a string keeps `old`'s quoting), or undefined if it needs several lines. */
+function scalarText(doc: YAML.Document.Parsed, v: unknown, old: YAML.Scalar | undefined): string | undefined {
+  const y = yaml();
+  const node = makeNode(doc, v);
+  if (!y.isScalar(node)) return undefined;
+  if (typeof v === 'string' && old?.type) node.type = old.type;
+  quoteStrings(node, false);
+  const d = new y.Document();
+  d.contents = node;
+  const s = d.toString(TO_STRING).replace(/\n$/, '');
+  return s.includes('\n') || s === '' ? undefined : s;
+}
+
 /**
  * Write the model back into the document, then read the result again as a
  * portable document: it must hold exactly the model, for YAML 1.2 and 1.1
@@ -280,6 +294,20 @@ function apply(doc: YAML.Document.Parsed, was: unknown, now: unknown, path: (str
  */
 function write(m: Model, modelText: string, what: string | undefined): string {
   const want = fromModelJson(modelText);
+  // First as edits of the text itself, so that nothing but the changed values moves (spacing before comments included).
+  const spliced = spliceYaml(m.text, m.doc.contents, m.obj, want, {
+    y: yaml(),
+    isObj,
+    canonical,
+    scalarText: (v, old) => scalarText(m.doc, v, old),
+  });
+  if (spliced !== undefined) {
+    try {
+      if (canonical(model(spliced, what).obj) === canonical(want)) return spliced;
+    } catch {
+      /* not portable as spliced: write it through the yaml package below */
+    }
+  }
   for (const quoteAll of [false, true]) {
     const target = quoteAll ? model(m.text, what) : m;
     apply(target.doc, target.obj, want, [], quoteAll);
