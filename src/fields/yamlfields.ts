@@ -4,7 +4,7 @@ import { loadVendored } from '../io/vendor.js';
 import * as token from '../formats/token.js';
 import { YAML_FORBIDDEN, escapeMisread, plainKeepsString, plainMisread } from '../formats/yamlPortable.js';
 import { MAX_JSON_DEPTH, parseJsonSpans, type JsonNode } from '../formats/jsonSpans.js';
-import { overModel, type FieldCodec } from './model.js';
+import { overModel, type DocModel, type FieldCodec } from './model.js';
 import { spliceYaml } from './yamlSplice.js';
 
 /**
@@ -190,6 +190,10 @@ function model(text: string, what = 'input', portable = true): Model {
       Pair(_k, pair) {
         const key = pair.key;
         if (!y.isScalar(key) || typeof key.value !== 'string') refuse(y.isNode(key) ? (key.range?.[0] ?? 0) : 0, 'a key that is not a string (a number, boolean, null or collection), which the JSON model cannot hold apart; quote it');
+        // A key whose ":" is on a later line: YAML 1.2 readers take it, PyYAML refuses it ("could not find expected ':'").
+        const kr = (key as YAML.Scalar).range!;
+        const gap = /^[ \t\r\n]*/.exec(text.slice(kr[1]))![0];
+        if (gap.includes('\n') && !/^[ \t]*\?/.test(text.slice(text.lastIndexOf('\n', kr[0] - 1) + 1, kr[0]))) refuse(kr[0], 'a key whose ":" is on a later line, which YAML 1.1 readers (PyYAML) refuse; write "key:" on one line');
       },
       Scalar(_k, n) {
         const [a, b] = n.range ?? [0, 0];
@@ -362,12 +366,13 @@ const YAML_FIELD_LINE = /^aesp:[ \t]+["']?aesp:\d+:doc:|^[ \t-]*[^\s:#'"][^:#\n]
  * // 'db:\n  password: aesp:2:A256GCM:… # rotate\naesp: aesp:2:doc:all:…\n'
  * ```
  */
-export const yamlFields: FieldCodec = withNumberHint(
-  overModel((text, what) => {
-    const m = model(text, what);
-    return { json: m.json, paths: (p) => p, write: (t) => write(m, t, what) };
-  }),
-);
+export const yamlFields: FieldCodec = withNumberHint(overModel(yamlModel));
+
+/** A YAML field document as its JSON model (FORMAT.md §12). Call {@link loadYaml} first. */
+export function yamlModel(text: string, what?: string): DocModel {
+  const m = model(text, what);
+  return { json: m.json, paths: (p) => p, write: (t) => write(m, t, what) };
+}
 
 /**
  * aes-payload 0.3 authenticated a YAML number as JSON writes its value
