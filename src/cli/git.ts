@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { AesPayloadError, KeyError, UsageError, ioError } from '../errors.js';
@@ -109,6 +110,12 @@ export function registerGitMerge(program: Command, ui: Ui): void {
     const [base, ours, theirs] = [readFile(baseFile), readFile(oursFile), readFile(theirsFile)];
     const kinds = await Promise.all([base, ours, theirs].map(encryptedKind));
     const kind = kinds[1] ?? kinds[2];
+    if (!kinds[0] && !kinds[1] && !kinds[2]) {
+      // Nothing encrypted on any side (a pattern that also matches a plain file): git's own text merge.
+      const r = spawnSync('git', ['merge-file', '-L', 'ours', '-L', 'base', '-L', 'theirs', oursFile, baseFile, theirsFile], { stdio: ['ignore', 'ignore', 'inherit'] });
+      process.exitCode = r.status === 0 ? 0 : 1;
+      return;
+    }
     if (!kind || !kinds[1] || !kinds[2] || (kinds[0] && kinds[0] !== kind) || kinds[1] !== kinds[2]) {
       throw new AesPayloadError('ERR_MERGE', 1, `${name}: not the same kind of encrypted field document on both sides; left as ours for you to resolve (aes-payload edit)`);
     }
