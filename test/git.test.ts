@@ -275,6 +275,10 @@ describe('filter (plaintext in the working tree, ciphertext in the repository)',
     expect(noKey.code).toBe(0);
     expect(noKey.err).toContain('checked out encrypted');
     expect(readFileSync(join(d, 'secrets/app.env'), 'utf8')).toBe(blob2);
+    // A made-up header line does not carry plaintext past clean, with or without a key.
+    writeFileSync(join(d, 'secrets/app.env'), `A=forged-plain\nB=x\n${blob2.split('\n')[2]}\n`);
+    for (const env of [{ AES_PAYLOAD_KEY: KEY }, {}]) expect(git(d, ['add', 'secrets/app.env'], env).code).not.toBe(0);
+    expect(everythingInGit(d).includes('forged-plain')).toBe(false);
     // A clean with no key must never store plaintext: git add fails (filter.required).
     writeFileSync(join(d, 'secrets/new.env'), 'C=never-stored\n');
     const add = git(d, ['add', 'secrets/new.env'], {});

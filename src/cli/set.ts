@@ -94,8 +94,9 @@ export function registerSet(program: Command, ui: Ui): void {
     const next = applyEdits(type, plain ? plain.text : text, [{ loc, json }], file);
     const rule = match ? rulePaths(match.rule, next, type) : [];
     if (o.plain) {
-      const sel = match ? codec.check(codec.encrypt(next, Buffer.alloc(32, 1), { paths: rule, allowMissing: true }).text, undefined, { require: [exactPath(loc)] }) : undefined;
-      if (wasToken || (sel && sel.plaintext.length === 0 && sel.missing.length === 0)) throw new UsageError(`${path} is encrypted here (${wasToken ? 'it held a token' : 'the rules select it'}); --plain refused`);
+      // What the rules select in the (plaintext) document, as compact JSON locations.
+      const selected = rule.length > 0 && codec.requirePlain(next, rule, file).plaintext.includes(JSON.stringify(loc));
+      if (wasToken || selected) throw new UsageError(`${path} is encrypted here (${wasToken ? 'it held a token' : 'the rules select it'}); --plain refused`);
     }
     const paths = [...rule, ...(o.plain ? [] : [exactPath(loc)])];
     let out: string;
