@@ -248,6 +248,37 @@ describe('merge driver, diff driver', () => {
   });
 });
 
+describe('git-merge, called as git calls it', () => {
+  it('a base in the clear (both sides encrypted it since) and an empty base (both added the file) merge by values', () => {
+    const d = join(root, `m${n++}`);
+    mkdirSync(d);
+    const enc = (name: string, text: string) => {
+      writeFileSync(join(d, `${name}.plain`), text);
+      const r = aes(d, ['encrypt', '--fields', 'DB_PASSWORD', '--input-type', 'env', `${name}.plain`]);
+      expect(r.code, r.stderr).toBe(0);
+      writeFileSync(join(d, name), r.out);
+    };
+    writeFileSync(join(d, 'base'), 'DB_HOST=a\nDB_PASSWORD=base-pw\n');
+    enc('ours', 'DB_HOST=a\nDB_PASSWORD=base-pw\nOURS=1\n');
+    enc('theirs', 'DB_HOST=b\nDB_PASSWORD=base-pw\n');
+    const m = aes(d, ['git-merge', 'base', 'ours', 'theirs', '.env']);
+    expect(m.code, m.stderr).toBe(0);
+    expect(aes(d, ['verify', 'ours']).code).toBe(0);
+    expect(aes(d, ['decrypt', 'ours']).out).toBe('DB_HOST=b\nDB_PASSWORD=base-pw\nOURS=1\n');
+    writeFileSync(join(d, 'empty'), '');
+    enc('ours2', 'DB_PASSWORD=same\nX=1\n');
+    enc('theirs2', 'DB_PASSWORD=same\nY=2\n');
+    const m2 = aes(d, ['git-merge', 'empty', 'ours2', 'theirs2', '.env']);
+    expect(m2.code, m2.stderr).toBe(0);
+    expect(aes(d, ['decrypt', 'ours2']).out).toBe('DB_PASSWORD=same\nX=1\nY=2\n');
+    enc('theirs3', 'DB_PASSWORD=other\nX=1\n');
+    const m3 = aes(d, ['git-merge', 'empty', 'ours2', 'theirs3', '.env']);
+    expect(m3.code).toBe(1);
+    expect(oneLineError(m3.stderr)).toContain('.env: conflicting values at ["DB_PASSWORD"]');
+    expect(readFileSync(join(d, 'ours2'), 'utf8')).not.toMatch(/other|same|<<<</);
+  });
+});
+
 describe('filter (plaintext in the working tree, ciphertext in the repository)', () => {
   it('round-trips; git status is clean after checkout; unchanged values keep their tokens; no key: checked out encrypted with a warning', () => {
     const d = repo('rules:\n  - path: "secrets/*.env"\n    fields: ["*"]\n', { 'secrets/app.env': 'A=filter-one\nB=filter-two\n' }, ['--filter', '--diff', 'secrets/*.env']);

@@ -122,7 +122,7 @@ export function registerGitMerge(program: Command, ui: Ui): void {
     const rules = await repoRules(o);
     const keyFor = await driverKeys(o, rules, ui);
     const match = rules && path ? matchRule(rules, path) : undefined;
-    const out = mergeFields(kind, base.trim() === '' ? undefined : base, ours, theirs, keyFor, match ? (plain) => rulePaths(match.rule, plain, typeOfKind(kind)) : undefined);
+    const out = mergeFields(kind, base.trim() === '' ? undefined : base, ours, theirs, keyFor, match ? (plain) => rulePaths(match.rule, plain, typeOfKind(kind)) : undefined, kinds[0] !== undefined);
     if (out.text !== ours) writeFileAtomic(oursFile, out.text, { overwrite: true });
     if (out.conflicts.length) {
       throw new AesPayloadError('ERR_MERGE_CONFLICT', 1, `${name}: conflicting values at ${out.conflicts.slice(0, 10).join(', ')}${out.conflicts.length > 10 ? ', …' : ''}; the file holds them encrypted with markers: resolve with aes-payload edit ${name}, then git add`);

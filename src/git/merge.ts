@@ -60,13 +60,14 @@ export interface MergeOutcome {
  * anew; a location both sides changed differently gets a conflict value
  * (encrypted). `base` may be absent (both sides added the file).
  */
-export function mergeFields(kind: FieldFormat, base: string | undefined, ours: string, theirs: string, key: FieldsKey, extraPaths: (plain: string) => FieldPath[] = () => []): MergeOutcome {
+export function mergeFields(kind: FieldFormat, base: string | undefined, ours: string, theirs: string, key: FieldsKey, extraPaths: (plain: string) => FieldPath[] = () => [], baseEncrypted = true): MergeOutcome {
   const codec = fieldCodec(kind);
   const type = typeOfKind(kind);
   const open = (t: string) => codec.decrypt(t, key, {});
   const a = open(ours);
   const b = open(theirs);
-  const o = base === undefined ? undefined : open(base);
+  // A base that was not encrypted yet (both sides encrypted it since) is read as the plaintext it is.
+  const o = base === undefined ? undefined : baseEncrypted ? open(base) : { text: base };
   const tree = (t: string): Node => {
     const src = modelOf(type, t).json;
     return { node: parseJsonSpans(src, 'the document'), src };
