@@ -165,8 +165,8 @@ export async function parseRules(text: string, file: string): Promise<Rules> {
  * .gitattributes).
  */
 export function globRegex(glob: string): RegExp {
+  const anywhere = !glob.includes('/'); // a leading "/" anchors the glob at the root
   if (glob.startsWith('/')) glob = glob.slice(1);
-  const anywhere = !glob.includes('/');
   let re = '';
   let braces = 0;
   for (let i = 0; i < glob.length; i++) {
