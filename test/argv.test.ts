@@ -59,6 +59,8 @@ const ALLOWED: Record<string, string> = {
   '--allowed-host': 'host names clients use',
   '--trust-proxy': 'addresses of proxies',
   '--socket-mode': 'a file mode',
+  '--config': 'a file name (the rules file, .aes-payload.yaml)',
+  '--command': 'how git calls aes-payload (a program path, written to git config)',
 };
 
 describe('argv', () => {
