@@ -75,6 +75,8 @@ const ALLOWED: Record<string, string> = {
   '--metrics-listen': 'an address and port',
   '--identity': 'an age identity file name (the key stays in the file)',
   '--identity-env': 'an environment variable name (the identities stay in the environment)',
+  '--config': 'a file name (the rules file, .aes-payload.yaml)',
+  '--command': 'how git calls aes-payload (a program path, written to git config)',
 };
 
 describe('argv', () => {

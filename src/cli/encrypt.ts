@@ -24,6 +24,9 @@ import { ageRecipients, encryptAgeCli } from './age.js';
 import { nonceBytesOf, nonceBytesOption } from './nonce.js';
 import { originWarning } from '../fields/origin.js';
 import { keyLengthHint, originHexKeyWarning, valueFormatOption } from './valueFormat.js';
+import { refuseRecipients, ruleKey, rulesFor } from '../rules/rules.js';
+import { rulePaths } from '../rules/fields.js';
+import { readText } from '../formats/utf8.js';
 
 interface EncryptFlags extends KeyFlags {
   output?: string;
@@ -48,6 +51,7 @@ interface EncryptFlags extends KeyFlags {
   macOnlyEncrypted?: boolean;
   nonceBytes?: string;
   valueFormat?: ValueFormat;
+  config?: string;
 }
 
 export function registerEncrypt(program: Command, ui: Ui): void {
@@ -76,7 +80,8 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     .option('--mac-only-encrypted', 'with --fields: the document MAC covers the encrypted values only, so plaintext values may be edited (and are not authenticated)')
     .option('--lines', 'each input line is its own payload (NDJSON); one output line per input line')
     .addOption(new Option('--on-error <WHAT>', 'with --lines, a bad line is reported on stderr and then: skipped (default), stops the run, or replaced by {"aesp_error":{"line":N,"code":…}}').choices([...ON_ERROR]))
-    .option('--fail-fast', 'with --lines: the same as --on-error stop');
+    .option('--fail-fast', 'with --lines: the same as --on-error stop')
+    .option('--config <FILE>', 'the rules file (default: .aes-payload.yaml found from FILE up to the repository root; env AES_PAYLOAD_CONFIG)');
   withHelp(cmd, [
     "echo '{\"card\":\"4111 1111 1111 1111\"}' | aes-payload encrypt > card.json",
     "aes-payload encrypt --fields '**.password' config.json > config.enc.json",
@@ -109,7 +114,11 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     if (o.macOnlyEncrypted && o.fields === undefined) throw new UsageError('--mac-only-encrypted needs --fields');
     if (o.valueFormat !== undefined && o.fields === undefined) throw new UsageError('--value-format needs --fields');
     const onError = onErrorOf(o);
-    const fields = o.fields !== undefined ? parsePaths(o.fields) : undefined;
+    // The rules file (.aes-payload.yaml) says which values of FILE to encrypt, when no --fields or --format does.
+    const match = o.fields === undefined && !o.lines && !o.randomKey && !recipientFlags && self.getOptionValueSource('format') === 'default' ? await rulesFor(file, o.config) : undefined;
+    refuseRecipients(match);
+    if (match && !hasKeyFlag(o)) Object.assign(o, ruleKey(match) ?? {});
+    const fields = o.fields !== undefined ? parsePaths(o.fields) : match ? [...(match.rule.fields ?? [])] : undefined;
     if (fields && (o.format !== 'json' || jwe)) throw new UsageError('--fields writes the JSON document itself; drop --format');
     if (o.lines && o.format === 'stream') throw new UsageError('--lines and --format stream exclude each other');
     if (o.format === 'stream') {
@@ -168,14 +177,15 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     };
     checkOutput(file, o.output, Boolean(o.force));
     terminalHint(file, ui);
-    if (fields && inputTypeOf(file, o.inputType) === 'yaml') await loadYaml();
+    const inputType = inputTypeOf(file, o.inputType ?? match?.rule.type);
+    if (fields && inputType === 'yaml') await loadYaml();
     const opts = {
       ...(alg ? { alg } : {}),
       ...(o.aad !== undefined ? { aad: o.aad } : {}),
       ...(o.wrap ? { wrap: o.wrap } : {}),
       ...(o.kid !== undefined ? { kid: o.kid } : {}),
       ...party,
-      ...(fields ? { fields, allowMissing: Boolean(o.allowMissing), macOnlyEncrypted: Boolean(o.macOnlyEncrypted), inputType: inputTypeOf(file, o.inputType) } : {}),
+      ...(fields ? { fields, allowMissing: Boolean(o.allowMissing) || match !== undefined, macOnlyEncrypted: Boolean(o.macOnlyEncrypted), inputType } : {}),
       format: o.format as EncryptFormat,
       embedKey: Boolean(o.randomKey),
       ...nonceBytesOf(o.nonceBytes),
@@ -196,6 +206,7 @@ export function registerEncrypt(program: Command, ui: Ui): void {
       return;
     }
     const input = readAllOf(Source.open(file), MAX_PAYLOAD_BYTES, fields ? 'fields' : 'stream');
+    if (match?.rule.fieldsRegex) opts.fields = rulePaths(match.rule, readText(input.data, file), inputType);
     const res = seal(input.data, keys, opts);
     if (o.valueFormat === 'origin') ui.warn(originWarning(res.alg));
     for (const n of res.notes ?? []) ui.warn(n);

@@ -14,11 +14,13 @@ import { registerExec } from './exec.js';
 import { registerEdit } from './edit.js';
 import { registerCompletion } from './completion.js';
 import { registerWorker } from './worker.js';
+import { registerGitFilter, registerGitMerge, registerGitSetup, registerGitTextconv } from './git.js';
+import { registerSet } from './set.js';
 
 declare const __VERSION__: string | undefined;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
 
-const COMMANDS = { keygen: registerKeygen, encrypt: registerEncrypt, decrypt: registerDecrypt, verify: registerVerify, rotate: registerRotate, exec: registerExec, edit: registerEdit, serve: registerServe, worker: registerWorker, completion: registerCompletion } as const;
+const COMMANDS = { keygen: registerKeygen, encrypt: registerEncrypt, decrypt: registerDecrypt, verify: registerVerify, rotate: registerRotate, exec: registerExec, edit: registerEdit, set: registerSet, serve: registerServe, worker: registerWorker, completion: registerCompletion, 'git-setup': registerGitSetup, 'git-textconv': registerGitTextconv, 'git-merge': registerGitMerge, 'git-filter': registerGitFilter } as const;
 
 /**
  * Build the commander program (also used by tests that walk the options).

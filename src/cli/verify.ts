@@ -3,6 +3,7 @@ import { readText } from '../formats/utf8.js';
 import { checkKeyLength, specOf } from '../crypto/aead.js';
 import { AesPayloadError, EXIT, FormatError, KeyError, UsageError } from '../errors.js';
 import { fieldCodec, isFieldFormat } from '../fields/documents.js';
+import { conflictsIn } from '../git/merge.js';
 import { loadYaml, loadYamlFor } from '../fields/yamlfields.js';
 import { KdfBudget } from '../crypto/kdf.js';
 import { parsePaths, type FieldPath } from '../fields/paths.js';
@@ -174,6 +175,10 @@ async function checkOne(file: string, o: VerifyFlags, keys: Keys | undefined, re
     } catch (e) {
       if (require && format !== 'fields' && e instanceof FormatError && e.code === 'ERR_NOT_ENCRYPTED') return plain(format);
       throw e;
+    }
+    if (keys) {
+      const conflicts = conflictsIn(format, text, keyForKid(keys));
+      if (conflicts.length) return row(file, { format, kid: c.kids.join(',') || null, tokens: c.tokens, ok: false, error: `an unresolved merge conflict at ${conflicts.slice(0, 3).join(', ')}${conflicts.length > 3 ? ' and more' : ''} (resolve it with aes-payload edit)`, code: 1 });
     }
     return requireRow(file, { ...c, format, kid: c.kids.join(',') || null, ...(c.mode ? { mac: c.mode } : {}) });
   }
