@@ -6,7 +6,7 @@ import { defineConfig } from 'vitest/config';
  * real peers (Python, npm jose, SoftHSM2), terminals and shells, the hostile
  * input corpus and the property tests (hundreds of CLI runs each), faults
  * and hostile work on large inputs (48 MiB files, scrypt budgets), a million
- * line-mode records, the README run whole, and `npm pack`. `npm test` (and
+ * line-mode records, the NATS worker and the GNU parallel recipe, the README run whole, and `npm pack`. `npm test` (and
  * .ci/run) runs them all.
  */
 const SLOW = [
@@ -15,6 +15,8 @@ const SLOW = [
   'test/faults.test.ts',
   'test/attacks/hostile-work.test.ts',
   'test/interop.test.ts',
+  'test/formats/age/interop.test.ts',
+  'test/formats/age/cli.test.ts',
   'test/formats/jwe/interop.test.ts',
   'test/seeds.test.ts',
   'test/keys/hsm.test.ts',
@@ -23,6 +25,8 @@ const SLOW = [
   'test/io/lines-parallel.test.ts',
   'test/readme.test.ts',
   'test/package.test.ts',
+  'test/worker/worker.test.ts',
+  'test/recipes.test.ts',
 ];
 
 export default defineConfig({

@@ -26,6 +26,7 @@ const scripts = [
   ['stream.mjs', []],
   ['lines.mjs', []],
   ['serve.mjs', quick ? ['2', '1'] : []],
+  ['worker.mjs', []],
 ].filter(([s]) => !only || only.includes(s.replace(/\.mjs$/, '')));
 
 const UNSET = ['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS'];

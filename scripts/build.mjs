@@ -2,7 +2,7 @@
 // CLI into one CommonJS file (esbuild -> dist/aes-payload.cjs) for fast start.
 // `--if-needed` skips the work when every output is newer than every source.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -19,7 +19,7 @@ function newest(dir) {
 }
 
 if (process.argv.includes('--if-needed') && outputs.every(existsSync)) {
-  const src = Math.max(newest(join(root, 'src')), statSync(join(root, 'package.json')).mtimeMs, statSync(join(root, 'scripts/build.mjs')).mtimeMs);
+  const src = Math.max(newest(join(root, 'src')), statSync(join(root, 'package.json')).mtimeMs, statSync(join(root, 'scripts/build.mjs')).mtimeMs, statSync(join(root, 'scripts/notices.mjs')).mtimeMs);
   const out = Math.min(...outputs.map((p) => statSync(p).mtimeMs));
   if (out > src) process.exit(0);
 }
@@ -62,26 +62,37 @@ const twoSpinners = {
 };
 // Shared by the CLI bundle and the vendored ones.
 const cjs = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', minify: true, legalComments: 'linked' };
-await esbuild.build({
+const metafiles = [];
+const main = await esbuild.build({
   ...cjs,
+  metafile: true,
   entryPoints: [join(root, 'src/cli/entry.ts')],
   outfile: outputs[0],
   define: { __VERSION__: JSON.stringify(pkg.version), __BUNDLED__: 'true' },
   logLevel: 'warning',
   // pkcs11js: a native addon (optional dependency), required from node_modules at run time, only for
   // --key-uri. yaml and selfsigned: bundled on their own into dist/vendor/ (below), loaded only when needed.
-  external: ['pkcs11js', 'yaml', 'selfsigned'],
+  external: ['pkcs11js', 'yaml', 'selfsigned', '@nats-io/*'],
   plugins: [lazyChildProcess, twoSpinners],
 });
+metafiles.push(main.metafile);
 
-for (const name of ['yaml', 'selfsigned']) {
-  await esbuild.build({
-    stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: root, loader: 'js' },
+// nats: the NATS client for `worker` (the connection and JetStream), in one file.
+const vendoredSources = { yaml: 'module.exports = require("yaml");', selfsigned: 'module.exports = require("selfsigned");', nats: 'module.exports = { ...require("@nats-io/transport-node"), ...require("@nats-io/jetstream") };' };
+for (const [name, contents] of Object.entries(vendoredSources)) {
+  const vendored = await esbuild.build({
+    stdin: { contents, resolveDir: root, loader: 'js' },
     ...cjs,
+    metafile: true,
     outfile: join(root, 'dist/vendor', `${name}.cjs`),
     logLevel: 'warning',
   });
+  metafiles.push(vendored.metafile);
 }
+
+// The licences of everything bundled above (scripts/notices.mjs), shipped in the package and beside the executable.
+const { thirdPartyNotices } = await import('./notices.mjs');
+writeFileSync(join(root, 'dist/THIRD_PARTY_NOTICES.txt'), thirdPartyNotices(root, metafiles).text);
 
 // A V8 code cache of the bundle, taken after a real run (so the functions a
 // run needs are in it); bin/aes-payload.js loads it. See README, Performance.

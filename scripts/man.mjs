@@ -20,7 +20,7 @@ const roff = (text) => text.split('\n').map((l) => l.replace(/\\/g, '\\e').repla
 
 const top = help(['--help']);
 const commands = top.slice(top.indexOf('\nCommands:\n')).split('\n\n')[0];
-const subs = [...commands.matchAll(/^ {2}([a-z]+)\b/gm)].map((m) => m[1]).filter((n) => n !== 'help');
+const subs = [...commands.matchAll(/^ {2}([a-z][a-z-]*)\b/gm)].map((m) => m[1]).filter((n) => n !== 'help');
 let include = '[COMMANDS]\n';
 for (const s of subs) include += `.SS ${s}\n.nf\n${roff(help([s, '--help']).trimEnd())}\n.fi\n`;
 include += `[FILES]
@@ -34,7 +34,7 @@ where \\fBaes-payload completion bash\\fR goes
 .BR age (1),
 .BR openssl-enc (1),
 .BR sops (1).
-The README, docs/FORMAT.md (every format, byte by byte), docs/SERVICE.md and SECURITY.md in the package.
+The README, docs/FORMAT.md (every format, byte by byte), docs/SERVICE.md, docs/WORKER.md and SECURITY.md in the package.
 `;
 const tmp = mkdtempSync(join(tmpdir(), 'aes-payload-man-'));
 try {

@@ -14,7 +14,7 @@
 // fails if Node still reads one (a Node without execArgv support, say).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { get } from 'node:http';
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,7 +40,7 @@ writeFileSync(
     useSnapshot: false,
     execArgv: [...noSigusr1, '--'],
     // Dependencies kept out of the main bundle (src/io/vendor.ts), loaded from these assets when needed.
-    assets: { 'yaml.cjs': join(dist, 'vendor/yaml.cjs'), 'selfsigned.cjs': join(dist, 'vendor/selfsigned.cjs') },
+    assets: { 'yaml.cjs': join(dist, 'vendor/yaml.cjs'), 'selfsigned.cjs': join(dist, 'vendor/selfsigned.cjs'), 'nats.cjs': join(dist, 'vendor/nats.cjs') },
   }),
 );
 execFileSync(process.execPath, ['--experimental-sea-config', config], { stdio: 'inherit' });
@@ -54,6 +54,14 @@ execFileSync(
 );
 rmSync(blob, { force: true });
 rmSync(config, { force: true });
+// The executable is Node.js plus the bundle: ship both licences beside it
+// (dist/THIRD_PARTY_NOTICES.txt from the build, then Node.js's own LICENSE).
+const nodeLicence = [join(dirname(process.execPath), '../LICENSE'), join(dirname(process.execPath), '../share/doc/node/LICENSE')].find(existsSync);
+if (!nodeLicence) throw new Error(`no LICENSE for the Node.js at ${process.execPath}; the executable cannot ship without it`);
+writeFileSync(
+  `${exe}.THIRD_PARTY_NOTICES.txt`,
+  `${readFileSync(join(dist, 'THIRD_PARTY_NOTICES.txt'), 'utf8')}\n${'-'.repeat(72)}\nNode.js ${process.version} (the runtime the executable is built from)\n${'-'.repeat(72)}\n\n${readFileSync(nodeLicence, 'utf8')}`,
+);
 
 const probe = mkdtempSync(join(tmpdir(), 'aes-payload-sea-check-'));
 try {

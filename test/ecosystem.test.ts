@@ -8,7 +8,8 @@ import { buildProgram } from '../src/cli/main.js';
 import { Ui } from '../src/cli/ui.js';
 import { BIN, HANG_MS, ROOT, baseEnv, run, tempDir } from './helpers.js';
 
-const SUBCOMMANDS = ['keygen', 'encrypt', 'decrypt', 'verify', 'rotate', 'exec', 'edit', 'serve', 'completion'];
+const SUBCOMMANDS = ['keygen', 'encrypt', 'decrypt', 'verify', 'rotate', 'exec', 'edit', 'serve', 'worker', 'completion'];
+const SUBCOMMANDS = ['keygen', 'encrypt', 'decrypt', 'verify', 'rotate', 'exec', 'edit', 'set', 'serve', 'completion', 'git-setup', 'git-textconv', 'git-merge', 'git-filter'];
 
 /**
  * Ask the bash completion function for the words it offers after each of
@@ -59,7 +60,7 @@ describe('completion', () => {
     expect(a[0]).toEqual([...SUBCOMMANDS, '--help', '--version'].sort());
     expect(a[1]).toEqual(['decrypt']);
     expect(a[2]).toEqual(['--force', '--format']);
-    expect(a[3]).toEqual(['json', 'jwe', 'jwe-json', 'raw', 'stream']);
+    expect(a[3]).toEqual(['age', 'json', 'jwe', 'jwe-json', 'raw', 'stream']);
     expect(a[4]).toEqual(['A256GCMKW', 'A256KW']);
     expect(a[5]).toEqual(['A128CBC', 'A128CBC-HS256']);
     expect(a[6]).toEqual(['MY_SECRET_KEY_VAR']);
@@ -83,7 +84,7 @@ describe('completion', () => {
     const r = spawnSync('fish', ['--no-config', '-c', `source ${script}; ${lines.map((l) => `complete -C ${JSON.stringify(l)}; echo END@@`).join('; ')}`], { env: baseEnv({ PATH: `${TOOLS}:${process.env.PATH}` }), encoding: 'utf8', timeout: HANG_MS });
     expect(r.status, r.stderr).toBe(0);
     const a = r.stdout.split('END@@\n').slice(0, -1).map((o) => o.split('\n').filter(Boolean).map((l) => l.split('\t')[0]).sort());
-    expect(a).toEqual([['decrypt'], ['json', 'jwe', 'jwe-json', 'raw', 'stream'], ['--wrap'], ['A128CBC', 'A128CBC-HS256'], ['aes-payload-test-tool'], ['decrypt']]);
+    expect(a).toEqual([['decrypt'], ['age', 'json', 'jwe', 'jwe-json', 'raw', 'stream'], ['--wrap'], ['A128CBC', 'A128CBC-HS256'], ['aes-payload-test-tool'], ['decrypt']]);
   });
 
   it('zsh: the script loads through bashcompinit in a real zsh and offers the same candidates (zsh filters them by prefix itself)', () => {
@@ -96,15 +97,15 @@ describe('completion', () => {
     expect(r.status, r.stderr).toBe(0);
     const a = r.stdout.split('END@@\n').slice(0, -1).map((o) => [...new Set(o.split('\n').filter(Boolean))].sort());
     expect(a[0]).toEqual([...SUBCOMMANDS, '--help', '--version'].sort());
-    expect(a[1]).toEqual(['json', 'jwe', 'jwe-json', 'raw', 'stream']);
+    expect(a[1]).toEqual(['age', 'json', 'jwe', 'jwe-json', 'raw', 'stream']);
     expect(a[2]).toEqual(['env', 'json', 'yaml']);
     expect(a[3]).toContain('aes-payload-test-tool'); // every command name: zsh filters by prefix itself
   });
 
   it('the install lines of `completion --help` (and the README) work in a fresh account; Tab then completes in bash, zsh (first Tab, exec --) and fish', () => {
     const help = run(['completion', '--help']).out;
-    const lines = [...help.matchAll(/^ {2}((?:mkdir|echo) .*)$/gm)].map((m) => m[1]!);
-    expect(lines.length).toBe(4);
+    const lines = [...help.matchAll(/^ {2}((?:mkdir|echo|grep) .*)$/gm)].map((m) => m[1]!);
+    expect(lines.length).toBe(5);
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     for (const l of lines) expect(readme, l).toContain(l);
     const home = tempDir();
@@ -113,8 +114,11 @@ describe('completion', () => {
       const r = spawnSync('sh', ['-ec', l], { env, encoding: 'utf8', timeout: HANG_MS });
       expect(r.status, `${l}: ${r.stderr}`).toBe(0);
     }
-    // bash: bash-completion finds the script on its own (as in a new interactive shell) and it answers
-    const b = spawnSync('bash', ['-c', `source /usr/share/bash-completion/bash_completion; __load_completion aes-payload; complete -p aes-payload; COMP_WORDS=(aes-payload de); COMP_CWORD=1; _aes_payload; echo "\${COMPREPLY[@]}"`], { env, encoding: 'utf8', timeout: HANG_MS });
+    // bash: a new interactive shell (review 20.7: a HOME with no ~/.bashrc, as here, only has what the install lines wrote) loads
+    // bash-completion from ~/.bashrc, which finds the script on its own, and it answers. Running the lines twice adds nothing twice.
+    for (const l of lines) expect(spawnSync('sh', ['-ec', l], { env, encoding: 'utf8', timeout: HANG_MS }).status).toBe(0);
+    expect(readFileSync(join(home, '.bashrc'), 'utf8').match(/bash_completion/g)).toHaveLength(1);
+    const b = spawnSync('bash', ['-i', '-c', `__load_completion aes-payload; complete -p aes-payload; COMP_WORDS=(aes-payload de); COMP_CWORD=1; _aes_payload; echo "\${COMPREPLY[@]}"`], { env, encoding: 'utf8', timeout: HANG_MS });
     expect(b.status, b.stderr).toBe(0);
     expect(b.stdout).toBe('complete -F _aes_payload aes-payload\ndecrypt\n');
     // fish: autoloaded from ~/.config/fish/completions
@@ -184,6 +188,26 @@ describe('man page', () => {
     // and each of them is a real option of decrypt (or a variable the README documents)
     const decrypt = buildProgram(new Ui({})).commands.find((c) => c.name() === 'decrypt')!;
     for (const m of keys.matchAll(/^ {2}(--[a-z-]+)/gm)) expect(decrypt.options.map((o) => o.long)).toContain(m[1]);
+  });
+
+  it('review 20.10: --help and the man page have an ENVIRONMENT list naming every variable src/ reads', () => {
+    const src = spawnSync('grep', ['-rhoE', 'AES_PAYLOAD_[A-Z0-9_]+|\\b(NO_COLOR|FORCE_COLOR|EDITOR|VISUAL)\\b', join(ROOT, 'src')], { encoding: 'utf8' }).stdout;
+    // internal: set by aes-payload for its own children, or by the build
+    const internal = new Set(['AES_PAYLOAD_SERVE_WORKER', 'AES_PAYLOAD_KEY_CMD_RUN', 'AES_PAYLOAD_BUILD_CODE_CACHE']);
+    const names = [...new Set(src.split('\n').filter(Boolean))].filter((n) => !internal.has(n));
+    expect(names).toEqual(expect.arrayContaining(['AES_PAYLOAD_KEY', 'AES_PAYLOAD_DEBUG', 'AES_PAYLOAD_THREADS', 'AES_PAYLOAD_KDF_BUDGET', 'AES_PAYLOAD_KID', 'NO_COLOR', 'FORCE_COLOR']));
+    const h = run(['--help']);
+    const envList = h.out.slice(h.out.indexOf('\nEnvironment:\n'));
+    expect(envList.length).toBeGreaterThan(20);
+    const man = spawnSync('man', ['-l', join(ROOT, 'man/aes-payload.1')], { env: baseEnv({ MANWIDTH: '100', MANPAGER: 'cat', PAGER: 'cat' }), encoding: 'utf8' }).stdout;
+    const manEnv = man.slice(man.indexOf('\nENVIRONMENT\n'), man.indexOf('\nFILES\n'));
+    expect(man.indexOf('\nENVIRONMENT\n')).toBeGreaterThan(0);
+    for (const n of names) {
+      expect(envList, n).toMatch(new RegExp(`^  (\\S+, )?${n}\\b`, 'm'));
+      expect(manEnv, n).toContain(n);
+    }
+    // encrypt --help: --nonce-bytes also sets origin field values
+    expect(run(['encrypt', '--help']).out.replace(/\s+/g, ' ')).toMatch(/--nonce-bytes <N> AES-GCM nonce length to write in raw output and in origin field values/);
   });
 
   it('is what `npm run man` makes from the CLI help today (it cannot go stale)', () => {

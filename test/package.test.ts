@@ -31,7 +31,7 @@ describe('the npm package, installed from its tarball', () => {
     const paths = pack.files.map((f) => f.path);
     // What bin/aes-payload.js reads, and what the bundle loads from dist/vendor (src/io/vendor.ts).
     const vendor = readdirSync(join(ROOT, 'dist/vendor')).map((f) => `dist/vendor/${f}`);
-    for (const want of ['bin/aes-payload.js', 'bin/package.json', 'dist/aes-payload.cjs', 'dist/aes-payload.cjs.cache', ...vendor, 'LICENSE']) expect(paths).toContain(want);
+    for (const want of ['bin/aes-payload.js', 'bin/package.json', 'dist/aes-payload.cjs', 'dist/aes-payload.cjs.cache', ...vendor, 'dist/THIRD_PARTY_NOTICES.txt', 'LICENSE']) expect(paths).toContain(want);
     const x = spawnSync('tar', ['-xzf', join(dir, pack.filename), '-C', dir]);
     expect(x.status, x.stderr?.toString()).toBe(0);
     const bin = join(dir, 'package/bin/aes-payload.js');
@@ -49,6 +49,10 @@ describe('the npm package, installed from its tarball', () => {
     const enc = join(dir, 'app.enc.yaml');
     writeFileSync(enc, e.stdout);
     expect(cli(['decrypt', enc]).stdout.toString()).toBe('db:\n  password: hunter2 # rotate monthly\n');
+    // worker loads the NATS client from dist/vendor/nats.cjs: with no server there, its one-line connect error (exit 5), not a missing module.
+    const w = cli(['worker', '--nats', 'nats://127.0.0.1:1', '--stream', 'S', '--in', 'a', '--out', 'b', 'encrypt']);
+    expect(w.stderr.toString()).toMatch(/^aes-payload: cannot connect to NATS at nats:\/\/127\.0\.0\.1:1: /);
+    expect(w.status).toBe(5);
     // After one run the cache fits this Node.js (the shipped one, or one written in its place at exit) ...
     expect(cacheAccepted(bundle)).toBe(true);
     const before = readFileSync(`${bundle}.cache`);
@@ -76,6 +80,34 @@ describe('the npm package, installed from its tarball', () => {
 });
 
 describe('licences', () => {
+  it('review 20.12: dist/THIRD_PARTY_NOTICES.txt (shipped in the tarball) has the licence text of every package esbuild bundled into dist/', async () => {
+    // What is bundled, found again here from esbuild's own metafiles (the same entry points and externals as scripts/build.mjs).
+    const esbuild = await import('esbuild');
+    const common = { bundle: true, platform: 'node' as const, format: 'cjs' as const, target: 'node20', write: false, metafile: true, logLevel: 'silent' as const };
+    const metas = [
+      (await esbuild.build({ ...common, entryPoints: [join(ROOT, 'src/cli/entry.ts')], external: ['pkcs11js', 'yaml', 'selfsigned'], define: { __VERSION__: '"0"', __BUNDLED__: 'true' } })).metafile,
+      ...(await Promise.all(['yaml', 'selfsigned'].map((name) => esbuild.build({ ...common, stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: ROOT, loader: 'js' } })))).map((r) => r.metafile),
+    ];
+    const dirs = new Set<string>();
+    for (const m of metas) for (const input of Object.keys(m.inputs)) {
+      const parts = input.split('/');
+      const i = parts.lastIndexOf('node_modules');
+      if (i >= 0) dirs.add(parts.slice(0, i + (parts[i + 1]!.startsWith('@') ? 3 : 2)).join('/'));
+    }
+    const notices = readFileSync(join(ROOT, 'dist/THIRD_PARTY_NOTICES.txt'), 'utf8');
+    const names = new Set<string>();
+    for (const d of dirs) {
+      const pj = JSON.parse(readFileSync(join(ROOT, d, 'package.json'), 'utf8')) as { name: string; version: string };
+      names.add(pj.name);
+      expect(notices, `${pj.name} ${pj.version}`).toContain(`\n${pj.name} ${pj.version} (`);
+      const licence = readdirSync(join(ROOT, d)).find((f) => /^licen[cs]e(\.(md|txt))?$/i.test(f));
+      expect(licence, `${d} has a licence file`).toBeDefined();
+      expect(notices).toContain(readFileSync(join(ROOT, d, licence!), 'utf8').trim());
+    }
+    for (const direct of ['commander', 'chalk', 'ini', '@inquirer/prompts', '@inquirer/core', 'ora', 'yaml', 'selfsigned']) expect(names).toContain(direct);
+    expect(pkg.files).toContain('dist/THIRD_PARTY_NOTICES.txt');
+  });
+
   it('LICENSE is the Apache License 2.0, word for word, and package.json says so', () => {
     expect(sha256(join(ROOT, 'LICENSE'))).toBe(APACHE_2_SHA256);
     expect(pkg.license).toBe('Apache-2.0');

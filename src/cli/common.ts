@@ -57,7 +57,7 @@ export function hasKeyFlag(o: KeyFlags): boolean {
  * (terminal.ts: stderr, reading stdin or /dev/tty); Ctrl-C becomes exit 130.
  * With no terminal to prompt on, a key error (exit 3) that says why.
  */
-async function ask<T>(what: string, show: (p: typeof import('./prompts.js'), io: PromptIo) => Promise<T>): Promise<T> {
+async function ask<T>(what: string, show: (p: typeof import('./prompts.js'), io: PromptIo) => Promise<T>, onEof?: () => T): Promise<T> {
   const io = promptIo();
   if (!io) throw new KeyError(`cannot ask for ${what}: ${noPromptReason() ?? 'no terminal'}`, 'ERR_NO_TTY');
   const prompts = await import('./prompts.js');
@@ -65,6 +65,11 @@ async function ask<T>(what: string, show: (p: typeof import('./prompts.js'), io:
     return await show(prompts, io);
   } catch (e) {
     const name = (e as Error).name;
+    // Ctrl-C is SIGINT (exit 130). Ctrl-D (end of input) closes the prompt with nothing typed: no answer, not an interruption.
+    if (name === 'ExitPromptError' && !/SIGINT/.test((e as Error).message)) {
+      if (onEof) return onEof();
+      throw new KeyError(`no ${what.replace(/^the /, '')} given: end of input (Ctrl-D) at the prompt`, 'ERR_KEY_MISSING');
+    }
     if (name === 'ExitPromptError' || name === 'AbortPromptError') throw new InterruptedError();
     throw e;
   } finally {
@@ -77,9 +82,9 @@ export function promptSecret(message: string): Promise<string> {
   return ask(`the ${message.split(' ')[0]!.toLowerCase()}`, (p, io) => p.password({ message, toggleMask: false }, { input: io.input, output: io.output }));
 }
 
-/** Yes/no question, drawn on stderr, defaulting to no. */
+/** Yes/no question, drawn on stderr, defaulting to no (also at end of input, Ctrl-D). */
 export function promptConfirm(message: string): Promise<boolean> {
-  return ask('a confirmation', (p, io) => p.confirm({ message, default: false }, { input: io.input, output: io.output }));
+  return ask('a confirmation', (p, io) => p.confirm({ message, default: false }, { input: io.input, output: io.output }), () => false);
 }
 
 export function keyContext(ui: Ui): KeyContext {

@@ -63,6 +63,13 @@ export const ZSHRC_LINES = 'fpath=(~/.zfunc $fpath); autoload -U compinit && com
 /** The command that adds {@link ZSHRC_LINES} to ~/.zshrc (for an account whose ~/.zshrc does not run compinit yet). */
 export const ZSHRC_APPEND = `echo '${ZSHRC_LINES}' >> ~/.zshrc   # unless ~/.zshrc runs compinit already`;
 
+/**
+ * bash-completion is loaded by Debian's /etc/skel/.bashrc, not by
+ * /etc/bash.bashrc (commented out there): an account without ~/.bashrc (or
+ * with its own) needs this line, or the script is never found.
+ */
+export const BASHRC_APPEND = "grep -qs '^[^#]*bash_completion' ~/.bashrc || echo '. /usr/share/bash-completion/bash_completion' >> ~/.bashrc   # unless bash-completion is loaded already";
+
 const ZSH_INSTALL = `${INSTALL_LINES.zsh}, with ~/.zshrc holding: ${ZSHRC_LINES}`;
 
 const sq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -198,7 +205,7 @@ export function registerCompletion(program: Command, _ui: Ui): void {
     .command('completion')
     .description('print a shell completion script (bash, zsh or fish)')
     .addArgument(new Argument('<SHELL>', 'the shell').choices(['bash', 'zsh', 'fish']));
-  withHelp(cmd, [INSTALL_LINES.bash, INSTALL_LINES.zsh, ZSHRC_APPEND, INSTALL_LINES.fish], 'Open a new shell afterwards. bash needs the bash-completion package (Debian: bash-completion).');
+  withHelp(cmd, [INSTALL_LINES.bash, BASHRC_APPEND, INSTALL_LINES.zsh, ZSHRC_APPEND, INSTALL_LINES.fish], 'Open a new shell afterwards. bash needs the bash-completion package (Debian: bash-completion), loaded by ~/.bashrc (the second line adds that where it is missing).');
   cmd.action((shell: string) => {
     const all = specs(program);
     if (all.length < 2) throw new UsageError('completion needs every subcommand registered');

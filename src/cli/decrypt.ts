@@ -16,15 +16,18 @@ import { loadYaml, loadYamlFor, yamlToJson } from '../formats/fields/yamlfields.
 import { KdfBudget } from '../crypto/kdf.js';
 import type { Ui } from './ui.js';
 import { withHelp } from './help.js';
+import { addAgeIdentityOptions, ageKind, decryptAgeCli, hasAgeIdentity, type AgeIdentityFlags } from './age.js';
 import { nonceBytesOf, nonceBytesOption } from './nonce.js';
 import { originWarning } from '../formats/fields/origin.js';
-import { valueFormatOption } from './valueFormat.js';
+import { assertTerminalText } from '../io/ttyText.js';
+import { isTerminal } from './terminal.js';
+import { keyLengthHint, originHexKeyWarning, valueFormatOption } from './valueFormat.js';
 import type { ValueFormat } from '../ops/index.js';
 
-interface DecryptFlags extends KeyFlags {
+interface DecryptFlags extends KeyFlags, AgeIdentityFlags {
   output?: string;
   alg?: string;
-  format: DecryptFormat | 'stream';
+  format: DecryptFormat | 'stream' | 'age';
   aad?: string;
   embeddedKey?: boolean;
   force?: boolean;
@@ -49,7 +52,7 @@ export function registerDecrypt(program: Command, ui: Ui): void {
     .option('-o, --output <FILE>', 'write the plaintext to FILE (mode 0600, atomically) instead of stdout')
     .option('--force', 'overwrite an existing output file')
     .addOption(algOption('expected algorithm (raw input: default is the AES-GCM variant of the key size)'))
-    .addOption(new Option('--format <FORMAT>', 'input format').choices(['auto', 'json', 'raw', 'jwe', 'jwe-json', 'stream', 'env', 'yaml']).default('auto'))
+    .addOption(new Option('--format <FORMAT>', 'input format').choices(['auto', 'json', 'raw', 'jwe', 'jwe-json', 'stream', 'env', 'yaml', 'age']).default('auto'))
     .addOption(allowAlgOption())
     .addOption(nonceBytesOption('read'))
     .option('--aad <TEXT>', 'additional authenticated data the input must have been sealed with')
@@ -63,12 +66,14 @@ export function registerDecrypt(program: Command, ui: Ui): void {
     .option('--lines', 'each input line is its own payload (NDJSON); each output line its plaintext')
     .addOption(new Option('--on-error <WHAT>', 'with --lines, a bad line is reported on stderr and then: skipped (default), stops the run, or replaced by {"aesp_error":{"line":N,"code":…}}').choices([...ON_ERROR]))
     .option('--fail-fast', 'with --lines: the same as --on-error stop');
+  addAgeIdentityOptions(cmd);
   withHelp(cmd, [
     "aes-payload decrypt card.json",
     "aes-payload decrypt dump.sql.aesp -o dump.sql",
     "aes-payload decrypt --extract db.password config.enc.json",
     "aes-payload decrypt --lines < records.enc.ndjson > records.ndjson",
     "aes-payload decrypt --key-file service.pem --allow-alg RSA-OAEP-256,A256GCM msg.jwe",
+    "aes-payload decrypt -i key.txt backup.tar.age -o backup.tar",
   ]);
   addKeyOptions(cmd).action(async (file: string | undefined, o: DecryptFlags) => {
     let key: Keys | undefined;
@@ -115,27 +120,52 @@ export function registerDecrypt(program: Command, ui: Ui): void {
     if (o.extract !== undefined && (o.lines || o.format === 'stream')) throw new UsageError('--extract reads one document; not with --lines or --format stream');
     // With no key anywhere, inputs are still read: JSON that holds nothing
     // encrypted says so (exit 4), and the rest gets the no-key message.
+    const origin = o.valueFormat === 'origin';
+    let hexNoted = false;
     const open = (input: Buffer) => {
+      const hexDigits = (key as { hexDigits?: number } | undefined)?.hexDigits;
+      if (origin && !hexNoted) {
+        hexNoted = true;
+        const note = originHexKeyWarning(hexDigits);
+        if (note) ui.warn(note);
+      }
       try {
         return decrypt(input, key, opts);
       } catch (e) {
-        throw noKey && e instanceof KeyError ? noKey : e;
+        throw noKey && e instanceof KeyError ? noKey : keyLengthHint(e, hexDigits, origin);
       }
     };
+    // Plaintext for a terminal must be printable text (src/io/ttyText.ts); -o - forces it.
+    const toTty = o.output === undefined && isTerminal(1);
     let warned = false;
     const originNote = (alg: Parameters<typeof originWarning>[0] | undefined) => {
       if (o.valueFormat === 'origin' && alg && !warned) ui.warn(originWarning(alg));
       warned = true;
     };
+    if (o.lines && (hasAgeIdentity(o) || o.format === 'age')) throw new UsageError('age files are read whole: not with --lines');
     if (o.lines) {
       if (o.format === 'stream') throw new UsageError('--lines and --format stream exclude each other');
-      const spec = key ? lineFastPath('open', key, opts) : undefined;
+      const spec = key && !toTty ? lineFastPath('open', key, opts) : undefined;
       await runLines(src, { ...o, onError }, (line) => {
         const r = open(line);
         originNote(r.alg);
         if (r.plaintext.includes(0x0a)) throw new FormatError('the plaintext has a newline, so it cannot be one output line', 'ERR_LINE');
+        if (toTty) assertTerminalText(r.plaintext);
         return r.plaintext;
       }, ui, 0o600, spec ? { spec, workers: lineWorkerCount(process.env) } : undefined);
+      return;
+    }
+    const age = o.format === 'auto' || o.format === 'age' ? ageKind(src) : undefined;
+    if (!age && (o.format === 'age' || hasAgeIdentity(o))) {
+      src.close();
+      throw new FormatError(`input is not an age file${o.format === 'age' ? '' : ' (-i and --identity-env read age files)'}`, 'ERR_AGE_HEADER');
+    }
+    if (age) {
+      if (o.embeddedKey || o.aad !== undefined || o.allowAlg !== undefined || fields || o.extract !== undefined || o.allowLegacy || o.valueFormat !== undefined) {
+        src.close();
+        throw new UsageError('an age file takes none of --embedded-key, --aad, --allow-alg, --fields, --extract, --allow-legacy, --value-format');
+      }
+      await decryptAgeCli(src, age, o, o, ui, key?.passphrase);
       return;
     }
     const kind = o.format === 'auto' || o.format === 'stream' ? streamKind(src) : undefined;
@@ -156,7 +186,7 @@ export function registerDecrypt(program: Command, ui: Ui): void {
       await decryptStreamCli(src, kind, streamKeyFor(key), o, ui);
       return;
     }
-    const input = readAllOf(src, MAX_ENCODED_BYTES);
+    const input = readAllOf(src, MAX_ENCODED_BYTES, 'none');
     await loadYamlFor(input.data, file, o.format);
     if (late) {
       await resolve(inputKid(input.data));
@@ -172,9 +202,12 @@ export function registerDecrypt(program: Command, ui: Ui): void {
           await loadYaml();
           pt = yamlToJson(pt, 'the plaintext');
         }
-        emit(extractValue(pt, o.extract, type === 'env' ? 'env' : 'json'), { output: o.output, force: o.force, mode: 0o600 });
+        const value = extractValue(pt, o.extract, type === 'env' ? 'env' : 'json');
+        if (toTty) assertTerminalText(Buffer.from(value));
+        emit(value, { output: o.output, force: o.force, mode: 0o600 });
         return;
       }
+      if (toTty) assertTerminalText(res.plaintext);
       emit(res.plaintext, { output: o.output, force: o.force, mode: 0o600 });
     } finally {
       res.plaintext.fill(0);

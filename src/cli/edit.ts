@@ -17,12 +17,16 @@ import { DEADLY_SIGNALS } from '../io/signals.js';
 import { wipeInitialEnvironment } from '../io/launch.js';
 import { secretEnvNames } from '../keys/resolve.js';
 import { decrypt, detectFormat, encrypt, keyForKid, type KeyArg } from '../ops/index.js';
-import { addKeyOptions, keysOf, promptConfirm, resolveCliKeys, signalStatus, type KeyFlags } from './common.js';
+import { refuseRecipients, ruleKey, rulesFor } from '../rules/rules.js';
+import { rulePaths } from '../rules/fields.js';
+import { typeOfKind } from '../git/docs.js';
+import { addKeyOptions, hasKeyFlag, keysOf, promptConfirm, resolveCliKeys, signalStatus, type KeyFlags } from './common.js';
 import { withHelp } from './help.js';
 import type { Ui } from './ui.js';
 
 interface EditFlags extends KeyFlags {
   fields?: string;
+  config?: string;
 }
 
 class EditorError extends AesPayloadError {
@@ -158,7 +162,8 @@ export function registerEdit(program: Command, ui: Ui): void {
     .command('edit')
     .description('decrypt FILE into a private temp file, run $VISUAL or $EDITOR (default vi), encrypt it again in place')
     .argument('<FILE>', 'an envelope, or a field document (JSON, .env or YAML)')
-    .option('--fields <PATHS>', 'field documents: also encrypt these values (names or globs in a .env); values that held a token stay encrypted');
+    .option('--fields <PATHS>', 'field documents: also encrypt these values (names or globs in a .env); values that held a token stay encrypted')
+    .option('--config <FILE>', 'the rules file (default: .aes-payload.yaml found from FILE up to the repository root; env AES_PAYLOAD_CONFIG)');
   withHelp(
     cmd,
     ['aes-payload edit config.enc.json', 'EDITOR="code --wait" aes-payload edit .env.aesp', "aes-payload edit --fields 'db.*' config.enc.json"],
@@ -166,6 +171,9 @@ export function registerEdit(program: Command, ui: Ui): void {
   );
   addKeyOptions(cmd).action(async (file: string, o: EditFlags) => {
     if (file === '-') throw new UsageError('edit needs a FILE, not stdin');
+    const match = await rulesFor(file, o.config);
+    refuseRecipients(match);
+    if (match && !hasKeyFlag(o)) Object.assign(o, ruleKey(match) ?? {});
     const r = await resolveCliKeys(o, ui);
     const keys = keysOf(r);
     // A symbolic link is followed: the file it points to is written (atomically, next to it) and the
@@ -229,7 +237,9 @@ export function registerEdit(program: Command, ui: Ui): void {
         const key: KeyArg = opened.kid !== undefined && keys.ring ? keyForKid(keys)(opened.kid) : keys;
         out = `${encrypt(edited, key, { format: 'json', ...(opened.alg ? { alg: opened.alg } : {}), ...(env.aad ? { aad: env.aad } : {}) }).text}\n`;
       } else {
-        const res = fieldCodec(kind).reencrypt(oldText, text, keyForKid(keys), { ...(paths ? { paths } : {}), what: file });
+        // The rules select values too: a new value they match is encrypted, not left in the clear.
+        const all = [...(paths ?? []), ...(match ? rulePaths(match.rule, text, typeOfKind(kind)) : [])];
+        const res = fieldCodec(kind).reencrypt(oldText, text, keyForKid(keys), { ...(all.length ? { paths: all } : {}), what: file });
         out = res.text;
         if (out === oldText) {
           ui.line(`${file} unchanged`);

@@ -31,6 +31,24 @@ export const KEY_SOURCES = `Keys (never on the command line):
   --passphrase-env NAME    a passphrase from an environment variable
   --passphrase-file FILE   a passphrase from a file`;
 
+/**
+ * Every environment variable aes-payload reads, for the top-level help and
+ * the man page's ENVIRONMENT section (help2man makes a section of a
+ * heading that ends in a colon). test/help.test.ts test/ecosystem.test.ts checks it against src/ and the man page.
+ */
+export const ENVIRONMENT = `Environment:
+  AES_PAYLOAD_KEY            the key, when no key flag is given
+  AES_PAYLOAD_KEYRING        a keyring's text, when no key flag and no AES_PAYLOAD_KEY is set
+  AES_PAYLOAD_KEY_CMD        a command that prints the key, when nothing else is set
+  AES_PAYLOAD_KID            set for a key command: the kid the input names
+  AES_PAYLOAD_PKCS11_MODULE  the PKCS#11 module for --key-uri (default of --pkcs11-module)
+  AES_PAYLOAD_KDF_BUDGET     seconds of passphrase (scrypt/PBES2) work a run may do (default 60)
+  AES_PAYLOAD_THREADS        worker threads, 0-16 (--lines: default one per core; streams: default none)
+  AES_PAYLOAD_DEBUG          1: a stack trace with an internal error
+  NO_COLOR                   non-empty: no colour on stderr
+  FORCE_COLOR                colour on stderr even off a terminal (0 turns it off); wins over NO_COLOR
+  VISUAL, EDITOR             the editor for aes-payload edit`;
+
 /** The heading that groups the key options of a subcommand's help. */
 export const KEY_GROUP = 'Key (never on the command line; default: env AES_PAYLOAD_KEY):';
 

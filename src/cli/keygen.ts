@@ -6,7 +6,7 @@ import { IOError, UsageError, ioError } from '../errors.js';
 import { fileMode, writeFileAtomic } from '../io/output.js';
 import { writeStdout } from '../io/stdout.js';
 import { encodeKey } from '../keys/decode.js';
-import { DEFAULT_INI_KEY, DEFAULT_INI_SECTION, findIniValue, upsertIniValue } from '../keys/ini.js';
+import { DEFAULT_INI_KEY, DEFAULT_INI_SECTION, findIniValue, hasIniSection, upsertIniValue } from '../keys/ini.js';
 import { decodeKey } from '../keys/decode.js';
 import { keyId } from '../keys/kid.js';
 import { generateKey } from '../ops/index.js';
@@ -14,6 +14,8 @@ import { rsaThumbprint } from '../keys/structured.js';
 import { promptConfirm } from './common.js';
 import type { Ui } from './ui.js';
 import { withHelp } from './help.js';
+import { keygenAge } from './age.js';
+import { ECDH_CURVES, ECDH_WRAPS, isEcAlg, keygenEc, type EcKeygenFlags } from './keygenEc.js';
 
 const RSA_ALGS = ['RSA-OAEP-256', 'RSA-OAEP'] as const;
 type RsaAlg = (typeof RSA_ALGS)[number];
@@ -21,6 +23,7 @@ type RsaAlg = (typeof RSA_ALGS)[number];
 interface KeygenFlags {
   alg: Alg | RsaAlg;
   bits?: string;
+  crv?: string;
   format?: 'pem' | 'jwk';
   encoding?: 'hex' | 'base64' | 'base64url';
   json?: boolean;
@@ -30,6 +33,8 @@ interface KeygenFlags {
   env?: string;
   output?: string;
   force?: boolean;
+  age?: boolean;
+  pq?: boolean;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -57,6 +62,10 @@ async function writeIni(path: string, section: string, name: string, value: stri
     throw ioError(e, `cannot read ${path}`);
   }
   const res = upsertIniValue(text, section, name, value);
+  if (section === '' && !res.replaced && hasIniSection(text)) {
+    // configparser (the seeds' Python services) stops at a name above the first section: MissingSectionHeaderError.
+    throw new UsageError(`${path} has sections: a name above the first one cannot be read by Python's configparser (MissingSectionHeaderError); choose a section with --ini-section NAME`);
+  }
   if (res.replaced) await mayReplace(ui, o.force, `${name} in ${path}${section ? ` [${section}]` : ''} (${kidOfOld(text, name, section, path)})`);
   // It now holds a key: nobody but the owner may read it.
   const tight = (mode & 0o700) | 0o600;
@@ -78,19 +87,30 @@ export function registerKeygen(program: Command, ui: Ui): void {
   const cmd = program
     .command('keygen')
     .description('generate a random key (hex on stdout by default)')
-    .addOption(new Option('--alg <ALG>', 'algorithm the key is for').choices([...ALGS, ...RSA_ALGS]).default('A256GCM'))
+    .addOption(new Option('--alg <ALG>', 'algorithm the key is for').choices([...ALGS, ...RSA_ALGS, ...ECDH_WRAPS]).default('A256GCM'))
     .addOption(new Option('--bits <N>', 'RSA modulus size (default: 3072)').choices(['2048', '3072', '4096']))
-    .addOption(new Option('--format <FMT>', 'key file format: a JWK (symmetric or RSA), or PKCS#8 PEM (RSA; the default)').choices(['pem', 'jwk']))
+    .addOption(new Option('--crv <CRV>', 'curve of an ECDH-ES key pair (default: P-256)').choices([...ECDH_CURVES]))
+    .addOption(new Option('--format <FMT>', 'key file format: a JWK (symmetric, RSA or EC), or PKCS#8 PEM (RSA and EC; the default)').choices(['pem', 'jwk']))
     .addOption(new Option('--encoding <ENC>', 'symmetric key text encoding (default: hex)').choices(['hex', 'base64', 'base64url']))
     .option('--json', 'print {"alg","kid","encoding","key"} as JSON')
     .option('--env <NAME>', 'print a shell line: export NAME=<key>')
     .option('--ini <FILE>', 'write NAME = <key> into an .ini file (created with mode 0600)')
-    .option('--ini-section <S>', 'with --ini: section to write ("" for the top level)', DEFAULT_INI_SECTION)
+    .option('--ini-section <S>', 'with --ini: section to write ("" for the top level: refused in a file with sections, and a file Python\'s configparser cannot read)', DEFAULT_INI_SECTION)
     .option('--ini-key <NAME>', 'with --ini: key name', DEFAULT_INI_KEY)
     .option('-o, --output <FILE>', 'write the key to FILE (mode 0600, never over an existing file)')
     .option('--force', 'replace an existing key or file')
-    .action(async (o: KeygenFlags) => {
+    .option('--age', 'an age identity (AGE-SECRET-KEY-1…, as age-keygen writes it); its age1… recipient goes in a comment and on stderr')
+    .option('--pq', 'with --age: a hybrid post-quantum identity (mlkem768x25519, recipient age1pq1…; Node 24.7 or later)')
+    .action(async (o: KeygenFlags, self: Command) => {
+      if (o.pq && !o.age) throw new UsageError('--pq needs --age');
+      if (o.age) {
+        const other = ['alg', 'bits', 'format', 'encoding', 'json', 'env', 'ini'].filter((k) => self.getOptionValueSource(k) === 'cli');
+        if (other.length) throw new UsageError(`keygen --age takes -o FILE and --force only, not --${other[0]}`);
+        return keygenAge(o, ui, (what) => mayReplace(ui, o.force, what));
+      }
       if ((RSA_ALGS as readonly string[]).includes(o.alg)) return keygenRsa(o as KeygenFlags & { alg: RsaAlg }, ui);
+      if (isEcAlg(o.alg)) return keygenEc(o as unknown as EcKeygenFlags, ui);
+      if (o.crv !== undefined) throw new UsageError(`--crv applies to ECDH-ES key pairs (--alg ECDH-ES…), not ${o.alg}`);
       if (o.bits !== undefined) throw new UsageError(`--bits applies to RSA keys (--alg RSA-OAEP-256 or RSA-OAEP), not ${o.alg}`);
       if (o.format === 'pem') throw new UsageError('--format pem applies to RSA keys; a symmetric key is text (--encoding) or a JWK (--format jwk)');
       const jwk = o.format === 'jwk';
@@ -145,6 +165,8 @@ export function registerKeygen(program: Command, ui: Ui): void {
       'eval "$(aes-payload keygen --env AES_PAYLOAD_KEY)"  # set a new key in this shell',
       'aes-payload keygen --ini development.ini           # SECRET_KEY = <hex> in [app:main]',
       'aes-payload keygen --alg RSA-OAEP-256 -o service.pem  # service.pem (0600) and service.pem.pub',
+      'aes-payload keygen --age -o key.txt                # an age identity; its age1… recipient on stderr',
+      'aes-payload keygen --alg ECDH-ES --crv P-256 -o ec.pem  # ec.pem (0600) and ec.pem.pub',
     ],
     'A random 96-bit GCM nonce is safe for at most 2^32 messages per key: rotate keys before that\n(generate a new key, re-encrypt, retire the old one).',
   );
@@ -155,6 +177,7 @@ function keygenRsa(o: KeygenFlags & { alg: RsaAlg }, ui: Ui): void {
   if (o.output === undefined) throw new UsageError(`keygen --alg ${o.alg} needs -o FILE (the public key goes to FILE.pub)`);
   if (o.json || o.env !== undefined || o.ini !== undefined) throw new UsageError('RSA keys are written to files only: use -o FILE');
   if (o.encoding !== undefined) throw new UsageError('--encoding applies to symmetric keys; use --format pem|jwk');
+  if (o.crv !== undefined) throw new UsageError('--crv applies to ECDH-ES key pairs (--alg ECDH-ES…); an RSA key takes --bits');
   const bits = Number(o.bits ?? '3072');
   const pubPath = `${o.output}.pub`;
   for (const p of [o.output, pubPath]) {

@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { EXIT_CODES, KEY_SOURCES } from './help.js';
+import { ENVIRONMENT, EXIT_CODES, KEY_SOURCES } from './help.js';
 import { AesPayloadError, EXIT } from '../errors.js';
 import { BrokenPipe } from '../io/stdout.js';
 import { onStaleTemp } from '../io/output.js';
@@ -13,11 +13,14 @@ import { registerServe } from './serve.js';
 import { registerExec } from './exec.js';
 import { registerEdit } from './edit.js';
 import { registerCompletion } from './completion.js';
+import { registerWorker } from './worker.js';
+import { registerGitFilter, registerGitMerge, registerGitSetup, registerGitTextconv } from './git.js';
+import { registerSet } from './set.js';
 
 declare const __VERSION__: string | undefined;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
 
-const COMMANDS = { keygen: registerKeygen, encrypt: registerEncrypt, decrypt: registerDecrypt, verify: registerVerify, rotate: registerRotate, exec: registerExec, edit: registerEdit, serve: registerServe, completion: registerCompletion } as const;
+const COMMANDS = { keygen: registerKeygen, encrypt: registerEncrypt, decrypt: registerDecrypt, verify: registerVerify, rotate: registerRotate, exec: registerExec, edit: registerEdit, set: registerSet, serve: registerServe, worker: registerWorker, completion: registerCompletion, 'git-setup': registerGitSetup, 'git-textconv': registerGitTextconv, 'git-merge': registerGitMerge, 'git-filter': registerGitFilter } as const;
 
 /**
  * Build the commander program (also used by tests that walk the options).
@@ -31,7 +34,7 @@ export function buildProgram(ui: Ui, only?: keyof typeof COMMANDS): Command {
     .option('--verbose', 'with --version: also the Node.js version, platform and OpenSSL version')
     .showSuggestionAfterError(true)
     .enablePositionalOptions()
-    .addHelpText('after', `\n${KEY_SOURCES}\n\n${EXIT_CODES}\n\nEvery command has examples: aes-payload <command> --help\n`)
+    .addHelpText('after', `\n${KEY_SOURCES}\n\n${EXIT_CODES}\n\nEvery command has examples: aes-payload <command> --help\n\n${ENVIRONMENT}\n`)
     .exitOverride()
     .configureOutput({ outputError: () => {} });
   for (const [name, register] of Object.entries(COMMANDS)) if (!only || only === name) register(program, ui);

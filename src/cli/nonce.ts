@@ -7,7 +7,12 @@ import type { RawNonceLength } from '../formats/raw/codec.js';
  * nonce (`AES.new(key, AES.MODE_GCM)`).
  */
 export function nonceBytesOption(what: 'read' | 'write' | 'both'): Option {
-  const verb = what === 'read' ? 'of raw input' : what === 'write' ? 'to write in raw output' : 'of raw input and output';
+  const verb =
+    what === 'read'
+      ? 'of raw input and of origin field values (--value-format origin)'
+      : what === 'write'
+        ? 'to write in raw output and in origin field values (--value-format origin)'
+        : 'of raw input and output';
   return new Option('--nonce-bytes <N>', `AES-GCM nonce length ${verb}: 12 (default) or 16 (pycryptodome's default)`).choices(['12', '16']);
 }
 

@@ -1,10 +1,12 @@
 import { AesPayloadError, AuthError, EXIT, KeyError } from '../errors.js';
-import { detect as detectStream } from '../formats/stream/codec.js';
+import { detectHead } from '../formats/index.js';
 import type { Source } from '../io/source.js';
 import type { Keys } from '../ops/index.js';
 import { ringKey } from '../keys/keyring.js';
 import { ArmorReader, armorSink } from '../formats/stream/armor.js';
 import { decryptStream, encryptStream, type StreamOptions, type StreamResult } from '../formats/stream/pipeline.js';
+import { isTerminal } from './terminal.js';
+import { terminalTextSink } from '../io/ttyText.js';
 import { discardSink, fileSink, stdoutSink, type Sink } from '../formats/stream/sink.js';
 import { progress } from './progress.js';
 import type { Ui } from './ui.js';
@@ -12,7 +14,7 @@ import type { Ui } from './ui.js';
 /** The key to encrypt a stream with (a keyring's primary key). */
 export function streamKey(keys: Keys): Buffer {
   if (keys.secret) return Buffer.from(keys.secret);
-  if (keys.rsa) throw new KeyError('the stream format needs a symmetric key, not an RSA key', 'ERR_KEY_TYPE');
+  if (keys.rsa) throw new KeyError('the stream format needs a symmetric key, not an RSA or EC key', 'ERR_KEY_TYPE');
   throw new KeyError('the stream format needs a key; passphrases are not supported for streams', 'ERR_KEY_TYPE');
 }
 
@@ -23,7 +25,7 @@ export function streamKeyFor(keys: Keys): (kid: string) => Buffer {
 
 /** Whether the source starts like a stream (binary or armored). Peeks only. */
 export function streamKind(src: Source): 'binary' | 'armor' | undefined {
-  return detectStream(src.peek(64));
+  return detectHead((n) => src.peek(n), 'stream')?.kind;
 }
 
 function sinkFor(out: { output?: string; force?: boolean }, mode: number): Sink {
@@ -49,8 +51,9 @@ export async function encryptStreamCli(src: Source, key: Buffer, out: { output?:
 }
 
 export async function decryptStreamCli(src: Source, kind: 'binary' | 'armor', key: Buffer | ((kid: string) => Buffer), out: { output?: string; force?: boolean } | 'discard', ui: Ui): Promise<StreamResult> {
+  const toTty = out !== 'discard' && out.output === undefined && isTerminal(1);
   const sink: Sink =
-    out === 'discard' ? discardSink() : sinkFor(out, 0o600);
+    out === 'discard' ? discardSink() : toTty ? terminalTextSink(sinkFor(out, 0o600)) : sinkFor(out, 0o600);
   const { opts, done } = options(ui, out === 'discard' ? 'verifying' : 'decrypting', src.size);
   try {
     return await decryptStream(kind === 'armor' ? new ArmorReader(src) : src, sink, key, opts);

@@ -3,6 +3,7 @@ import { readText } from '../formats/common/utf8.js';
 import { checkKeyLength, specOf } from '../crypto/aead.js';
 import { AesPayloadError, EXIT, FormatError, KeyError, UsageError } from '../errors.js';
 import { fieldCodec, isFieldFormat } from '../formats/fields/documents.js';
+import { conflictsIn } from '../git/merge.js';
 import { loadYaml, loadYamlFor } from '../formats/fields/yamlfields.js';
 import { KdfBudget } from '../crypto/kdf.js';
 import { parsePaths, type FieldPath } from '../formats/fields/paths.js';
@@ -19,11 +20,12 @@ import { addKeyOptions, algOption, allowAlgOption, asAlg, hasKeyFlag, inputTypeO
 import { decryptStreamCli, streamKeyFor, streamKind } from './stream.js';
 import type { Ui } from './ui.js';
 import { withHelp } from './help.js';
+import { addAgeIdentityOptions, ageKind, ageStructure, decryptAgeCli, hasAgeIdentity, type AgeIdentityFlags } from './age.js';
 import { nonceBytesOf, nonceBytesOption } from './nonce.js';
 
-interface VerifyFlags extends KeyFlags {
+interface VerifyFlags extends KeyFlags, AgeIdentityFlags {
   alg?: string;
-  format: DecryptFormat | 'stream';
+  format: DecryptFormat | 'stream' | 'age';
   allowAlg?: string;
   json?: boolean;
   keyCheck?: boolean;
@@ -32,6 +34,7 @@ interface VerifyFlags extends KeyFlags {
   allowLegacy?: boolean;
   key: boolean; // --no-key sets this to false
   nonceBytes?: string;
+  embeddedKey?: boolean;
 }
 
 interface Row {
@@ -92,8 +95,22 @@ function structureOnly(text: string, format: DecryptedFormat, o: VerifyFlags): P
 
 async function checkOne(file: string, o: VerifyFlags, keys: Keys | undefined, require: FieldPath[] | undefined, budget: KdfBudget, ui: Ui, noKey?: KeyError): Promise<Row> {
   const src = Source.open(file);
+  const age = o.format === 'auto' || o.format === 'age' ? ageKind(src) : undefined;
+  if (!age && (o.format === 'age' || hasAgeIdentity(o))) {
+    src.close();
+    throw new FormatError(`input is not an age file${o.format === 'age' ? '' : ' (-i and --identity-env read age files)'}`, 'ERR_AGE_HEADER');
+  }
+  if (age) {
+    // age files: the stanza types in the alg column; --no-key parses the header only.
+    const types = o.key ? (await decryptAgeCli(src, age, o, 'discard', ui, keys?.passphrase, budget)).types : ageStructure(src, age);
+    return row(file, { format: 'age', alg: [...new Set(types)].join(',') });
+  }
   const kind = o.format === 'auto' || o.format === 'stream' ? streamKind(src) : undefined;
   if (kind) {
+    if (o.embeddedKey) {
+      src.close();
+      throw new UsageError('--embedded-key needs a JSON envelope (made by encrypt --random-key), not a stream');
+    }
     if (noKey) {
       src.close();
       throw noKey;
@@ -139,7 +156,18 @@ async function checkOne(file: string, o: VerifyFlags, keys: Keys | undefined, re
       }
     }
   }
-  if (noKey) throw noKey;
+  if (noKey) {
+    // An envelope that carries its own key (encrypt --random-key): point at --embedded-key, as decrypt does.
+    let own = false;
+    try {
+      own = format === 'json' && Boolean(envelope.decode(text).key);
+    } catch {
+      // not a readable envelope: the key error says enough
+    }
+    if (own) throw new FormatError('the envelope carries its own key (encrypt --random-key), so it is not secret; pass --embedded-key to verify it with that key', 'ERR_EMBEDDED_KEY');
+    throw noKey;
+  }
+  if (o.embeddedKey && format !== 'json') throw new UsageError('--embedded-key needs a JSON envelope (made by encrypt --random-key)');
   if (isFieldFormat(format)) {
     let c: ReturnType<ReturnType<typeof fieldCodec>['check']>;
     try {
@@ -148,11 +176,16 @@ async function checkOne(file: string, o: VerifyFlags, keys: Keys | undefined, re
       if (require && format !== 'fields' && e instanceof FormatError && e.code === 'ERR_NOT_ENCRYPTED') return plain(format);
       throw e;
     }
+    if (keys) {
+      const conflicts = conflictsIn(format, text, keyForKid(keys));
+      if (conflicts.length) return row(file, { format, kid: c.kids.join(',') || null, tokens: c.tokens, ok: false, error: `an unresolved merge conflict at ${conflicts.slice(0, 3).join(', ')}${conflicts.length > 3 ? ' and more' : ''} (resolve it with aes-payload edit)`, code: 1 });
+    }
     return requireRow(file, { ...c, format, kid: c.kids.join(',') || null, ...(c.mode ? { mac: c.mode } : {}) });
   }
-  if (!keys) return row(file, structureOnly(text, format, o));
+  if (!keys && !o.embeddedKey) return row(file, structureOnly(text, format, o));
   const alg = asAlg(o.alg);
-  const r = verify(text, keys, {
+  const r = verify(text, keys as Keys, {
+    embeddedKey: Boolean(o.embeddedKey),
     ...(alg ? { alg } : {}),
     format,
     ...parseAllowAlg(o.allowAlg),
@@ -172,15 +205,17 @@ export function registerVerify(program: Command, ui: Ui): void {
     .description('authenticate inputs without writing plaintext anywhere (for CI)')
     .argument('[FILE...]', 'input files, or - for stdin (default)')
     .addOption(algOption('expected algorithm (raw input: default is the AES-GCM variant of the key size)'))
-    .addOption(new Option('--format <FORMAT>', 'input format').choices(['auto', 'json', 'raw', 'jwe', 'jwe-json', 'stream', 'fields', 'env', 'yaml']).default('auto'))
+    .addOption(new Option('--format <FORMAT>', 'input format').choices(['auto', 'json', 'raw', 'jwe', 'jwe-json', 'stream', 'fields', 'env', 'yaml', 'age']).default('auto'))
     .addOption(allowAlgOption())
     .addOption(nonceBytesOption('read'))
     .option('--require <PATHS>', 'fail when any value these paths select is still plaintext, or a path selects nothing (field documents)')
     .option('--allow-legacy', 'accept version-1 envelopes and field documents (aes-payload 0.1), which have weaker guarantees')
+    .option('--embedded-key', 'authenticate with the key inside the envelope (encrypt --random-key output, which is not secret)')
     .option('--no-key', 'check structure only, without a key: is everything that should be encrypted encrypted?')
     .option('--json', 'print a JSON report on stdout')
     .option('--key-check', 'only resolve and check the key, and print its kid')
     .option('--expect-kid <KID>', 'with --key-check: fail unless the key has this kid');
+  addAgeIdentityOptions(cmd);
   withHelp(cmd, [
     "aes-payload verify secrets/*.json            # OK lines on stderr; exit 0 only if all pass",
     "aes-payload verify --no-key --require '**.password' config/*.json",
@@ -198,24 +233,26 @@ export function registerVerify(program: Command, ui: Ui): void {
       if (o.expectKid !== undefined && o.expectKid !== k.kid) {
         throw new KeyError(`the key from ${k.source} has kid ${k.kid}, not the expected ${o.expectKid.slice(0, 64)}`, 'ERR_KID_MISMATCH');
       }
-      const what = k.secret ? `${k.secret.length} bytes` : `RSA ${k.rsa!.asymmetricKeyDetails?.modulusLength ?? '?'} bits`;
+      const asym = k.rsa?.asymmetricKeyType;
+      const what = k.secret ? `${k.secret.length} bytes` : asym === 'rsa' ? `RSA ${k.rsa!.asymmetricKeyDetails?.modulusLength ?? '?'} bits` : asym === 'x25519' ? 'X25519' : `EC ${k.rsa!.asymmetricKeyDetails?.namedCurve ?? '?'}`;
       const ring = k.ring ? `, keyring of ${k.ring.keys.size} (primary ${k.ring.primary})` : '';
       if (o.json) {
-        writeStdout(`${JSON.stringify({ ok: true, kid: k.kid, type: k.secret ? 'secret' : 'rsa', bytes: k.secret ? k.secret.length : null, alg: alg ?? null, source: k.source, ...(k.ring ? { keyring: [...k.ring.keys.keys()] } : {}) })}\n`);
+        writeStdout(`${JSON.stringify({ ok: true, kid: k.kid, type: k.secret ? 'secret' : asym === 'rsa' ? 'rsa' : 'ec', bytes: k.secret ? k.secret.length : null, alg: alg ?? null, source: k.source, ...(k.ring ? { keyring: [...k.ring.keys.keys()] } : {}) })}\n`);
       } else {
         writeStdout(`${k.kid}\n`);
         ui.ok(`key from ${k.source}: ${what}${alg ? `, fits ${alg}` : ''}, kid ${k.kid}${ring}`);
       }
       return;
     }
-    if (!o.key && hasKeyFlag(o)) throw new UsageError('--no-key takes no key flags');
+    if (!o.key && (hasKeyFlag(o) || hasAgeIdentity(o))) throw new UsageError('--no-key takes no key flags');
+    if (o.embeddedKey && (hasKeyFlag(o) || hasAgeIdentity(o) || !o.key || o.keyCheck)) throw new UsageError('--embedded-key takes the key from the envelope: drop the key flags, --no-key and --key-check');
     const list = files.length ? files : ['-'];
     if (list.filter((f) => f === '-').length > 1) throw new UsageError('stdin (-) can be read only once');
     if (list.includes('-')) terminalHint('-', ui);
     const require = o.require !== undefined ? parsePaths(o.require) : undefined;
     let keys: Keys | undefined;
     let noKey: KeyError | undefined;
-    if (o.key) {
+    if (o.key && !o.embeddedKey) {
       try {
         keys = await resolveCliKeys(o, ui);
       } catch (e) {
@@ -242,7 +279,7 @@ export function registerVerify(program: Command, ui: Ui): void {
       rows.push(r);
       const what = isFieldFormat(r.format ?? undefined) ? `${r.tokens} field${r.tokens === 1 ? '' : 's'}${r.mac === 'enc' ? ' (plaintext values not covered: --mac-only-encrypted)' : ''}` : `${r.wrap ? `${r.wrap}/` : ''}${r.alg ?? '-'}`;
       delete r.mac;
-      if (r.ok) ui.ok(`${file} ${what} ${r.kid ?? '-'}${keys ? '' : ' (structure only)'}`);
+      if (r.ok) ui.ok(`${file} ${what} ${r.kid ?? '-'}${keys || o.embeddedKey || (r.format === 'age' && o.key) ? '' : ' (structure only)'}`);
       // A message that names the file already (`FILE: YAML line 3: …`) is not prefixed twice.
       else ui.error(`FAIL ${file}: ${r.error?.startsWith(`${file}: `) ? r.error.slice(file.length + 2) : r.error}`);
     }

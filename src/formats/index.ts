@@ -1,20 +1,23 @@
 import type { DecryptFormat, DecryptedFormat } from '../ops/types.js';
 import { parseJsonSpans, type JsonNode } from './common/jsonSpans.js';
 import { readText } from './common/utf8.js';
+import { ageHead } from './age/detect.js';
 import { envelopeFormat } from './envelope/index.js';
 import { fieldsFormat } from './fields/index.js';
 import { notEncrypted } from './fields/fields.js';
 import type { FieldPath } from './fields/paths.js';
 import { jweFormat } from './jwe/index.js';
 import { rawFormat } from './raw/index.js';
-import type { PayloadFormat, Probe } from './types.js';
+import { detect as streamDetect } from './stream/codec.js';
+import type { PayloadFormat, Peek, Probe } from './types.js';
 
 /**
  * The registry: every format aes-payload reads whole, and the one place
  * where an input's format is detected. Adding a format is a folder
  * (src/formats/<name>/index.ts, a {@link PayloadFormat}) and rows here.
- * The chunked stream (src/formats/stream/) is recognised by its first bytes
- * before an input is read whole (src/cli/stream.ts), so it has no row.
+ * The chunked stream (src/formats/stream/) and age files (src/formats/age/)
+ * are recognised by their first bytes before an input is read whole, and
+ * read by their own streaming pipelines: their rows are in {@link HEAD_LADDER}.
  */
 export const FORMATS = [envelopeFormat, rawFormat, jweFormat, fieldsFormat] as const satisfies readonly PayloadFormat[];
 
@@ -44,6 +47,37 @@ const LADDER: readonly { format: DecryptedFormat; json?: boolean; test: (p: Prob
   { format: 'json', json: true, test: envelopeFormat.detect.members },
   { format: 'fields', json: true, test: fieldsFormat.detect.tokens },
 ];
+
+/** The formats rung 0 recognises. */
+export type HeadFormat = 'stream' | 'age';
+
+/**
+ * Rung 0 of the ladder (docs/FORMAT.md §5): the formats recognised by their
+ * first bytes, before an input is read whole (they may be binary, and
+ * larger than memory), each then read by its own pipeline in bounded
+ * memory: the stream magic `AESPSTRM` or its armor BEGIN line, and age's
+ * `age-encryption.org/` or its armor BEGIN line (after up to 1 KiB of white
+ * space). Their magics exclude each other and every text of the ladder below.
+ */
+const HEAD_LADDER: readonly { format: HeadFormat; test: (peek: Peek) => 'binary' | 'armor' | undefined }[] = [
+  { format: 'stream', test: (peek) => streamDetect(peek(64)) },
+  { format: 'age', test: ageHead },
+];
+
+/**
+ * Rung 0: which first-bytes format an input is, and whether it is binary or
+ * armored; `only` asks about one format (what `--format stream` or
+ * `--format age` allows). Undefined: the input is read whole and goes down
+ * the {@link detectFormat} ladder.
+ */
+export function detectHead(peek: Peek, only?: HeadFormat): { format: HeadFormat; kind: 'binary' | 'armor' } | undefined {
+  for (const rung of HEAD_LADDER) {
+    if (only !== undefined && rung.format !== only) continue;
+    const kind = rung.test(peek);
+    if (kind) return { format: rung.format, kind };
+  }
+  return undefined;
+}
 
 function probe(text: string): Probe {
   let root: JsonNode | undefined;

@@ -11,6 +11,9 @@ export interface Probe {
   root(): JsonNode;
 }
 
+/** An input's first `n` bytes (fewer at its end), read without consuming them: what rung 0 of the ladder sees. */
+export type Peek = (n: number) => Uint8Array;
+
 /**
  * One format's whole interface (src/formats/<name>/index.ts): how it is
  * recognised by structure, how an input of it is opened, and which options

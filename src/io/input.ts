@@ -13,13 +13,24 @@ export interface Input {
   data: Buffer;
 }
 
-/** The error for inputs beyond the in-memory formats' limit: points to --format stream. */
-export function tooLarge(limit: number): FormatError {
-  return new FormatError(
-    `input is larger than ${Math.round(limit / 1048576)} MiB, the limit of the in-memory JSON, raw and JWE formats; ` +
-      'use --format stream, which handles any size in constant memory',
-    'ERR_TOO_LARGE',
-  );
+/**
+ * What to suggest for an input beyond the in-memory limit: `--format stream`
+ * for encrypting a whole payload; nothing of the kind for `--fields` (a
+ * stream takes no field paths) or for decrypting (a stream is detected
+ * before this limit applies).
+ */
+export type TooLargeHint = 'stream' | 'fields' | 'none';
+
+/** The error for inputs beyond the in-memory formats' limit. */
+export function tooLarge(limit: number, hint: TooLargeHint = 'stream'): FormatError {
+  const mib = Math.round(limit / 1048576);
+  const why =
+    hint === 'fields'
+      ? `a document is larger than ${mib} MiB, the limit of --fields (the whole document is read into memory); split it, or encrypt it whole with --format stream (which takes no --fields)`
+      : hint === 'none'
+        ? `input is larger than ${mib} MiB, the limit of the in-memory JSON, raw and JWE formats (an aes-payload stream, which has no limit, is not what this input is)`
+        : `input is larger than ${mib} MiB, the limit of the in-memory JSON, raw and JWE formats; use --format stream, which handles any size in constant memory`;
+  return new FormatError(why, 'ERR_TOO_LARGE');
 }
 
 /**
@@ -31,9 +42,9 @@ export function tooLarge(limit: number): FormatError {
  * const { data } = readAllOf(Source.open('payload.json'), MAX_PAYLOAD_BYTES);
  * ```
  */
-export function readAllOf(src: Source, limit: number): Input {
+export function readAllOf(src: Source, limit: number, hint: TooLargeHint = 'stream'): Input {
   try {
-    return { name: src.name, data: src.readAll(limit, () => tooLarge(limit)) };
+    return { name: src.name, data: src.readAll(limit, () => tooLarge(limit, hint)) };
   } finally {
     src.close();
   }

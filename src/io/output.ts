@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   closeSync,
+  existsSync,
   constants,
   fstatSync,
   fsyncSync,
@@ -195,6 +196,11 @@ export class AtomicFile {
     try {
       fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, opts.mode ?? 0o666);
     } catch (e) {
+      // A directory that exists but takes no new file (/proc, /sys): say so, not "no such file".
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' && existsSync(dir)) {
+        throw new IOError(`cannot write ${path}: ${dir} takes no new files (a kernel file system such as /proc or /sys); outputs are written to a temp file there and renamed into place, so write to stdout (> ${path}) instead`, 'ERR_OUTPUT_DIR');
+      }
       throw ioError(e, `cannot write ${path}`);
     }
     pending.add(tmp);

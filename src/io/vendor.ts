@@ -2,14 +2,14 @@ import { join } from 'node:path';
 
 /**
  * Large dependencies that only some runs need (`yaml` for YAML documents,
- * `selfsigned` for `serve --tls-self-signed`) are not in the CLI bundle,
+ * `selfsigned` for `serve --tls-self-signed`, the NATS client for `worker`) are not in the CLI bundle,
  * whose every byte costs start-up time: the build writes each to
  * dist/vendor/NAME.cjs, and the single executable carries them as assets.
  * In the library (dist/lib) they are plain imports.
  */
 declare const __BUNDLED__: boolean | undefined;
 
-export type Vendored = 'yaml' | 'selfsigned';
+export type Vendored = 'yaml' | 'selfsigned' | 'nats';
 
 /** Load a vendored dependency in the CLI bundle; undefined outside it (the caller imports the package). */
 export function loadVendored<T>(name: Vendored): T | undefined {

@@ -1,4 +1,3 @@
-import { parse } from 'ini';
 import { KeyError } from '../errors.js';
 
 /** Default key name in .ini files: the seed's `development.ini` convention. */
@@ -8,21 +7,75 @@ export const DEFAULT_INI_SECTION = 'app:main';
 
 interface Found {
   section: string;
-  value: unknown;
+  value: string;
 }
 
-function collect(obj: Record<string, unknown>, name: string, path: string, out: Found[]): void {
-  for (const [k, v] of Object.entries(obj)) {
-    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
-      collect(v as Record<string, unknown>, name, path ? `${path}.${k}` : k, out);
-    } else if (k === name) {
-      out.push({ section: path, value: v });
+const COMMENT = /^\s*[#;]/;
+const HEADER = /^\[(.+)\]/;
+/** configparser's option line: the name up to the first `=` or `:`. */
+const OPTION = /^(.*?)\s*[=:]\s*(.*)$/;
+
+/**
+ * Every `name` in .ini text, read as Python's configparser reads it (the
+ * seeds' services use it): `=` or `:` between name and value, names
+ * compared case-insensitively (configparser lowercases them), full-line `#`
+ * and `;` comments, and indented continuation lines. Lines above the first section header (which
+ * configparser refuses) are read as the top level, section "".
+ */
+function collect(text: string, name: string): Found[] {
+  const want = name.toLowerCase();
+  const sections = new Map<string, Map<string, string[]>>();
+  let current = '';
+  let opt: string[] | undefined;
+  let indent = Infinity;
+  const sectionOf = (n: string) => {
+    let m = sections.get(n);
+    if (!m) sections.set(n, (m = new Map()));
+    return m;
+  };
+  sectionOf('');
+  for (const line of text.replace(/^\uFEFF/, '').split(/\r?\n|\r/)) {
+    if (COMMENT.test(line)) continue;
+    const value = line.trim();
+    if (!value) {
+      indent = Infinity;
+      continue;
     }
+    const lead = line.length - line.trimStart().length;
+    if (opt && lead > indent) {
+      opt.push(value);
+      continue;
+    }
+    indent = lead;
+    const h = HEADER.exec(value);
+    if (h) {
+      current = h[1]!;
+      sectionOf(current);
+      opt = undefined;
+      continue;
+    }
+    const m = OPTION.exec(value);
+    if (!m || !m[1]) {
+      opt = undefined;
+      continue;
+    }
+    opt = [m[2]!];
+    sectionOf(current).set(m[1].trimEnd().toLowerCase(), opt);
   }
+  const out: Found[] = [];
+  for (const [section, opts] of sections) {
+    const v = opts.get(want);
+    if (v) out.push({ section, value: v.join('\n') });
+  }
+  return out;
 }
 
+/** The value without quotes around it, or an inline comment (` ;` or ` #`) after it. */
 function unquote(s: string): string {
-  const t = s.trim();
+  let t = s.trim();
+  if (t.length >= 2 && (t[0] === '"' || t[0] === "'") && t[t.length - 1] === t[0]) return t.slice(1, -1);
+  const c = /\s[;#]/.exec(t);
+  if (c) t = t.slice(0, c.index).trimEnd();
   if (t.length >= 2 && (t[0] === '"' || t[0] === "'") && t[t.length - 1] === t[0]) return t.slice(1, -1);
   return t;
 }
@@ -43,10 +96,11 @@ export function findIniValue(
   section: string | undefined,
   file: string,
 ): { value: string; section: string } {
-  const found: Found[] = [];
-  collect(parse(text) as Record<string, unknown>, name, '', found);
+  const found = collect(text, name);
   const where = (s: string) => (s === '' ? 'the top level' : `[${s}]`);
-  const hits = section === undefined ? found : found.filter((f) => f.section === section);
+  let hits = section === undefined ? found : found.filter((f) => f.section === section);
+  // configparser: a section without the name inherits [DEFAULT]'s.
+  if (section !== undefined && section !== '' && hits.length === 0) hits = found.filter((f) => f.section === 'DEFAULT');
   if (hits.length === 0) {
     const scope = section === undefined ? '' : ` in ${where(section)}`;
     throw new KeyError(`no ${name} found${scope} in ${file}`, 'ERR_KEY_MISSING');
@@ -59,17 +113,20 @@ export function findIniValue(
     );
   }
   const hit = hits[0]!;
-  if (typeof hit.value !== 'string') {
-    throw new KeyError(`${name} in ${where(hit.section)} of ${file} is not a key value`, 'ERR_KEY_DECODE');
-  }
   return { value: unquote(hit.value), section: hit.section };
 }
 
 const SECTION_RE = /^\s*\[(.*)\]\s*(?:[;#].*)?$/;
 
+/** Whether .ini text has a section header (`[name]`) on some line. */
+export function hasIniSection(text: string): boolean {
+  return text.split(/\r?\n|\r/).some((l) => SECTION_RE.test(l));
+}
+
+/** The option name on a line, lowercased as configparser does (`=` or `:` ends it). */
 function keyOfLine(line: string): string | undefined {
-  const m = /^\s*([^=;#[\s][^=]*?)\s*=/.exec(line);
-  return m ? m[1] : undefined;
+  const m = /^\s*([^=:;#[\s][^=:]*?)\s*[=:]/.exec(line);
+  return m ? m[1]!.toLowerCase() : undefined;
 }
 
 /**
@@ -107,7 +164,7 @@ export function upsertIniValue(
       continue;
     }
     if (current !== section) continue;
-    if (keyOfLine(body) === name) {
+    if (keyOfLine(body) === name.toLowerCase()) {
       const ending = line.slice(body.length);
       lines[i] = newLine + ending;
       return { text: lines.join(''), replaced: true };

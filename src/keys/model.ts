@@ -15,7 +15,7 @@ import type { ExternalKek } from './pkcs11.js';
 export interface Keys {
   /** A symmetric key. */
   secret?: Uint8Array;
-  /** An RSA key (JWE RSA-OAEP): public to encrypt, private to decrypt. */
+  /** An RSA key (JWE RSA-OAEP), or a P-256, P-384, P-521 or X25519 key (JWE ECDH-ES): public to encrypt, private to decrypt. */
   rsa?: KeyObject;
   /** A passphrase: scrypt for the envelope and raw formats, PBES2 for JWE. */
   passphrase?: Uint8Array;

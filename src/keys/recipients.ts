@@ -15,7 +15,7 @@ function read(path: string, what: string): Buffer {
 /** An RSA public key from PEM or JWK text (a private key gives its public half). Not secret. */
 function publicKey(text: string | Buffer, where: string): KeyObject {
   const k = parseStructuredKey(Buffer.from(text), where);
-  if (!k || k.kind === 'secret') throw new KeyError(`${where} is not an RSA public key (PEM or JWK)`, 'ERR_KEY_TYPE');
+  if (!k || k.kind === 'secret') throw new KeyError(`${where} is not a public key (RSA, EC or X25519; PEM or JWK)`, 'ERR_KEY_TYPE');
   return publicOf(k.key);
 }
 

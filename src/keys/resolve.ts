@@ -3,7 +3,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { KeyError, UsageError, ioError, printable } from '../errors.js';
 import { KEY_CMD_ENV, runKeyCommand, splitCommand } from './command.js';
 import { PKCS11_MODULE_ENV, openHsmKey, parseKeyUri, type ExternalKek } from './pkcs11.js';
-import { decodeKey, type KeyEncoding } from './decode.js';
+import { decodeKey, stripOneNewline, type KeyEncoding } from './decode.js';
 import { DEFAULT_INI_KEY, findIniValue } from './ini.js';
 import { keyId } from './kid.js';
 import { parseKeyring, type Keyring } from './keyring.js';
@@ -79,6 +79,16 @@ export interface ResolvedKeys {
   /** kid of a symmetric key, RFC 7638 thumbprint of an RSA key; none for a passphrase. */
   kid?: string;
   source: string;
+  /** The key text was 32 or 64 hex digits read as hex by `--key-encoding auto` (the FX peers use such text as the key itself). */
+  hexDigits?: number;
+}
+
+/** How many hex digits the key text is, when `--key-encoding auto` reads it as 32 or 64 hex digits (16- or 32-byte key). */
+function autoHexDigits(raw: Buffer): number | undefined {
+  const { bytes } = stripOneNewline(raw);
+  if (bytes.length !== 32 && bytes.length !== 64) return undefined;
+  for (const c of bytes) if (!((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66))) return undefined;
+  return bytes.length;
 }
 
 /** Read a small secret file, warning when group or others can read it. */
@@ -141,7 +151,7 @@ function trailingWhitespaceWarning(raw: Buffer, where: string, ctx: KeyContext):
 export async function resolveKey(src: KeySource, ctx: KeyContext): Promise<ResolvedKey> {
   const r = await resolveKeys(src, ctx);
   if (!r.secret) {
-    throw new KeyError(`${r.source} holds ${r.rsa ? 'an RSA key' : 'a passphrase'}; this needs a symmetric key`, 'ERR_KEY_TYPE');
+    throw new KeyError(`${r.source} holds ${r.rsa ? 'an RSA or EC key' : 'a passphrase'}; this needs a symmetric key`, 'ERR_KEY_TYPE');
   }
   return { key: r.secret, kid: r.kid!, source: r.source };
 }
@@ -348,6 +358,7 @@ export async function resolveKeys(src: KeySource, ctx: KeyContext, confirmPassph
     source = `env ${name}`;
   }
   trailingWhitespaceWarning(raw, source, ctx);
+  const hexDigits = encoding === 'auto' ? autoHexDigits(raw) : undefined;
   let key: Buffer;
   try {
     key = decodeKey(raw, encoding);
@@ -357,5 +368,5 @@ export async function resolveKeys(src: KeySource, ctx: KeyContext, confirmPassph
   } finally {
     raw.fill(0);
   }
-  return { secret: key, kid: keyId(key), source };
+  return { secret: key, kid: keyId(key), source, ...(hexDigits !== undefined ? { hexDigits } : {}) };
 }

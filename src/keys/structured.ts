@@ -2,6 +2,7 @@ import { createHash, createPrivateKey, createPublicKey, type JsonWebKey, type Ke
 import { FormatError, KeyError, quote } from '../errors.js';
 import { parseJson } from '../formats/common/jsonSpans.js';
 import { b64urlDecodeStrict } from '../formats/common/base64.js';
+import { checkPublic, curveOf, publicJwk } from '../crypto/ecdh.js';
 
 /** A key file that holds a JWK or a PEM key rather than bare key text. */
 export type StructuredKey =
@@ -9,11 +10,14 @@ export type StructuredKey =
   | { kind: 'private'; key: KeyObject }
   | { kind: 'public'; key: KeyObject };
 
+/** An RSA key, or a P-256, P-384, P-521 or X25519 key (ECDH-ES), its point checked. */
 function rsaOnly(k: KeyObject, where: string): KeyObject {
-  if (k.asymmetricKeyType !== 'rsa') {
-    throw new KeyError(`${where} holds a ${k.asymmetricKeyType ?? 'non-RSA'} key; only RSA keys are supported`, 'ERR_KEY_TYPE');
+  if (k.asymmetricKeyType === 'rsa') return k;
+  if (k.asymmetricKeyType === 'ec' || k.asymmetricKeyType === 'x25519') {
+    checkPublic(k, undefined, where);
+    return k;
   }
-  return k;
+  throw new KeyError(`${where} holds a ${k.asymmetricKeyType ?? 'non-RSA'} key; only RSA, EC (P-256, P-384, P-521) and X25519 keys are supported`, 'ERR_KEY_TYPE');
 }
 
 /**
@@ -43,7 +47,7 @@ export function parseStructuredKey(raw: Uint8Array, where: string): StructuredKe
       return { kind: 'private', key: rsaOnly(createPrivateKey(text), where) };
     } catch (e) {
       if (e instanceof KeyError) throw e;
-      throw new KeyError(`${where}: not a readable PEM private key (PKCS#8 or PKCS#1)`, 'ERR_KEY_FORMAT');
+      throw new KeyError(`${where}: not a readable PEM private key (PKCS#8, PKCS#1 or SEC 1)`, 'ERR_KEY_FORMAT');
     }
   }
   if (!text.startsWith('{')) return undefined;
@@ -71,14 +75,24 @@ export function parseStructuredKey(raw: Uint8Array, where: string): StructuredKe
       throw new KeyError(`${where}: not a valid RSA JWK`, 'ERR_KEY_FORMAT');
     }
   }
+  if (jwk.kty === 'EC' || jwk.kty === 'OKP') {
+    let key: KeyObject;
+    try {
+      key = jwk.d !== undefined ? createPrivateKey({ key: jwk as JsonWebKey, format: 'jwk' }) : createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
+    } catch {
+      throw new KeyError(`${where}: not a valid ${jwk.kty} JWK (P-256, P-384, P-521 or X25519)`, 'ERR_KEY_FORMAT');
+    }
+    rsaOnly(key, where);
+    return { kind: key.type === 'private' ? 'private' : 'public', key };
+  }
   // kty is shown only when it is a short name (EC, OKP…): a key pasted there is never echoed.
   const kty = typeof jwk.kty === 'string' && /^[A-Za-z0-9-]{1,6}$/.test(jwk.kty) ? ` ${quote(jwk.kty)}` : jwk.kty === undefined ? ' (none)' : '';
-  throw new KeyError(`${where}: JWK kty${kty} is not supported (oct or RSA)`, 'ERR_KEY_TYPE');
+  throw new KeyError(`${where}: JWK kty${kty} is not supported (oct, RSA, EC or OKP X25519)`, 'ERR_KEY_TYPE');
 }
 
 /**
- * RFC 7638 JWK thumbprint (SHA-256, base64url) of an RSA key: the kid that
- * aes-payload writes for RSA keys.
+ * RFC 7638 JWK thumbprint (SHA-256, base64url) of an RSA key (or an EC or
+ * X25519 key): the kid that aes-payload writes for public keys.
  *
  * @example
  * ```ts
@@ -86,6 +100,12 @@ export function parseStructuredKey(raw: Uint8Array, where: string): StructuredKe
  * ```
  */
 export function rsaThumbprint(key: KeyObject): string {
+  if (curveOf(key)) {
+    // RFC 7638 §3.2: the required members in lexicographic order (EC: crv, kty, x, y; OKP: crv, kty, x).
+    const j = publicJwk(key);
+    const canonical = j.kty === 'EC' ? JSON.stringify({ crv: j.crv, kty: 'EC', x: j.x, y: j.y }) : JSON.stringify({ crv: j.crv, kty: 'OKP', x: j.x });
+    return createHash('sha256').update(canonical).digest('base64url');
+  }
   const jwk = (key.type === 'private' ? createPublicKey(key) : key).export({ format: 'jwk' });
   const canonical = JSON.stringify({ e: jwk.e, kty: 'RSA', n: jwk.n });
   return createHash('sha256').update(canonical).digest('base64url');

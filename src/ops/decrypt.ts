@@ -20,7 +20,7 @@ export function decryptAny(text: string, keys: Keys, opts: DecryptOptions, forVe
     return { plaintext: o.plaintext, alg: o.alg, ...(o.kid !== undefined ? { kid: o.kid } : {}), format: 'json' };
   }
   const format = detectFormat(text, opts.format, opts.fields);
-  if (format !== 'raw') checkNonceBytes(opts.nonceBytes, 'input');
+  if (format !== 'raw') checkNonceBytes(opts.nonceBytes, 'input', format);
   return formatOf(format).open(text, keys, opts, forVerify, format);
 }
 

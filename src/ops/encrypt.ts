@@ -70,13 +70,16 @@ export function encrypt(plaintext: Uint8Array | string, keyArg: KeyArg, opts: En
       ...(opts.wrap ? { wrap: opts.wrap } : {}),
       ...(opts.kid !== undefined ? { kid: opts.kid } : {}),
       ...(opts.aad !== undefined ? { aad: toBytes(opts.aad)! } : {}),
+      ...(opts.apu ? { apu: opts.apu } : {}),
+      ...(opts.apv ? { apv: opts.apv } : {}),
       serialization: format === 'jwe' ? 'compact' : 'flattened',
     });
     return { text: r.text, alg: r.enc, ...(r.kid !== undefined ? { kid: r.kid } : {}), wrap: r.wrap };
   }
   if (opts.wrap) throw new UsageError('--wrap needs --format jwe or jwe-json');
   if (opts.kid !== undefined) throw new UsageError('--kid needs --format jwe or jwe-json');
-  if (keys.rsa) throw new KeyError('an RSA key can only be used with --format jwe or jwe-json', 'ERR_KEY_TYPE');
+  if (opts.apu || opts.apv) throw new UsageError('--apu and --apv need --format jwe or jwe-json');
+  if (keys.rsa) throw new KeyError('an RSA or EC key can only be used with --format jwe or jwe-json', 'ERR_KEY_TYPE');
   if (opts.embedKey) return encryptOrigin(toBytes(plaintext)!, keys, opts);
   if (!keys.secret && keys.passphrase) return encryptWithPassphrase(toBytes(plaintext)!, keys.passphrase, opts);
   const key = keys.secret;

@@ -35,6 +35,9 @@ export interface EncryptOptions {
   wrap?: JweWrap;
   /** JWE: the `kid` to write instead of the key's own. */
   kid?: string;
+  /** JWE ECDH-ES: Agreement PartyUInfo / PartyVInfo, written as `apu` / `apv`. */
+  apu?: Uint8Array;
+  apv?: Uint8Array;
   /** Encrypt only these values of a JSON document, each into a field token. */
   fields?: FieldPath[];
   /** With `fields`: a path that matches nothing is not an error. */

@@ -18,7 +18,7 @@ export const API_CODES = new Set([
 /** What the service says instead of a library message written for the command line. */
 export const API_MESSAGES: Record<string, string> = {
   ERR_KEY_MISSING: 'this ciphertext is protected by a passphrase; the service decrypts only with its own keys',
-  ERR_KEY_TYPE: 'this ciphertext needs another kind of key than the server has (a passphrase or an RSA key)',
+  ERR_KEY_TYPE: 'this ciphertext needs another kind of key than the server has (a passphrase, an RSA or an EC key)',
   ERR_EMBEDDED_KEY: 'this envelope carries its own key, so it is not secret; the service does not decrypt it',
   ERR_LEGACY: 'this is a legacy ciphertext (version 1), whose key is not separated from the other formats; the service does not read it (aes-payload rotate upgrades it)',
   ERR_UNAUTHENTICATED: 'this ciphertext uses an unauthenticated algorithm; the service does not decrypt it',

@@ -156,6 +156,14 @@ export function render(snaps: Snapshot[], info: BuildInfo, primary?: Runtime): s
   fam('aes_payload_client_errors_total', 'counter', 'Connections closed for a client error: timeout (408), bad_request (400), headers_too_large (431), tls.');
   for (const s of snaps) for (const [reason, v] of s.clientErrors) out.push(`aes_payload_client_errors_total{reason="${reason}",${w(s)}} ${v}`);
   const procs: [string, Runtime][] = [...(primary ? [['primary', primary] as [string, Runtime]] : []), ...snaps.map((s) => [s.worker, s.runtime] as [string, Runtime])];
+  out.push(...runtimeSeries(procs));
+  return `${out.join('\n')}\n`;
+}
+
+/** The process and Node.js series (CPU, memory, fds, event-loop lag) of each process, labelled worker="ID" (also used by `worker`). */
+export function runtimeSeries(procs: [string, Runtime][]): string[] {
+  const out: string[] = [];
+  const fam = (name: string, type: string, help: string) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
   const series = (name: string, type: string, help: string, pick: (r: Runtime) => number) => {
     fam(name, type, help);
     for (const [id, r] of procs) out.push(`${name}{worker="${id}"} ${pick(r)}`);
@@ -173,5 +181,5 @@ export function render(snaps: Snapshot[], info: BuildInfo, primary?: Runtime): s
   series('nodejs_eventloop_lag_p50_seconds', 'gauge', 'Median event-loop delay since the previous scrape, in seconds.', (r) => r.lag.p50);
   series('nodejs_eventloop_lag_p99_seconds', 'gauge', '99th percentile of the event-loop delay since the previous scrape, in seconds.', (r) => r.lag.p99);
   series('nodejs_eventloop_lag_max_seconds', 'gauge', 'Longest event-loop delay since the previous scrape, in seconds.', (r) => r.lag.max);
-  return `${out.join('\n')}\n`;
+  return out;
 }

@@ -1,5 +1,5 @@
 // A SoftHSM2 token for the HSM attack tests (Debian softhsm2, with opensc's
-// pkcs11-tool to make the key), as in test/hsm.test.ts.
+// pkcs11-tool to make the key), as in test/keys/hsm.test.ts.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -124,6 +124,20 @@ describe('on a terminal', () => {
     expect(r.screen.lastIndexOf('\u001b[?25h')).toBeGreaterThan(r.screen.lastIndexOf('\u001b[?25l'));
   });
 
+  it('review 20.11: Ctrl-D (end of input) at the key prompt is no key (exit 3), not "interrupted" (130); at a confirm it is "no"', () => {
+    const r = onTty(['encrypt', plain, '--prompt'], 'Key', '\\x04');
+    expect(r.code).toBe(3);
+    const text = r.screen.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
+    expect(text).toMatch(/aes-payload: no key given: end of input \(Ctrl-D\) at the prompt/);
+    expect(text).not.toMatch(/interrupted/);
+    expect(r.stdout.length).toBe(0);
+    const ini = join(dir, 'ctrl-d.ini');
+    writeFileSync(ini, '[app:main]\nSECRET_KEY = old\n', { mode: 0o600 });
+    const no = onTty(['keygen', '--ini', ini], 'Replace', '\\x04');
+    expect(no.code).toBe(5);
+    expect(readFileSync(ini, 'utf8')).toBe('[app:main]\nSECRET_KEY = old\n');
+  });
+
   it('keygen --ini asks before replacing a key, and keeps it on "no"', () => {
     const ini = join(dir, 'confirm.ini');
     writeFileSync(ini, '[app:main]\nSECRET_KEY = old\n', { mode: 0o600 });
@@ -199,6 +213,54 @@ describe('binary and the terminal', () => {
     const armored = session(['encrypt', '--format', 'stream', '--armor'], [], { stdin: 'some data', stdoutTty: true, env });
     expect(armored.code).toBe(0);
     expect(armored.plain).toContain('-----BEGIN AES-PAYLOAD STREAM-----');
+  });
+
+  it('review 20.5: decrypt refuses plaintext that is not printable UTF-8 text to a terminal (exit 2, nothing written); text, pipes and -o - are unchanged', () => {
+    const env = { AES_PAYLOAD_KEY: randomBytes(32).toString('hex') };
+    const sealed = (pt: Buffer, args: string[] = []) => {
+      const e = run(['encrypt', ...args], { input: pt, env });
+      expect(e.code, e.stderr).toBe(0);
+      const f = join(dir, `sealed-${n++}`);
+      writeFileSync(f, e.stdout);
+      return f;
+    };
+    const bad: [string, Buffer][] = [
+      ['invalid UTF-8', Buffer.from('A\xffB\n', 'latin1')],
+      ['an escape sequence', Buffer.from('title\u001b]0;pwned\u0007 \u001b[2Jcleared\n')],
+      ['a C1 control', Buffer.from('x\u009b2Jy\n')],
+      ['a lone carriage return', Buffer.from('visible\rhidden\n')],
+    ];
+    for (const [what, pt] of bad) {
+      for (const args of [[], ['--format', 'stream']]) {
+        const f = sealed(pt, args);
+        const r = session(['decrypt', f], [], { stdoutTty: true, env });
+        expect(r.code, `${what} ${args.join(' ')}: ${r.plain}`).toBe(2);
+        expect(r.plain).toMatch(/aes-payload: refusing to write the plaintext to the terminal: .*use -o FILE or a pipe/);
+        expect(r.screen).not.toContain('\u001b[2J');
+        expect(r.screen).not.toContain('\u001b]0;');
+        expect(r.screen).not.toContain('hidden');
+        // a pipe gets the bytes unchanged; -o - forces them to the terminal
+        const p = run(['decrypt', f], { env });
+        expect(p.code, p.stderr).toBe(0);
+        expect(p.stdout.equals(pt)).toBe(true);
+        expect(session(['decrypt', '-o', '-', f], [], { stdoutTty: true, env }).code).toBe(0);
+      }
+    }
+    // --lines: a bad line is reported and skipped, the others shown
+    const lines = run(['encrypt', '--lines'], { input: '"ok"\n"\u001b[31mred"\n', env });
+    const lf = join(dir, `lines-${n++}`);
+    writeFileSync(lf, lines.stdout);
+    const l = session(['decrypt', '--lines', lf], [], { stdoutTty: true, env });
+    expect(l.plain).toContain('"ok"');
+    expect(l.plain).toMatch(/line 2: refusing to write the plaintext to the terminal/);
+    expect(l.screen).not.toContain('\u001b[31m');
+    // printable text, UTF-8, tabs and CRLF go to the terminal as they are
+    const text = Buffer.from('caf\u00e9 \u{1F4B6}\tok\r\nline 2\n');
+    for (const args of [[], ['--format', 'stream']]) {
+      const ok = session(['decrypt', sealed(text, args)], [], { stdoutTty: true, env });
+      expect(ok.code, ok.plain).toBe(0);
+      expect(ok.plain).toContain('caf\u00e9 \u{1F4B6}');
+    }
   });
 
   it('verify with no input on a terminal says how to end typed input', () => {

@@ -6,6 +6,7 @@ Reads one JSON request on stdin and writes one JSON reply on stdout.
       -> {"results": [token, ...]}
   {"op": "decrypt", "cases": [{"token", "key": JWK}]}
       -> {"results": [{"ok": true, "plaintext": str} | {"ok": false, "error": str}]}
+An encrypt case may add "header": {…} members to the protected header (ECDH-ES apu/apv).
 For PBES2 the JWK is {"kty":"oct","k": base64url(passphrase)}.
 """
 import json, sys
@@ -13,6 +14,7 @@ from jwcrypto import jwe, jwk
 
 ALGS = ['dir', 'A128KW', 'A192KW', 'A256KW', 'A128GCMKW', 'A192GCMKW', 'A256GCMKW',
         'RSA-OAEP', 'RSA-OAEP-256', 'PBES2-HS256+A128KW', 'PBES2-HS384+A192KW', 'PBES2-HS512+A256KW',
+        'ECDH-ES', 'ECDH-ES+A128KW', 'ECDH-ES+A192KW', 'ECDH-ES+A256KW',
         'A128GCM', 'A192GCM', 'A256GCM', 'A128CBC-HS256', 'A192CBC-HS384', 'A256CBC-HS512']
 
 
@@ -23,6 +25,7 @@ def main():
         key = jwk.JWK(**c['key'])
         if req['op'] == 'encrypt':
             protected = {'alg': c['alg'], 'enc': c['enc']}
+            protected.update(c.get('header', {}))  # for example ECDH-ES "apu" / "apv"
             e = jwe.JWE(c['plaintext'].encode('utf8'), json.dumps(protected))
             e.allowed_algs = ALGS
             e.add_recipient(key.public() if key.has_private else key)

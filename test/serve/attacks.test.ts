@@ -294,8 +294,10 @@ describe('serve: strict request bodies', () => {
 
 describe('serve: /v1/decrypt does what SERVICE.md says, the strict way', () => {
   let s: Server;
+  // A fresh connection per request: the tests block the event loop with spawnSync, so a kept-alive
+  // socket can be closed by the server (its 5 s idle timeout) just as fetch reuses it ("other side closed").
   const post = async (path: string, b: unknown) => {
-    const r = await fetch(`${s.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify(b) });
+    const r = await fetch(`${s.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', connection: 'close', ...auth }, body: JSON.stringify(b) });
     return { status: r.status, json: (await r.json()) as any };
   };
   it('starts', async () => {

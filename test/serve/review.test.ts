@@ -311,8 +311,10 @@ describe('review 6-12, 16: the API', () => {
   const ringFile = join(dir, 'secret-server-ring.json');
   writeFileSync(ringFile, JSON.stringify({ primary: keyId(k1), keys: { [keyId(k1)]: k1.toString('hex'), [keyId(k2)]: k2.toString('hex') } }), { mode: 0o600 });
   let s: Server;
+  // A fresh connection per request: the tests block the event loop with spawnSync, so a kept-alive
+  // socket can be closed by the server (its 5 s idle timeout) just as fetch reuses it ("other side closed").
   const post = async (path: string, b: unknown, headers: Record<string, string> = auth) => {
-    const r = await fetch(`${s.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof b === 'string' ? b : JSON.stringify(b) });
+    const r = await fetch(`${s.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', connection: 'close', ...headers }, body: typeof b === 'string' ? b : JSON.stringify(b) });
     return { status: r.status, headers: r.headers, json: (await r.json()) as any };
   };
   const raw = (text: string) => rawExchange(s.port, text).then((r) => parseAnswer(Buffer.from(r.text, 'latin1'))?.answer);

@@ -65,8 +65,10 @@ async function refusing(port: number): Promise<void> {
   }
 }
 
+// A fresh connection per request: the tests block the event loop with spawnSync, so a kept-alive
+// socket can be closed by the server (its 5 s idle timeout) just as fetch reuses it ("other side closed").
 async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any; headers: Headers }> {
-  const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', connection: 'close', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
   const text = await r.text();
   let json: unknown;
   try {

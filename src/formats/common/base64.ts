@@ -8,10 +8,18 @@ const STD = /^[A-Za-z0-9+/]*={0,2}$/;
  */
 export function b64decodeStrict(text: string, what: string): Buffer {
   if (text.length % 4 !== 0 || !STD.test(text)) {
-    throw new FormatError(`${what} is not valid base64`, 'ERR_BASE64');
+    throw new FormatError(`${what} is not valid base64${whyNotBase64(text)}`, 'ERR_BASE64');
   }
   if (!canonicalTail(text)) throw new FormatError(`${what} is not canonical base64`, 'ERR_BASE64');
   return Buffer.from(text, 'base64');
+}
+
+/** Which rule of padded standard base64 a text breaks, when it is another common spelling (URL-safe, unpadded). */
+function whyNotBase64(text: string): string {
+  const t = text.replace(/=+$/, '');
+  if (/^[A-Za-z0-9_-]*$/.test(t) && /[-_]/.test(t)) return ': it is URL-safe base64 (- and _), and this takes standard base64 (+ and /, padded with =)';
+  if (/^[A-Za-z0-9+/]*$/.test(t) && text.length % 4 !== 0 && t.length % 4 !== 1) return `: ${text.length} characters, not a multiple of 4 (unpadded, or cut short?); standard base64 is padded with = to a multiple of 4`;
+  return '';
 }
 
 /**

@@ -24,10 +24,13 @@ export function pickAlg(key: Uint8Array, alg: Alg | undefined): Alg {
  * `--nonce-bytes` is for raw AES-GCM only: `wrong` names what it was given
  * with instead (an algorithm with a fixed IV, or another format), if any.
  */
-export function checkNonceBytes(n: number | undefined, wrong: Alg | 'input' | 'output' | undefined): void {
+export function checkNonceBytes(n: number | undefined, wrong: Alg | 'input' | 'output' | undefined, detected?: string): void {
   if (n === undefined) return;
   if (!(raw.RAW_GCM_NONCE_LENGTHS as readonly number[]).includes(n)) throw new UsageError(`--nonce-bytes takes 12 or 16, not ${n}`);
-  if (wrong === 'input' || wrong === 'output') throw new UsageError(`--nonce-bytes applies to raw AES-GCM ${wrong} (--format raw) and origin field values (--value-format origin)`);
+  if (wrong === 'input' || wrong === 'output') {
+    const what = detected === 'json' ? 'an envelope, which records its own nonce' : detected === 'jwe' || detected === 'jwe-json' ? 'a JWE, whose "iv" is 12 bytes' : detected ? `a ${detected} document, whose tokens record their nonces` : undefined;
+    throw new UsageError(`--nonce-bytes applies to raw AES-GCM ${wrong} (--format raw) and origin field values (--value-format origin)${what ? `; this input is ${what}: drop --nonce-bytes` : ''}`);
+  }
   if (wrong) throw new UsageError(`--nonce-bytes sets an AES-GCM nonce; ${wrong} always uses a 16-byte IV`);
 }
 

@@ -14,7 +14,7 @@ export function envelopeKey(keys: Keys, kid: string | undefined): Uint8Array {
   const key = keys.ring ? ringKey(keys.ring, kid) : keys.secret;
   if (key) return key;
   if (keys.passphrase) throw new KeyError('a passphrase was given but this envelope was made with a key, not a passphrase', 'ERR_KEY_TYPE');
-  if (keys.rsa) throw new KeyError('an RSA key can only decrypt JWE input', 'ERR_KEY_TYPE');
+  if (keys.rsa) throw new KeyError('an RSA or EC key can only decrypt JWE input', 'ERR_KEY_TYPE');
   throw new KeyError('no key given', 'ERR_KEY_MISSING');
 }
 

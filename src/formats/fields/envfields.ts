@@ -18,7 +18,7 @@ import type { FieldPath } from './paths.js';
  * Node and sh all read alike, and every value is written back in a quoting
  * that all of them read as that value, whatever quoting the file had.
  */
-function envModel(text: string, what?: string): DocModel {
+export function envModel(text: string, what?: string): DocModel {
   const doc = parsePortableEnv(text, what);
   // A null-prototype object: a variable named __proto__ is a member like any other (and covered by the MAC).
   const obj = Object.create(null) as Record<string, string>;

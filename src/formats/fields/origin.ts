@@ -56,11 +56,64 @@ function pick(root: JsonNode, paths: FieldPath[], allowMissing: boolean): { loc:
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-/** Whether a decrypted text reads back as a JSON object or array (then it goes back into the document as JSON). */
-function asJsonContainer(text: string): boolean {
+/**
+ * Python's json.loads reads `Infinity`, `-Infinity` and `NaN` (what
+ * json.dumps writes for float inf and nan); JSON has no such words. Outside
+ * strings, ±Infinity become ±1e999 (JSON numbers that Python and JavaScript
+ * both read as ±infinity) and each NaN becomes null, said in `nan`.
+ */
+function pythonJsonWords(text: string): { text: string; nan: boolean } {
+  let out = '';
+  let nan = false;
+  let at = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+      continue;
+    }
+    if (c === 'I' && text.startsWith('Infinity', i)) {
+      out += `${text.slice(at, i)}1e999`;
+      at = i += 8;
+      i--;
+    } else if (c === 'N' && text.startsWith('NaN', i)) {
+      out += `${text.slice(at, i)}null`;
+      nan = true;
+      at = i += 3;
+      i--;
+    }
+  }
+  return { text: out + text.slice(at), nan };
+}
+
+/**
+ * How the peers read a decrypted text: one starting with `{` or `[` that
+ * json.loads reads is that JSON (their `_loads`), anything else a string.
+ * Returns the JSON text to put back in the document, or undefined for a
+ * string. Python's ±Infinity come back as ±1e999; a text only Python reads
+ * (NaN, duplicate keys) stays a string (the strict reader here refuses
+ * them), which encryptOriginFields warns about.
+ */
+function asJsonContainer(text: string): string | undefined {
+  if (text[0] !== '{' && text[0] !== '[') return undefined;
+  for (const t of [text, pythonJsonWords(text)]) {
+    const candidate = typeof t === 'string' ? t : t.nan ? undefined : t.text;
+    if (candidate === undefined) continue;
+    try {
+      parseJsonSpans(candidate, 'a decrypted value');
+      return candidate.replace(/[ \t\n\r]+$/, '');
+    } catch {
+      // try the next reading
+    }
+  }
+  return undefined;
+}
+
+/** Whether Python's json.loads would read a text as JSON (NaN, duplicate keys: last wins) where {@link asJsonContainer} does not. */
+function onlyPythonReadsJson(text: string): boolean {
   if (text[0] !== '{' && text[0] !== '[') return false;
   try {
-    parseJsonSpans(text, 'a decrypted value');
+    JSON.parse(pythonJsonWords(text).text);
     return true;
   } catch {
     return false;
@@ -93,12 +146,14 @@ export function encryptOriginFields(text: string, key: Uint8Array, opts: OriginE
   const edits: Edit[] = [];
   const scalars: string[] = [];
   const jsonLike: string[] = [];
+  const pyOnly: string[] = [];
   for (const { loc, node } of pick(root, opts.paths, Boolean(opts.allowMissing))) {
     let plain: string;
     if (node.kind === 'string') {
       if (LONE_SURROGATE.test(node.value)) throw new FormatError(`the string at ${locText(loc)} holds a lone UTF-16 surrogate, which UTF-8 cannot carry`, 'ERR_UTF8');
       plain = node.value;
-      if (asJsonContainer(plain)) jsonLike.push(locText(loc));
+      if (asJsonContainer(plain) !== undefined) jsonLike.push(locText(loc));
+      else if (onlyPythonReadsJson(plain)) pyOnly.push(locText(loc));
     } else {
       plain = pythonJsonDumps(node, text);
       if (node.kind !== 'object' && node.kind !== 'array') scalars.push(locText(loc));
@@ -109,6 +164,7 @@ export function encryptOriginFields(text: string, key: Uint8Array, opts: OriginE
   const notes: string[] = [];
   const list = (l: string[]) => `${l.slice(0, 3).join(', ')}${l.length > 3 ? ` and ${l.length - 3} more` : ''}`;
   if (scalars.length) notes.push(`the origin format carries no type: the number, boolean or null at ${list(scalars)} will decrypt as a string`);
+  if (pyOnly.length) notes.push(`the string at ${list(pyOnly)} reads as JSON only to Python's json.loads (NaN or a repeated key): the peers will decrypt it as an object or array, aes-payload as a string`);
   if (jsonLike.length) notes.push(`the origin format carries no type: the string at ${list(jsonLike)} reads as JSON, so it will decrypt as an object or array`);
   return { text: splice(text, edits), encrypted: edits.length, notes };
 }
@@ -121,6 +177,8 @@ export interface OriginDecryptOptions {
   /** A selected value that is not a string of base64 is left as it is. */
   allowPlaintext?: boolean;
   what?: string;
+  /** The alg was the GCM default, not chosen: a failure on a CBC-shaped value names this CBC alg. */
+  cbcHint?: string;
 }
 
 /**
@@ -160,7 +218,8 @@ export function decryptOriginFields(text: string, keys: readonly Uint8Array[], o
       if (opts.allowPlaintext) continue;
       throw notCiphertext(`${bytes.length} bytes, too short for ${opts.alg}`);
     }
-    const pt = openRawBytes(bytes, opts.alg, nonceLen, keys, undefined, { what: `the value at ${where}` });
+    const hint = opts.cbcHint && bytes.length >= 32 && bytes.length % 16 === 0 ? `read as ${opts.alg}, as no --alg was given; if the values are AES-CBC (IV + ciphertext), pass --alg ${opts.cbcHint}` : undefined;
+    const pt = openRawBytes(bytes, opts.alg, nonceLen, keys, undefined, { what: `the value at ${where}`, ...(hint ? { authDetail: hint } : {}) });
     let plain: string;
     try {
       plain = utf8.decode(pt);
@@ -171,7 +230,7 @@ export function decryptOriginFields(text: string, keys: readonly Uint8Array[], o
     } finally {
       pt.fill(0);
     }
-    edits.push({ start: node.start, end: node.end, text: asJsonContainer(plain) ? plain : JSON.stringify(plain) });
+    edits.push({ start: node.start, end: node.end, text: asJsonContainer(plain) ?? JSON.stringify(plain) });
   }
   return { text: splice(text, edits), decrypted: edits.length };
 }

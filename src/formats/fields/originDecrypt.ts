@@ -30,6 +30,7 @@ export function decryptOrigin(text: string, keys: Keys, opts: DecryptOptions): D
     allowMissing: Boolean(opts.allowMissing),
     allowPlaintext: Boolean(opts.allowPlaintext),
     ...(opts.nonceBytes ? { nonceBytes: opts.nonceBytes } : {}),
+    ...(!opts.alg && spec.kind === 'gcm' ? { cbcHint: `A${spec.keyLen * 8}CBC` } : {}),
   });
   return { plaintext: Buffer.from(r.text, 'utf8'), alg, format: 'fields', fields: r.decrypted };
 }

@@ -4,7 +4,8 @@ import { loadVendored } from '../../io/vendor.js';
 import * as token from './token.js';
 import { YAML_FORBIDDEN, escapeMisread, plainKeepsString, plainMisread } from './yamlPortable.js';
 import { MAX_JSON_DEPTH, parseJsonSpans, type JsonNode } from '../common/jsonSpans.js';
-import { overModel, type FieldCodec } from './model.js';
+import { overModel, type DocModel, type FieldCodec } from './model.js';
+import { spliceYaml } from './yamlSplice.js';
 
 /**
  * Field documents in YAML files (docs/FORMAT.md §12), through the `yaml`
@@ -189,6 +190,10 @@ function model(text: string, what = 'input', portable = true): Model {
       Pair(_k, pair) {
         const key = pair.key;
         if (!y.isScalar(key) || typeof key.value !== 'string') refuse(y.isNode(key) ? (key.range?.[0] ?? 0) : 0, 'a key that is not a string (a number, boolean, null or collection), which the JSON model cannot hold apart; quote it');
+        // A key whose ":" is on a later line: YAML 1.2 readers take it, PyYAML refuses it ("could not find expected ':'").
+        const kr = (key as YAML.Scalar).range!;
+        const gap = /^[ \t\r\n]*/.exec(text.slice(kr[1]))![0];
+        if (gap.includes('\n') && !/^[ \t]*\?/.test(text.slice(text.lastIndexOf('\n', kr[0] - 1) + 1, kr[0]))) refuse(kr[0], 'a key whose ":" is on a later line, which YAML 1.1 readers (PyYAML) refuse; write "key:" on one line');
       },
       Scalar(_k, n) {
         const [a, b] = n.range ?? [0, 0];
@@ -272,6 +277,19 @@ function apply(doc: YAML.Document.Parsed, was: unknown, now: unknown, path: (str
   doc.setIn(path, node);
 }
 
+/** One scalar's YAML text for a model value (a string keeps `old`'s quoting), or undefined if it needs several lines. */
+function scalarText(doc: YAML.Document.Parsed, v: unknown, old: YAML.Scalar | undefined): string | undefined {
+  const y = yaml();
+  const node = makeNode(doc, v);
+  if (!y.isScalar(node)) return undefined;
+  if (typeof v === 'string' && old?.type) node.type = old.type;
+  quoteStrings(node, false);
+  const d = new y.Document();
+  d.contents = node;
+  const s = d.toString(TO_STRING).replace(/\n$/, '');
+  return s.includes('\n') || s === '' ? undefined : s;
+}
+
 /**
  * Write the model back into the document, then read the result again as a
  * portable document: it must hold exactly the model, for YAML 1.2 and 1.1
@@ -280,6 +298,20 @@ function apply(doc: YAML.Document.Parsed, was: unknown, now: unknown, path: (str
  */
 function write(m: Model, modelText: string, what: string | undefined): string {
   const want = fromModelJson(modelText);
+  // First as edits of the text itself, so that nothing but the changed values moves (spacing before comments included).
+  const spliced = spliceYaml(m.text, m.doc.contents, m.obj, want, {
+    y: yaml(),
+    isObj,
+    canonical,
+    scalarText: (v, old) => scalarText(m.doc, v, old),
+  });
+  if (spliced !== undefined) {
+    try {
+      if (canonical(model(spliced, what).obj) === canonical(want)) return spliced;
+    } catch {
+      /* not portable as spliced: write it through the yaml package below */
+    }
+  }
   for (const quoteAll of [false, true]) {
     const target = quoteAll ? model(m.text, what) : m;
     apply(target.doc, target.obj, want, [], quoteAll);
@@ -334,12 +366,13 @@ const YAML_FIELD_LINE = /^aesp:[ \t]+["']?aesp:\d+:doc:|^[ \t-]*[^\s:#'"][^:#\n]
  * // 'db:\n  password: aesp:2:A256GCM:… # rotate\naesp: aesp:2:doc:all:…\n'
  * ```
  */
-export const yamlFields: FieldCodec = withNumberHint(
-  overModel((text, what) => {
-    const m = model(text, what);
-    return { json: m.json, paths: (p) => p, write: (t) => write(m, t, what) };
-  }),
-);
+export const yamlFields: FieldCodec = withNumberHint(overModel(yamlModel));
+
+/** A YAML field document as its JSON model (FORMAT.md §12). Call {@link loadYaml} first. */
+export function yamlModel(text: string, what?: string): DocModel {
+  const m = model(text, what);
+  return { json: m.json, paths: (p) => p, write: (t) => write(m, t, what) };
+}
 
 /**
  * aes-payload 0.3 authenticated a YAML number as JSON writes its value

@@ -11,6 +11,7 @@ import * as codec from './codec.js';
 import { keyId } from '../../keys/kid.js';
 import { rsaThumbprint } from '../../keys/structured.js';
 import type { ExternalKek } from '../../keys/pkcs11.js';
+import { ECDH_WRAPS, ecdhesReceive, ecdhesSend, isEcdhKey, isEcdhWrap } from './ecdhes.js';
 
 /** Key management algorithms (`alg`) aes-payload reads and writes. */
 export const JWE_WRAPS = [
@@ -26,6 +27,7 @@ export const JWE_WRAPS = [
   'PBES2-HS256+A128KW',
   'PBES2-HS384+A192KW',
   'PBES2-HS512+A256KW',
+  ...ECDH_WRAPS,
 ] as const;
 export type JweWrap = (typeof JWE_WRAPS)[number];
 
@@ -45,11 +47,11 @@ export const MAX_INFLATED_BYTES = 64 * 1024 * 1024;
 export interface JweKeys {
   /** Symmetric key: the CEK for `dir`, the KEK for the KW and GCMKW families. */
   secret?: Uint8Array;
-  /** RSA key: public for encrypt, private for decrypt. */
+  /** RSA key, or (ECDH-ES) a P-256, P-384, P-521 or X25519 key: public for encrypt, private for decrypt. */
   rsa?: KeyObject;
   /** Passphrase for PBES2. */
   passphrase?: Uint8Array;
-  /** Several RSA public keys to encrypt to (general JSON serialization). */
+  /** Several public keys (RSA, EC, X25519) to encrypt to (general JSON serialization). */
   recipients?: KeyObject[];
   /** A key-encryption key that stays in an HSM (PKCS#11): `A*GCMKW`, computed by the HSM. */
   kek?: ExternalKek;
@@ -63,6 +65,9 @@ export interface JweEncryptOptions {
   kid?: string;
   /** JSON serialization only: the `aad` member. */
   aad?: Uint8Array;
+  /** ECDH-ES: Agreement PartyUInfo and PartyVInfo, written as `apu` / `apv`. */
+  apu?: Uint8Array;
+  apv?: Uint8Array;
 }
 
 export interface JweDecryptOptions {
@@ -100,11 +105,21 @@ function needSecret(keys: JweKeys, wrap: JweWrap): Uint8Array {
 
 function needRsa(keys: JweKeys, wrap: JweWrap, type: 'public' | 'private'): KeyObject {
   if (keys.rsa) {
+    if (keys.rsa.asymmetricKeyType !== 'rsa') throw new KeyError(`${wrap} needs an RSA key, but the key is ${keyKind(keys)}`, 'ERR_KEY_TYPE');
     if (type === 'private' && keys.rsa.type !== 'private') throw new KeyError(`${wrap} decryption needs the RSA private key, not the public key`, 'ERR_KEY_TYPE');
     return keys.rsa;
   }
   if (keys.secret) throw new KeyError(`${wrap} needs an RSA key, but the key is a symmetric key`, 'ERR_KEY_TYPE');
   throw new KeyError(`${wrap} needs an RSA key (${type === 'public' ? '--recipient PUBKEY' : '--key-file PRIVATE-KEY'})`, 'ERR_KEY_MISSING');
+}
+
+function needEc(keys: JweKeys, wrap: JweWrap, type: 'public' | 'private'): KeyObject {
+  if (isEcdhKey(keys.rsa)) {
+    if (type === 'private' && keys.rsa.type !== 'private') throw new KeyError(`${wrap} decryption needs the private key, not the public key`, 'ERR_KEY_TYPE');
+    return keys.rsa;
+  }
+  if (keys.rsa || keys.secret || keys.passphrase || keys.kek) throw new KeyError(`${wrap} needs a P-256, P-384, P-521 or X25519 key, but the key is ${keyKind(keys)}`, 'ERR_KEY_TYPE');
+  throw new KeyError(`${wrap} needs an EC or X25519 key (${type === 'public' ? '--recipient PUBKEY' : '--key-file PRIVATE-KEY'})`, 'ERR_KEY_MISSING');
 }
 
 function needPassphrase(keys: JweKeys, wrap: JweWrap): Uint8Array {
@@ -134,7 +149,7 @@ function contentAad(protectedB64: string, aadB64: string | undefined): Buffer {
 export function jweEncrypt(plaintext: Uint8Array, keys: JweKeys, opts: JweEncryptOptions = {}): { text: string; kid: string | undefined; enc: JweEnc; wrap: JweWrap } {
   if (keys.recipients && keys.recipients.length > 1) return encryptToRecipients(plaintext, keys.recipients, opts);
   if (keys.recipients?.length === 1 && !keys.rsa) keys = { ...keys, rsa: keys.recipients[0]! };
-  const wrap: JweWrap = opts.wrap ?? (keys.kek ? (`A${keys.kek.bits}GCMKW` as JweWrap) : keys.rsa ? 'RSA-OAEP-256' : keys.passphrase && !keys.secret ? 'PBES2-HS256+A128KW' : 'dir');
+  const wrap: JweWrap = opts.wrap ?? (keys.kek ? (`A${keys.kek.bits}GCMKW` as JweWrap) : keys.rsa ? (isEcdhKey(keys.rsa) ? 'ECDH-ES+A256KW' : 'RSA-OAEP-256') : keys.passphrase && !keys.secret ? 'PBES2-HS256+A128KW' : 'dir');
   if (keys.kek && wrap !== `A${keys.kek.bits}GCMKW`) throw new UsageError(`an HSM key of ${keys.kek.bits} bits wraps with A${keys.kek.bits}GCMKW, not ${wrap}`);
   const serialization = opts.serialization ?? 'compact';
   if (opts.aad && serialization === 'compact') throw new UsageError('the compact JWE cannot carry --aad; use --format jwe-json');
@@ -152,7 +167,15 @@ export function jweEncrypt(plaintext: Uint8Array, keys: JweKeys, opts: JweEncryp
   let kid = opts.kid;
   let cek: Buffer;
   let encryptedKey: Buffer = Buffer.alloc(0);
-  if (wrap === 'dir') {
+  if ((opts.apu || opts.apv) && !isEcdhWrap(wrap)) throw new UsageError(`--apu and --apv go with ECDH-ES, not ${wrap}`);
+  if (isEcdhWrap(wrap)) {
+    const pub = needEc(keys, wrap, 'public');
+    kid ??= rsaThumbprint(pub);
+    const r = ecdhesSend(wrap, enc, cekLen, pub, { ...(opts.apu ? { apu: opts.apu } : {}), ...(opts.apv ? { apv: opts.apv } : {}) });
+    cek = r.cek;
+    encryptedKey = r.encryptedKey;
+    Object.assign(extra, r.header);
+  } else if (wrap === 'dir') {
     const key = needSecret(keys, wrap);
     if (key.length !== cekLen) throw new KeyError(`key is ${key.length} bytes but ${enc} needs ${cekLen} bytes`, 'ERR_KEY_LENGTH');
     cek = Buffer.from(key);
@@ -212,15 +235,26 @@ export function jweEncrypt(plaintext: Uint8Array, keys: JweKeys, opts: JweEncryp
 }
 
 /**
- * One JWE for several RSA public keys (age's several `-r`): the general JSON
+ * One JWE for several public keys, RSA, EC or X25519 (age's several `-r`): the general JSON
  * serialization, `enc` in the protected header, each recipient's `alg` and
  * `kid` (its RFC 7638 thumbprint) in its own header.
  */
 function encryptToRecipients(plaintext: Uint8Array, recipients: KeyObject[], opts: JweEncryptOptions): { text: string; kid: string | undefined; enc: JweEnc; wrap: JweWrap } {
   if (opts.serialization === 'compact') throw new UsageError('a compact JWE holds one recipient; use --format jwe-json for several');
   if (recipients.length > codec.MAX_RECIPIENTS) throw new UsageError(`at most ${codec.MAX_RECIPIENTS} recipients`);
-  const wrap = opts.wrap ?? 'RSA-OAEP-256';
-  if (wrap !== 'RSA-OAEP' && wrap !== 'RSA-OAEP-256') throw new UsageError(`several recipients need --wrap RSA-OAEP or RSA-OAEP-256, not ${wrap}`);
+  // Each recipient's own key management: RSA-OAEP-256 for an RSA key, ECDH-ES+A256KW for an EC or X25519
+  // key, unless --wrap names one (which must then fit every key). Direct ECDH-ES cannot serve two recipients.
+  const wrapOf = (pub: KeyObject): JweWrap => {
+    const ec = isEcdhKey(pub);
+    const w = opts.wrap ?? (ec ? 'ECDH-ES+A256KW' : 'RSA-OAEP-256');
+    if (ec ? !(isEcdhWrap(w) && w !== 'ECDH-ES') : w !== 'RSA-OAEP' && w !== 'RSA-OAEP-256') {
+      throw new UsageError(`several recipients need --wrap RSA-OAEP or RSA-OAEP-256 (RSA keys) or ECDH-ES+A128KW/A192KW/A256KW (EC and X25519 keys), not ${w}${opts.wrap ? ` for ${ec ? 'an EC' : 'an RSA'} key` : ''}`);
+    }
+    return w;
+  };
+  const wraps = recipients.map(wrapOf);
+  const wrap = wraps[0]!;
+  if ((opts.apu || opts.apv) && !wraps.some(isEcdhWrap)) throw new UsageError('--apu and --apv go with ECDH-ES');
   if (opts.kid !== undefined) throw new UsageError('--kid names one key; with several recipients each gets its own thumbprint');
   const enc = opts.enc ?? 'A256GCM';
   const cek = randomBytes(specOf(enc).keyLen);
@@ -232,7 +266,15 @@ function encryptToRecipients(plaintext: Uint8Array, recipients: KeyObject[], opt
       serialization: 'general',
       protectedB64,
       protectedHeader: header,
-      recipients: recipients.map((pub) => ({ header: { alg: wrap, kid: rsaThumbprint(pub) }, encryptedKey: rsaOaepEncrypt(pub, wrap === 'RSA-OAEP' ? 'sha1' : 'sha256', cek) })),
+      recipients: recipients.map((pub, i) => {
+        const w = wraps[i]!;
+        if (isEcdhWrap(w)) {
+          const r = ecdhesSend(w, enc, cek.length, pub, { cek, ...(opts.apu ? { apu: opts.apu } : {}), ...(opts.apv ? { apv: opts.apv } : {}) });
+          r.cek.fill(0);
+          return { header: { alg: w, kid: rsaThumbprint(pub), ...r.header }, encryptedKey: r.encryptedKey };
+        }
+        return { header: { alg: w, kid: rsaThumbprint(pub) }, encryptedKey: rsaOaepEncrypt(pub, w === 'RSA-OAEP' ? 'sha1' : 'sha256', cek) };
+      }),
       iv: Buffer.alloc(0),
       ciphertext: Buffer.alloc(0),
       tag: Buffer.alloc(0),
@@ -315,6 +357,7 @@ function unwrapCek(c: Checked, r: codec.JweRecipient, keys: JweKeys): Buffer {
     if (key.length !== cekLen) throw new KeyError(`key is ${key.length} bytes but ${c.enc} needs ${cekLen} bytes`, 'ERR_KEY_LENGTH');
     return Buffer.from(key);
   }
+  if (isEcdhWrap(wrap)) return ecdhesReceive(wrap, c.enc, cekLen, c.header, r.encryptedKey, needEc(keys, wrap, 'private'));
   let cek: Buffer | undefined;
   if (wrap === 'RSA-OAEP' || wrap === 'RSA-OAEP-256') {
     const priv = needRsa(keys, wrap, 'private');
@@ -360,12 +403,19 @@ function unwrapCek(c: Checked, r: codec.JweRecipient, keys: JweKeys): Buffer {
 function wrapTakes(wrap: JweWrap, keys: JweKeys): boolean {
   if (keys.kek) return wrap === `A${keys.kek.bits}GCMKW`;
   if (wrap.startsWith('PBES2')) return Boolean(keys.passphrase);
-  if (wrap.startsWith('RSA')) return Boolean(keys.rsa);
+  if (isEcdhWrap(wrap)) return isEcdhKey(keys.rsa);
+  if (wrap.startsWith('RSA')) return Boolean(keys.rsa) && !isEcdhKey(keys.rsa);
   return Boolean(keys.secret);
 }
 
+function asymKind(k: KeyObject): string {
+  if (k.asymmetricKeyType === 'rsa') return 'an RSA key';
+  if (k.asymmetricKeyType === 'x25519') return 'an X25519 key';
+  return k.asymmetricKeyType === 'ec' ? `an EC key (${k.asymmetricKeyDetails?.namedCurve ?? 'explicit curve'})` : `a ${k.asymmetricKeyType ?? 'public'} key`;
+}
+
 function keyKind(keys: JweKeys): string {
-  return keys.kek ? 'an HSM key' : keys.secret ? 'a symmetric key' : keys.rsa ? 'an RSA key' : keys.passphrase ? 'a passphrase' : 'no key';
+  return keys.kek ? 'an HSM key' : keys.secret ? 'a symmetric key' : keys.rsa ? asymKind(keys.rsa) : keys.passphrase ? 'a passphrase' : 'no key';
 }
 
 /** Estimated PBES2 work of one recipient (0 for other algorithms); p2c is checked in unwrapCek. */

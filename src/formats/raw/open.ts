@@ -1,4 +1,5 @@
 import { checkKeyLength, specOf } from '../../crypto/aead.js';
+import type { Alg } from '../../crypto/algs.js';
 import { SCRYPT_DEFAULTS } from '../../crypto/kdf.js';
 import { FormatError, KeyError, UsageError } from '../../errors.js';
 import { keyId } from '../../keys/kid.js';
@@ -8,6 +9,16 @@ import { b64decodeStrict } from '../common/base64.js';
 import { checkNonceBytes, kdfKey, pickAlg, toBytes, type Opened } from '../common/open.js';
 import * as raw from './codec.js';
 import { openRawBytes } from './rawOpen.js';
+
+/**
+ * Raw input carries no algorithm: read with the GCM default, an input whose
+ * length fits AES-CBC (IV + whole blocks) may be CBC. Said from its length
+ * alone, which is public, so the one authentication failure stays one.
+ */
+function cbcHint(length: number, used: Alg, cbc: string): string | undefined {
+  if (length < 32 || length % 16 !== 0) return undefined;
+  return `read as ${used}, as no --alg was given; if it is AES-CBC (IV + ciphertext), pass --alg ${cbc}`;
+}
 
 export function openRaw(text: string, keys: Keys, opts: DecryptOptions, forVerify: boolean): Opened {
   if (opts.embeddedKey) throw new UsageError('--embedded-key needs a JSON envelope; raw input carries no key');
@@ -33,7 +44,7 @@ export function openRaw(text: string, keys: Keys, opts: DecryptOptions, forVerif
       k.fill(0);
     }
   }
-  if (keys.rsa && !keys.secret) throw new KeyError('an RSA key can only decrypt JWE input', 'ERR_KEY_TYPE');
+  if (keys.rsa && !keys.secret) throw new KeyError('an RSA or EC key can only decrypt JWE input', 'ERR_KEY_TYPE');
   // Raw input names no kid: with a keyring, every key is tried (plain CBC: the primary only, as padding is no proof).
   // Every one, not the first that works: GCM does not commit to its key, so an input made to open under two keys is refused.
   const primary = secretFor(keys, undefined);
@@ -49,9 +60,13 @@ export function openRaw(text: string, keys: Keys, opts: DecryptOptions, forVerif
   raw.split(bytes, alg, nonceLen); // too short: malformed, before any key is tried
   if (forVerify && !spec.authenticated) throw new FormatError('unauthenticated algorithm', 'ERR_UNAUTHENTICATED');
   let used: Uint8Array | undefined;
+  const details = [
+    ...(keys.ring ? [`raw input names no kid, and none of the keyring's ${candidates.length} key${candidates.length === 1 ? '' : 's'} of ${spec.keyLen} bytes authenticated it`] : []),
+    ...(!opts.alg && spec.kind === 'gcm' ? [cbcHint(bytes.length, alg, `A${spec.keyLen * 8}CBC`)].filter((h): h is string => h !== undefined) : []),
+  ];
   const plaintext = openRawBytes(bytes, alg, nonceLen, candidates, userAad, {
     usedKey: (k) => (used = k),
-    ...(keys.ring ? { authDetail: `raw input names no kid, and none of the keyring's ${candidates.length} key${candidates.length === 1 ? '' : 's'} of ${spec.keyLen} bytes authenticated it` } : {}),
+    ...(details.length ? { authDetail: details.join('; ') } : {}),
   });
   return { plaintext, alg, kid: keyId(used!) };
 }

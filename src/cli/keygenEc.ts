@@ -1,0 +1,60 @@
+import { existsSync } from 'node:fs';
+import { ECDH_CURVES, generateEcdhPair, publicJwk, type EcdhCurve } from '../crypto/ecdh.js';
+import { IOError, UsageError } from '../errors.js';
+import { writeFileAtomic } from '../io/output.js';
+import { ECDH_WRAPS, type EcdhWrap } from '../formats/jwe/ecdhes.js';
+import { rsaThumbprint } from '../keys/structured.js';
+import type { Ui } from './ui.js';
+
+export { ECDH_WRAPS, ECDH_CURVES };
+
+export interface EcKeygenFlags {
+  alg: EcdhWrap;
+  crv?: string;
+  format?: 'pem' | 'jwk';
+  output?: string;
+  force?: boolean;
+  bits?: string;
+  encoding?: string;
+  json?: boolean;
+  env?: string;
+  ini?: string;
+}
+
+/**
+ * `keygen --alg ECDH-ES[+A*KW] --crv CRV -o FILE`: a key pair for JWE key
+ * agreement. The private key goes to FILE (mode 0600, O_EXCL unless
+ * --force), the public key to FILE.pub; PKCS#8/SPKI PEM by default, or JWKs
+ * with `kid` (RFC 7638 thumbprint), `alg` and `use: "enc"`.
+ */
+export function keygenEc(o: EcKeygenFlags, ui: Ui): void {
+  if (o.output === undefined) throw new UsageError(`keygen --alg ${o.alg} needs -o FILE (the public key goes to FILE.pub)`);
+  if (o.json || o.env !== undefined || o.ini !== undefined) throw new UsageError('EC key pairs are written to files only: use -o FILE');
+  if (o.encoding !== undefined) throw new UsageError('--encoding applies to symmetric keys; use --format pem|jwk');
+  if (o.bits !== undefined) throw new UsageError('--bits applies to RSA keys; an EC key takes --crv');
+  const crv = (o.crv ?? 'P-256') as EcdhCurve;
+  if (!(ECDH_CURVES as readonly string[]).includes(crv)) throw new UsageError(`--crv takes ${ECDH_CURVES.join(', ')}`);
+  const pubPath = `${o.output}.pub`;
+  for (const p of [o.output, pubPath]) {
+    if (existsSync(p) && !o.force) throw new IOError(`${p} already exists; use --force to replace it`, 'ERR_EXISTS');
+  }
+  const { privateKey, publicKey } = generateEcdhPair(crv);
+  const kid = rsaThumbprint(publicKey);
+  let priv: string;
+  let pub: string;
+  if (o.format === 'jwk') {
+    const meta = { kid, alg: o.alg, use: 'enc' };
+    const d = privateKey.export({ format: 'jwk' }).d!;
+    priv = `${JSON.stringify({ ...publicJwk(publicKey), d, ...meta })}\n`;
+    pub = `${JSON.stringify({ ...publicJwk(publicKey), ...meta })}\n`;
+  } else {
+    priv = privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
+    pub = publicKey.export({ format: 'pem', type: 'spki' }) as string;
+  }
+  writeFileAtomic(o.output, priv, { mode: 0o600, overwrite: Boolean(o.force) });
+  writeFileAtomic(pubPath, pub, { mode: 0o644, overwrite: Boolean(o.force) });
+  ui.line(`wrote ${o.alg} ${crv} private key to ${o.output} (mode 0600) and public key to ${pubPath}, kid ${kid}`);
+  ui.hint(`encrypt with: aes-payload encrypt --format jwe --wrap ${o.alg} --recipient ${pubPath}; decrypt with --key-file ${o.output}`);
+}
+
+export const isEcAlg = (s: string): s is EcdhWrap => (ECDH_WRAPS as readonly string[]).includes(s);

@@ -1,0 +1,105 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import { IOError, UsageError } from '../errors.js';
+import { writeFileAtomic } from '../io/output.js';
+
+export const DRIVER = 'aes-payload';
+
+/** Run git (no shell), failing with one line. */
+export function git(args: string[], cwd?: string): string {
+  const r = spawnSync('git', args, { encoding: 'utf8', ...(cwd ? { cwd } : {}), stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.error) throw new IOError(`cannot run git: ${(r.error as NodeJS.ErrnoException).code ?? r.error.message}`, 'ERR_GIT');
+  if (r.status !== 0) throw new IOError(`git ${args[0]} failed: ${(r.stderr || '').trim().split('\n')[0] ?? ''}`, 'ERR_GIT');
+  return r.stdout;
+}
+
+/** git config --get, or undefined when unset. */
+function configGet(name: string, cwd: string): string | undefined {
+  const r = spawnSync('git', ['config', '--local', '--get', name], { encoding: 'utf8', cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  return r.status === 0 ? r.stdout.replace(/\n$/, '') : undefined;
+}
+
+/** A word for sh: as it is when it is plainly safe, else single-quoted. */
+export function shWord(s: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * How the drivers call aes-payload: the absolute path of the program running
+ * now (the single executable, or bin/aes-payload.js), so that git finds the
+ * same tool whatever PATH its caller has (an IDE, a GUI client) and
+ * whatever directory it runs the driver in.
+ */
+export function selfCommand(): string {
+  let sea = false;
+  try {
+    sea = (process.getBuiltinModule('node:sea') as unknown as { isSea(): boolean } | undefined)?.isSea() ?? false;
+  } catch {
+    /* not a single executable */
+  }
+  const p = sea ? process.execPath : process.argv[1];
+  if (!p) return DRIVER;
+  let real = p;
+  try {
+    real = realpathSync(p);
+  } catch {
+    /* as given */
+  }
+  // dist/aes-payload.cjs is run by bin/aes-payload.js; the command is the bin script next to it.
+  const bin = real.replace(/dist[/\\]aes-payload\.cjs$/, join('bin', 'aes-payload.js'));
+  return shWord(existsSync(bin) ? bin : real);
+}
+
+export interface SetupPlan {
+  diff: boolean;
+  merge: boolean;
+  filter: boolean;
+  patterns: string[];
+  command: string;
+}
+
+export interface SetupReport {
+  root: string;
+  gitattributes: { file: string; added: string[]; present: string[] };
+  config: { name: string; value: string; changed: boolean }[];
+}
+
+/** Write the .gitattributes lines and the clone's git config for the drivers; a second run changes nothing. */
+export function gitSetup(plan: SetupPlan, cwd: string): SetupReport {
+  const root = git(['rev-parse', '--show-toplevel'], cwd).trim();
+  if (!root) throw new UsageError('git-setup runs inside a git working tree');
+  for (const p of plan.patterns) {
+    if (/[\s#"\\]/.test(p) || p.startsWith('!') || p === '') throw new UsageError(`pattern ${JSON.stringify(p)}: white space, #, ", \\ and a leading ! have other meanings in .gitattributes`);
+  }
+  const attrs = [plan.diff ? `diff=${DRIVER}` : '', plan.merge ? `merge=${DRIVER}` : '', plan.filter ? `filter=${DRIVER}` : ''].filter(Boolean).join(' ');
+  const file = join(root, '.gitattributes');
+  const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const lines = new Set(old.split('\n').map((l) => l.trim().replace(/\s+/g, ' ')));
+  const added: string[] = [];
+  const present: string[] = [];
+  for (const p of plan.patterns) {
+    const line = `${p} ${attrs}`;
+    (lines.has(line) ? present : added).push(line);
+    lines.add(line);
+  }
+  if (added.length) writeFileAtomic(file, `${old}${old && !old.endsWith('\n') ? '\n' : ''}${added.join('\n')}\n`, { overwrite: true, mode: 0o644 });
+  const want: [string, string][] = [];
+  const c = plan.command;
+  if (plan.diff) want.push([`diff.${DRIVER}.textconv`, `${c} git-textconv`]);
+  if (plan.merge) {
+    want.push([`merge.${DRIVER}.name`, 'aes-payload: three-way merge of decrypted values']);
+    want.push([`merge.${DRIVER}.driver`, `${c} git-merge %O %A %B %P`]);
+  }
+  if (plan.filter) {
+    want.push([`filter.${DRIVER}.clean`, `${c} git-filter clean %f`]);
+    want.push([`filter.${DRIVER}.smudge`, `${c} git-filter smudge %f`]);
+    want.push([`filter.${DRIVER}.required`, 'true']);
+  }
+  const config = want.map(([name, value]) => {
+    const changed = configGet(name, root) !== value;
+    if (changed) git(['config', '--local', name, value], root);
+    return { name, value, changed };
+  });
+  return { root, gitattributes: { file, added, present }, config };
+}

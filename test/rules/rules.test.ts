@@ -1,0 +1,49 @@
+// The rules file (.aes-payload.yaml, docs/FORMAT.md §15): globs and strict parsing.
+import { describe, expect, it } from 'vitest';
+import { globRegex, matchRule, parseRules } from '../../src/rules/rules.js';
+
+describe('rules file', () => {
+  it('globs: * and ? within a name, ** across names, {a,b}, a glob without / matches the name anywhere, a leading / anchors', () => {
+    const t = (g: string, p: string) => globRegex(g).test(p);
+    expect(t('.env', '.env')).toBe(true);
+    expect(t('.env', 'svc/a/.env')).toBe(true);
+    expect(t('/.env', 'svc/.env')).toBe(false);
+    expect(t('/.env', '.env')).toBe(true);
+    expect(t('config/*.json', 'config/app.json')).toBe(true);
+    expect(t('config/*.json', 'config/x/app.json')).toBe(false);
+    expect(t('config/**/*.json', 'config/app.json')).toBe(true);
+    expect(t('config/**/*.json', 'config/x/y/app.json')).toBe(true);
+    expect(t('*.{yaml,yml}', 'a/b.yml')).toBe(true);
+    expect(t('?.env', 'ab.env')).toBe(false);
+    expect(t('a.env', 'aXenv')).toBe(false); // "." is literal
+    expect(() => globRegex('{a,b')).toThrow(/unclosed/);
+  });
+
+  it('parses the documented shape, resolves key files against its directory, and matches the first rule', async () => {
+    const r = await parseRules('version: 1\nkey: {key-file: team.key}\nrules:\n  - path: [".env", "x/*.env"]\n    fields: "*_PASSWORD, API_TOKEN"\n  - path: "*.yaml"\n    fields-regex: "^pass"\n    type: yaml\n    key: {key-env: K}\n', '/repo/.aes-payload.yaml');
+    expect(r.key).toEqual({ keyFile: '/repo/team.key' });
+    expect(r.rules).toHaveLength(2);
+    expect(r.rules[0]!.fields!.map((f) => f.text)).toEqual(['*_PASSWORD', 'API_TOKEN']);
+    expect(r.rules[1]!.key).toEqual({ keyEnv: 'K' });
+    expect(matchRule(r, '/repo/x/a.env')?.rule.line).toBe(4);
+    expect(matchRule(r, '/repo/deep/c.yaml')?.rule.line).toBe(6);
+    expect(matchRule(r, '/elsewhere/.env')).toBeUndefined();
+  });
+
+  it('refuses what it does not know, with the line', async () => {
+    const bad: [string, RegExp][] = [
+      ['rules:\n  - path: a\n    fields: [A]\n    extra: 1\n', /line 4: unknown key "extra"/],
+      ['rules:\n  - fields: [A]\n', /line 2: a rule needs "path"/],
+      ['rules:\n  - path: a\n', /line 2: a rule needs "fields" or "fields-regex"/],
+      ['rules:\n  - path: a\n    fields-regex: "("\n', /line 3: fields-regex/],
+      ['rules:\n  - path: a\n    fields: [A]\n    type: toml\n', /line 4: type is env, json or yaml/],
+      ['rules:\n  - path: a\n    fields: [A]\n    key: {key-file: k}\n    recipients: [age1abc]\n', /a rule takes "key" or "recipients", not both/],
+      ['key: {key-cmd: x}\nrules: []\n', /line 1: key-cmd is not taken/],
+      ['key: {keyfile: x}\nrules: []\n', /line 1: unknown key source "keyfile"/],
+      ['a: &x 1\nrules: *x\n', /aliases are not taken|unknown key "a"/],
+      ['rules:\n  - path: a\n    path: b\n    fields: [A]\n', /not valid YAML/],
+      ['- just a list\n', /a mapping with a "rules" list/],
+    ];
+    for (const [text, want] of bad) await expect(parseRules(text, 'R')).rejects.toThrow(want);
+  });
+});
