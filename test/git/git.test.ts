@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, HANG_MS, PYTHON, baseEnv, oneLineError, run, tempDir } from '../../helpers.js';
+import { BIN, HANG_MS, PYTHON, baseEnv, oneLineError, run, tempDir } from '../helpers.js';
 
 const KEY = 'a1'.repeat(32);
 const root = tempDir();

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as pause } from 'node:timers/promises';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { BIN, baseEnv } from '../../helpers.js';
+import { BIN, baseEnv } from '../helpers.js';
 
 /** Only a hang (a bug) reaches this; a loaded machine never does. */
 export const BACKSTOP_MS = 5 * 60_000;

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RetentionPolicy, type JsMsg } from '@nats-io/jetstream';
-import { PYTHON, run, runPeer, tempDir } from '../../helpers.js';
+import { PYTHON, run, runPeer, tempDir } from '../helpers.js';
 import { Worker, startNats, until, type Nats } from './nats-helpers.js';
 
 const dir = tempDir();

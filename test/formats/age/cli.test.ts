@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { b64encode } from '../../../src/formats/age/b64.js';
 import { serializeHeader, type Stanza } from '../../../src/formats/age/index.js';
-import { BIN, PYTHON, ROOT, oneLineError, run, runPeer, tempDir } from '../../../helpers.js';
+import { BIN, PYTHON, ROOT, oneLineError, run, runPeer, tempDir } from '../../helpers.js';
 
 const dir = tempDir();
 let n = 0;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Decrypter, Encrypter, generateHybridIdentity, identityToRecipient } from 'age-encryption';
 import { describe, expect, it } from 'vitest';
 import { pqAvailable } from '../../../src/formats/age/index.js';
-import { BIN, PYTHON, ROOT, baseEnv, oneLineError, run, runPeer, tempDir } from '../../../helpers.js';
+import { BIN, PYTHON, ROOT, baseEnv, oneLineError, run, runPeer, tempDir } from '../../helpers.js';
 
 const AGE = '/usr/bin/age';
 const AGE_KEYGEN = '/usr/bin/age-keygen';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import * as jose from 'jose';
 import { describe, expect, it } from 'vitest';
 import { AUTH_FAILED_MESSAGE } from '../../../src/errors.js';
-import { oneLineError, run, tempDir, vector } from '../../../helpers.js';
+import { oneLineError, run, tempDir, vector } from '../../helpers.js';
 
 const dir = tempDir();
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as jose from 'jose';
 import { describe, expect, it } from 'vitest';
 import { JWE_ENCS, type JweEnc } from '../../../src/formats/jwe/jwe.js';
-import { PYTHON, ROOT, run, runPeer, tempDir } from '../../../helpers.js';
+import { PYTHON, ROOT, run, runPeer, tempDir } from '../../helpers.js';
 
 const dir = tempDir();
 const CURVES = ['P-256', 'P-384', 'P-521', 'X25519'] as const;

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { agree, checkPublic, concatKdf, publicFromJwk, publicFromSpki, type EcdhCurve } from '../../../src/crypto/ecdh.js';
 import { AesPayloadError, AuthError, FormatError, KeyError } from '../../../src/errors.js';
 import { jweDecrypt, jweEncrypt, type JweWrap } from '../../../src/formats/jwe/jwe.js';
-import { hex, vector } from '../../../helpers.js';
+import { hex, vector } from '../../helpers.js';
 
 interface EcdhCase {
   tcId: number;
