@@ -34,7 +34,7 @@ export const KEY_SOURCES = `Keys (never on the command line):
 /**
  * Every environment variable aes-payload reads, for the top-level help and
  * the man page's ENVIRONMENT section (help2man makes a section of a
- * heading that ends in a colon). test/help.test.ts test/ecosystem.test.ts checks it against src/ and the man page.
+ * heading that ends in a colon). test/ecosystem.test.ts checks it against src/ and the man page.
  */
 export const ENVIRONMENT = `Environment:
   AES_PAYLOAD_KEY            the key, when no key flag is given
