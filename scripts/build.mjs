@@ -47,7 +47,10 @@ const lazyChildProcess = {
 // ora imports cli-spinners' whole table (32 KB, most of the spinners in
 // the bundle) and uses two of them: `dots`, and `line` where the terminal
 // lacks Unicode; the CLI never names another. Only those two are bundled,
-// taken from the package's own table at build time.
+// taken from the package's own table at build time. The metafile names that
+// virtual module `spinners:cli-spinners`, not a file under node_modules, so
+// the notices are told of cli-spinners here: its data is bundled all the same.
+let spinnersBundled = false;
 const twoSpinners = {
   name: 'two-spinners',
   setup(build) {
@@ -55,6 +58,7 @@ const twoSpinners = {
       args.importer.includes(`${join('node_modules', 'ora')}`) ? { path: 'cli-spinners', namespace: 'spinners' } : undefined,
     );
     build.onLoad({ filter: /.*/, namespace: 'spinners' }, () => {
+      spinnersBundled = true;
       const all = JSON.parse(readFileSync(join(root, 'node_modules/cli-spinners/spinners.json'), 'utf8'));
       return { contents: `module.exports = ${JSON.stringify({ dots: all.dots, line: all.line })};`, loader: 'js' };
     });
@@ -76,6 +80,7 @@ const main = await esbuild.build({
   plugins: [lazyChildProcess, twoSpinners],
 });
 metafiles.push(main.metafile);
+if (spinnersBundled) metafiles.push({ inputs: { [join('node_modules', 'cli-spinners', 'spinners.json')]: { bytes: 0, imports: [] } } });
 
 // nats: the NATS client for `worker` (the connection and JetStream), in one file.
 const vendoredSources = { yaml: 'module.exports = require("yaml");', selfsigned: 'module.exports = require("selfsigned");', nats: 'module.exports = { ...require("@nats-io/transport-node"), ...require("@nats-io/jetstream") };' };
