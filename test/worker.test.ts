@@ -334,6 +334,13 @@ describe('worker, review findings', () => {
     }
   });
 
+  it("a failing --key-cmd's stderr is not quoted in the worker's error (it goes to logs and could hold key material)", () => {
+    const r = run(['worker', '--nats', nats.url, '--stream', 'X', '--in', 'x.in', '--out', 'x.out', 'encrypt', '--key-cmd', 'sh -c "echo KEYMATERIAL0123456789abcdef >&2; exit 2"'], { env: {} });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/^aes-payload: the key command sh exited with status 2 \(its stderr is not shown/);
+    expect(r.stderr).not.toContain('KEYMATERIAL');
+  });
+
   it('a user and password, or a token, in NATS_URL authenticate to a server that requires them', async () => {
     for (const [extra, url, auth] of [
       [['--user', 'alice', '--pass', 'p@ss:w0rd'], (p: string) => `nats://alice:p%40ss%3Aw0rd@${p}`, { user: 'alice', pass: 'p@ss:w0rd' }],

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { UsageError, ioError, quote } from '../errors.js';
 import { parsePaths } from '../fields/paths.js';
+import { hideKeyCommandStderr } from '../keys/command.js';
 import { publicOf } from '../keys/structured.js';
 import type { DecryptFormat, DecryptOptions, EncryptFormat, EncryptOptions, Keys } from '../payload.js';
 import { recordOp, type WorkerOp } from '../worker/record.js';
@@ -112,7 +113,9 @@ export function registerWorker(program: Command, ui: Ui): void {
       }
     }
     const alg = asAlg(o.alg);
-    // The key (a --key-cmd runs once, here, on each machine).
+    // The key (a --key-cmd runs once, here, on each machine). A worker's stderr goes to logs: a failing
+    // key command's stderr is not quoted there.
+    hideKeyCommandStderr();
     const r = await resolveCliKeys(o, ui);
     let keys: Keys;
     let opts: EncryptOptions | DecryptOptions;
