@@ -175,6 +175,9 @@ export async function runWorker(c: WorkerConfig): Promise<number> {
       server = bound.server;
       const host = c.metrics.host.includes(':') ? `[${c.metrics.host}]` : c.metrics.host;
       log({ level: 'info', msg: 'metrics', url: `http://${host}:${bound.port}/metrics` });
+      if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/i.test(c.metrics.host)) {
+        log({ level: 'warn', msg: 'metrics are served without authentication to every host that can reach this address; prefer 127.0.0.1 behind a scraper on the machine, or a firewall', url: `http://${host}:${bound.port}/metrics` });
+      }
     }
 
     let lost: unknown;
