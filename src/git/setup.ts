@@ -14,6 +14,13 @@ export function git(args: string[], cwd?: string): string {
   return r.stdout;
 }
 
+/** The top of the working tree `cwd` is in. */
+export function repoRoot(cwd: string): string {
+  const root = git(['rev-parse', '--show-toplevel'], cwd).trim();
+  if (!root) throw new UsageError('git-setup runs inside a git working tree');
+  return root;
+}
+
 /** git config --get, or undefined when unset. */
 function configGet(name: string, cwd: string): string | undefined {
   const r = spawnSync('git', ['config', '--local', '--get', name], { encoding: 'utf8', cwd, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -67,8 +74,7 @@ export interface SetupReport {
 
 /** Write the .gitattributes lines and the clone's git config for the drivers; a second run changes nothing. */
 export function gitSetup(plan: SetupPlan, cwd: string): SetupReport {
-  const root = git(['rev-parse', '--show-toplevel'], cwd).trim();
-  if (!root) throw new UsageError('git-setup runs inside a git working tree');
+  const root = repoRoot(cwd);
   for (const p of plan.patterns) {
     if (/[\s#"\\]/.test(p) || p.startsWith('!') || p === '') throw new UsageError(`pattern ${JSON.stringify(p)}: white space, #, ", \\ and a leading ! have other meanings in .gitattributes`);
   }
