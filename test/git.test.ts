@@ -572,3 +572,25 @@ describe('review: set', () => {
     expect(decrypted(d, '.env')).toContain('DB_PASSWORD=\n');
   });
 });
+
+describe('review: git-setup idempotence', () => {
+  it('a wider run widens the line for the same pattern; a --no-checkout clone is told to check out first; cachetextconv is warned about', () => {
+    const d = repo('rules:\n  - path: "secrets/*.env"\n    fields: ["*"]\n', {}, ['--diff', 'secrets/*.env']);
+    writeFileSync(join(d, '.gitattributes'), `*.png binary\n${readFileSync(join(d, '.gitattributes'), 'utf8')}`);
+    const s = aes(d, ['git-setup', '--filter', 'secrets/*.env']);
+    expect(s.code, s.stderr).toBe(0);
+    expect(readFileSync(join(d, '.gitattributes'), 'utf8')).toBe('*.png binary\nsecrets/*.env diff=aes-payload merge=aes-payload filter=aes-payload\n');
+    const again = aes(d, ['git-setup', '--json', '--filter', '--diff', '--merge', 'secrets/*.env']);
+    expect(JSON.parse(again.out).gitattributes.added).toEqual([]);
+    ok(d, ['config', 'diff.aes-payload.cachetextconv', 'true']);
+    const w = aes(d, ['git-setup']);
+    expect(w.code, w.stderr).toBe(0);
+    expect(w.stderr).toMatch(/warning: diff\.aes-payload\.cachetextconv is set/);
+    commitBase(d);
+    const c = join(root, `clone${n++}`);
+    ok(root, ['clone', '-q', '--no-checkout', d, c]);
+    const nc = aes(c, ['git-setup', 'secrets/*.env']);
+    expect(nc.code).toBe(2);
+    expect(oneLineError(nc.stderr)).toMatch(/run git checkout first/);
+  });
+});

@@ -70,7 +70,9 @@ export function registerGitSetup(program: Command, ui: Ui): void {
     for (const l of r.gitattributes.added) ui.line(`.gitattributes: added ${l}`);
     for (const l of r.gitattributes.present) ui.line(`.gitattributes: already has ${l}`);
     for (const c of r.config) ui.line(`git config ${c.name}: ${c.changed ? 'set' : 'already set'}`);
+    for (const w of r.warnings) ui.warn(w);
     if (r.gitattributes.added.length) ui.line('commit .gitattributes; every other clone runs aes-payload git-setup once');
+    if (o.filter && r.gitattributes.added.length) ui.line('files already checked out stay as they are until checked out again (git checkout -- PATTERN)');
   });
 }
 
