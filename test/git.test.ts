@@ -570,6 +570,9 @@ describe('review: set', () => {
     expect(decrypted(d, '.env')).toContain('DB_PASSWORD=base-env-pw');
     set(d, '.env', 'DB_PASSWORD', '', ['--allow-empty']);
     expect(decrypted(d, '.env')).toContain('DB_PASSWORD=\n');
+    const orphan = aes(d, ['set', 'config/app.json', 'db.none.password'], 'x');
+    expect(orphan.code).toBe(2);
+    expect(oneLineError(orphan.stderr)).toMatch(/its parent does not exist in the document; set the parent first/);
   });
 });
 
