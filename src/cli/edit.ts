@@ -20,7 +20,7 @@ import { decrypt, detectFormat, encrypt, keyForKid, type KeyArg } from '../paylo
 import { refuseRecipients, writerRulesKey, rulesFor } from '../rules/rules.js';
 import { rulePaths } from '../rules/fields.js';
 import { typeOfKind } from '../git/docs.js';
-import { addKeyOptions, hasKeyFlag, keysOf, promptConfirm, resolveCliKeys, signalStatus, type KeyFlags } from './common.js';
+import { addKeyOptions, keysOf, promptConfirm, resolveCliKeys, signalStatus, type KeyFlags } from './common.js';
 import { withHelp } from './help.js';
 import type { Ui } from './ui.js';
 

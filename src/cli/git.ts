@@ -14,7 +14,7 @@ import { mergeFields } from '../git/merge.js';
 import { DRIVER, gitSetup, repoRoot, selfCommand } from '../git/setup.js';
 import { rulePaths } from '../rules/fields.js';
 import { findRulesFile, gitPatterns, loadRules, matchRule, refuseRecipients, writerRulesKey, type Rules } from '../rules/rules.js';
-import { resolveKeys, keySourceFlags } from '../keys/resolve.js';
+import { resolveKeys } from '../keys/resolve.js';
 import { addKeyOptions, type KeyFlags } from './common.js';
 import { withHelp } from './help.js';
 import type { Ui } from './ui.js';

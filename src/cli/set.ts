@@ -13,7 +13,7 @@ import { Source } from '../io/source.js';
 import { keyForKid } from '../payload.js';
 import { exactPath, rulePaths } from '../rules/fields.js';
 import { refuseRecipients, writerRulesKey, rulesFor } from '../rules/rules.js';
-import { addKeyOptions, hasKeyFlag, inputTypeOf, inputTypeOption, keysOf, promptSecret, resolveCliKeys, type KeyFlags } from './common.js';
+import { addKeyOptions, inputTypeOf, inputTypeOption, keysOf, promptSecret, resolveCliKeys, type KeyFlags } from './common.js';
 import { withHelp } from './help.js';
 import { isTerminal } from './terminal.js';
 import type { InputType } from '../payload.js';
