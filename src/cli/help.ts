@@ -44,7 +44,9 @@ export const ENVIRONMENT = `Environment:
   AES_PAYLOAD_PKCS11_MODULE  the PKCS#11 module for --key-uri (default of --pkcs11-module)
   AES_PAYLOAD_KDF_BUDGET     seconds of passphrase (scrypt/PBES2) work a run may do (default 60)
   AES_PAYLOAD_THREADS        worker threads, 0-16 (--lines: default one per core; streams: default none)
+  AES_PAYLOAD_CONFIG         the rules file (as --config) for encrypt, edit, set and the git commands
   AES_PAYLOAD_DEBUG          1: a stack trace with an internal error
+  NATS_URL                   the NATS server(s) for aes-payload worker (as --nats)
   NO_COLOR                   non-empty: no colour on stderr
   FORCE_COLOR                colour on stderr even off a terminal (0 turns it off); wins over NO_COLOR
   VISUAL, EDITOR             the editor for aes-payload edit`;

@@ -6,6 +6,7 @@ import { loadYaml } from '../fields/yamlfields.js';
 import { rulePaths } from '../rules/fields.js';
 import type { Match } from '../rules/rules.js';
 import { encryptedKind, kindOfType, plaintextOf } from './docs.js';
+import { CONFLICT_PREFIX } from './merge.js';
 
 /** The blob git already has for a path (the index, else HEAD), or undefined. */
 export function knownBlob(path: string): string | undefined {
@@ -41,6 +42,9 @@ export async function clean(plain: string, path: string, match: Match | undefine
     const c = fieldCodec(already).check(plain, k, { require, what: path });
     if (c.plaintext.length) throw new UsageError(`${path}: looks encrypted, but ${c.plaintext.slice(0, 3).join(', ')} ${c.plaintext.length === 1 ? 'is' : 'are'} in the clear where the rules say encrypted; refusing to store it`);
     return plain;
+  }
+  if (plain.includes(CONFLICT_PREFIX) && plain.includes(' >>>>>>> ')) {
+    throw new UsageError(`${path}: holds an unresolved merge conflict (a value "${CONFLICT_PREFIX.trim()} … >>>>>>> …"); edit the file to keep one value, then git add`);
   }
   const old = knownBlob(path);
   const oldKind = old !== undefined ? await encryptedKind(old) : undefined;

@@ -18,8 +18,8 @@ export async function driverKeys(flags: KeySource, rules: Rules | undefined, ui:
   if (keySourceFlags(flags).length) sources.push(flags);
   else {
     if (process.env.AES_PAYLOAD_KEY || process.env.AES_PAYLOAD_KEYRING || process.env.AES_PAYLOAD_KEY_CMD) sources.push({ keyEncoding: flags.keyEncoding ?? 'auto' });
-    if (rules?.key) sources.push(rules.key);
-    for (const r of rules?.rules ?? []) if (r.key) sources.push(r.key);
+    if (rules?.key) sources.push({ ...rules.key, origin: `the key named in ${rules.file}` });
+    for (const r of rules?.rules ?? []) if (r.key) sources.push({ ...r.key, origin: `the key named in ${rules!.file} (line ${r.line})` });
   }
   if (!sources.length) throw new KeyError('no key: set AES_PAYLOAD_KEY (or AES_PAYLOAD_KEYRING, AES_PAYLOAD_KEY_CMD), or name one in .aes-payload.yaml; git drivers never prompt', 'ERR_NO_KEY');
   const byKid = new Map<string, Uint8Array>();

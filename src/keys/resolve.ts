@@ -49,6 +49,8 @@ export interface KeySource {
   pkcs11Module?: string;
   /** The environment variable holding the HSM PIN; default: a prompt. */
   pinEnv?: string;
+  /** Where this source was named (a rules file), put in front of its errors. */
+  origin?: string;
 }
 
 export interface KeyContext {
@@ -281,6 +283,16 @@ export function generatePassphrase(): string {
  * ```
  */
 export async function resolveKeys(src: KeySource, ctx: KeyContext, confirmPassphrase = false): Promise<ResolvedKeys> {
+  if (src.origin === undefined) return resolveKeysOf(src, ctx, confirmPassphrase);
+  try {
+    return await resolveKeysOf(src, ctx, confirmPassphrase);
+  } catch (e) {
+    if (e instanceof Error && !e.message.startsWith(src.origin)) e.message = `${src.origin}: ${e.message}`;
+    throw e;
+  }
+}
+
+async function resolveKeysOf(src: KeySource, ctx: KeyContext, confirmPassphrase: boolean): Promise<ResolvedKeys> {
   const chosen = keySourceFlags(src);
   if (chosen.length > 1) throw new UsageError(`choose one key source, not ${chosen.join(' and ')}`);
   if (src.ini === undefined && (src.iniSection !== undefined || src.iniKey !== undefined)) {
