@@ -34,6 +34,7 @@ import { keyContext, resolveCliKeys, type KeyFlags } from './common.js';
 import { readSecretFile } from '../keys/resolve.js';
 import { progress } from './progress.js';
 import { isTerminal } from './terminal.js';
+import { terminalTextSink } from '../io/ttyText.js';
 import type { Ui } from './ui.js';
 
 export interface AgeIdentityFlags {
@@ -134,7 +135,9 @@ export async function decryptAgeCli(
       );
     }
     const fileKey = openHeader(input, ids, budget);
-    const sink: Sink = out === 'discard' ? discardSink() : sinkFor(out, 0o600);
+    // Plaintext for a terminal must be printable text, as for streams and JWE (src/io/ttyText.ts); -o - forces it.
+    const toTty = out !== 'discard' && out.output === undefined && isTerminal(1);
+    const sink: Sink = out === 'discard' ? discardSink() : toTty ? terminalTextSink(sinkFor(out, 0o600)) : sinkFor(out, 0o600);
     const p = progress(ui, out === 'discard' ? 'verifying' : 'decrypting', src.size);
     try {
       const bytes = await openBody(input, fileKey, emitTo(sink), (n) => p.update(n));
