@@ -8,6 +8,7 @@ import { AesPayloadError, AuthError, EXIT, KeyError, UsageError, ioError } from 
 import { KdfBudget } from '../crypto/kdf.js';
 import {
   DETECT_BYTES,
+  SECRET_PREFIX,
   detect,
   formatIdentity,
   generateIdentity,
@@ -67,6 +68,9 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export function readIdentities(o: AgeIdentityFlags, ui: Ui): AgeIdentity[] {
   const ids: AgeIdentity[] = [];
   for (const f of o.identity ?? []) {
+    // -i takes a file; a key given in its place is never echoed back (as the missing file's name).
+    if (!existsSync(f) && SECRET_PREFIX.test(f)) throw new UsageError('-i takes an identity FILE, not the key itself (a key in argv is visible to other users): put it in a file, or use --identity-env NAME', 'ERR_USAGE');
+    if (!existsSync(f) && /^age1[a-z0-9]*$/i.test(f)) throw new UsageError('-i: this is a recipient (public key), not an identity; give it to encrypt -r, and decrypt with the identity file age-keygen wrote', 'ERR_USAGE');
     // As every key file: at most 1 MiB, a warning when group or others can read it.
     const raw = readSecretFile(f, 'identity file', keyContext(ui));
     try {

@@ -18,6 +18,7 @@ export { wrapFileKey, unwrapFileKey, NoIdentityMatchedError } from './stanzas.js
 export { parseHeader, serializeHeader, serializeHeaderWithoutMac, headerMac, checkHeaderMac, AgeAuthError, AGE_LIMITS, type Stanza, type Header } from './header.js';
 export {
   parseRecipient,
+  SECRET_PREFIX,
   parseIdentity,
   formatRecipient,
   formatIdentity,
