@@ -8,6 +8,7 @@ import { AesPayloadError, AuthError, EXIT, KeyError, UsageError, ioError } from 
 import { KdfBudget } from '../crypto/kdf.js';
 import {
   DETECT_BYTES,
+  checkStanzas,
   SECRET_PREFIX,
   detect,
   formatIdentity,
@@ -165,7 +166,10 @@ export async function decryptAgeCli(
 /** Header only (verify --no-key): the stanza types, nothing decrypted. */
 export function ageStructure(src: Source, kind: 'binary' | 'armor'): string[] {
   try {
-    return readAgeHeader(src, kind).header.stanzas.map((s) => s.type);
+    // The stanza rules that need no key (src/formats/age/stanzas.ts), so this rejects what decrypt would as malformed.
+    const { stanzas } = readAgeHeader(src, kind).header;
+    checkStanzas(stanzas);
+    return stanzas.map((s) => s.type);
   } finally {
     src.close();
   }
