@@ -57,7 +57,7 @@ describe('keygen --age', () => {
 
   it('symmetric-key flags are refused with --age, --pq without --age (usage, exit 2)', () => {
     expect(run(['keygen', '--age', '--json']).code).toBe(2);
-    expect(oneLineError(run(['keygen', '--age', '--alg', 'A128GCM']).stderr)).toMatch(/takes -o FILE and --force only, not --alg/);
+    expect(oneLineError(run(['keygen', '--age', '--alg', 'A128GCM']).stderr)).toMatch(/takes -o FILE, --force and --pq only, not --alg/);
     expect(oneLineError(run(['keygen', '--pq']).stderr)).toMatch(/--pq needs --age/);
   });
 });
