@@ -3,10 +3,10 @@ import type { Command } from 'commander';
 /** The exit-code table, as in the README and docs/FORMAT.md §7. */
 export const EXIT_CODES = `Exit codes:
   0    ok (also when the reader closes stdout early, as in | head -c1)
-  1    authentication failed (wrong key, tampered data, bad padding or MAC)
-  2    usage
+  1    authentication failed (wrong key, tampered data, bad padding or MAC; an age file no identity opens)
+  2    usage (also plaintext that is not text, to a terminal)
   3    key problem (no key, undecodable, wrong length, unknown kid, no terminal for a prompt)
-  4    malformed input, not an encrypted input, unsupported or legacy version or alg, a limit
+  4    malformed input (an age header too), not an encrypted input, unsupported or legacy version or alg, a limit
   5    I/O error (including an output that exists, without --force)
   70   internal error: a bug, please report it
   130  interrupted (Ctrl-C at a prompt)`;

@@ -54,7 +54,8 @@ export function keygenEc(o: EcKeygenFlags, ui: Ui): void {
   writeFileAtomic(o.output, priv, { mode: 0o600, overwrite: Boolean(o.force) });
   writeFileAtomic(pubPath, pub, { mode: 0o644, overwrite: Boolean(o.force) });
   ui.line(`wrote ${o.alg} ${crv} private key to ${o.output} (mode 0600) and public key to ${pubPath}, kid ${kid}`);
-  ui.hint(`encrypt with: aes-payload encrypt --format jwe --wrap ${o.alg} --recipient ${pubPath}; decrypt with --key-file ${o.output}`);
+  // ECDH-ES+A256KW is the default with an EC --recipient (README); other algs are named.
+  ui.hint(`encrypt with: aes-payload encrypt --format jwe ${o.alg === 'ECDH-ES+A256KW' || o.alg === 'ECDH-ES' ? '' : `--wrap ${o.alg} `}--recipient ${pubPath}; decrypt with --key-file ${o.output}`);
 }
 
 export const isEcAlg = (s: string): s is EcdhWrap => (ECDH_WRAPS as readonly string[]).includes(s);

@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ENVIRONMENT, EXIT_CODES, KEY_SOURCES } from './help.js';
 import { AesPayloadError, EXIT } from '../errors.js';
-import { BrokenPipe } from '../io/stdout.js';
+import { BrokenPipe, writeStdout } from '../io/stdout.js';
 import { onStaleTemp } from '../io/output.js';
 import { registerDecrypt } from './decrypt.js';
 import { registerEncrypt } from './encrypt.js';
@@ -23,6 +23,23 @@ const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
 const COMMANDS = { keygen: registerKeygen, encrypt: registerEncrypt, decrypt: registerDecrypt, verify: registerVerify, rotate: registerRotate, exec: registerExec, edit: registerEdit, set: registerSet, serve: registerServe, worker: registerWorker, completion: registerCompletion, 'git-setup': registerGitSetup, 'git-textconv': registerGitTextconv, 'git-merge': registerGitMerge, 'git-filter': registerGitFilter } as const;
 
 /**
+ * Help and --version go to stdout synchronously: commander's default
+ * (process.stdout.write) reports a reader that closed early (`--help | head -1`)
+ * as an 'error' event after the fact, an uncaught EPIPE. A closed reader is
+ * exit 0, as for data. Errors are reported by `report`, not by commander.
+ */
+const OUTPUT = {
+  outputError: () => {},
+  writeOut: (s: string) => {
+    try {
+      writeStdout(s);
+    } catch (e) {
+      if (!(e instanceof BrokenPipe)) throw e;
+    }
+  },
+};
+
+/**
  * Build the commander program (also used by tests that walk the options).
  * With `only`, just that subcommand is registered: a script calling
  * `aes-payload encrypt` thousands of times need not build the other three.
@@ -36,11 +53,16 @@ export function buildProgram(ui: Ui, only?: keyof typeof COMMANDS): Command {
     .enablePositionalOptions()
     .addHelpText('after', `\n${KEY_SOURCES}\n\n${EXIT_CODES}\n\nEvery command has examples: aes-payload <command> --help\n\n${ENVIRONMENT}\n`)
     .exitOverride()
-    .configureOutput({ outputError: () => {} });
+    .configureOutput(OUTPUT);
   for (const [name, register] of Object.entries(COMMANDS)) if (!only || only === name) register(program, ui);
   for (const c of program.commands) {
     c.addOption(new Option('-q, --quiet', 'print only errors and warnings on stderr').helpGroup('Options:'));
-    c.exitOverride().configureOutput({ outputError: () => {} });
+    c.exitOverride();
+    const all = (x: Command): void => {
+      x.configureOutput(OUTPUT);
+      x.commands.forEach(all);
+    };
+    all(c);
   }
   program.hook('preAction', (_, action) => {
     if (action.opts().quiet) ui.quiet = true;

@@ -220,7 +220,8 @@ function passphraseText(raw: Buffer, where: string, ctx: KeyContext): Buffer {
 async function resolvePassphrase(src: KeySource, ctx: KeyContext, confirm: boolean): Promise<ResolvedKeys> {
   if (src.passphraseEnv !== undefined) {
     const v = ctx.env[src.passphraseEnv];
-    if (v === undefined || v === '') throw new KeyError(`environment variable ${src.passphraseEnv} is not set`, 'ERR_KEY_MISSING');
+    if (v === undefined) throw new KeyError(`environment variable ${src.passphraseEnv} is not set`, 'ERR_KEY_MISSING');
+    if (v === '') throw new KeyError(`environment variable ${src.passphraseEnv} is empty`, 'ERR_KEY_MISSING');
     const where = `env ${src.passphraseEnv}`;
     return { passphrase: passphraseText(Buffer.from(v, 'utf8'), where, ctx), source: where };
   }
