@@ -418,7 +418,9 @@ function servePrimary(c: RunConfig, reloadFiles: Reload | undefined): void {
   const sea = isSea();
   // Workers run `aes-payload serve` and take everything else from here over IPC. In the single
   // executable, argv[1] is the executable itself, which Node inserts again for the worker.
-  cluster.setupPrimary({ serialization: 'advanced', exec: sea ? 'serve' : process.argv[1]!, args: sea ? [] : ['serve'] });
+  // The executable applies its own execArgv (--disable-sigusr1, --) at every start, so a worker is
+  // given none: passed again, they would reach aes-payload as arguments ("unknown option").
+  cluster.setupPrimary({ serialization: 'advanced', exec: sea ? 'serve' : process.argv[1]!, args: sea ? [] : ['serve'], ...(sea ? { execArgv: [] } : {}) });
   const keys = keysToWire(c.keys);
   // What a worker started now is given: SIGHUP changes the certificate and the token, and a
   // worker started after a reload (a replacement) must get the new ones.
