@@ -8,6 +8,7 @@ import * as token from '../formats/token.js';
 import type { DocHeader, MacMode } from '../formats/token.js';
 import { keyId } from '../keys/kid.js';
 import { select, walkAll, type FieldPath, type Location } from './paths.js';
+import { splice, where, type Edit } from './splice.js';
 
 /**
  * Field documents, version 2 (docs/FORMAT.md §10): JSON whose selected
@@ -100,28 +101,6 @@ function kindOf(doc: Doc): 'v2' | 'v1' | undefined {
 }
 
 const locText = (loc: Location): string => JSON.stringify(loc);
-/** A location for a message: compact JSON, cut to a readable length. */
-const where = (loc: Location): string => {
-  const t = locText(loc);
-  return t.length > 80 ? `${t.slice(0, 79)}…` : t;
-};
-
-interface Edit {
-  start: number;
-  end: number;
-  text: string;
-}
-
-function splice(text: string, edits: Edit[]): string {
-  edits.sort((a, b) => a.start - b.start);
-  let out = '';
-  let at = 0;
-  for (const e of edits) {
-    out += text.slice(at, e.start) + e.text;
-    at = e.end;
-  }
-  return out + text.slice(at);
-}
 
 const isToken = (n: JsonNode): n is StringNode => n.kind === 'string' && n.value.startsWith(token.TOKEN_PREFIX) && !token.isHeaderText(n.value);
 

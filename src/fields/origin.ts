@@ -6,6 +6,7 @@ import { parseJsonSpans, type JsonNode } from '../formats/jsonSpans.js';
 import { pythonJsonDumps } from '../formats/pyjson.js';
 import { openRawBytes } from '../formats/rawOpen.js';
 import { select, type FieldPath, type Location } from './paths.js';
+import { splice, where as locText, type Edit } from './splice.js';
 
 /**
  * Field values in the origin FX services' own format (docs/FORMAT.md §14,
@@ -34,27 +35,6 @@ export function checkOriginAlg(alg: Alg): void {
   }
 }
 
-const locText = (loc: Location): string => {
-  const t = JSON.stringify(loc);
-  return t.length > 80 ? `${t.slice(0, 79)}…` : t;
-};
-
-interface Edit {
-  start: number;
-  end: number;
-  text: string;
-}
-
-function splice(text: string, edits: Edit[]): string {
-  edits.sort((a, b) => a.start - b.start);
-  let out = '';
-  let at = 0;
-  for (const e of edits) {
-    out += text.slice(at, e.start) + e.text;
-    at = e.end;
-  }
-  return out + text.slice(at);
-}
 
 /** The selected values, outermost first, with values inside another selected one (or repeats) left out. */
 function pick(root: JsonNode, paths: FieldPath[], allowMissing: boolean): { loc: Location; node: JsonNode }[] {
