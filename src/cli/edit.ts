@@ -35,7 +35,6 @@ class EditorError extends AesPayloadError {
   }
 }
 
-const DEADLY = DEADLY_SIGNALS;
 
 /** How long the editor gets to end on SIGTERM (vi restores the terminal) before it and its children are killed. */
 const EDITOR_GRACE_MS = 2000;
@@ -74,7 +73,7 @@ class Scratch {
       rmSync(this.dir, { recursive: true, force: true });
       throw e;
     }
-    this.onSignal = DEADLY.map((s) => [s, () => void this.die(s)]);
+    this.onSignal = DEADLY_SIGNALS.map((s) => [s, () => void this.die(s)]);
     for (const [s, h] of this.onSignal) process.on(s, h);
     process.once('exit', () => this.remove());
   }

@@ -184,7 +184,7 @@ export function registerGitFilter(program: Command, ui: Ui): void {
     const primary = async (): Promise<Uint8Array> => {
       const src = (await writerRulesKey(match, o, (m) => ui.warn(m))) ?? o;
       const r = await resolveKeys(src, { env: process.env, warn: (m) => ui.warn(m) });
-      const k = r.secret ?? (r.ring ? undefined : undefined);
+      const k = r.secret;
       if (!k) throw new KeyError('the filter needs a symmetric key (a keyring\'s primary is not taken here)', 'ERR_KEY_TYPE');
       return k;
     };

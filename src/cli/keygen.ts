@@ -15,7 +15,7 @@ import { promptConfirm } from './common.js';
 import type { Ui } from './ui.js';
 import { withHelp } from './help.js';
 import { keygenAge } from './age.js';
-import { ECDH_CURVES, ECDH_WRAPS, isEcAlg, keygenEc, type EcKeygenFlags } from './keygenEc.js';
+import { ECDH_CURVES, ECDH_WRAPS, isEcdhWrap, keygenEc, type EcKeygenFlags } from './keygenEc.js';
 
 const RSA_ALGS = ['RSA-OAEP-256', 'RSA-OAEP'] as const;
 type RsaAlg = (typeof RSA_ALGS)[number];
@@ -109,7 +109,7 @@ export function registerKeygen(program: Command, ui: Ui): void {
         return keygenAge(o, ui, (what) => mayReplace(ui, o.force, what));
       }
       if ((RSA_ALGS as readonly string[]).includes(o.alg)) return keygenRsa(o as KeygenFlags & { alg: RsaAlg }, ui);
-      if (isEcAlg(o.alg)) return keygenEc(o as unknown as EcKeygenFlags, ui);
+      if (isEcdhWrap(o.alg)) return keygenEc(o as unknown as EcKeygenFlags, ui);
       if (o.crv !== undefined) throw new UsageError(`--crv applies to ECDH-ES key pairs (--alg ECDH-ES…), not ${o.alg}`);
       if (o.bits !== undefined) throw new UsageError(`--bits applies to RSA keys (--alg RSA-OAEP-256 or RSA-OAEP), not ${o.alg}`);
       if (o.format === 'pem') throw new UsageError('--format pem applies to RSA keys; a symmetric key is text (--encoding) or a JWK (--format jwk)');

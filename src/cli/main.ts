@@ -9,16 +9,15 @@ import { registerKeygen } from './keygen.js';
 import { Ui } from './ui.js';
 import { registerVerify } from './verify.js';
 import { registerRotate } from './rotate.js';
-import { registerServe } from './serve.js';
+import { VERSION, registerServe } from './serve.js';
 import { registerExec } from './exec.js';
 import { registerEdit } from './edit.js';
 import { registerCompletion } from './completion.js';
 import { registerWorker } from './worker.js';
 import { registerGitFilter, registerGitMerge, registerGitSetup, registerGitTextconv } from './git.js';
 import { registerSet } from './set.js';
+import { isSea } from '../io/sea.js';
 
-declare const __VERSION__: string | undefined;
-const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
 
 const COMMANDS = { keygen: registerKeygen, encrypt: registerEncrypt, decrypt: registerDecrypt, verify: registerVerify, rotate: registerRotate, exec: registerExec, edit: registerEdit, set: registerSet, serve: registerServe, worker: registerWorker, completion: registerCompletion, 'git-setup': registerGitSetup, 'git-textconv': registerGitTextconv, 'git-merge': registerGitMerge, 'git-filter': registerGitFilter } as const;
 
@@ -108,12 +107,7 @@ export function report(e: unknown, ui: Ui, debug: boolean, sub?: string): number
  */
 export function versionText(verbose: boolean): string {
   if (!verbose) return VERSION;
-  let sea = false;
-  try {
-    sea = (process.getBuiltinModule('node:sea') as unknown as { isSea(): boolean } | undefined)?.isSea() ?? false;
-  } catch {
-    /* not available on this Node */
-  }
+  const sea = isSea();
   return [`aes-payload ${VERSION}`, `node ${process.version}`, `platform ${process.platform}-${process.arch}`, `openssl ${process.versions.openssl}`, `build ${sea ? 'single executable' : 'npm package'}`].join('\n');
 }
 

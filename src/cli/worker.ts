@@ -10,11 +10,9 @@ import { recordOp, type WorkerOp } from '../worker/record.js';
 import { hasCredentials } from '../worker/servers.js';
 import { addKeyOptions, algOption, allowAlgOption, asAlg, keysOf, parseAllowAlg, resolveCliKeys, type KeyFlags } from './common.js';
 import { withHelp } from './help.js';
-import { parseListen } from './serve.js';
+import { VERSION, int, parseListen } from './serve.js';
 import type { Ui } from './ui.js';
 
-declare const __VERSION__: string | undefined;
-const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
 
 interface WorkerFlags extends KeyFlags {
   nats?: string;
@@ -37,11 +35,6 @@ interface WorkerFlags extends KeyFlags {
   allowPlaintext?: boolean;
 }
 
-const int = (v: string, name: string, min: number, max: number): number => {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`${name} needs a whole number from ${min} to ${max}, not ${quote(v)}`);
-  return n;
-};
 
 /** A NATS subject to publish to or filter on: tokens of visible ASCII, no white space; wildcards only where `wild`. */
 function subject(v: string, name: string, wild: boolean): string {

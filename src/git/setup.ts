@@ -3,6 +3,7 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { IOError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../io/output.js';
+import { isSea } from '../io/sea.js';
 
 export const DRIVER = 'aes-payload';
 
@@ -39,13 +40,7 @@ export function shWord(s: string): string {
  * whatever directory it runs the driver in.
  */
 export function selfCommand(): string {
-  let sea = false;
-  try {
-    sea = (process.getBuiltinModule('node:sea') as unknown as { isSea(): boolean } | undefined)?.isSea() ?? false;
-  } catch {
-    /* not a single executable */
-  }
-  const p = sea ? process.execPath : process.argv[1];
+  const p = isSea() ? process.execPath : process.argv[1];
   if (!p) return DRIVER;
   let real = p;
   try {

@@ -5,7 +5,8 @@ import type * as YAML from 'yaml';
 import { FormatError, UsageError, ioError } from '../errors.js';
 import { parsePaths, type FieldPath } from '../fields/paths.js';
 import { loadVendored } from '../io/vendor.js';
-import { keySourceFlags, resolveKeys, type KeySource } from '../keys/resolve.js';
+import { DEFAULT_KEY_ENV, DEFAULT_KEYRING_ENV, keySourceFlags, resolveKeys, type KeySource } from '../keys/resolve.js';
+import { KEY_CMD_ENV } from '../keys/command.js';
 import { KEY_ENCODINGS, type KeyEncoding } from '../keys/decode.js';
 
 /**
@@ -379,7 +380,7 @@ export function ruleKey(m: Match | undefined): KeySource | undefined {
 }
 
 /** The environment variables that name a key. */
-export const ENV_KEY_VARS = ['AES_PAYLOAD_KEY', 'AES_PAYLOAD_KEYRING', 'AES_PAYLOAD_KEY_CMD'] as const;
+export const ENV_KEY_VARS = [DEFAULT_KEY_ENV, DEFAULT_KEYRING_ENV, KEY_CMD_ENV] as const;
 
 /**
  * The key source a writer (encrypt, edit, set, the clean filter) takes from

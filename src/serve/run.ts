@@ -10,6 +10,7 @@ import { HostCheck, TrustedProxies } from './guard.js';
 import { flushLog, isoNow, logLine, say } from './log.js';
 import { render, runtime, type Snapshot } from './metrics.js';
 import { LAST_ANSWER, service, TIMED_OUT } from './service.js';
+import { isSea } from '../io/sea.js';
 
 /** Where to listen: an address and port, or a Unix socket. */
 export type Listen = { host: string; port: number } | { path: string; mode: number };
@@ -322,14 +323,6 @@ function exitNow(code: number): never {
   process.exit(code);
 }
 
-/** Whether this is the single executable (Node SEA). */
-function isSea(): boolean {
-  try {
-    return (process.getBuiltinModule('node:sea') as unknown as { isSea(): boolean } | undefined)?.isSea() ?? false;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Serve: one process, or with `workers` > 1 a node:cluster primary whose
