@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(root, 'bin/aes-payload.js');
 const out = process.argv[2] ?? join(root, 'man/aes-payload.1');
-const env = { ...process.env, NO_COLOR: '1', COLUMNS: '100', LANG: 'C.UTF-8' };
+// UTF-8 throughout: in a C locale help2man turns every "…" of the help into "???".
+const env = { ...process.env, NO_COLOR: '1', COLUMNS: '100', LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' };
 for (const k of Object.keys(env)) if (k.startsWith('AES_PAYLOAD_') || k === 'FORCE_COLOR') delete env[k];
 const help = (args) => execFileSync(process.execPath, [bin, ...args], { env, encoding: 'utf8' });
 
@@ -44,7 +45,7 @@ try {
   symlinkSync(bin, named);
   writeFileSync(inc, include);
   mkdirSync(dirname(out), { recursive: true });
-  execFileSync('help2man', ['--no-info', '--no-discard-stderr', '--name', 'encrypt and decrypt payloads, JSON fields, .env files and large files with AES-GCM', '--include', inc, '--output', out, named], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  execFileSync('help2man', ['--no-info', '--no-discard-stderr', '--locale', 'C.UTF-8', '--name', 'encrypt and decrypt payloads, JSON fields, .env files and large files with AES-GCM', '--include', inc, '--output', out, named], { env, stdio: ['ignore', 'inherit', 'inherit'] });
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }

@@ -191,6 +191,7 @@ const FS_REASONS: Record<string, string> = {
   ENAMETOOLONG: 'file name too long',
   ELOOP: 'too many symbolic links',
   EXDEV: 'cross-device link',
+  ENXIO: 'no such device (a terminal that is not there, or a FIFO with no writer)',
 };
 
 /**

@@ -216,4 +216,14 @@ describe('man page', () => {
     const strip = (s: string) => s.replace(/^\.TH .*$/m, '');
     expect(strip(readFileSync(out, 'utf8'))).toBe(strip(readFileSync(join(ROOT, 'man/aes-payload.1'), 'utf8')));
   });
+
+  it('review 22.6: keeps the help text\'s non-ASCII characters (help2man in a C locale turned every "…" into "???"), even when the caller\'s locale is C', () => {
+    const out = join(tempDir(), 'aes-payload-c.1');
+    const g = spawnSync(process.execPath, [join(ROOT, 'scripts/man.mjs'), out], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C', LANG: 'C' } });
+    expect(g.status, g.stderr).toBe(0);
+    for (const page of [readFileSync(out, 'utf8'), readFileSync(join(ROOT, 'man/aes-payload.1'), 'utf8')]) {
+      expect(page).not.toContain('???');
+      expect(page).toContain('…');
+    }
+  });
 });

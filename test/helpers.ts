@@ -87,3 +87,10 @@ export function oneLineError(stderr: string): string {
   if (/\n\s+at /.test(stderr)) throw new Error(`stack trace in stderr:\n${stderr}`);
   return line;
 }
+
+/** The jwcrypto peer (test/peers/jwe_peer.py, Debian's python3-jwcrypto): one JSON request in, its results out; any stderr or a non-zero exit fails the test. */
+export function jwcryptoPeer(req: unknown): unknown[] {
+  const r = runPeer(PYTHON, [join(ROOT, 'test/peers/jwe_peer.py')], JSON.stringify(req));
+  if (r.code !== 0 || r.stderr !== '') throw new Error(`jwe_peer.py exited ${r.code}: ${r.stderr}`);
+  return (JSON.parse(r.out) as { results: unknown[] }).results;
+}

@@ -7,6 +7,10 @@ import type { Command } from 'commander';
 import { AesPayloadError, AuthError, EXIT, KeyError, UsageError, ioError } from '../errors.js';
 import { KdfBudget } from '../crypto/kdf.js';
 import {
+  DETECT_BYTES,
+  checkStanzas,
+  SECRET_PREFIX,
+  detect,
   formatIdentity,
   generateIdentity,
   openBody,
@@ -33,6 +37,7 @@ import { keyContext, resolveCliKeys, type KeyFlags } from './common.js';
 import { readSecretFile } from '../keys/resolve.js';
 import { progress } from './progress.js';
 import { isTerminal } from './terminal.js';
+import { terminalTextSink } from '../io/ttyText.js';
 import type { Ui } from './ui.js';
 
 export interface AgeIdentityFlags {
@@ -62,6 +67,9 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export function readIdentities(o: AgeIdentityFlags, ui: Ui): AgeIdentity[] {
   const ids: AgeIdentity[] = [];
   for (const f of o.identity ?? []) {
+    // -i takes a file; a key given in its place is never echoed back (as the missing file's name).
+    if (!existsSync(f) && SECRET_PREFIX.test(f)) throw new UsageError('-i takes an identity FILE, not the key itself (a key in argv is visible to other users): put it in a file, or use --identity-env NAME', 'ERR_USAGE');
+    if (!existsSync(f) && /^age1[a-z0-9]*$/i.test(f)) throw new UsageError('-i: this is a recipient (public key), not an identity; give it to encrypt -r, and decrypt with the identity file age-keygen wrote', 'ERR_USAGE');
     // As every key file: at most 1 MiB, a warning when group or others can read it.
     const raw = readSecretFile(f, 'identity file', keyContext(ui));
     try {
@@ -130,7 +138,9 @@ export async function decryptAgeCli(
       );
     }
     const fileKey = openHeader(input, ids, budget);
-    const sink: Sink = out === 'discard' ? discardSink() : sinkFor(out, 0o600);
+    // Plaintext for a terminal must be printable text, as for streams and JWE (src/io/ttyText.ts); -o - forces it.
+    const toTty = out !== 'discard' && out.output === undefined && isTerminal(1);
+    const sink: Sink = out === 'discard' ? discardSink() : toTty ? terminalTextSink(sinkFor(out, 0o600)) : sinkFor(out, 0o600);
     const p = progress(ui, out === 'discard' ? 'verifying' : 'decrypting', src.size);
     try {
       const bytes = await openBody(input, fileKey, emitTo(sink), (n) => p.update(n));
@@ -154,7 +164,10 @@ export async function decryptAgeCli(
 /** Header only (verify --no-key): the stanza types, nothing decrypted. */
 export function ageStructure(src: Source, kind: 'binary' | 'armor'): string[] {
   try {
-    return readAgeHeader(src, kind).header.stanzas.map((s) => s.type);
+    // The stanza rules that need no key (src/formats/age/stanzas.ts), so this rejects what decrypt would as malformed.
+    const { stanzas } = readAgeHeader(src, kind).header;
+    checkStanzas(stanzas);
+    return stanzas.map((s) => s.type);
   } finally {
     src.close();
   }

@@ -166,8 +166,8 @@ export function parseAllowAlg(s: string | undefined): { allowAlg?: ReadonlySet<s
 }
 
 /** `--input-type json|env`: what a document for field encryption is; default from the file name. */
-export function inputTypeOption(): Option {
-  return new Option('--input-type <TYPE>', 'with --fields: the document type (default: from the file name, .env or .yaml/.yml; else json)').choices(['json', 'env', 'yaml']);
+export function inputTypeOption(what = 'with --fields: the document type'): Option {
+  return new Option('--input-type <TYPE>', `${what} (default: from the file name, .env or .yaml/.yml; else json)`).choices(['json', 'env', 'yaml']);
 }
 
 export function inputTypeOf(file: string | undefined, flag: InputType | undefined): InputType {

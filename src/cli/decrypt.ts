@@ -47,7 +47,7 @@ interface DecryptFlags extends KeyFlags, AgeIdentityFlags {
 export function registerDecrypt(program: Command, ui: Ui): void {
   const cmd = program
     .command('decrypt')
-    .description('decrypt a JSON envelope, raw base64 or JWE from FILE (or stdin)')
+    .description('decrypt a JSON envelope, raw base64, a stream, JWE or an age file from FILE (or stdin)')
     .argument('[FILE]', 'input file, or - for stdin (default)')
     .option('-o, --output <FILE>', 'write the plaintext to FILE (mode 0600, atomically) instead of stdout')
     .option('--force', 'overwrite an existing output file')

@@ -17,10 +17,10 @@ import { DEADLY_SIGNALS } from '../io/signals.js';
 import { wipeInitialEnvironment } from '../io/launch.js';
 import { secretEnvNames } from '../keys/resolve.js';
 import { decrypt, detectFormat, encrypt, keyForKid, type KeyArg } from '../ops/index.js';
-import { refuseRecipients, ruleKey, rulesFor } from '../rules/rules.js';
+import { refuseRecipients, writerRulesKey, rulesFor } from '../rules/rules.js';
 import { rulePaths } from '../rules/fields.js';
 import { typeOfKind } from '../git/docs.js';
-import { addKeyOptions, hasKeyFlag, keysOf, promptConfirm, resolveCliKeys, signalStatus, type KeyFlags } from './common.js';
+import { addKeyOptions, keysOf, promptConfirm, resolveCliKeys, signalStatus, type KeyFlags } from './common.js';
 import { withHelp } from './help.js';
 import type { Ui } from './ui.js';
 
@@ -35,7 +35,6 @@ class EditorError extends AesPayloadError {
   }
 }
 
-const DEADLY = DEADLY_SIGNALS;
 
 /** How long the editor gets to end on SIGTERM (vi restores the terminal) before it and its children are killed. */
 const EDITOR_GRACE_MS = 2000;
@@ -74,7 +73,7 @@ class Scratch {
       rmSync(this.dir, { recursive: true, force: true });
       throw e;
     }
-    this.onSignal = DEADLY.map((s) => [s, () => void this.die(s)]);
+    this.onSignal = DEADLY_SIGNALS.map((s) => [s, () => void this.die(s)]);
     for (const [s, h] of this.onSignal) process.on(s, h);
     process.once('exit', () => this.remove());
   }
@@ -173,7 +172,7 @@ export function registerEdit(program: Command, ui: Ui): void {
     if (file === '-') throw new UsageError('edit needs a FILE, not stdin');
     const match = await rulesFor(file, o.config);
     refuseRecipients(match);
-    if (match && !hasKeyFlag(o)) Object.assign(o, ruleKey(match) ?? {});
+    if (match) Object.assign(o, (await writerRulesKey(match, o, (m) => ui.warn(m))) ?? {});
     const r = await resolveCliKeys(o, ui);
     const keys = keysOf(r);
     // A symbolic link is followed: the file it points to is written (atomically, next to it) and the

@@ -24,7 +24,7 @@ import { ageRecipients, encryptAgeCli } from './age.js';
 import { nonceBytesOf, nonceBytesOption } from './nonce.js';
 import { originWarning } from '../formats/fields/origin.js';
 import { keyLengthHint, originHexKeyWarning, valueFormatOption } from './valueFormat.js';
-import { refuseRecipients, ruleKey, rulesFor } from '../rules/rules.js';
+import { refuseRecipients, writerRulesKey, rulesFor } from '../rules/rules.js';
 import { rulePaths } from '../rules/fields.js';
 import { readText } from '../formats/common/utf8.js';
 
@@ -117,7 +117,7 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     // The rules file (.aes-payload.yaml) says which values of FILE to encrypt, when no --fields or --format does.
     const match = o.fields === undefined && !o.lines && !o.randomKey && !recipientFlags && self.getOptionValueSource('format') === 'default' ? await rulesFor(file, o.config) : undefined;
     refuseRecipients(match);
-    if (match && !hasKeyFlag(o)) Object.assign(o, ruleKey(match) ?? {});
+    if (match) Object.assign(o, (await writerRulesKey(match, o, (m) => ui.warn(m))) ?? {});
     const fields = o.fields !== undefined ? parsePaths(o.fields) : match ? [...(match.rule.fields ?? [])] : undefined;
     if (fields && (o.format !== 'json' || jwe)) throw new UsageError('--fields writes the JSON document itself; drop --format');
     if (o.lines && o.format === 'stream') throw new UsageError('--lines and --format stream exclude each other');

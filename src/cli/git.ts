@@ -11,10 +11,10 @@ import { encryptedKind, plaintextOf, typeOfKind } from '../git/docs.js';
 import { clean } from '../git/filter.js';
 import { driverKeys } from '../git/keys.js';
 import { mergeFields } from '../git/merge.js';
-import { gitSetup, selfCommand } from '../git/setup.js';
+import { DRIVER, gitSetup, repoRoot, selfCommand } from '../git/setup.js';
 import { rulePaths } from '../rules/fields.js';
-import { findRulesFile, loadRules, matchRule, refuseRecipients, ruleKey, type Rules } from '../rules/rules.js';
-import { resolveKeys, keySourceFlags } from '../keys/resolve.js';
+import { findRulesFile, gitPatterns, loadRules, matchRule, refuseRecipients, writerRulesKey, type Rules } from '../rules/rules.js';
+import { resolveKeys } from '../keys/resolve.js';
 import { addKeyOptions, type KeyFlags } from './common.js';
 import { withHelp } from './help.js';
 import type { Ui } from './ui.js';
@@ -27,6 +27,12 @@ interface DriverFlags extends KeyFlags {
 async function repoRules(o: DriverFlags): Promise<Rules | undefined> {
   const f = findRulesFile(process.cwd(), o.config, process.env);
   return f ? loadRules(f) : undefined;
+}
+
+/** Whether git applies this tool's filter to a path (filter=aes-payload). */
+function filtered(path: string): boolean {
+  const r = spawnSync('git', ['check-attr', 'filter', '--', path], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  return r.status === 0 && r.stdout.trim().endsWith(`: filter: ${DRIVER}`);
 }
 
 const readFile = (file: string): string => {
@@ -44,7 +50,7 @@ export function registerGitSetup(program: Command, ui: Ui): void {
     .argument('[PATTERNS...]', '.gitattributes patterns (default: the path globs of .aes-payload.yaml)')
     .option('--diff', 'git diff, log -p and show display decrypted values (textconv)')
     .option('--merge', 'git merges decrypted values three-way (merge driver)')
-    .option('--filter', 'plaintext in the working tree, ciphertext in the repository (clean/smudge filter)')
+    .option('--filter', 'plaintext in the working tree, ciphertext in the repository (clean/smudge filter); sets the diff and merge drivers too')
     .option('--command <CMD>', 'how git calls aes-payload (default: the absolute path of this program)')
     .option('--config <FILE>', 'the rules file (default: .aes-payload.yaml at the repository root; env AES_PAYLOAD_CONFIG)')
     .option('--json', 'report what was done as JSON on stdout');
@@ -54,15 +60,19 @@ export function registerGitSetup(program: Command, ui: Ui): void {
     let pats = patterns;
     if (!pats.length) {
       const f = findRulesFile(process.cwd(), o.config, process.env);
-      if (f) pats = (await loadRules(f)).rules.flatMap((r) => r.paths);
+      if (f) pats = gitPatterns(await loadRules(f), repoRoot(process.cwd()));
       if (!pats.length) throw new UsageError('give the .gitattributes PATTERNS of the encrypted files (or write .aes-payload.yaml first)');
     }
-    const r = gitSetup({ diff: none || Boolean(o.diff), merge: none || Boolean(o.merge), filter: Boolean(o.filter), patterns: pats, command: o.command ?? selfCommand() }, process.cwd());
+    // The filter needs the merge driver (git's own merge runs smudge on conflicting ciphertext and the
+    // file vanishes) and the diff driver: --filter sets all three.
+    const r = gitSetup({ diff: none || Boolean(o.diff) || Boolean(o.filter), merge: none || Boolean(o.merge) || Boolean(o.filter), filter: Boolean(o.filter), patterns: pats, command: o.command ?? selfCommand() }, process.cwd());
     if (o.json) writeStdout(`${JSON.stringify(r)}\n`);
     for (const l of r.gitattributes.added) ui.line(`.gitattributes: added ${l}`);
     for (const l of r.gitattributes.present) ui.line(`.gitattributes: already has ${l}`);
     for (const c of r.config) ui.line(`git config ${c.name}: ${c.changed ? 'set' : 'already set'}`);
+    for (const w of r.warnings) ui.warn(w);
     if (r.gitattributes.added.length) ui.line('commit .gitattributes; every other clone runs aes-payload git-setup once');
+    if (o.filter && r.gitattributes.added.length) ui.line('files already checked out stay as they are until checked out again (git checkout -- PATTERN)');
   });
 }
 
@@ -72,27 +82,32 @@ export function registerGitTextconv(program: Command, ui: Ui): void {
     .description('git diff driver: write FILE decrypted to stdout; never prompts (git runs it with no terminal)')
     .argument('<FILE>', 'the file git hands over (a temporary file: its name means nothing)')
     .option('--no-input', 'never prompt (always the case here; accepted for clarity)')
-    .option('--strict', 'with no key, fail (exit 3) instead of showing the file as it is')
+    .option('--strict', 'fail (no key: exit 3) instead of showing the file as it is when it cannot be decrypted')
     .option('--config <FILE>', 'the rules file whose keys to try (default: .aes-payload.yaml in the current repository)');
   addKeyOptions(textconv).action(async (file: string, o: DriverFlags & { strict?: boolean }) => {
-    const text = readFile(file);
-    const kind = await encryptedKind(text);
-    if (!kind) {
-      writeStdout(text);
-      return;
-    }
-    let keyFor;
+    // git stops the whole diff or log -p ("unable to read files to diff") when textconv fails: on any
+    // failure (no key, another key, bytes that are not UTF-8, a damaged token) show the file as it is
+    // and say why once, unless --strict.
+    let bytes: Buffer;
     try {
-      keyFor = await driverKeys(o, await repoRules(o), ui);
+      bytes = readFileSync(file);
     } catch (e) {
-      // git stops the whole diff ("unable to read files to diff") when textconv fails: without a key,
-      // show the encrypted file as it is, and say why once.
-      if (o.strict || !(e instanceof KeyError)) throw e;
-      ui.warn(`${e.message}; showing the encrypted file`);
-      writeStdout(text);
-      return;
+      throw ioError(e, `cannot read ${file}`);
     }
-    writeStdout(plaintextOf(kind, text, keyFor));
+    try {
+      const text = readText(bytes, file);
+      const kind = await encryptedKind(text);
+      if (!kind) {
+        writeStdout(bytes);
+        return;
+      }
+      const keyFor = await driverKeys(o, await repoRules(o), ui);
+      writeStdout(plaintextOf(kind, text, keyFor));
+    } catch (e) {
+      if (o.strict) throw e;
+      ui.warn(`${e instanceof AesPayloadError ? e.message : 'cannot decrypt it'}; showing the file as it is`);
+      writeStdout(bytes);
+    }
   });
 }
 
@@ -122,10 +137,20 @@ export function registerGitMerge(program: Command, ui: Ui): void {
     const rules = await repoRules(o);
     const keyFor = await driverKeys(o, rules, ui);
     const match = rules && path ? matchRule(rules, path) : undefined;
-    const out = mergeFields(kind, base.trim() === '' ? undefined : base, ours, theirs, keyFor, match ? (plain) => rulePaths(match.rule, plain, typeOfKind(kind)) : undefined, kinds[0] !== undefined);
+    let out;
+    try {
+      out = mergeFields(kind, base.trim() === '' ? undefined : base, ours, theirs, keyFor, match ? (plain) => rulePaths(match.rule, plain, typeOfKind(kind)) : undefined, kinds[0] !== undefined);
+    } catch (e) {
+      if (!(e instanceof AesPayloadError)) throw e;
+      throw new AesPayloadError('ERR_MERGE', 1, `${name}: the merge driver could not merge it (${e.message}); left as ours for you to resolve (aes-payload edit ${name}), then git add`);
+    }
     if (out.text !== ours) writeFileAtomic(oursFile, out.text, { overwrite: true });
     if (out.conflicts.length) {
-      throw new AesPayloadError('ERR_MERGE_CONFLICT', 1, `${name}: conflicting values at ${out.conflicts.slice(0, 10).join(', ')}${out.conflicts.length > 10 ? ', …' : ''}; the file holds them encrypted with markers: resolve with aes-payload edit ${name}, then git add`);
+      const where = `${out.conflicts.slice(0, 10).join(', ')}${out.conflicts.length > 10 ? ', …' : ''}`;
+      const how = path && filtered(path)
+        ? `the working tree file (plaintext under filter=${DRIVER}) holds them with markers: edit ${name} to keep one value each, then git add (git add refuses it while a marker is left)`
+        : `the file holds them encrypted with markers: resolve with aes-payload edit ${name}, then git add`;
+      throw new AesPayloadError('ERR_MERGE_CONFLICT', 1, `${name}: conflicting values at ${where}; ${how}`);
     }
   });
 }
@@ -157,9 +182,9 @@ export function registerGitFilter(program: Command, ui: Ui): void {
     const match = rules ? matchRule(rules, path) : undefined;
     refuseRecipients(match);
     const primary = async (): Promise<Uint8Array> => {
-      const src = keySourceFlags(o).length ? o : (ruleKey(match) ?? o);
+      const src = (await writerRulesKey(match, o, (m) => ui.warn(m))) ?? o;
       const r = await resolveKeys(src, { env: process.env, warn: (m) => ui.warn(m) });
-      const k = r.secret ?? (r.ring ? undefined : undefined);
+      const k = r.secret;
       if (!k) throw new KeyError('the filter needs a symmetric key (a keyring\'s primary is not taken here)', 'ERR_KEY_TYPE');
       return k;
     };

@@ -3,10 +3,10 @@ import type { Command } from 'commander';
 /** The exit-code table, as in the README and docs/FORMAT.md §7. */
 export const EXIT_CODES = `Exit codes:
   0    ok (also when the reader closes stdout early, as in | head -c1)
-  1    authentication failed (wrong key, tampered data, bad padding or MAC)
-  2    usage
+  1    authentication failed (wrong key, tampered data, bad padding or MAC; an age file no identity opens)
+  2    usage (also plaintext that is not text, to a terminal)
   3    key problem (no key, undecodable, wrong length, unknown kid, no terminal for a prompt)
-  4    malformed input, not an encrypted input, unsupported or legacy version or alg, a limit
+  4    malformed input (an age header too), not an encrypted input, unsupported or legacy version or alg, a limit
   5    I/O error (including an output that exists, without --force)
   70   internal error: a bug, please report it
   130  interrupted (Ctrl-C at a prompt)`;
@@ -44,8 +44,9 @@ export const ENVIRONMENT = `Environment:
   AES_PAYLOAD_PKCS11_MODULE  the PKCS#11 module for --key-uri (default of --pkcs11-module)
   AES_PAYLOAD_KDF_BUDGET     seconds of passphrase (scrypt/PBES2) work a run may do (default 60)
   AES_PAYLOAD_THREADS        worker threads, 0-16 (--lines: default one per core; streams: default none)
-  AES_PAYLOAD_CONFIG         the rules file (default of --config; else .aes-payload.yaml up to the repository root)
+  AES_PAYLOAD_CONFIG         the rules file (as --config) for encrypt, edit, set and the git commands
   AES_PAYLOAD_DEBUG          1: a stack trace with an internal error
+  NATS_URL                   the NATS server(s) for aes-payload worker (as --nats)
   NO_COLOR                   non-empty: no colour on stderr
   FORCE_COLOR                colour on stderr even off a terminal (0 turns it off); wins over NO_COLOR
   VISUAL, EDITOR             the editor for aes-payload edit`;

@@ -15,7 +15,7 @@ import { promptConfirm } from './common.js';
 import type { Ui } from './ui.js';
 import { withHelp } from './help.js';
 import { keygenAge } from './age.js';
-import { ECDH_CURVES, ECDH_WRAPS, isEcAlg, keygenEc, type EcKeygenFlags } from './keygenEc.js';
+import { ECDH_CURVES, ECDH_WRAPS, isEcdhWrap, keygenEc, type EcKeygenFlags } from './keygenEc.js';
 
 const RSA_ALGS = ['RSA-OAEP-256', 'RSA-OAEP'] as const;
 type RsaAlg = (typeof RSA_ALGS)[number];
@@ -90,7 +90,7 @@ export function registerKeygen(program: Command, ui: Ui): void {
     .addOption(new Option('--alg <ALG>', 'algorithm the key is for').choices([...ALGS, ...RSA_ALGS, ...ECDH_WRAPS]).default('A256GCM'))
     .addOption(new Option('--bits <N>', 'RSA modulus size (default: 3072)').choices(['2048', '3072', '4096']))
     .addOption(new Option('--crv <CRV>', 'curve of an ECDH-ES key pair (default: P-256)').choices([...ECDH_CURVES]))
-    .addOption(new Option('--format <FMT>', 'key file format: a JWK (symmetric, RSA or EC), or PKCS#8 PEM (RSA and EC; the default)').choices(['pem', 'jwk']))
+    .addOption(new Option('--format <FMT>', 'key file format: a JWK (symmetric, RSA, EC or X25519), or PKCS#8 PEM (RSA, EC and X25519; the default)').choices(['pem', 'jwk']))
     .addOption(new Option('--encoding <ENC>', 'symmetric key text encoding (default: hex)').choices(['hex', 'base64', 'base64url']))
     .option('--json', 'print {"alg","kid","encoding","key"} as JSON')
     .option('--env <NAME>', 'print a shell line: export NAME=<key>')
@@ -105,11 +105,11 @@ export function registerKeygen(program: Command, ui: Ui): void {
       if (o.pq && !o.age) throw new UsageError('--pq needs --age');
       if (o.age) {
         const other = ['alg', 'bits', 'format', 'encoding', 'json', 'env', 'ini'].filter((k) => self.getOptionValueSource(k) === 'cli');
-        if (other.length) throw new UsageError(`keygen --age takes -o FILE and --force only, not --${other[0]}`);
+        if (other.length) throw new UsageError(`keygen --age takes -o FILE, --force and --pq only, not --${other[0]}`);
         return keygenAge(o, ui, (what) => mayReplace(ui, o.force, what));
       }
       if ((RSA_ALGS as readonly string[]).includes(o.alg)) return keygenRsa(o as KeygenFlags & { alg: RsaAlg }, ui);
-      if (isEcAlg(o.alg)) return keygenEc(o as unknown as EcKeygenFlags, ui);
+      if (isEcdhWrap(o.alg)) return keygenEc(o as unknown as EcKeygenFlags, ui);
       if (o.crv !== undefined) throw new UsageError(`--crv applies to ECDH-ES key pairs (--alg ECDH-ES…), not ${o.alg}`);
       if (o.bits !== undefined) throw new UsageError(`--bits applies to RSA keys (--alg RSA-OAEP-256 or RSA-OAEP), not ${o.alg}`);
       if (o.format === 'pem') throw new UsageError('--format pem applies to RSA keys; a symmetric key is text (--encoding) or a JWK (--format jwk)');

@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ENVIRONMENT, EXIT_CODES, KEY_SOURCES } from './help.js';
 import { AesPayloadError, EXIT } from '../errors.js';
-import { BrokenPipe } from '../io/stdout.js';
+import { BrokenPipe, writeStdout } from '../io/stdout.js';
 import { onStaleTemp } from '../io/output.js';
 import { registerDecrypt } from './decrypt.js';
 import { registerEncrypt } from './encrypt.js';
@@ -9,18 +9,34 @@ import { registerKeygen } from './keygen.js';
 import { Ui } from './ui.js';
 import { registerVerify } from './verify.js';
 import { registerRotate } from './rotate.js';
-import { registerServe } from './serve.js';
+import { VERSION, registerServe } from './serve.js';
 import { registerExec } from './exec.js';
 import { registerEdit } from './edit.js';
 import { registerCompletion } from './completion.js';
 import { registerWorker } from './worker.js';
 import { registerGitFilter, registerGitMerge, registerGitSetup, registerGitTextconv } from './git.js';
 import { registerSet } from './set.js';
+import { isSea } from '../io/sea.js';
 
-declare const __VERSION__: string | undefined;
-const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
 
 const COMMANDS = { keygen: registerKeygen, encrypt: registerEncrypt, decrypt: registerDecrypt, verify: registerVerify, rotate: registerRotate, exec: registerExec, edit: registerEdit, set: registerSet, serve: registerServe, worker: registerWorker, completion: registerCompletion, 'git-setup': registerGitSetup, 'git-textconv': registerGitTextconv, 'git-merge': registerGitMerge, 'git-filter': registerGitFilter } as const;
+
+/**
+ * Help and --version go to stdout synchronously: commander's default
+ * (process.stdout.write) reports a reader that closed early (`--help | head -1`)
+ * as an 'error' event after the fact, an uncaught EPIPE. A closed reader is
+ * exit 0, as for data. Errors are reported by `report`, not by commander.
+ */
+const OUTPUT = {
+  outputError: () => {},
+  writeOut: (s: string) => {
+    try {
+      writeStdout(s);
+    } catch (e) {
+      if (!(e instanceof BrokenPipe)) throw e;
+    }
+  },
+};
 
 /**
  * Build the commander program (also used by tests that walk the options).
@@ -36,11 +52,16 @@ export function buildProgram(ui: Ui, only?: keyof typeof COMMANDS): Command {
     .enablePositionalOptions()
     .addHelpText('after', `\n${KEY_SOURCES}\n\n${EXIT_CODES}\n\nEvery command has examples: aes-payload <command> --help\n\n${ENVIRONMENT}\n`)
     .exitOverride()
-    .configureOutput({ outputError: () => {} });
+    .configureOutput(OUTPUT);
   for (const [name, register] of Object.entries(COMMANDS)) if (!only || only === name) register(program, ui);
   for (const c of program.commands) {
     c.addOption(new Option('-q, --quiet', 'print only errors and warnings on stderr').helpGroup('Options:'));
-    c.exitOverride().configureOutput({ outputError: () => {} });
+    c.exitOverride();
+    const all = (x: Command): void => {
+      x.configureOutput(OUTPUT);
+      x.commands.forEach(all);
+    };
+    all(c);
   }
   program.hook('preAction', (_, action) => {
     if (action.opts().quiet) ui.quiet = true;
@@ -86,12 +107,7 @@ export function report(e: unknown, ui: Ui, debug: boolean, sub?: string): number
  */
 export function versionText(verbose: boolean): string {
   if (!verbose) return VERSION;
-  let sea = false;
-  try {
-    sea = (process.getBuiltinModule('node:sea') as unknown as { isSea(): boolean } | undefined)?.isSea() ?? false;
-  } catch {
-    /* not available on this Node */
-  }
+  const sea = isSea();
   return [`aes-payload ${VERSION}`, `node ${process.version}`, `platform ${process.platform}-${process.arch}`, `openssl ${process.versions.openssl}`, `build ${sea ? 'single executable' : 'npm package'}`].join('\n');
 }
 

@@ -39,7 +39,8 @@ interface ServeFlags extends KeyFlags {
 }
 
 declare const __VERSION__: string | undefined;
-const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
+/** The version the build stamped (0.0.0-dev when run from source). */
+export const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
 
 /** A repeatable option whose values may also be comma-separated. */
 const list = (v: string, prev: string[] = []): string[] => [...prev, ...v.split(',').map((x) => x.trim()).filter(Boolean)];
@@ -66,7 +67,7 @@ export function isLoopback(host: string): boolean {
   return false;
 }
 
-const int = (v: string, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+export const int = (v: string, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number => {
   const n = Number(v);
   if (!Number.isSafeInteger(n) || n < min || n > max) {
     throw new UsageError(`${name} needs a whole number ${max < Number.MAX_SAFE_INTEGER ? `from ${min} to ${max}` : `of at least ${min}`}, not ${quote(v)}`);

@@ -12,8 +12,8 @@ import { writeFileAtomic } from '../io/output.js';
 import { Source } from '../io/source.js';
 import { keyForKid } from '../ops/index.js';
 import { exactPath, rulePaths } from '../rules/fields.js';
-import { refuseRecipients, ruleKey, rulesFor } from '../rules/rules.js';
-import { addKeyOptions, hasKeyFlag, inputTypeOf, inputTypeOption, keysOf, promptSecret, resolveCliKeys, type KeyFlags } from './common.js';
+import { refuseRecipients, writerRulesKey, rulesFor } from '../rules/rules.js';
+import { addKeyOptions, inputTypeOf, inputTypeOption, keysOf, promptSecret, resolveCliKeys, type KeyFlags } from './common.js';
 import { withHelp } from './help.js';
 import { isTerminal } from './terminal.js';
 import type { InputType } from '../ops/index.js';
@@ -24,6 +24,7 @@ interface SetFlags extends KeyFlags {
   valueJson?: boolean;
   plain?: boolean;
   inputType?: InputType;
+  allowEmpty?: boolean;
 }
 
 /** A path naming exactly one location (names and indexes, no globs). */
@@ -44,9 +45,10 @@ export function registerSet(program: Command, ui: Ui): void {
     .argument('<FILE>', 'the document, changed in place (atomically)')
     .argument('<PATH>', 'the value to set: DB_PASSWORD in a .env, db.password in JSON or YAML')
     .option('--value-json', 'stdin is a JSON value (a number, an object…), not a string')
+    .option('--allow-empty', 'take an empty value (refused otherwise: an empty stdin would wipe the secret)')
     .option('--plain', 'write the value in the clear (refused where the rules or an old token say it is secret)')
     .option('--config <FILE>', 'the rules file (default: .aes-payload.yaml found from FILE up to the repository root; env AES_PAYLOAD_CONFIG)')
-    .addOption(inputTypeOption());
+    .addOption(inputTypeOption('the type of a document not encrypted yet, when no rule names it'));
   withHelp(
     cmd,
     ['printf %s "$DB_PASSWORD" | aes-payload set .env DB_PASSWORD', "aes-payload set config.enc.json db.password < password.txt", "echo 5432 | aes-payload set --value-json config.yaml db.port"],
@@ -77,13 +79,15 @@ export function registerSet(program: Command, ui: Ui): void {
     let value: string;
     if (isTerminal(0)) value = await promptSecret(`Value for ${path}`);
     else value = readText(readAllOf(Source.open('-'), MAX_PAYLOAD_BYTES).data, 'the value on stdin').replace(/\r?\n$/, '');
+    // A script run with no stdin (cron, setsid, </dev/null) would wipe the secret.
+    if (value === '' && !o.allowEmpty) throw new UsageError(`the value for ${path} is empty (nothing on stdin); pass --allow-empty to set an empty value`);
     let json: string;
     if (o.valueJson) {
       if (type === 'env') throw new UsageError('.env values are strings: drop --value-json');
       parseJsonSpans(value, 'the value on stdin');
       json = value.trim();
     } else json = JSON.stringify(value);
-    const src = hasKeyFlag(o) ? o : { ...o, ...(ruleKey(match) ?? {}) };
+    const src = { ...o, ...((await writerRulesKey(match, o, (m) => ui.warn(m))) ?? {}) };
     const keys = keysOf(await resolveCliKeys(src, ui));
     if (!keys.secret && !keys.ring) throw new KeyError('field documents need a symmetric key or a keyring', 'ERR_KEY_TYPE');
     const kind = kindOfType(type);

@@ -202,7 +202,7 @@ async function checkOne(file: string, o: VerifyFlags, keys: Keys | undefined, re
 export function registerVerify(program: Command, ui: Ui): void {
   const cmd = program
     .command('verify')
-    .description('authenticate inputs without writing plaintext anywhere (for CI)')
+    .description('authenticate inputs (envelopes, streams, JWE, age files) without writing plaintext anywhere (for CI)')
     .argument('[FILE...]', 'input files, or - for stdin (default)')
     .addOption(algOption('expected algorithm (raw input: default is the AES-GCM variant of the key size)'))
     .addOption(new Option('--format <FORMAT>', 'input format').choices(['auto', 'json', 'raw', 'jwe', 'jwe-json', 'stream', 'fields', 'env', 'yaml', 'age']).default('auto'))

@@ -1,17 +1,18 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { UsageError, ioError, quote } from '../errors.js';
 import { parsePaths } from '../formats/fields/paths.js';
+import { hideKeyCommandStderr } from '../keys/command.js';
 import { publicOf } from '../keys/structured.js';
 import type { DecryptFormat, DecryptOptions, EncryptFormat, EncryptOptions, Keys } from '../ops/index.js';
 import { recordOp, type WorkerOp } from '../worker/record.js';
+import { hasCredentials } from '../worker/servers.js';
 import { addKeyOptions, algOption, allowAlgOption, asAlg, keysOf, parseAllowAlg, resolveCliKeys, type KeyFlags } from './common.js';
 import { withHelp } from './help.js';
-import { parseListen } from './serve.js';
+import { VERSION, int, parseListen } from './serve.js';
 import type { Ui } from './ui.js';
 
-declare const __VERSION__: string | undefined;
-const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
 
 interface WorkerFlags extends KeyFlags {
   nats?: string;
@@ -34,11 +35,6 @@ interface WorkerFlags extends KeyFlags {
   allowPlaintext?: boolean;
 }
 
-const int = (v: string, name: string, min: number, max: number): number => {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`${name} needs a whole number from ${min} to ${max}, not ${quote(v)}`);
-  return n;
-};
 
 /** A NATS subject to publish to or filter on: tokens of visible ASCII, no white space; wildcards only where `wild`. */
 function subject(v: string, name: string, wild: boolean): string {
@@ -89,7 +85,7 @@ export function registerWorker(program: Command, ui: Ui): void {
     const servers = o.nats ?? process.env.NATS_URL;
     if (!servers) throw new UsageError('worker needs --nats URL (or env NATS_URL)');
     // The command line is visible to every user of the machine: NATS credentials go in NATS_URL or --nats-creds.
-    if (o.nats !== undefined && o.nats.split(',').some((u) => /^[a-z]+:\/\/[^/]*@/i.test(u.trim()))) {
+    if (o.nats !== undefined && hasCredentials(o.nats)) {
       throw new UsageError('--nats must not carry a user, password or token (the command line is visible to others); use --nats-creds FILE, or env NATS_URL');
     }
     if (o.prompt || o.passphrase || o.passphraseEnv !== undefined || o.passphraseFile !== undefined || o.keyUri !== undefined) {
@@ -110,7 +106,9 @@ export function registerWorker(program: Command, ui: Ui): void {
       }
     }
     const alg = asAlg(o.alg);
-    // The key (a --key-cmd runs once, here, on each machine).
+    // The key (a --key-cmd runs once, here, on each machine). A worker's stderr goes to logs: a failing
+    // key command's stderr is not quoted there.
+    hideKeyCommandStderr();
     const r = await resolveCliKeys(o, ui);
     let keys: Keys;
     let opts: EncryptOptions | DecryptOptions;
@@ -122,10 +120,16 @@ export function registerWorker(program: Command, ui: Ui): void {
       opts = { ...(alg ? { alg } : {}), ...(o.aad !== undefined ? { aad: o.aad } : {}), format: (o.format ?? 'auto') as DecryptFormat, ...parseAllowAlg(o.allowAlg), ...(fields ? { fields, allowMissing: Boolean(o.allowMissing), allowPlaintext: Boolean(o.allowPlaintext) } : {}) };
     }
     const run = recordOp(op, keys, opts);
+    // What decides a record's output: workers whose pipelines differ must not share a consumer.
+    const pipeline = createHash('sha256')
+      .update(JSON.stringify({ op, fields: o.fields ?? null, format: o.format ?? (op === 'encrypt' ? 'json' : 'auto'), alg: o.alg ?? null, aad: o.aad ?? null, allowAlg: o.allowAlg ?? null, allowMissing: Boolean(o.allowMissing), allowPlaintext: Boolean(o.allowPlaintext), out: o.out, deadLetter: o.deadLetter ?? null }))
+      .digest('hex')
+      .slice(0, 32);
     // The NATS client loads only now (src/worker/run.ts, dist/vendor/nats.cjs).
     const { runWorker } = await import('../worker/run.js');
     process.exitCode = await runWorker({
       servers,
+      pipeline,
       stream: natsName(o.stream, '--stream'),
       in: subject(o.in, '--in', true),
       out: subject(o.out, '--out', false),

@@ -58,7 +58,8 @@ export function jsonSet(text: string, loc: Location, valueJson: string): string 
   const { node, parent } = nodeAt(root, loc);
   if (node) return text.slice(0, node.start) + valueJson + text.slice(node.end);
   const key = loc[loc.length - 1];
-  if (!parent || parent.kind !== 'object' || typeof key !== 'string') throw new UsageError(`cannot set ${JSON.stringify(loc)}: its parent is not an object in the document (set the parent first)`);
+  if (!parent) throw new UsageError(`cannot set ${JSON.stringify(loc)}: its parent does not exist in the document; set the parent first (for example to {} with --value-json)`);
+  if (parent.kind !== 'object' || typeof key !== 'string') throw new UsageError(`cannot set ${JSON.stringify(loc)}: its parent is ${parent.kind === 'array' ? 'an array (set an existing index)' : `a ${parent.kind}, not an object`}`);
   const es = parent.entries;
   const k = JSON.stringify(key);
   if (!es.length) return `${text.slice(0, parent.start + 1)}${k}:${valueJson}${text.slice(parent.end - 1)}`;

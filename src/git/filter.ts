@@ -5,7 +5,8 @@ import type { KeyForKid } from '../formats/fields/fields.js';
 import { loadYaml } from '../formats/fields/yamlfields.js';
 import { rulePaths } from '../rules/fields.js';
 import type { Match } from '../rules/rules.js';
-import { encryptedKind, kindOfType, plaintextOf } from './docs.js';
+import { encryptedKind, kindOfType, plaintextOf, typeOfKind } from './docs.js';
+import { CONFLICT_PREFIX } from './merge.js';
 
 /** The blob git already has for a path (the index, else HEAD), or undefined. */
 export function knownBlob(path: string): string | undefined {
@@ -29,7 +30,7 @@ export async function clean(plain: string, path: string, match: Match | undefine
     // Ciphertext in the working tree (checked out without a key): it goes back as it is, but only if it
     // is what it claims: authenticated when a key is at hand, and with every value the rules select a
     // token, so that a made-up header line cannot carry plaintext secrets into the repository.
-    const type = already === 'fields' ? 'json' : already;
+    const type = typeOfKind(already);
     if (type === 'yaml') await loadYaml();
     let k: KeyForKid | undefined;
     try {
@@ -42,9 +43,12 @@ export async function clean(plain: string, path: string, match: Match | undefine
     if (c.plaintext.length) throw new UsageError(`${path}: looks encrypted, but ${c.plaintext.slice(0, 3).join(', ')} ${c.plaintext.length === 1 ? 'is' : 'are'} in the clear where the rules say encrypted; refusing to store it`);
     return plain;
   }
+  if (plain.includes(CONFLICT_PREFIX) && plain.includes(' >>>>>>> ')) {
+    throw new UsageError(`${path}: holds an unresolved merge conflict (a value "${CONFLICT_PREFIX.trim()} … >>>>>>> …"); edit the file to keep one value, then git add`);
+  }
   const old = knownBlob(path);
   const oldKind = old !== undefined ? await encryptedKind(old) : undefined;
-  const type = match?.rule.type ?? (oldKind ? (oldKind === 'fields' ? 'json' : oldKind) : /\.ya?ml$/i.test(path) ? 'yaml' : /(^|\/)\.env|\.env$/.test(path) ? 'env' : 'json');
+  const type = match?.rule.type ?? (oldKind ? typeOfKind(oldKind) : /\.ya?ml$/i.test(path) ? 'yaml' : /(^|\/)\.env|\.env$/.test(path) ? 'env' : 'json');
   if (type === 'yaml') await loadYaml();
   const paths = match ? rulePaths(match.rule, plain, type) : [];
   if (old !== undefined && oldKind) {

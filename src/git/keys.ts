@@ -3,7 +3,7 @@ import { keyId } from '../keys/kid.js';
 import { ringKey } from '../keys/keyring.js';
 import { resolveKeys, keySourceFlags, type KeySource } from '../keys/resolve.js';
 import type { KeyForKid } from '../formats/fields/fields.js';
-import type { Rules } from '../rules/rules.js';
+import { ENV_KEY_VARS, type Rules } from '../rules/rules.js';
 import type { Ui } from '../cli/ui.js';
 
 /**
@@ -17,9 +17,9 @@ export async function driverKeys(flags: KeySource, rules: Rules | undefined, ui:
   const sources: KeySource[] = [];
   if (keySourceFlags(flags).length) sources.push(flags);
   else {
-    if (process.env.AES_PAYLOAD_KEY || process.env.AES_PAYLOAD_KEYRING || process.env.AES_PAYLOAD_KEY_CMD) sources.push({ keyEncoding: flags.keyEncoding ?? 'auto' });
-    if (rules?.key) sources.push(rules.key);
-    for (const r of rules?.rules ?? []) if (r.key) sources.push(r.key);
+    if (ENV_KEY_VARS.some((v) => process.env[v])) sources.push({ keyEncoding: flags.keyEncoding ?? 'auto' });
+    if (rules?.key) sources.push({ ...rules.key, origin: `the key named in ${rules.file}` });
+    for (const r of rules?.rules ?? []) if (r.key) sources.push({ ...r.key, origin: `the key named in ${rules!.file} (line ${r.line})` });
   }
   if (!sources.length) throw new KeyError('no key: set AES_PAYLOAD_KEY (or AES_PAYLOAD_KEYRING, AES_PAYLOAD_KEY_CMD), or name one in .aes-payload.yaml; git drivers never prompt', 'ERR_NO_KEY');
   const byKid = new Map<string, Uint8Array>();

@@ -45,6 +45,11 @@ const compact = (j: string | undefined): string => {
   }
 };
 
+/** Compact JSON with every character a single-quoted .env value cannot hold as a \u escape (inside JSON strings, the only place they occur). */
+function envSafe(json: string): string {
+  return json.replace(/\\\\|['$]|[^\x20-\x7e]/gu, (c) => (c === '\\\\' ? '\\u005c' : c.split('').map((ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')));
+}
+
 export interface MergeOutcome {
   text: string;
   /** Locations (compact JSON) whose values conflict. */
@@ -91,7 +96,11 @@ export function mergeFields(kind: FieldFormat, base: string | undefined, ours: s
       return;
     }
     conflicts.push(loc);
-    const v = `${CONFLICT_PREFIX}${compact(raw(an))} ||||||| base ${on ? compact(raw(on)) : '(none)'} ======= theirs ${compact(raw(bn))} >>>>>>> (keep one value)`;
+    // In a .env every side is a JSON string; written with \u escapes for what a .env value in single
+    // quotes cannot hold (', $, \, control and non-ASCII characters), so that the conflict value can
+    // always be written (and verify fails on it) instead of leaving ours and losing theirs.
+    const side = (n: Node) => (type === 'env' ? envSafe(compact(raw(n))) : compact(raw(n)));
+    const v = `${CONFLICT_PREFIX}${side(an)} ||||||| base ${on ? side(on) : '(none)'} ======= theirs ${side(bn)} >>>>>>> (keep one value)`;
     edits.push({ loc, json: JSON.stringify(v) });
   };
   walk(to, ta, tb, []);

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { IOError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../io/output.js';
+import { isSea } from '../io/sea.js';
 
 export const DRIVER = 'aes-payload';
 
@@ -12,6 +13,13 @@ export function git(args: string[], cwd?: string): string {
   if (r.error) throw new IOError(`cannot run git: ${(r.error as NodeJS.ErrnoException).code ?? r.error.message}`, 'ERR_GIT');
   if (r.status !== 0) throw new IOError(`git ${args[0]} failed: ${(r.stderr || '').trim().split('\n')[0] ?? ''}`, 'ERR_GIT');
   return r.stdout;
+}
+
+/** The top of the working tree `cwd` is in. */
+export function repoRoot(cwd: string): string {
+  const root = git(['rev-parse', '--show-toplevel'], cwd).trim();
+  if (!root) throw new UsageError('git-setup runs inside a git working tree');
+  return root;
 }
 
 /** git config --get, or undefined when unset. */
@@ -32,13 +40,7 @@ export function shWord(s: string): string {
  * whatever directory it runs the driver in.
  */
 export function selfCommand(): string {
-  let sea = false;
-  try {
-    sea = (process.getBuiltinModule('node:sea') as unknown as { isSea(): boolean } | undefined)?.isSea() ?? false;
-  } catch {
-    /* not a single executable */
-  }
-  const p = sea ? process.execPath : process.argv[1];
+  const p = isSea() ? process.execPath : process.argv[1];
   if (!p) return DRIVER;
   let real = p;
   try {
@@ -63,27 +65,58 @@ export interface SetupReport {
   root: string;
   gitattributes: { file: string; added: string[]; present: string[] };
   config: { name: string; value: string; changed: boolean }[];
+  warnings: string[];
 }
 
 /** Write the .gitattributes lines and the clone's git config for the drivers; a second run changes nothing. */
 export function gitSetup(plan: SetupPlan, cwd: string): SetupReport {
-  const root = git(['rev-parse', '--show-toplevel'], cwd).trim();
-  if (!root) throw new UsageError('git-setup runs inside a git working tree');
+  const root = repoRoot(cwd);
   for (const p of plan.patterns) {
     if (/[\s#"\\]/.test(p) || p.startsWith('!') || p === '') throw new UsageError(`pattern ${JSON.stringify(p)}: white space, #, ", \\ and a leading ! have other meanings in .gitattributes`);
   }
-  const attrs = [plan.diff ? `diff=${DRIVER}` : '', plan.merge ? `merge=${DRIVER}` : '', plan.filter ? `filter=${DRIVER}` : ''].filter(Boolean).join(' ');
+  const attrs = [plan.diff ? `diff=${DRIVER}` : '', plan.merge ? `merge=${DRIVER}` : '', plan.filter ? `filter=${DRIVER}` : ''].filter(Boolean);
   const file = join(root, '.gitattributes');
+  // A clone made with --no-checkout has HEAD's .gitattributes in the repository but not on disk: writing
+  // one now would make an untracked file that blocks the checkout.
+  if (!existsSync(file) && spawnSync('git', ['cat-file', '-e', 'HEAD:.gitattributes'], { cwd: root, stdio: 'ignore' }).status === 0) {
+    throw new UsageError('.gitattributes is in HEAD but not in the working tree (a clone made with --no-checkout?): run git checkout first, then git-setup');
+  }
   const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  const lines = new Set(old.split('\n').map((l) => l.trim().replace(/\s+/g, ' ')));
+  const lines = old.split('\n');
   const added: string[] = [];
   const present: string[] = [];
+  let changed = false;
   for (const p of plan.patterns) {
-    const line = `${p} ${attrs}`;
-    (lines.has(line) ? present : added).push(line);
-    lines.add(line);
+    // The line this tool wrote for the same pattern before (only our attributes on it): widened in place.
+    const i = lines.findIndex((l) => {
+      const w = l.trim().split(/\s+/);
+      return w[0] === p && w.length > 1 && w.slice(1).every((a) => a === `diff=${DRIVER}` || a === `merge=${DRIVER}` || a === `filter=${DRIVER}`);
+    });
+    if (i >= 0) {
+      const have = lines[i]!.trim().split(/\s+/).slice(1);
+      const all = [`diff=${DRIVER}`, `merge=${DRIVER}`, `filter=${DRIVER}`].filter((a) => have.includes(a) || attrs.includes(a));
+      const line = `${p} ${all.join(' ')}`;
+      if (all.length === have.length) present.push(line);
+      else {
+        lines[i] = line;
+        added.push(line);
+        changed = true;
+      }
+      continue;
+    }
+    const line = `${p} ${attrs.join(' ')}`;
+    if (lines.some((l) => l.trim().replace(/\s+/g, ' ') === line)) present.push(line);
+    else {
+      if (lines.length && lines[lines.length - 1] === '') lines.pop();
+      lines.push(line, '');
+      added.push(line);
+      changed = true;
+    }
   }
-  if (added.length) writeFileAtomic(file, `${old}${old && !old.endsWith('\n') ? '\n' : ''}${added.join('\n')}\n`, { overwrite: true, mode: 0o644 });
+  if (changed) {
+    const text = lines.join('\n');
+    writeFileAtomic(file, text.startsWith('\n') ? text.slice(1) : text.endsWith('\n') ? text : `${text}\n`, { overwrite: true, mode: 0o644 });
+  }
   const want: [string, string][] = [];
   const c = plan.command;
   if (plan.diff) want.push([`diff.${DRIVER}.textconv`, `${c} git-textconv`]);
@@ -101,5 +134,9 @@ export function gitSetup(plan: SetupPlan, cwd: string): SetupReport {
     if (changed) git(['config', '--local', name, value], root);
     return { name, value, changed };
   });
-  return { root, gitattributes: { file, added, present }, config };
+  const cache = spawnSync('git', ['config', '--get', `diff.${DRIVER}.cachetextconv`], { encoding: 'utf8', cwd: root, stdio: ['ignore', 'pipe', 'ignore'] });
+  const warnings = cache.status === 0 && /^(true|yes|on|1)$/i.test(cache.stdout.trim())
+    ? [`diff.${DRIVER}.cachetextconv is set: git stores the decrypted text in refs/notes/textconv; run git config --unset diff.${DRIVER}.cachetextconv (and git update-ref -d refs/notes/textconv/${DRIVER})`]
+    : [];
+  return { root, gitattributes: { file, added, present }, config, warnings };
 }

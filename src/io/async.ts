@@ -26,17 +26,6 @@ export async function readOnce(fd: number, buf: Uint8Array, off: number, len: nu
   }
 }
 
-/** Fill `buf` from `fd` unless the input ends first; returns the bytes read. */
-export async function readFull(fd: number, buf: Uint8Array, position: number | null, what: string): Promise<number> {
-  let got = 0;
-  while (got < buf.length) {
-    const n = await readOnce(fd, buf, got, buf.length - got, position === null ? null : position + got, what);
-    if (n === 0) break;
-    got += n;
-  }
-  return got;
-}
-
 /**
  * Write all of `data` with write(2) on libuv's thread pool (a blocking pipe
  * blocks a pool thread, not the main thread). EPIPE on stdout becomes

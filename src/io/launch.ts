@@ -127,13 +127,12 @@ function restoreBlockingStdio(): void {
  * status and signals the caller's to see. Signals Node.js ignores (SIGPIPE,
  * SIGXFSZ) are given handlers first, so that the program starts with them
  * at their defaults, and stdio is made blocking again. Returns only on
- * failure (an error status and message).
+ * failure (an error status and message). The caller has checked the size
+ * of argv and env against the kernel's limit ({@link tooLarge}).
  */
 export function replaceProcess(path: string, argv: string[], env: Record<string, string>): { status: 127 | 126; why: string } {
   const how = howToRun(path);
   if ('status' in how) return how;
-  const big = tooLarge(argv, env);
-  if (big) return big;
   // A caught signal is reset to its default by execve; an ignored one stays ignored.
   for (const s of ['SIGPIPE', 'SIGXFSZ'] as const) process.on(s, () => {});
   restoreBlockingStdio();

@@ -216,11 +216,6 @@ export class LineWorkers {
     }
   }
 
-  /** Blocks sent and not yet back. */
-  get inFlight(): number {
-    return this.waiting.size;
-  }
-
   /**
    * Hand over the lines in `buf[start, end)` (whole lines; the last one may
    * lack its newline only at the end of the input). `buf` must own its

@@ -1,14 +1,12 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { ioError } from '../errors.js';
 import { Backoff } from './backoff.js';
-import { readFull, readOnce } from './async.js';
+import { readOnce } from './async.js';
 
 /** Something that fills buffers: a file or stdin, or a decoder over one. */
 export interface ByteReader {
   /** Fill `buf` completely, unless the input ends first; returns the bytes read (0 at the end). */
   read(buf: Buffer): number;
-  /** The same, on libuv's thread pool, so that the main thread can work meanwhile. */
-  readAsync?(buf: Buffer): Promise<number>;
   /** One read(2) on libuv's thread pool: whatever the input has ready (at least a byte), 0 at the end. */
   readSome?(buf: Buffer): Promise<number>;
   /** For a named regular file: where the unread rest is, for reads at offsets. */
@@ -119,19 +117,6 @@ export class Source implements ByteReader {
     const fromPeek = this.pre.copy(buf, 0, 0, Math.min(this.pre.length, buf.length));
     this.pre = this.pre.subarray(fromPeek);
     const total = this.fill(buf, fromPeek);
-    this.consumed += total;
-    return total;
-  }
-
-  async readAsync(buf: Buffer): Promise<number> {
-    const fromPeek = this.pre.copy(buf, 0, 0, Math.min(this.pre.length, buf.length));
-    this.pre = this.pre.subarray(fromPeek);
-    let total = fromPeek;
-    if (total < buf.length && !this.ended) {
-      const n = await readFull(this.fd, buf.subarray(total), null, this.what);
-      if (total + n < buf.length) this.ended = true;
-      total += n;
-    }
     this.consumed += total;
     return total;
   }

@@ -14,6 +14,14 @@ export const DEFAULT_KEY_CMD_TIMEOUT_MS = 10_000;
 /** Largest key command output read: a keyring or a PEM fits; anything more is not a key. */
 const MAX_OUTPUT = 1024 * 1024;
 
+/** Whether a failing key command's stderr is quoted in its error (not by `worker`, whose stderr goes to logs). */
+let quoteStderr = true;
+
+/** Never quote a key command's stderr in an error: what a helper prints there (a key, with `set -x`) must not reach a log. */
+export function hideKeyCommandStderr(): void {
+  quoteStderr = false;
+}
+
 /**
  * Split a command line into argv as POSIX sh does for words, with no
  * expansion at all: white space separates words; single quotes keep
@@ -139,7 +147,7 @@ export async function runKeyCommand(line: string, o: { env: NodeJS.ProcessEnv; k
       resolve({ status, signal, stdout, stderr: Buffer.concat(err), timedOut, tooMuch });
     });
   });
-  const stderr = r.stderr.length ? `: ${printable(r.stderr.toString('utf8').trim().split('\n').slice(-3).join(' / '), 300)}` : '';
+  const stderr = !quoteStderr ? ' (its stderr is not shown, as it could hold key material; run it by hand to see it)' : r.stderr.length ? `: ${printable(r.stderr.toString('utf8').trim().split('\n').slice(-3).join(' / '), 300)}` : '';
   if (r.error?.code === 'ENOENT') throw new KeyError(`the key command ${name} was not found`, 'ERR_KEY_CMD');
   if (r.error) throw new KeyError(`the key command ${name} could not run (${r.error.code ?? 'error'})`, 'ERR_KEY_CMD');
   if (r.timedOut) {

@@ -1,4 +1,4 @@
-import { KeyError } from '../errors.js';
+import { KeyError, printable } from '../errors.js';
 
 /** Default key name in .ini files: the seed's `development.ini` convention. */
 export const DEFAULT_INI_KEY = 'SECRET_KEY';
@@ -97,7 +97,7 @@ export function findIniValue(
   file: string,
 ): { value: string; section: string } {
   const found = collect(text, name);
-  const where = (s: string) => (s === '' ? 'the top level' : `[${s}]`);
+  const where = (s: string) => (s === '' ? 'the top level' : `[${printable(s, 40)}]`);
   let hits = section === undefined ? found : found.filter((f) => f.section === section);
   // configparser: a section without the name inherits [DEFAULT]'s.
   if (section !== undefined && section !== '' && hits.length === 0) hits = found.filter((f) => f.section === 'DEFAULT');

@@ -1,5 +1,5 @@
 import { parse as parseIni } from 'ini';
-import { KeyError, quote, shown } from '../errors.js';
+import { KeyError, shown } from '../errors.js';
 import { parseJson } from '../formats/common/jsonSpans.js';
 import { decodeKey } from './decode.js';
 import { keyId } from './kid.js';
@@ -57,10 +57,10 @@ export function parseKeyring(text: string, source: string): Keyring {
     delete entries.primary;
     for (const [k, v] of Object.entries(entries)) if (typeof v === 'object') delete entries[k];
   }
-  const values = Object.values(entries).filter((v): v is string => typeof v === 'string');
-  // A label or primary is shown only when it cannot be key material: a key pasted where a
-  // name belongs (or a whole key read as an .ini line) is named by its place, never echoed.
-  const named = (label: string, i: number) => (isShowable(label, values) ? quote(label) : `#${i + 1} (its label is not shown: it may be key material)`);
+  // A label or primary is never echoed: the file may not be a keyring at all (a password file named
+  // by a committed rules file), and a key pasted where a name belongs is key material. Entries are
+  // named by their place.
+  const named = (_label: string, i: number) => `#${i + 1}`;
   const keys = new Map<string, Buffer>();
   const labels = new Map<string, string>();
   let i = -1;
@@ -88,7 +88,7 @@ export function parseKeyring(text: string, source: string): Keyring {
   } else {
     if (typeof primary !== 'string') throw new KeyError(`${source}: keyring "primary" must name a key`, 'ERR_KEYRING');
     p = labels.get(primary) ?? (keys.has(primary) ? primary : undefined);
-    if (!p) throw new KeyError(`${source}: the keyring's primary${isShowable(primary, values) ? ` ${quote(primary)}` : ''} is not one of its labels or kids`, 'ERR_KEYRING');
+    if (!p) throw new KeyError(`${source}: the keyring's primary is not one of its labels or kids`, 'ERR_KEYRING');
   }
   return { primary: p!, keys, source };
 }
@@ -102,26 +102,6 @@ function looksLikeOneKey(t: string): boolean {
   } catch {
     return false;
   }
-}
-
-/**
- * Whether a keyring label (or primary) may appear in a message: short, not
- * itself decodable as a key, and sharing no 8 characters with any value of
- * the keyring (so that no part of a key is ever echoed).
- */
-function isShowable(label: string, values: string[]): boolean {
-  if (label.length > 24 || label.length === 0) return false;
-  try {
-    decodeKey(Buffer.from(label, 'utf8'), 'auto').fill(0);
-    return false;
-  } catch {
-    /* not a key: may still be part of one */
-  }
-  for (let k = 0; k + 8 <= label.length; k++) {
-    const piece = label.slice(k, k + 8).toLowerCase();
-    if (values.some((v) => v.toLowerCase().includes(piece))) return false;
-  }
-  return true;
 }
 
 /**

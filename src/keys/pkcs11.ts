@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { AuthError, KeyError, UsageError, printable, quote } from '../errors.js';
+import { isSea } from '../io/sea.js';
 
 /**
  * PKCS#11 key custody (docs/FORMAT.md §8, "HSM keys"): an AES key inside an HSM,
@@ -101,13 +102,7 @@ async function loadPkcs11js(): Promise<Pkcs11Module> {
     const m = (typeof require === 'function' ? require('pkcs11js') : await import('pkcs11js')) as Pkcs11Module & { default?: Pkcs11Module };
     return m.PKCS11 ? m : m.default!;
   } catch {
-    let sea = false;
-    try {
-      sea = (process.getBuiltinModule('node:sea') as unknown as { isSea(): boolean } | undefined)?.isSea() ?? false;
-    } catch {
-      /* an older Node */
-    }
-    if (sea) throw new KeyError('the single executable cannot load the PKCS#11 addon (pkcs11js); use the npm package for --key-uri', 'ERR_PKCS11');
+    if (isSea()) throw new KeyError('the single executable cannot load the PKCS#11 addon (pkcs11js); use the npm package for --key-uri', 'ERR_PKCS11');
     throw new KeyError('--key-uri needs the optional dependency pkcs11js, which is not installed (npm install pkcs11js; it builds with node-gyp)', 'ERR_PKCS11');
   }
 }

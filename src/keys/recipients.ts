@@ -16,6 +16,11 @@ function read(path: string, what: string): Buffer {
 function publicKey(text: string | Buffer, where: string): KeyObject {
   const k = parseStructuredKey(Buffer.from(text), where);
   if (!k || k.kind === 'secret') throw new KeyError(`${where} is not a public key (RSA, EC or X25519; PEM or JWK)`, 'ERR_KEY_TYPE');
+  // A private JWK (one with "d") is refused, as jose refuses it for encryption: a
+  // private key handed out as a recipient is a leak waiting to happen. The key is not shown.
+  if (k.kind === 'private' && Buffer.from(text).toString('utf8').trimStart().startsWith('{')) {
+    throw new KeyError(`${where} is a private key (a JWK with "d"); give the public key (keygen writes it next to the private one, as .pub)`, 'ERR_KEY_TYPE');
+  }
   return publicOf(k.key);
 }
 

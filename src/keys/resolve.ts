@@ -49,6 +49,8 @@ export interface KeySource {
   pkcs11Module?: string;
   /** The environment variable holding the HSM PIN; default: a prompt. */
   pinEnv?: string;
+  /** Where this source was named (a rules file), put in front of its errors. */
+  origin?: string;
 }
 
 export interface KeyContext {
@@ -218,7 +220,8 @@ function passphraseText(raw: Buffer, where: string, ctx: KeyContext): Buffer {
 async function resolvePassphrase(src: KeySource, ctx: KeyContext, confirm: boolean): Promise<ResolvedKeys> {
   if (src.passphraseEnv !== undefined) {
     const v = ctx.env[src.passphraseEnv];
-    if (v === undefined || v === '') throw new KeyError(`environment variable ${src.passphraseEnv} is not set`, 'ERR_KEY_MISSING');
+    if (v === undefined) throw new KeyError(`environment variable ${src.passphraseEnv} is not set`, 'ERR_KEY_MISSING');
+    if (v === '') throw new KeyError(`environment variable ${src.passphraseEnv} is empty`, 'ERR_KEY_MISSING');
     const where = `env ${src.passphraseEnv}`;
     return { passphrase: passphraseText(Buffer.from(v, 'utf8'), where, ctx), source: where };
   }
@@ -281,6 +284,16 @@ export function generatePassphrase(): string {
  * ```
  */
 export async function resolveKeys(src: KeySource, ctx: KeyContext, confirmPassphrase = false): Promise<ResolvedKeys> {
+  if (src.origin === undefined) return resolveKeysOf(src, ctx, confirmPassphrase);
+  try {
+    return await resolveKeysOf(src, ctx, confirmPassphrase);
+  } catch (e) {
+    if (e instanceof Error && !e.message.startsWith(src.origin)) e.message = `${src.origin}: ${e.message}`;
+    throw e;
+  }
+}
+
+async function resolveKeysOf(src: KeySource, ctx: KeyContext, confirmPassphrase: boolean): Promise<ResolvedKeys> {
   const chosen = keySourceFlags(src);
   if (chosen.length > 1) throw new UsageError(`choose one key source, not ${chosen.join(' and ')}`);
   if (src.ini === undefined && (src.iniSection !== undefined || src.iniKey !== undefined)) {

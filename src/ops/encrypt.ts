@@ -34,7 +34,7 @@ export function encrypt(plaintext: Uint8Array | string, keyArg: KeyArg, opts: En
   if (keys.ring && !keys.secret) keys = { ...keys, secret: ringKey(keys.ring, undefined) };
   const format = opts.format ?? 'json';
   if (opts.fields) {
-    if (!keys.secret) throw new KeyError('--fields needs a symmetric key or a keyring', 'ERR_KEY_TYPE');
+    if (!keys.secret) throw new KeyError(`field documents need a symmetric key or a keyring${keys.passphrase ? ', not a passphrase' : keys.rsa ? ', not an RSA or EC key' : ''}`, 'ERR_KEY_TYPE');
     if (opts.aad !== undefined || opts.embedKey || opts.wrap || opts.kid !== undefined) {
       throw new UsageError('--fields takes none of --aad, --random-key, --wrap, --kid');
     }

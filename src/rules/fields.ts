@@ -3,7 +3,7 @@ import { parsePortableEnv } from '../formats/fields/dotenv.js';
 import { HEADER_MEMBER } from '../formats/fields/fields.js';
 import { walkAll, type FieldPath, type Location } from '../formats/fields/paths.js';
 import { yamlToJson } from '../formats/fields/yamlfields.js';
-import type { DocType, Rule } from './rules.js';
+import { regexSelects, type DocType, type Rule } from './rules.js';
 
 /** A field path that selects exactly one location. */
 export function exactPath(loc: Location): FieldPath {
@@ -22,7 +22,7 @@ export function rulePaths(rule: Rule, text: string, type: DocType): FieldPath[] 
   const re = rule.fieldsRegex;
   if (!re) return out;
   if (type === 'env') {
-    for (const e of parsePortableEnv(text).entries) if (e.name !== HEADER_MEMBER && re.test(e.name)) out.push({ text: e.name, segments: [{ key: e.name }] });
+    for (const e of parsePortableEnv(text).entries) if (e.name !== HEADER_MEMBER && regexSelects(re, e.name)) out.push({ text: e.name, segments: [{ key: e.name }] });
     return out;
   }
   const json = type === 'yaml' ? yamlToJson(text) : text;
@@ -33,7 +33,7 @@ export function rulePaths(rule: Rule, text: string, type: DocType): FieldPath[] 
     const l = loc();
     const last = l[l.length - 1];
     if (l.length === 1 && last === HEADER_MEMBER) return;
-    if (typeof last === 'string' && re.test(last)) {
+    if (typeof last === 'string' && regexSelects(re, last)) {
       out.push(exactPath(l));
       inside = node.end;
     }

@@ -5,7 +5,8 @@ import type * as YAML from 'yaml';
 import { FormatError, UsageError, ioError } from '../errors.js';
 import { parsePaths, type FieldPath } from '../formats/fields/paths.js';
 import { loadVendored } from '../io/vendor.js';
-import type { KeySource } from '../keys/resolve.js';
+import { DEFAULT_KEY_ENV, DEFAULT_KEYRING_ENV, keySourceFlags, resolveKeys, type KeySource } from '../keys/resolve.js';
+import { KEY_CMD_ENV } from '../keys/command.js';
 import { KEY_ENCODINGS, type KeyEncoding } from '../keys/decode.js';
 
 /**
@@ -135,6 +136,8 @@ export async function parseRules(text: string, file: string): Promise<Rules> {
         }
       } else if (k === 'fields-regex') {
         const src = str(p.value, 'fields-regex');
+        const unsafe = unboundedRegex(src);
+        if (unsafe) bad(p.value, `fields-regex: ${unsafe}; its matching time could grow without bound on a hostile key name (write it without that)`);
         try {
           rule.fieldsRegex = new RegExp(src, 'u');
         } catch (e) {
@@ -156,6 +159,52 @@ export async function parseRules(text: string, file: string): Promise<Rules> {
     out.rules.push(rule);
   }
   return out;
+}
+
+/** The longest key name a fields-regex is tested on; a document with a longer name is refused. */
+export const MAX_REGEX_NAME = 256;
+
+/**
+ * Why a fields-regex could backtrack without bound, or undefined: a
+ * backreference, or a quantified group that holds a quantifier or an
+ * alternation (`(a+)+`, `(a|a)*`, `(a*){2,}`). With neither, and names cut at
+ * MAX_REGEX_NAME characters, matching time is bounded.
+ */
+export function unboundedRegex(src: string): string | undefined {
+  const stack: { quant: boolean; alt: boolean }[] = [{ quant: false, alt: false }];
+  let inClass = false;
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i]!;
+    if (c === '\\') {
+      const d = src[i + 1] ?? '';
+      if (!inClass && (/[1-9]/.test(d) || d === 'k')) return 'a backreference';
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+      continue;
+    }
+    if (c === '[') inClass = true;
+    else if (c === '(') stack.push({ quant: false, alt: false });
+    else if (c === '|') stack[stack.length - 1]!.alt = true;
+    else if (c === ')') {
+      const g = stack.pop() ?? { quant: false, alt: false };
+      if (!stack.length) stack.push({ quant: false, alt: false });
+      const next = src[i + 1];
+      const quantified = next === '*' || next === '+' || next === '?' || next === '{';
+      if (quantified && next !== '?' && (g.quant || g.alt)) return `a repeated group holding ${g.quant ? 'a quantifier' : 'alternatives'}`;
+      const top = stack[stack.length - 1]!;
+      top.quant ||= g.quant || quantified;
+    } else if (c === '*' || c === '+' || c === '{') stack[stack.length - 1]!.quant = true;
+  }
+  return undefined;
+}
+
+/** Whether a key name matches a rule's fields-regex; a name over MAX_REGEX_NAME characters is refused (bounded time). */
+export function regexSelects(re: RegExp, name: string): boolean {
+  if (name.length > MAX_REGEX_NAME) throw new FormatError(`a key name of ${name.length} characters (over ${MAX_REGEX_NAME}) in a document a fields-regex rule applies to; refusing to test it`, 'ERR_RULES');
+  return re.test(name);
 }
 
 /**
@@ -191,6 +240,66 @@ export function globRegex(glob: string): RegExp {
   }
   if (braces) throw new Error(`path glob ${JSON.stringify(glob)}: an unclosed "{"`);
   return new RegExp(`^${anywhere ? '(?:.*/)?' : ''}${re}$`, 'su');
+}
+
+/** Expand `{a,b}` alternatives (nested too) into plain globs. */
+export function expandBraces(glob: string): string[] {
+  let depth = 0;
+  let open = -1;
+  const commas: number[] = [];
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i];
+    if (c === '{') {
+      if (depth++ === 0) open = i;
+    } else if (c === '}' && depth) {
+      if (--depth === 0) {
+        const parts: string[] = [];
+        let from = open + 1;
+        for (const k of [...commas, i]) {
+          parts.push(glob.slice(from, k));
+          from = k + 1;
+        }
+        const head = glob.slice(0, open);
+        const tail = glob.slice(i + 1);
+        const out: string[] = [];
+        for (const p of parts) for (const e of expandBraces(head + p + tail)) if (!out.includes(e)) out.push(e);
+        return out;
+      }
+    } else if (c === ',' && depth === 1) commas.push(i);
+  }
+  return [glob];
+}
+
+/**
+ * A rules file's path globs as .gitattributes patterns for the repository
+ * root: braces expanded (git has none), the rules file's directory put in
+ * front (its globs are relative to it). A glob git would read differently
+ * (a `[` class, which the rules file takes as a plain character) is refused.
+ */
+export function gitPatterns(rules: Rules, root: string): string[] {
+  let dir = rules.dir;
+  let top = root;
+  try {
+    dir = realpathSync(dir);
+    top = realpathSync(root);
+  } catch {
+    /* as given */
+  }
+  const rel = relative(top, dir).split(sep).join('/');
+  if (rel.startsWith('..') || isAbsolute(rel)) throw new UsageError(`the rules file ${rules.file} is outside the repository ${root}; give git-setup the PATTERNS`);
+  const out: string[] = [];
+  for (const r of rules.rules) {
+    for (const g of r.paths) {
+      if (/[[\\]/.test(g)) throw new UsageError(`${rules.file}: line ${r.line}: path ${JSON.stringify(g)} holds "[" or "\\", which git reads differently; give git-setup the PATTERNS`);
+      for (const e of expandBraces(g)) {
+        const anywhere = !e.includes('/');
+        const body = e.startsWith('/') ? e.slice(1) : e;
+        const p = rel === '' ? e : anywhere ? `${rel}/**/${body}` : `${rel}/${body}`;
+        if (!out.includes(p)) out.push(p);
+      }
+    }
+  }
+  return out;
 }
 
 /** Where the rules come from: --config, AES_PAYLOAD_CONFIG, else `.aes-payload.yaml` in the nearest directory up from `near` that has it or `.git`. */
@@ -264,9 +373,40 @@ export async function rulesFor(target: string | undefined, flag: string | undefi
   return matchRule(await loadRules(file), target);
 }
 
-/** The key source a rule names (its own, else the file's), or undefined. */
+/** The key source a rule names (its own, else the file's), or undefined; its errors name the rules file. */
 export function ruleKey(m: Match | undefined): KeySource | undefined {
-  return m?.rule.key ?? m?.rules.key;
+  const k = m?.rule.key ?? m?.rules.key;
+  return k && m ? { ...k, origin: `the key named in ${m.rules.file} (line ${m.rule.key ? m.rule.line : 1})` } : undefined;
+}
+
+/** The environment variables that name a key. */
+export const ENV_KEY_VARS = [DEFAULT_KEY_ENV, DEFAULT_KEYRING_ENV, KEY_CMD_ENV] as const;
+
+/**
+ * The key source a writer (encrypt, edit, set, the clean filter) takes from
+ * the rules file: only when neither a flag nor the environment names a key.
+ * A rules file arrives with a merge, from anyone who can push a branch: its
+ * key must never replace the one the person chose, or new secrets would go
+ * to a key its author holds. When both name a key and their kids differ
+ * (sources that need no command or prompt), a warning says so.
+ */
+export async function writerRulesKey(m: Match | undefined, flags: KeySource, warn: (m: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<KeySource | undefined> {
+  const rk = ruleKey(m);
+  if (!rk) return undefined;
+  const flagged = keySourceFlags(flags).length > 0;
+  const envNamed = ENV_KEY_VARS.find((v) => env[v]);
+  if (!flagged && !envNamed) return rk;
+  const quiet = { env, warn: () => {} };
+  const noRun = (s: KeySource) => !s.keyCmd && !s.prompt && !s.passphrase && !s.keyUri && s.passphraseEnv === undefined && s.passphraseFile === undefined;
+  if (noRun(rk) && (flagged ? noRun(flags) : envNamed !== 'AES_PAYLOAD_KEY_CMD')) {
+    try {
+      const [a, b] = await Promise.all([resolveKeys(flagged ? flags : { keyEncoding: flags.keyEncoding ?? 'auto' }, quiet), resolveKeys(rk, quiet)]);
+      if (a.kid !== b.kid) warn(`${m!.rules.file} names another key (kid ${b.kid}) than ${flagged ? 'the key flags' : `env ${envNamed}`} (kid ${a.kid}); the ${flagged ? 'flag' : 'environment'}'s key is used`);
+    } catch {
+      /* either one unreadable: the one used reports its own error */
+    }
+  }
+  return undefined;
 }
 
 /** The recipients feature (issue 22) is not in this build: say so plainly. */

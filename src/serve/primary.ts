@@ -5,16 +5,7 @@ import { render, runtime, type Snapshot } from './metrics.js';
 import { EXIT_LISTEN, EXIT_WORKER_FAILED, exitNow, onSignals, type Reload, type RunConfig } from './config.js';
 import { listenProblem, removeSocket, setMode, where } from './listen.js';
 import { keysToWire } from './wire.js';
-
-/** Whether this is the single executable (Node SEA). */
-export function isSea(): boolean {
-  try {
-    return (process.getBuiltinModule('node:sea') as unknown as { isSea(): boolean } | undefined)?.isSea() ?? false;
-  } catch {
-    return false;
-  }
-}
-
+import { isSea } from '../io/sea.js';
 
 interface WorkerState {
   /** The config was sent (the worker was online): it handles a "stop" from now on. */
@@ -36,7 +27,9 @@ export function servePrimary(c: RunConfig, reloadFiles: Reload | undefined): voi
   const sea = isSea();
   // Workers run `aes-payload serve` and take everything else from here over IPC. In the single
   // executable, argv[1] is the executable itself, which Node inserts again for the worker.
-  cluster.setupPrimary({ serialization: 'advanced', exec: sea ? 'serve' : process.argv[1]!, args: sea ? [] : ['serve'] });
+  // The executable applies its own execArgv (--disable-sigusr1, --) at every start, so a worker is
+  // given none: passed again, they would reach aes-payload as arguments ("unknown option").
+  cluster.setupPrimary({ serialization: 'advanced', exec: sea ? 'serve' : process.argv[1]!, args: sea ? [] : ['serve'], ...(sea ? { execArgv: [] } : {}) });
   const keys = keysToWire(c.keys);
   // What a worker started now is given: SIGHUP changes the certificate and the token, and a
   // worker started after a reload (a replacement) must get the new ones.

@@ -39,7 +39,13 @@ export function deadLetter(seq: number, code: string): string {
   return `{"aesp_error":{"seq":${seq},"code":${JSON.stringify(code)}}}`;
 }
 
-/** The `Nats-Msg-Id` of a record's output (and of its dead letter): the input stream and sequence, so a redelivered record is stored once. */
-export function outputMsgId(stream: string, seq: number): string {
-  return `${stream}:${seq}`;
+/**
+ * The `Nats-Msg-Id` of a record's output (and of its dead letter):
+ * `<stream>:<created-ms>:<durable>:<seq>`, so a redelivered record is stored
+ * once, while two pipelines (two durables) on one stream, or a stream
+ * deleted and made again (its sequence restarting), never share an id.
+ * `prefix` is `<stream>:<created-ms>:<durable>`.
+ */
+export function outputMsgId(prefix: string, seq: number): string {
+  return `${prefix}:${seq}`;
 }

@@ -4,6 +4,7 @@ import { loadVendored } from '../io/vendor.js';
 import { isoNow } from '../serve/log.js';
 import { WorkerMetrics, serveMetrics } from './metrics.js';
 import { deadLetter, outputMsgId, type RecordResult } from './record.js';
+import { parseServers } from './servers.js';
 import { subjectMatches } from './subjects.js';
 
 type Transport = typeof import('@nats-io/transport-node');
@@ -19,8 +20,10 @@ async function loadNats(): Promise<Transport & JetStream> {
 }
 
 export interface WorkerConfig {
-  /** Comma-separated server URLs (nats://host:4222,…). */
+  /** Comma-separated server URLs (nats://host:4222,…), credentials (user:pass@, token@) allowed: they become connect options. */
   servers: string;
+  /** A digest of the flags that decide what a record becomes (operation, --fields, --format, --out, --dead-letter…): workers that differ must not share a consumer. */
+  pipeline: string;
   stream: string;
   in: string;
   out: string;
@@ -43,9 +46,9 @@ export function log(fields: Record<string, unknown>): void {
   process.stderr.write(`${JSON.stringify({ time: isoNow(), ...fields })}\n`);
 }
 
-/** URLs with any user, password or token (from NATS_URL) blanked: `nats://***@host:4222`. */
+/** URLs with any user, password or token blanked, with or without a scheme: `nats://***@host:4222`, `***@host:4222`. */
 export function redactUrls(s: string): string {
-  return s.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s,]*@/gi, '$1***@');
+  return s.replace(/(^|[a-z][a-z0-9+.-]*:\/\/|[\s,;('"=])[^\s,;/@'"]*@/gi, '$1***@');
 }
 
 /** A NATS error as one printable line, with no credentials in it. */
@@ -81,16 +84,20 @@ export async function runWorker(c: WorkerConfig): Promise<number> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 
+  // nats.js v3 ignores credentials in a URL: they become connect options, and the URLs shown carry none.
+  const { servers, auth } = parseServers(c.servers);
+  const where = printable(redactUrls(servers.join(',')), 200);
   const N = await loadNats();
   let nc: NatsConnection;
   try {
     nc = await N.connect({
-      servers: c.servers.split(',').map((s) => s.trim()).filter(Boolean),
+      servers,
+      ...auth,
       name: `aes-payload worker ${c.durable}`,
       ...(c.creds ? { authenticator: N.credsAuthenticator(c.creds) } : {}),
     });
   } catch (e) {
-    throw new IOError(`cannot connect to NATS at ${printable(redactUrls(c.servers), 200)}: ${why(e)}`, 'ERR_NATS_CONNECT');
+    throw new IOError(`cannot connect to NATS at ${where}: ${why(e)}`, 'ERR_NATS_CONNECT');
   }
   const metrics = new WorkerMetrics();
   metrics.connected = 1;
@@ -100,7 +107,7 @@ export async function runWorker(c: WorkerConfig): Promise<number> {
     try {
       jsm = await N.jetstreamManager(nc);
     } catch (e) {
-      throw new IOError(`JetStream is not available on ${printable(redactUrls(c.servers), 200)} (start nats-server with -js): ${why(e)}`, 'ERR_NATS_JETSTREAM');
+      throw new IOError(`JetStream is not available on ${where} (start nats-server with -js): ${why(e)}`, 'ERR_NATS_JETSTREAM');
     }
     const owner = async (subject: string, what: string) => {
       try {
@@ -109,17 +116,28 @@ export async function runWorker(c: WorkerConfig): Promise<number> {
         throw new IOError(`no stream on the server stores ${what} subject ${printable(subject, 200)}; create one first (docs/WORKER.md)`, 'ERR_NATS_STREAM');
       }
     };
+    let inInfo;
     try {
-      await jsm.streams.info(c.stream);
+      inInfo = await jsm.streams.info(c.stream);
     } catch {
       throw new IOError(`stream ${printable(c.stream, 100)} not found on the server; create it first (docs/WORKER.md)`, 'ERR_NATS_STREAM');
     }
     if ((await owner(c.in, 'the --in')) !== c.stream) throw new UsageError(`--in ${printable(c.in, 100)} is not stored by stream ${printable(c.stream, 100)}`);
-    await owner(c.out, 'the --out');
-    if (c.deadLetter !== undefined) await owner(c.deadLetter, 'the --dead-letter');
+    // Output ids name this incarnation of the input stream (its creation time) and this consumer.
+    const created = Date.parse(inInfo.created);
+    const idPrefix = `${c.stream}:${Number.isFinite(created) ? created : String(inInfo.created).replace(/[^0-9]/g, '')}:${c.durable}`;
+    const outStreams = new Set([await owner(c.out, 'the --out')]);
+    if (c.deadLetter !== undefined) outStreams.add(await owner(c.deadLetter, 'the --dead-letter'));
+    for (const name of outStreams) {
+      const dw = (await jsm.streams.info(name)).config.duplicate_window ?? 0;
+      if (dw < N.nanos(c.ackWait)) {
+        log({ level: 'warn', msg: "the output stream's duplicate window is shorter than --ack-wait: a record redelivered after a worker died may be stored twice", stream: name, duplicate_window_s: dw / 1e9, ack_wait_s: c.ackWait / 1000 });
+      }
+    }
 
     // The durable consumer: made by the first worker, shared by the others.
-    const want = { durable_name: c.durable, filter_subject: c.in, ack_policy: N.AckPolicy.Explicit, deliver_policy: N.DeliverPolicy.All, ack_wait: N.nanos(c.ackWait), max_ack_pending: c.maxAckPending };
+    const fingerprint = `aes-payload pipeline ${c.pipeline}`;
+    const want = { durable_name: c.durable, description: fingerprint, filter_subject: c.in, ack_policy: N.AckPolicy.Explicit, deliver_policy: N.DeliverPolicy.All, ack_wait: N.nanos(c.ackWait), max_ack_pending: c.maxAckPending };
     let info;
     try {
       info = await jsm.consumers.info(c.stream, c.durable);
@@ -136,6 +154,13 @@ export async function runWorker(c: WorkerConfig): Promise<number> {
     if (cfg.ack_policy !== N.AckPolicy.Explicit || filters.length !== 1 || filters[0] !== c.in || cfg.deliver_subject) {
       throw new UsageError(`consumer ${printable(c.durable, 100)} on ${printable(c.stream, 100)} exists with another set-up (it must be a pull consumer filtered to ${printable(c.in, 100)} with explicit acks); choose another --durable`);
     }
+    // Workers that would make different outputs (another operation, fields, format or subject) must not share records.
+    const theirs = /aes-payload pipeline ([0-9a-f]+)/.exec(cfg.description ?? '')?.[1];
+    if (theirs === undefined) {
+      log({ level: 'warn', msg: 'the consumer carries no pipeline fingerprint (made by hand or by an older worker); cannot check that every worker on it runs the same operation, --fields, --format, --out and --dead-letter', durable: c.durable });
+    } else if (theirs !== c.pipeline) {
+      throw new UsageError(`consumer ${printable(c.durable, 100)} on ${printable(c.stream, 100)} is used by workers with another operation, --fields, --format, --alg, --aad, --out or --dead-letter; run this pipeline with its own --durable`);
+    }
     if (cfg.max_ack_pending !== c.maxAckPending || cfg.ack_wait !== N.nanos(c.ackWait)) {
       log({ level: 'warn', msg: 'the consumer exists with other limits; they apply, not this worker\'s flags', durable: c.durable, max_ack_pending: cfg.max_ack_pending, ack_wait_s: (cfg.ack_wait ?? 0) / 1e9 });
     }
@@ -150,6 +175,9 @@ export async function runWorker(c: WorkerConfig): Promise<number> {
       server = bound.server;
       const host = c.metrics.host.includes(':') ? `[${c.metrics.host}]` : c.metrics.host;
       log({ level: 'info', msg: 'metrics', url: `http://${host}:${bound.port}/metrics` });
+      if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/i.test(c.metrics.host)) {
+        log({ level: 'warn', msg: 'metrics are served without authentication to every host that can reach this address; prefer 127.0.0.1 behind a scraper on the machine, or a firewall', url: `http://${host}:${bound.port}/metrics` });
+      }
     }
 
     let lost: unknown;
@@ -171,8 +199,31 @@ export async function runWorker(c: WorkerConfig): Promise<number> {
       }
     });
 
+    const maxPayload = nc.info?.max_payload ?? 1024 * 1024;
     const js = N.jetstream(nc);
     const consumer = await js.consumers.get(c.stream, c.durable);
+    // The consumer deleted (or its stream deleted or re-created) under us: the client would wait for it
+    // forever. The server's advisories say so at once; the pull's status when it expires (or a heartbeat missed).
+    let gone: string | undefined;
+    const lostConsumer = (what: string) => {
+      if (gone !== undefined || stopping) return;
+      gone = what;
+      log({ level: 'error', msg: 'consumer gone', durable: c.durable, why: what });
+      stopNow?.();
+    };
+    const advisories = [`$JS.EVENT.ADVISORY.CONSUMER.DELETED.${c.stream}.${c.durable}`, `$JS.EVENT.ADVISORY.STREAM.DELETED.${c.stream}`].map((subj) => {
+      try {
+        return nc.subscribe(subj, { callback: () => lostConsumer(subj.includes('.STREAM.') ? 'stream deleted' : 'consumer deleted') });
+      } catch {
+        return undefined; // not permitted: the pull's status and heartbeats still tell
+      }
+    });
+    await nc.flush();
+    try {
+      await jsm.consumers.info(c.stream, c.durable);
+    } catch {
+      lostConsumer('consumer not found');
+    }
     log({ level: 'info', msg: 'started', stream: c.stream, in: c.in, out: c.out, dead_letter: c.deadLetter ?? null, durable: c.durable, batch: c.batch, max_ack_pending: cfg.max_ack_pending });
     if (stopping) return 0;
     type Held = { m: JsMsg; pub: Promise<{ duplicate: boolean }>; dead?: { seq: number; code: string }; t0: number };
@@ -199,7 +250,8 @@ export async function runWorker(c: WorkerConfig): Promise<number> {
           } catch (e) {
             if (e === TERMINATED) {
               // No dead-letter subject: tell JetStream never to redeliver it.
-              quietly(() => h.m.term(`aes-payload: ${h.dead!.code}`));
+              // A bare +TERM: nats-server 2.9 ignores `+TERM <reason>` and redelivers the record forever.
+              quietly(() => h.m.term());
               n.terminated++;
               metrics.count('terminated');
             } else {
@@ -234,9 +286,11 @@ export async function runWorker(c: WorkerConfig): Promise<number> {
       if (fatal) return;
       try {
         metrics.inHand++;
-        const r = c.run(m.data);
-        const id = outputMsgId(c.stream, m.seq);
+        let r = c.run(m.data);
+        const id = outputMsgId(idPrefix, m.seq);
         let h: Held;
+        // An output the server would refuse (max_payload counts headers too) would be retried forever.
+        if (r.ok && r.data.length + id.length + HEADER_OVERHEAD > maxPayload) r = { ok: false, code: 'ERR_TOO_LARGE' };
         if (r.ok) {
           h = { m, pub: js.publish(c.out, r.data, { msgID: id }), t0: Date.now() };
         } else {
@@ -263,11 +317,28 @@ export async function runWorker(c: WorkerConfig): Promise<number> {
     const msgs = await consumer.consume({ max_messages: Math.max(1, Math.min(2 * c.batch, cfg.max_ack_pending ?? c.maxAckPending)), callback: onMessage });
     stopNow = () => msgs.stop();
     if (stopping) msgs.stop();
-    await msgs.closed();
+    if (gone !== undefined) msgs.stop();
+    void (async () => {
+      for await (const s of msgs.status()) {
+        if (s.type === 'consumer_deleted' || s.type === 'consumer_not_found' || s.type === 'stream_not_found') lostConsumer(s.type.replace(/_/g, ' '));
+        else if (s.type === 'heartbeats_missed') {
+          try {
+            await jsm.consumers.info(c.stream, c.durable);
+          } catch (e) {
+            if (/not found/i.test(String((e as Error)?.message))) lostConsumer('consumer not found');
+          }
+        }
+      }
+    })().catch(() => {});
+    await msgs.closed().catch((e: unknown) => {
+      if (!stopping && gone === undefined) gone = why(e);
+    });
+    for (const sub of advisories) sub?.unsubscribe();
     if (fatal) throw fatal.e;
     close();
     while (settling.size) await Promise.all([...settling]);
-    if (lost !== undefined) throw new IOError(`lost the connection to NATS at ${printable(redactUrls(c.servers), 200)}: ${why(lost)}`, 'ERR_NATS_CLOSED');
+    if (gone !== undefined) throw new IOError(`consumer ${printable(c.durable, 100)} on stream ${printable(c.stream, 100)} is gone (${printable(gone, 100)}): deleted, or its stream deleted or re-created; restart the worker to create it again`, 'ERR_NATS_CONSUMER');
+    if (lost !== undefined) throw new IOError(`lost the connection to NATS at ${where}: ${why(lost)}`, 'ERR_NATS_CLOSED');
     // Every ack is sent and the server has read them, then the connection closes.
     await nc.drain();
     log({ level: 'info', msg: 'stopped', ...Object.fromEntries(metrics.records) });
@@ -282,6 +353,9 @@ export async function runWorker(c: WorkerConfig): Promise<number> {
     process.off('SIGINT', onSignal);
   }
 }
+
+/** Bytes of a published message's headers besides its id (`NATS/1.0`, `Nats-Msg-Id: `, line ends), with room to spare. */
+const HEADER_OVERHEAD = 64;
 
 /** The rejection of a failed record's "publish" when there is no dead-letter subject. */
 const TERMINATED = Symbol('terminated');

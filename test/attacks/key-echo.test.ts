@@ -6,7 +6,7 @@
 // base64url), and everything printed is searched for any 8-character piece
 // of it.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run, type RunResult } from '../helpers.js';
@@ -96,6 +96,45 @@ describe('no message echoes key material from a malformed key source', () => {
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/AES_PAYLOAD_KEYRING holds a single key, not a keyring/);
     const label = decrypt(['--keyring', file(JSON.stringify({ primary: 'old', keys: { old: 'nope' } }))]);
-    expect(label.stderr).toMatch(/keyring entry "old"/); // a short label that is no key is still named
+    expect(label.stderr).toMatch(/keyring entry #1:/); // named by its place: a label is file content, never echoed (issue 23 review)
+  });
+});
+
+describe('review 22.2: an age identity given where a recipient belongs is never echoed', () => {
+  const idFile = join(ws.dir, 'age-id.txt');
+  const k = run(['keygen', '--age', '-o', idFile]);
+  const text = readFileSync(idFile, 'utf8');
+  const secret = /AGE-SECRET-KEY-1[0-9A-Z]+/.exec(text)![0];
+  const pub = /age1[0-9a-z]+/.exec(text)![0];
+  const body = secret.slice('AGE-SECRET-KEY-1'.length);
+  /** Every 4-character piece of the key's data part, in either case (the old message showed 4 of its characters). */
+  const pieces = Array.from({ length: body.length - 3 }, (_, i) => body.slice(i, i + 4).toLowerCase());
+  const leaked = (r: RunResult) => {
+    const printed = `${r.stdout.toString('latin1')}\n${r.stderr}`.toLowerCase();
+    return pieces.find((p) => printed.includes(p));
+  };
+  const enc = (args: string[]) => run(['encrypt', '--format', 'age', ...args], { input: 'x' });
+  const ageCases: [string, () => RunResult, RegExp][] = [
+    ['-R an identity file', () => enc(['-R', idFile]), /line 3: this is an age identity \(a secret key\), not a recipient; did you mean -i\?/],
+    ['-R a lower-case identity', () => enc(['-R', file(secret.toLowerCase())]), /line 1: this is an age identity \(a secret key\), not a recipient; did you mean -i\?/],
+    ['-r the identity', () => enc(['-r', secret]), /this is an age identity \(a secret key\), not a recipient; did you mean -i\?/],
+    ['-r the identity, lower case', () => enc(['-r', secret.toLowerCase()]), /this is an age identity \(a secret key\), not a recipient/],
+    ['-r the identity with a typo', () => enc(['-r', `${secret.slice(0, -1)}Q`]), /this is an age identity \(a secret key\), not a recipient/],
+    ['-i the key itself, not a file', () => run(['decrypt', '-i', secret], { input: enc(['-r', pub]).stdout }), /-i takes an identity FILE, not the key itself/],
+  ];
+  it.each(ageCases)('%s', (_name, f, says) => {
+    expect(k.code, k.stderr).toBe(0);
+    const r = f();
+    expect(r.code).not.toBe(0);
+    expect(leaked(r), r.stderr).toBeUndefined();
+    expect(r.stderr).toMatch(says);
+  });
+
+  it('-i given a recipient says it is a public key', () => {
+    const sealed = enc(['-r', pub]).stdout;
+    const a = run(['decrypt', '-i', file(`${pub}\n`)], { input: sealed });
+    expect(a.stderr).toMatch(/line 1: this is a recipient \(public key\), not an identity/);
+    const b = run(['decrypt', '-i', pub], { input: sealed });
+    expect(b.stderr).toMatch(/-i: this is a recipient \(public key\), not an identity/);
   });
 });

@@ -263,6 +263,38 @@ describe('binary and the terminal', () => {
     }
   });
 
+  it('review 22.1: decrypting an age file to a terminal refuses escape sequences and binary (exit 2, ERR_TTY_BINARY) as stream and JWE do; pipes, -o - and text are unchanged', () => {
+    const k = run(['keygen', '--age', '-o', join(dir, `age-id-${n}.txt`)]);
+    expect(k.code, k.stderr).toBe(0);
+    const idFile = join(dir, `age-id-${n++}.txt`);
+    const pub = /age1[a-z0-9]+/.exec(readFileSync(idFile, 'utf8'))![0];
+    const sealed = (pt: Buffer, armor: boolean) => {
+      const e = run(['encrypt', '--format', 'age', '-r', pub, ...(armor ? ['--armor'] : [])], { input: pt });
+      expect(e.code, e.stderr).toBe(0);
+      const f = join(dir, `age-${n++}.age`);
+      writeFileSync(f, e.stdout);
+      return f;
+    };
+    for (const armor of [false, true]) {
+      for (const pt of [Buffer.from('hi\u001b]0;pwned\u0007 \u001b[2Jcleared\n'), Buffer.from('A\xffB\n', 'latin1'), Buffer.from('visible\rhidden\n')]) {
+        const f = sealed(pt, armor);
+        const r = session(['decrypt', '-i', idFile, f], [], { stdoutTty: true });
+        expect(r.code, r.plain).toBe(2);
+        expect(r.plain).toMatch(/aes-payload: refusing to write the plaintext to the terminal: .*use -o FILE or a pipe/);
+        expect(r.screen).not.toContain('\u001b]0;');
+        expect(r.screen).not.toContain('\u001b[2J');
+        expect(r.screen).not.toContain('hidden');
+        const p = run(['decrypt', '-i', idFile, f]);
+        expect(p.code, p.stderr).toBe(0);
+        expect(p.stdout.equals(pt)).toBe(true);
+        expect(session(['decrypt', '-i', idFile, '-o', '-', f], [], { stdoutTty: true }).code).toBe(0);
+      }
+      const ok = session(['decrypt', '-i', idFile, sealed(Buffer.from('caf\u00e9\tok\r\nline 2\n'), armor)], [], { stdoutTty: true });
+      expect(ok.code, ok.plain).toBe(0);
+      expect(ok.plain).toContain('caf\u00e9');
+    }
+  });
+
   it('verify with no input on a terminal says how to end typed input', () => {
     const r = session(['verify'], [['Ctrl-D', '\\x04']], { env: { AES_PAYLOAD_KEY: randomBytes(32).toString('hex') } });
     expect(r.plain).toContain('reading from the terminal; end with Ctrl-D');

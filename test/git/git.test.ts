@@ -402,3 +402,198 @@ describe('rules file and set', () => {
     expect(aes(d, ['decrypt', 'c.enc.yaml']).out).toBe(text);
   });
 });
+
+// The outside review of issue 23 (findings 1-8, 14): each case as the reviewer ran it.
+const KEY2 = 'b2'.repeat(32);
+
+function commitBase(d: string): void {
+  ok(d, ['add', '-A']);
+  ok(d, ['commit', '-qm', 'base']);
+}
+
+describe('review: git-setup patterns from the rules file', () => {
+  it('braces are expanded for git and a rules file in a subdirectory is prefixed; with --filter the files reach git encrypted; a "[" glob is refused', () => {
+    const d = repo('rules:\n  - path: "conf/{prod,stage}.env"\n    fields: ["*_PASSWORD"]\n', { 'conf/prod.env': 'A_PASSWORD=brace-plain-secret\n' }, ['--filter']);
+    expect(readFileSync(join(d, '.gitattributes'), 'utf8')).toBe('conf/prod.env diff=aes-payload merge=aes-payload filter=aes-payload\nconf/stage.env diff=aes-payload merge=aes-payload filter=aes-payload\n');
+    commitBase(d);
+    expect(ok(d, ['show', 'HEAD:conf/prod.env'])).toMatch(/^A_PASSWORD=aesp:2:A256GCM:/);
+    expect(everythingInGit(d).includes('brace-plain-secret')).toBe(false);
+
+    mkdirSync(join(d, 'sub'));
+    writeFileSync(join(d, 'sub/.aes-payload.yaml'), 'rules:\n  - path: "*.env"\n    fields: ["*"]\n  - path: "cfg/{a,b}.json"\n    fields: [pw]\n');
+    const s = aes(d, ['git-setup', '--json', '--config', 'sub/.aes-payload.yaml']);
+    expect(s.code, s.stderr).toBe(0);
+    expect(JSON.parse(s.out).gitattributes.added).toEqual(['sub/**/*.env diff=aes-payload merge=aes-payload', 'sub/cfg/a.json diff=aes-payload merge=aes-payload', 'sub/cfg/b.json diff=aes-payload merge=aes-payload']);
+    expect(ok(d, ['check-attr', 'diff', '--', 'sub/x/y.env', 'sub/cfg/b.json', 'other.env'])).toBe('sub/x/y.env: diff: aes-payload\nsub/cfg/b.json: diff: aes-payload\nother.env: diff: unspecified\n');
+
+    writeFileSync(join(d, 'sub/.aes-payload.yaml'), 'rules:\n  - path: "[ab].env"\n    fields: ["*"]\n');
+    const bad = aes(d, ['git-setup', '--config', 'sub/.aes-payload.yaml']);
+    expect(bad.code).toBe(2);
+    expect(oneLineError(bad.stderr)).toMatch(/git reads differently/);
+  });
+
+  it('--filter alone also sets the diff and merge drivers: a merge of two branches under the filter keeps the file and both changes', () => {
+    const d = repo('rules:\n  - path: "secrets/*.env"\n    fields: ["*"]\n', { 'secrets/app.env': 'A=one\nB=two\n' }, ['--filter', 'secrets/*.env']);
+    expect(readFileSync(join(d, '.gitattributes'), 'utf8')).toBe('secrets/*.env diff=aes-payload merge=aes-payload filter=aes-payload\n');
+    expect(ok(d, ['config', '--local', '--get', 'merge.aes-payload.driver'])).toBe(`${BIN} git-merge %O %A %B %P\n`);
+    expect(ok(d, ['config', '--local', '--get', 'diff.aes-payload.textconv'])).toBe(`${BIN} git-textconv\n`);
+    commitBase(d);
+    ok(d, ['checkout', '-qb', 'other']);
+    writeFileSync(join(d, 'secrets/app.env'), 'A=theirs-a\nB=two\n');
+    ok(d, ['commit', '-qam', 'theirs']);
+    ok(d, ['checkout', '-q', 'main']);
+    writeFileSync(join(d, 'secrets/app.env'), 'A=one\nB=ours-b\n');
+    ok(d, ['commit', '-qam', 'ours']);
+    const m = git(d, ['merge', 'other', '-m', 'merge']);
+    expect(m.code, m.err).toBe(0);
+    expect(readFileSync(join(d, 'secrets/app.env'), 'utf8')).toBe('A=theirs-a\nB=ours-b\n');
+    expect(ok(d, ['status', '--porcelain'])).toBe('');
+    expect(everythingInGit(d).includes('theirs-a')).toBe(false);
+  });
+});
+
+describe('review: keys named by a rules file', () => {
+  it('a keyring entry (any file a rules file names) is never echoed in a message', () => {
+    const d = repo('key: {keyring: pw.txt}\nrules:\n  - path: .env\n    fields: ["*_PASSWORD"]\n', { '.env': 'DB_PASSWORD=x\n' });
+    writeFileSync(join(d, 'pw.txt'), 'password123\n', { mode: 0o600 });
+    writeFileSync(join(d, 'ring.json'), JSON.stringify({ primary: 'hunter2-label', keys: { 'hunter2-label': 'not-a-key-hunter2' } }), { mode: 0o600 });
+    const e = aes(d, ['encrypt', '.env', '-o', '.env.enc'], '', { AES_PAYLOAD_KEY: undefined, AES_PAYLOAD_CONFIG: join(d, 'none.yaml') });
+    expect(e.code).toBe(2); // the named rules file does not exist
+    const enc = run(['encrypt', '--fields', 'DB_PASSWORD', '--input-type', 'env', '-'], { input: 'DB_PASSWORD=x\n', env: { AES_PAYLOAD_KEY: KEY } });
+    writeFileSync(join(d, 'x.env'), enc.stdout);
+    const t = aes(d, ['git-textconv', 'x.env'], '', {});
+    expect(t.code).toBe(0);
+    expect(t.stderr).toContain('.aes-payload.yaml');
+    expect(t.stderr).not.toContain('password123');
+    const r = aes(d, ['decrypt', '--keyring', 'ring.json', 'x.env'], '', {});
+    expect(r.code).toBe(3);
+    expect(r.stderr).not.toContain('hunter2');
+  });
+
+  it('the environment key wins over a rules-file key for new secrets, with a warning when they differ; with no other key the rules key is used and its errors name the rules file', () => {
+    const d = repo('key: {key-file: team.key}\nrules:\n  - path: "*.env"\n    fields: ["*_PASSWORD"]\n', { 'a.env': 'DB_PASSWORD=env-wins\n' });
+    writeFileSync(join(d, 'team.key'), `${KEY2}\n`, { mode: 0o600 });
+    const e = aes(d, ['encrypt', 'a.env', '-o', 'a.enc.env']);
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.stderr).toMatch(/\.aes-payload\.yaml names another key \(kid [0-9a-f]{16}\) than env AES_PAYLOAD_KEY .*; the environment's key is used/);
+    expect(aes(d, ['decrypt', 'a.enc.env']).out).toBe('DB_PASSWORD=env-wins\n');
+    expect(aes(d, ['decrypt', 'a.enc.env'], '', { AES_PAYLOAD_KEY: KEY2 }).code).not.toBe(0);
+    const s = aes(d, ['set', 'a.enc.env', 'DB_PASSWORD'], 'set-env-wins');
+    expect(s.code, s.stderr).toBe(0);
+    expect(aes(d, ['decrypt', 'a.enc.env']).out).toBe('DB_PASSWORD=set-env-wins\n');
+    // No other key: the rules file's.
+    const r = aes(d, ['encrypt', 'a.env', '-o', 'b.enc.env'], '', {});
+    expect(r.code, r.stderr).toBe(0);
+    expect(aes(d, ['decrypt', 'b.enc.env'], '', { AES_PAYLOAD_KEY: KEY2 }).out).toBe('DB_PASSWORD=env-wins\n');
+    spawnSync('rm', [join(d, 'team.key')]);
+    const missing = aes(d, ['encrypt', 'a.env', '-o', 'c.enc.env'], '', {});
+    expect(missing.code).not.toBe(0);
+    expect(oneLineError(missing.stderr)).toMatch(/the key named in .*\.aes-payload\.yaml/);
+  });
+});
+
+describe('review: textconv never stops git diff', () => {
+  it('another key, bytes that are not UTF-8, a damaged token: the file as it is with a warning, exit 0; --strict fails', () => {
+    const d = repo('rules:\n  - path: "*.env"\n    fields: ["*_PASSWORD"]\n', {});
+    const enc = run(['encrypt', '--fields', 'DB_PASSWORD', '--input-type', 'env', '-'], { input: 'DB_PASSWORD=tc-secret\n', env: { AES_PAYLOAD_KEY: KEY } });
+    writeFileSync(join(d, 'a.env'), enc.stdout);
+    writeFileSync(join(d, 'b.env'), Buffer.from([0x41, 0x3d, 0xff, 0xfe, 0x0a]));
+    writeFileSync(join(d, 'c.env'), enc.out.replace(/(DB_PASSWORD=aesp:2:A256GCM:\S{10})\S+/, '$1'));
+    for (const [f, env] of [['a.env', { AES_PAYLOAD_KEY: KEY2 }], ['b.env', { AES_PAYLOAD_KEY: KEY }], ['c.env', { AES_PAYLOAD_KEY: KEY }]] as const) {
+      const t = aes(d, ['git-textconv', f], '', env);
+      expect(t.code, `${f}: ${t.stderr}`).toBe(0);
+      expect(Buffer.compare(t.stdout, readFileSync(join(d, f))), f).toBe(0);
+      expect(t.stderr, f).toMatch(/^aes-payload: warning: .*showing the file as it is\n$/);
+      expect(aes(d, ['git-textconv', '--strict', f], '', env).code, f).not.toBe(0);
+    }
+    commitBase(d);
+    const log = git(d, ['log', '-p', '-1'], { AES_PAYLOAD_KEY: KEY2 });
+    expect(log.code, log.err).toBe(0);
+    expect(log.out).toContain('+DB_PASSWORD=aesp:2:A256GCM:');
+  });
+});
+
+describe('review: conflicts', () => {
+  it('a .env conflict whose values hold \' and \\ is still written as a conflict value; verify fails on it; theirs is kept in it', () => {
+    const d = repo(RULES, FILES);
+    encryptAll(d);
+    commitBase(d);
+    ok(d, ['checkout', '-qb', 'other']);
+    set(d, '.env', 'DB_PASSWORD', "it's-th\\x");
+    ok(d, ['commit', '-qam', 'theirs']);
+    ok(d, ['checkout', '-q', 'main']);
+    set(d, '.env', 'DB_PASSWORD', "ours'pw");
+    ok(d, ['commit', '-qam', 'ours']);
+    const m = git(d, ['merge', 'other', '-m', 'merge']);
+    expect(m.code).not.toBe(0);
+    expect(m.err).toContain('.env: conflicting values at ["DB_PASSWORD"]');
+    const v = aes(d, ['verify', '.env']);
+    expect(v.code).toBe(1);
+    expect(v.stderr).toContain('unresolved merge conflict at ["DB_PASSWORD"]');
+    const plain = decrypted(d, '.env');
+    expect(plain).toContain(String.raw`DB_PASSWORD='<<<<<<< ours "ours\u0027pw" ||||||| base "base-env-pw" ======= theirs "it\u0027s-th\u005cx" >>>>>>> (keep one value)'`);
+    // python-dotenv reads the conflict value as one value, nothing more.
+    const py = spawnSync(PYTHON, ['-c', 'import sys,dotenv,io,json; print(json.dumps(dotenv.dotenv_values(stream=io.StringIO(sys.stdin.read()))))'], { input: plain });
+    expect(Object.keys(JSON.parse(py.stdout.toString()))).toEqual(['DB_HOST', 'DB_PASSWORD', 'API_TOKEN']);
+  });
+
+  it('under the filter a conflict leaves markers in the plaintext working tree; the message says so, and git add refuses the file until resolved', () => {
+    const d = repo('rules:\n  - path: "secrets/*.env"\n    fields: ["*"]\n', { 'secrets/app.env': 'A=one\n' }, ['--filter', 'secrets/*.env']);
+    commitBase(d);
+    ok(d, ['checkout', '-qb', 'other']);
+    writeFileSync(join(d, 'secrets/app.env'), 'A=theirs-conflict\n');
+    ok(d, ['commit', '-qam', 'theirs']);
+    ok(d, ['checkout', '-q', 'main']);
+    writeFileSync(join(d, 'secrets/app.env'), 'A=ours-conflict\n');
+    ok(d, ['commit', '-qam', 'ours']);
+    const m = git(d, ['merge', 'other', '-m', 'merge']);
+    expect(m.code).not.toBe(0);
+    expect(m.err).toContain('plaintext under filter=aes-payload');
+    expect(readFileSync(join(d, 'secrets/app.env'), 'utf8')).toContain('<<<<<<< ours');
+    const add = git(d, ['add', 'secrets/app.env']);
+    expect(add.code).not.toBe(0);
+    expect(add.err).toContain('unresolved merge conflict');
+    writeFileSync(join(d, 'secrets/app.env'), 'A=resolved\n');
+    ok(d, ['add', 'secrets/app.env']);
+    ok(d, ['commit', '-qm', 'merged']);
+    expect(everythingInGit(d).includes('<<<<<<<')).toBe(false);
+  });
+});
+
+describe('review: set', () => {
+  it('an empty stdin (no terminal) is refused unless --allow-empty', () => {
+    const d = repo(RULES, FILES);
+    encryptAll(d);
+    const r = aes(d, ['set', '.env', 'DB_PASSWORD'], '');
+    expect(r.code).toBe(2);
+    expect(oneLineError(r.stderr)).toMatch(/empty.*--allow-empty/);
+    expect(decrypted(d, '.env')).toContain('DB_PASSWORD=base-env-pw');
+    set(d, '.env', 'DB_PASSWORD', '', ['--allow-empty']);
+    expect(decrypted(d, '.env')).toContain('DB_PASSWORD=\n');
+    const orphan = aes(d, ['set', 'config/app.json', 'db.none.password'], 'x');
+    expect(orphan.code).toBe(2);
+    expect(oneLineError(orphan.stderr)).toMatch(/its parent does not exist in the document; set the parent first/);
+  });
+});
+
+describe('review: git-setup idempotence', () => {
+  it('a wider run widens the line for the same pattern; a --no-checkout clone is told to check out first; cachetextconv is warned about', () => {
+    const d = repo('rules:\n  - path: "secrets/*.env"\n    fields: ["*"]\n', {}, ['--diff', 'secrets/*.env']);
+    writeFileSync(join(d, '.gitattributes'), `*.png binary\n${readFileSync(join(d, '.gitattributes'), 'utf8')}`);
+    const s = aes(d, ['git-setup', '--filter', 'secrets/*.env']);
+    expect(s.code, s.stderr).toBe(0);
+    expect(readFileSync(join(d, '.gitattributes'), 'utf8')).toBe('*.png binary\nsecrets/*.env diff=aes-payload merge=aes-payload filter=aes-payload\n');
+    const again = aes(d, ['git-setup', '--json', '--filter', '--diff', '--merge', 'secrets/*.env']);
+    expect(JSON.parse(again.out).gitattributes.added).toEqual([]);
+    ok(d, ['config', 'diff.aes-payload.cachetextconv', 'true']);
+    const w = aes(d, ['git-setup']);
+    expect(w.code, w.stderr).toBe(0);
+    expect(w.stderr).toMatch(/warning: diff\.aes-payload\.cachetextconv is set/);
+    commitBase(d);
+    const c = join(root, `clone${n++}`);
+    ok(root, ['clone', '-q', '--no-checkout', d, c]);
+    const nc = aes(c, ['git-setup', 'secrets/*.env']);
+    expect(nc.code).toBe(2);
+    expect(oneLineError(nc.stderr)).toMatch(/run git checkout first/);
+  });
+});

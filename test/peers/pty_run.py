@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Run a command on a real pseudo-terminal, answer one prompt, report the result.
 
-usage: pty_run.py --stdout FILE|- [--stdin FILE] --wait TEXT --send TEXT [--wait TEXT --send TEXT]... -- CMD ARGS...
+usage: pty_run.py --stdout FILE|- [--stdin FILE] [--ready echo-off] --wait TEXT --send TEXT [--wait TEXT --send TEXT]... -- CMD ARGS...
 
 stdin and stderr of CMD are the terminal, which is also its controlling
 terminal (/dev/tty); stdout goes to FILE, so data and what a person sees
@@ -15,6 +15,8 @@ the terminal shows or for the program's terminal mode, and the run ends when
 the program closes the terminal (the test's own process limit stops a hang).
 Prints everything the terminal showed, and exits with CMD's exit status
 (128+N for a signal).
+`--ready echo-off`: answer once the terminal has echo off instead (Go's
+term.ReadPassword, used by Debian's age, stays in canonical mode with echo off).
 """
 import fcntl, os, pty, select, struct, sys, termios
 
@@ -55,10 +57,12 @@ if in_path:
 # A real terminal has a size (24 rows, 80 columns); programs that draw need it.
 fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack('HHHH', 24, 80, 0, 0))
 
+READY_FLAG = termios.ECHO if opts.get('--ready') == 'echo-off' else termios.ICANON
+
 def reads_keys():
-    """Whether the program has the terminal out of canonical mode (a prompt reading keys)."""
+    """Whether the program reads keys: the terminal out of canonical mode (a prompt), or with echo off (--ready echo-off)."""
     try:
-        return not (termios.tcgetattr(fd)[3] & termios.ICANON)
+        return not (termios.tcgetattr(fd)[3] & READY_FLAG)
     except termios.error:
         return False
 

@@ -1,6 +1,7 @@
-// The rules file (.aes-payload.yaml, docs/FORMAT.md §15): globs and strict parsing.
+// The rules file (.aes-payload.yaml, docs/FORMAT.md §16): globs and strict parsing.
 import { describe, expect, it } from 'vitest';
-import { globRegex, matchRule, parseRules } from '../../src/rules/rules.js';
+import { expandBraces, globRegex, gitPatterns, matchRule, MAX_REGEX_NAME, parseRules, regexSelects, unboundedRegex } from '../../src/rules/rules.js';
+import { rulePaths } from '../../src/rules/fields.js';
 
 describe('rules file', () => {
   it('globs: * and ? within a name, ** across names, {a,b}, a glob without / matches the name anywhere, a leading / anchors', () => {
@@ -45,5 +46,28 @@ describe('rules file', () => {
       ['- just a list\n', /a mapping with a "rules" list/],
     ];
     for (const [text, want] of bad) await expect(parseRules(text, 'R')).rejects.toThrow(want);
+  });
+
+  it('fields-regex: nested quantifiers, repeated alternatives and backreferences are refused; names over the cap are refused, not tested', async () => {
+    for (const src of ['^(a+)+$', '(a*)*', '(?:ab+)*x', '(a|aa)+', '((a+))+', '(a)\\1', '(?<n>a)\\k<n>', '(x{2,})+']) {
+      expect(unboundedRegex(src), src).toBeDefined();
+    }
+    for (const src of ['^(password|secret)$', '(?:ab)+', '^[a-z(+)]+_(KEY|TOKEN)$', '(a+)?', '\\(a+\\)+', '^pass']) expect(unboundedRegex(src), src).toBeUndefined();
+    await expect(parseRules('rules:\n  - path: a\n    fields-regex: "^(a+)+$"\n', 'R')).rejects.toThrow(/line 3: fields-regex: a repeated group holding a quantifier/);
+    const r = await parseRules('rules:\n  - path: "*.env"\n    fields-regex: "^a+b$"\n', 'R');
+    expect(regexSelects(r.rules[0]!.fieldsRegex!, 'aaab')).toBe(true);
+    const long = `${'a'.repeat(MAX_REGEX_NAME)}X=1\n`;
+    expect(() => rulePaths(r.rules[0]!, long, 'env')).toThrow(/over 256/);
+    expect(() => rulePaths(r.rules[0]!, `{"${'a'.repeat(300)}": 1}`, 'json')).toThrow(/over 256/);
+  });
+
+  it('git-setup patterns: braces expanded, the rules file directory in front, a glob without / under it at any depth', async () => {
+    expect(expandBraces('conf/{prod,stage}.env')).toEqual(['conf/prod.env', 'conf/stage.env']);
+    expect(expandBraces('{a,b/{c,d}}.json')).toEqual(['a.json', 'b/c.json', 'b/d.json']);
+    const top = await parseRules('rules:\n  - path: ["/.env", "*.{yml,yaml}"]\n    fields: [A]\n', '/repo/.aes-payload.yaml');
+    expect(gitPatterns(top, '/repo')).toEqual(['/.env', '*.yml', '*.yaml']);
+    const sub = await parseRules('rules:\n  - path: ["/.env", "*.{yml,yaml}", "x/*.json"]\n    fields: [A]\n', '/repo/svc/.aes-payload.yaml');
+    expect(gitPatterns(sub, '/repo')).toEqual(['svc/.env', 'svc/**/*.yml', 'svc/**/*.yaml', 'svc/x/*.json']);
+    expect(() => gitPatterns(sub, '/other')).toThrow(/outside the repository/);
   });
 });

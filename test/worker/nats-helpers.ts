@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as pause } from 'node:timers/promises';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { BIN, baseEnv } from '../helpers.js';
 
@@ -43,9 +43,9 @@ export interface Nats {
 }
 
 /** nats-server -js on a free loopback port, ready (it said so), with a client connected. */
-export async function startNats(dir: string): Promise<Nats> {
+export async function startNats(dir: string, extra: string[] = [], auth: Partial<ConnectionOptions> = {}): Promise<Nats> {
   const port = await freePort();
-  const proc = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', join(dir, 'jetstream')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', join(dir, 'jetstream'), ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   await new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`nats-server did not start:\n${log}`)), BACKSTOP_MS);
@@ -62,7 +62,7 @@ export async function startNats(dir: string): Promise<Nats> {
     });
   });
   const url = `nats://127.0.0.1:${port}`;
-  const nc = await connect({ servers: url });
+  const nc = await connect({ servers: url, ...auth });
   return {
     url,
     proc,

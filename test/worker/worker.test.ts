@@ -81,12 +81,13 @@ describe('worker', () => {
     const out = await readAll(s.OUT);
     expect(out.length).toBe(N);
     expect(out.every((m) => m.subject === s.out)).toBe(true);
-    // One output per input sequence: its Nats-Msg-Id is <stream>:<seq>.
+    // One output per input sequence: its Nats-Msg-Id is <stream>:<created-ms>:<durable>:<seq>.
+    const created = Date.parse((await nats.jsm.streams.info(s.IN)).created);
     const bySeq = new Map<number, string>();
     for (const m of out) {
       const id = m.headers?.get('Nats-Msg-Id') ?? '';
-      const seq = Number(id.slice(`${s.IN}:`.length));
-      expect(id.startsWith(`${s.IN}:`) && seq >= 1 && seq <= N).toBe(true);
+      const seq = Number(id.slice(`${s.IN}:${created}:aes-payload:`.length));
+      expect(id.startsWith(`${s.IN}:${created}:aes-payload:`) && seq >= 1 && seq <= N).toBe(true);
       expect(bySeq.has(seq)).toBe(false);
       bySeq.set(seq, m.string());
     }
@@ -131,7 +132,8 @@ describe('worker', () => {
     expect(errs[1]!.aesp_error.code).toMatch(/^ERR_[A-Z_]+$/);
     expect(errs).toHaveLength(2);
     for (const m of dead) expect(m.string()).not.toContain('secret-value');
-    expect(dead.map((m) => m.headers?.get('Nats-Msg-Id'))).toEqual([`${s.IN}:2`, `${s.IN}:3`]);
+    const created = Date.parse((await nats.jsm.streams.info(s.IN)).created);
+    expect(dead.map((m) => m.headers?.get('Nats-Msg-Id'))).toEqual([`${s.IN}:${created}:aes-payload:2`, `${s.IN}:${created}:aes-payload:3`]);
     expect(w.stderr).not.toContain('secret-value');
     expect(await count(s.IN)).toBe(0);
 
@@ -206,7 +208,163 @@ describe('worker', () => {
     // Credentials in NATS_URL (where they may be) never reach an error line.
     const hidden = run(['worker', '--stream', s.IN, '--in', s.in, '--out', s.out, 'encrypt'], { env: { ...env, NATS_URL: 'nats://user:hunter2@127.0.0.1:1' } });
     expect(hidden.code).toBe(5);
-    expect(hidden.stderr).toMatch(/^aes-payload: cannot connect to NATS at nats:\/\/\*\*\*@127\.0\.0\.1:1: /);
+    expect(hidden.stderr).toMatch(/^aes-payload: cannot connect to NATS at nats:\/\/127\.0\.0\.1:1: /);
     expect(hidden.stderr).not.toContain('hunter2');
+  });
+});
+
+// The findings of the outside review of the worker (issue 21).
+describe('worker, review findings', () => {
+  it('without --dead-letter a failed record is terminated for good (a bare +TERM, which nats-server 2.9 honours): never redelivered, and the good records behind it all come out', async () => {
+    const s = await streams('term');
+    // --max-ack-pending 2 with three failing records first: were they redelivered, they would hold the consumer and nothing after them would come out.
+    await publishAll(s.in, ['not json 1', 'not json 2', 'not json 3', ...Array.from({ length: 5 }, (_, i) => `{"email":"u${i}@example.com"}`)]);
+    const w = new Worker(['--nats', nats.url, '--stream', s.IN, '--in', s.in, '--out', s.out, '--max-ack-pending', '2', '--ack-wait', '1', 'encrypt', '--fields', 'email'], env);
+    await w.line((l) => l.msg === 'started', 'started');
+    await until('the five good records out and nothing pending', async () => {
+      const ci = await nats.jsm.consumers.info(s.IN, 'aes-payload');
+      return (await count(s.OUT)) === 5 && ci.num_pending === 0 && ci.num_ack_pending === 0;
+    });
+    expect((await nats.jsm.consumers.info(s.IN, 'aes-payload')).num_redelivered).toBe(0);
+    w.kill('SIGTERM');
+    expect((await w.exited).code).toBe(0);
+    const batches = w.lines.filter((l) => l.msg === 'batch');
+    expect(batches.reduce((n, l) => n + (l.terminated as number), 0)).toBe(3);
+    expect(batches.reduce((n, l) => n + (l.redelivered as number), 0)).toBe(0);
+    expect(await count(s.IN)).toBe(0);
+  });
+
+  it('two pipelines (two durables) on one limits-retention stream writing to one output stream both store every output; a re-created input stream (sequence restarting) is not taken for duplicates', async () => {
+    const s = { in: 'lim.in', out: 'lim.out', dead: 'lim.dead', IN: 'LIM_IN', OUT: 'LIM_OUT' };
+    await nats.jsm.streams.add({ name: s.IN, subjects: [s.in] });
+    await nats.jsm.streams.add({ name: s.OUT, subjects: [s.out, s.dead] });
+    await publishAll(s.in, ['{"a":1}', '{"a":2}', '{"a":3}']);
+    const a = new Worker(workerArgs(s, ['--durable', 'json', 'encrypt']), env);
+    const b = new Worker(workerArgs(s, ['--durable', 'raw', 'encrypt', '--format', 'raw']), env);
+    await until('six outputs', async () => (await count(s.OUT)) === 6);
+    for (const w of [a, b]) {
+      await until('three settled', () => w.settled() === 3);
+      w.kill('SIGTERM');
+      expect((await w.exited).code).toBe(0);
+      const batches = w.lines.filter((l) => l.msg === 'batch');
+      expect(batches.reduce((n, l) => n + (l.ok as number), 0)).toBe(3);
+      expect(batches.reduce((n, l) => n + (l.duplicate as number), 0)).toBe(0);
+    }
+    // The input stream deleted and made again: its sequence starts at 1 again, the output stream is kept.
+    await nats.jsm.streams.delete(s.IN);
+    await nats.jsm.streams.add({ name: s.IN, subjects: [s.in] });
+    await publishAll(s.in, ['{"a":4}', '{"a":5}', '{"a":6}']);
+    const c = new Worker(workerArgs(s, ['--durable', 'json', 'encrypt']), env);
+    await until('three more settled', () => c.settled() === 3);
+    c.kill('SIGTERM');
+    expect((await c.exited).code).toBe(0);
+    expect(await count(s.OUT)).toBe(9);
+    const dec = run(['decrypt', '--lines'], { input: (await readAll(s.OUT)).slice(6).map((m) => m.string()).join('\n') + '\n', env });
+    expect(dec.out).toBe('{"a":4}\n{"a":5}\n{"a":6}\n');
+  });
+
+  it('a worker with another operation, --fields, --format or --out refuses to join a consumer made by another pipeline (exit 2); the same pipeline joins', async () => {
+    const s = await streams('print');
+    const a = new Worker(workerArgs(s, ['encrypt', '--fields', 'ssn']), env);
+    await a.line((l) => l.msg === 'started', 'started');
+    for (const other of [['encrypt'], ['encrypt', '--fields', 'name'], ['decrypt', '--fields', 'ssn']]) {
+      const r = run(['worker', ...workerArgs(s, other)], { env });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^aes-payload: consumer aes-payload on PRINT_IN is used by workers with another operation/);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+    const out = run(['worker', '--nats', nats.url, '--stream', s.IN, '--in', s.in, '--out', 'print.dead', '--dead-letter', s.dead, 'encrypt', '--fields', 'ssn'], { env });
+    expect(out.code).toBe(2);
+    const same = new Worker(workerArgs(s, ['encrypt', '--fields', 'ssn']), env);
+    await same.line((l) => l.msg === 'started', 'started');
+    await publishAll(s.in, ['{"ssn":"123-45-6789"}']);
+    await until('one output', async () => (await count(s.OUT)) === 1);
+    for (const w of [a, same]) {
+      w.kill('SIGTERM');
+      expect((await w.exited).code).toBe(0);
+    }
+    expect((await readAll(s.OUT))[0]!.string()).not.toContain('123-45-6789');
+  });
+
+  it('an output larger than the server max_payload goes to the dead-letter subject as ERR_TOO_LARGE instead of being retried forever', async () => {
+    const s = await streams('big');
+    // 800 KB of JSON stays under the server's 1 MB; its base64 envelope (4/3) does not.
+    await publishAll(s.in, [JSON.stringify({ v: 'x'.repeat(800_000) }), '{"v":"small"}']);
+    const w = new Worker(workerArgs(s, ['encrypt']), env);
+    await until('two settled', async () => (await count(s.OUT)) === 2);
+    w.kill('SIGTERM');
+    expect((await w.exited).code).toBe(0);
+    const out = await readAll(s.OUT);
+    expect(JSON.parse(out.find((m) => m.subject === s.dead)!.string())).toEqual({ aesp_error: { seq: 1, code: 'ERR_TOO_LARGE' } });
+    expect(out.filter((m) => m.subject === s.out)).toHaveLength(1);
+    expect(w.lines.some((l) => l.redeliver)).toBe(false);
+  });
+
+  it('the consumer, or its stream, deleted under a running worker: it exits 5 with one line (a supervisor restarts it)', async () => {
+    const s = await streams('gone');
+    const w = new Worker(workerArgs(s, ['encrypt']), env);
+    await w.line((l) => l.msg === 'started', 'started');
+    await nats.jsm.consumers.delete(s.IN, 'aes-payload');
+    const e = await w.exited;
+    expect(e.code).toBe(5);
+    expect(w.stderr).toMatch(/\naes-payload: consumer aes-payload on stream GONE_IN is gone/);
+    expect(w.stderr.split('\n').filter((l) => l.startsWith('aes-payload:'))).toHaveLength(1);
+    // Its input stream deleted (to be made again): the same.
+    const s2 = await streams('gone2');
+    const w2 = new Worker(workerArgs(s2, ['encrypt']), env);
+    await w2.line((l) => l.msg === 'started', 'started');
+    await nats.jsm.streams.delete(s2.IN);
+    expect((await w2.exited).code).toBe(5);
+    expect(w2.stderr).toMatch(/\naes-payload: consumer aes-payload on stream GONE2_IN is gone/);
+  });
+
+  it('--nats refuses credentials with or without a scheme, in any URL of the list, and never echoes them; NATS_URL credentials are masked in errors', async () => {
+    const s = await streams('creds8');
+    for (const u of ['alice:hunter2@127.0.0.1:4222', `${nats.url}, nats://alice:hunter2@127.0.0.1:4222`, `${nats.url}, alice:hunter2@127.0.0.1:4222`, 'tok-hunter2@127.0.0.1:4222']) {
+      const r = run(['worker', '--nats', u, '--stream', s.IN, '--in', s.in, '--out', s.out, 'encrypt'], { env });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/--nats must not carry a user, password or token/);
+      expect(r.stderr).not.toContain('hunter2');
+    }
+    for (const u of ['alice:hunter2@127.0.0.1:1', 'nats://127.0.0.1:1, alice:hunter2@127.0.0.1:2']) {
+      const r = run(['worker', '--stream', s.IN, '--in', s.in, '--out', s.out, 'encrypt'], { env: { ...env, NATS_URL: u } });
+      expect(r.code).toBe(5);
+      expect(r.stderr).toMatch(/^aes-payload: cannot connect to NATS at /);
+      expect(r.stderr).not.toContain('hunter2');
+    }
+  });
+
+  it("a failing --key-cmd's stderr is not quoted in the worker's error (it goes to logs and could hold key material)", () => {
+    const r = run(['worker', '--nats', nats.url, '--stream', 'X', '--in', 'x.in', '--out', 'x.out', 'encrypt', '--key-cmd', 'sh -c "echo KEYMATERIAL0123456789abcdef >&2; exit 2"'], { env: {} });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/^aes-payload: the key command sh exited with status 2 \(its stderr is not shown/);
+    expect(r.stderr).not.toContain('KEYMATERIAL');
+  });
+
+  it('a user and password, or a token, in NATS_URL authenticate to a server that requires them', async () => {
+    for (const [extra, url, auth] of [
+      [['--user', 'alice', '--pass', 'p@ss:w0rd'], (p: string) => `nats://alice:p%40ss%3Aw0rd@${p}`, { user: 'alice', pass: 'p@ss:w0rd' }],
+      [['--auth', 's3cretTOKEN'], (p: string) => `nats://s3cretTOKEN@${p}`, { token: 's3cretTOKEN' }],
+    ] as const) {
+      const d = tempDir();
+      const n = await startNats(d, [...extra], auth);
+      try {
+        const host = n.url.slice('nats://'.length);
+        await n.jsm.streams.add({ name: 'A_IN', subjects: ['a.in'], retention: RetentionPolicy.Workqueue });
+        await n.jsm.streams.add({ name: 'A_OUT', subjects: ['a.out'] });
+        await n.js.publish('a.in', '{"x":1}');
+        const w = new Worker(['--stream', 'A_IN', '--in', 'a.in', '--out', 'a.out', 'encrypt'], { ...env, NATS_URL: url(host) });
+        await until('one output', async () => (await n.jsm.streams.info('A_OUT')).state.messages === 1);
+        w.kill('SIGTERM');
+        expect((await w.exited).code).toBe(0);
+        // The wrong password: refused, and not echoed.
+        const bad = run(['worker', '--stream', 'A_IN', '--in', 'a.in', '--out', 'a.out', 'encrypt'], { env: { ...env, NATS_URL: url(host).replace(/w0rd|TOKEN/, 'WRONGpw') } });
+        expect(bad.code).toBe(5);
+        expect(bad.stderr).toMatch(/^aes-payload: cannot connect to NATS at nats:\/\/127\.0\.0\.1:\d+: /);
+        expect(bad.stderr).not.toMatch(/WRONGpw|p@ss|s3cret/);
+      } finally {
+        await n.stop();
+      }
+    }
   });
 });

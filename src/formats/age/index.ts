@@ -14,10 +14,11 @@ import { openPayload, PAYLOAD_NONCE_BYTES, sealPayload, type Emit } from './payl
 import { bufferReader, LineReader, type SyncReader } from './reader.js';
 import { unwrapFileKey, wrapFileKey } from './stanzas.js';
 
-export { wrapFileKey, unwrapFileKey, NoIdentityMatchedError } from './stanzas.js';
+export { wrapFileKey, unwrapFileKey, checkStanzas, NoIdentityMatchedError } from './stanzas.js';
 export { parseHeader, serializeHeader, serializeHeaderWithoutMac, headerMac, checkHeaderMac, AgeAuthError, AGE_LIMITS, type Stanza, type Header } from './header.js';
 export {
   parseRecipient,
+  SECRET_PREFIX,
   parseIdentity,
   formatRecipient,
   formatIdentity,

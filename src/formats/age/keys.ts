@@ -15,6 +15,9 @@ export type AgeIdentity =
   | { type: 'mlkem768x25519'; seed: Buffer }
   | { type: 'scrypt'; passphrase: Buffer };
 
+/** A token that is (or looks like) a secret key: never shown in a message, in any case. */
+export const SECRET_PREFIX = /^AGE-(SECRET-KEY|PLUGIN)-/i;
+
 const shown = (s: string) => JSON.stringify(s.length > 24 ? `${s.slice(0, 20)}…` : s);
 
 /**
@@ -26,6 +29,8 @@ const shown = (s: string) => JSON.stringify(s.length > 24 ? `${s.slice(0, 20)}�
  * ```
  */
 export function parseRecipient(s: string): AgeRecipient {
+  // An identity where a recipient belongs: nothing of it is shown, not even its first characters.
+  if (SECRET_PREFIX.test(s)) throw new KeyError('this is an age identity (a secret key), not a recipient; did you mean -i? (the recipient is its "public key:" line, or age-keygen -y)', 'ERR_KEY');
   const d = bech32Decode(s);
   if ('error' in d) throw new KeyError(`not an age recipient ${shown(s)}: ${d.error}`, 'ERR_KEY');
   if (d.hrp !== d.hrp.toLowerCase()) throw new KeyError(`not an age recipient ${shown(s)}: recipients are lower case`, 'ERR_KEY');
@@ -44,6 +49,7 @@ export function parseRecipient(s: string): AgeRecipient {
 
 /** Parse an identity: `AGE-SECRET-KEY-1…` or `AGE-SECRET-KEY-PQ-1…`. Messages never show the key. */
 export function parseIdentity(s: string): AgeIdentity {
+  if (/^age1/i.test(s)) throw new KeyError('this is a recipient (public key), not an identity; give it with encrypt -r, and decrypt with the identity file age-keygen wrote', 'ERR_KEY');
   const d = bech32Decode(s);
   if ('error' in d) throw new KeyError(`not an age identity: ${d.error}`, 'ERR_KEY');
   if (d.hrp !== d.hrp.toUpperCase()) throw new KeyError('not an age identity: identities are upper case', 'ERR_KEY');

@@ -5,7 +5,7 @@ import { b64encode, b64field, headerError } from './b64.js';
 import { chachaOpen, chachaSeal, WRAPPED_BYTES } from './aead.js';
 import type { Stanza } from './header.js';
 import { hpkeKeySchedule } from './hpke.js';
-import { x25519Generate, x25519PublicOf, x25519Shared } from './x25519.js';
+import { x25519Generate, x25519LowOrder, x25519PublicOf, x25519Shared } from './x25519.js';
 
 /**
  * age's hybrid post-quantum type: HPKE with the MLKEM768-X25519 KEM
@@ -125,10 +125,7 @@ export function pqWrap(fileKey: Uint8Array, pub: Uint8Array): Stanza {
  */
 export function pqUnwrap(s: Stanza, seed: Uint8Array): Buffer | undefined {
   if (s.type !== 'mlkem768x25519') return undefined;
-  if (s.args.length !== 1) throw headerError('an mlkem768x25519 stanza must have exactly one argument');
-  const enc = b64field(s.args[0]!, 'the mlkem768x25519 enc');
-  if (enc.length !== PQ_ENC_BYTES) throw headerError(`the mlkem768x25519 enc is not ${PQ_ENC_BYTES} bytes`);
-  if (s.body.length !== WRAPPED_BYTES) throw headerError('an mlkem768x25519 stanza body must be 32 bytes');
+  const enc = pqStanzaEnc(s);
   const k = kem();
   const e = expand(seed);
   const ctX = enc.subarray(MLKEM_CT);
@@ -138,4 +135,18 @@ export function pqUnwrap(s: Stanza, seed: Uint8Array): Buffer | undefined {
   const ss = combine(ssM, ssX, ctX, e.pub.subarray(MLKEM_PK));
   const { key, nonce } = hpkeKeySchedule(ss, INFO);
   return chachaOpen(key, nonce, s.body);
+}
+
+/** The enc of an mlkem768x25519 stanza, after the checks that need no key (argument count, lengths); a header error otherwise. */
+export function pqStanzaEnc(s: Stanza): Buffer {
+  if (s.args.length !== 1) throw headerError('an mlkem768x25519 stanza must have exactly one argument');
+  const enc = b64field(s.args[0]!, 'the mlkem768x25519 enc');
+  if (enc.length !== PQ_ENC_BYTES) throw headerError(`the mlkem768x25519 enc is not ${PQ_ENC_BYTES} bytes`);
+  if (s.body.length !== WRAPPED_BYTES) throw headerError('an mlkem768x25519 stanza body must be 32 bytes');
+  return enc;
+}
+
+/** The checks of an mlkem768x25519 stanza that need no key (verify --no-key). */
+export function pqCheckStanza(s: Stanza): void {
+  if (x25519LowOrder(pqStanzaEnc(s).subarray(MLKEM_CT))) throw headerError('the X25519 part of the mlkem768x25519 enc is a low-order point');
 }

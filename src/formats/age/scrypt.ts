@@ -33,6 +33,16 @@ export function scryptWrap(fileKey: Uint8Array, passphrase: Uint8Array, logN = A
  */
 export function scryptUnwrap(s: Stanza, passphrase: Uint8Array, budget?: KdfBudget): Buffer | undefined {
   if (s.type !== 'scrypt') return undefined;
+  const { salt, logN, q } = scryptStanzaParams(s);
+  budget?.charge(scryptCostMs(q));
+  const key = derive(passphrase, salt, logN);
+  const fk = chachaOpen(key, ZERO_NONCE, s.body);
+  key.fill(0);
+  return fk;
+}
+
+/** The parameters of an scrypt stanza, after the checks that need no passphrase; a header error when malformed or above our cap. */
+export function scryptStanzaParams(s: Stanza): { salt: Buffer; logN: number; q: { N: number; r: number; p: number } } {
   if (s.args.length !== 2) throw headerError('an scrypt stanza must have exactly two arguments');
   const salt = b64field(s.args[0]!, 'the scrypt salt');
   if (salt.length !== 16) throw headerError('the scrypt salt is not 16 bytes');
@@ -44,9 +54,5 @@ export function scryptUnwrap(s: Stanza, passphrase: Uint8Array, budget?: KdfBudg
   const problem = scryptParamsProblem(q);
   if (problem) throw headerError(`scrypt: ${problem}`);
   if (s.body.length !== WRAPPED_BYTES) throw headerError('an scrypt stanza body must be 32 bytes');
-  budget?.charge(scryptCostMs(q));
-  const key = derive(passphrase, salt, logN);
-  const fk = chachaOpen(key, ZERO_NONCE, s.body);
-  key.fill(0);
-  return fk;
+  return { salt, logN, q };
 }

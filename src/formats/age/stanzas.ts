@@ -4,9 +4,9 @@ import { FILE_KEY_BYTES } from './aead.js';
 import { headerError } from './b64.js';
 import type { Stanza } from './header.js';
 import type { AgeIdentity, AgeRecipient } from './keys.js';
-import { pqUnwrap, pqWrap } from './mlkem768x25519.js';
-import { scryptUnwrap, scryptWrap } from './scrypt.js';
-import { x25519Unwrap, x25519Wrap } from './x25519.js';
+import { pqCheckStanza, pqUnwrap, pqWrap } from './mlkem768x25519.js';
+import { scryptStanzaParams, scryptUnwrap, scryptWrap } from './scrypt.js';
+import { x25519CheckStanza, x25519Unwrap, x25519Wrap } from './x25519.js';
 
 /** No identity given could unwrap any stanza (testkit: "no match"); exit 1. */
 export class NoIdentityMatchedError extends AesPayloadError {
@@ -57,7 +57,7 @@ export function wrapFileKey(fileKey: Uint8Array, recipients: readonly AgeRecipie
  * that with the returned key (index.ts `openHeader` does).
  */
 export function unwrapFileKey(stanzas: readonly Stanza[], identities: readonly AgeIdentity[], budget?: KdfBudget): Buffer {
-  if (stanzas.some((s) => s.type === 'scrypt') && stanzas.length !== 1) throw headerError('an scrypt stanza must be the only stanza in the header');
+  checkStanzas(stanzas);
   for (const id of identities) {
     for (const s of stanzas) {
       const fk =
@@ -71,4 +71,21 @@ export function unwrapFileKey(stanzas: readonly Stanza[], identities: readonly A
   const onlyPassphrases = identities.length > 0 && identities.every((i) => i.type === 'scrypt');
   const scryptFile = stanzas.some((s) => s.type === 'scrypt');
   throw new NoIdentityMatchedError(stanzas.map((s) => s.type), onlyPassphrases && scryptFile ? 'passphrase' : scryptFile ? 'needs-passphrase' : onlyPassphrases ? 'needs-identity' : 'identities');
+}
+
+/**
+ * The stanza rules that need no key: an scrypt stanza alone; for the types
+ * we read (X25519, mlkem768x25519, scrypt), argument count, lengths, a
+ * decimal work factor within our cap, no low-order X25519 share. A header
+ * error (exit 4) otherwise. Run before any unwrapping, so a malformed stanza
+ * is an error whichever identities are given (and verify --no-key says so).
+ * Other stanza types (plugins) are left alone, as age does.
+ */
+export function checkStanzas(stanzas: readonly Stanza[]): void {
+  if (stanzas.some((s) => s.type === 'scrypt') && stanzas.length !== 1) throw headerError('an scrypt stanza must be the only stanza in the header');
+  for (const s of stanzas) {
+    if (s.type === 'X25519') x25519CheckStanza(s);
+    else if (s.type === 'mlkem768x25519') pqCheckStanza(s);
+    else if (s.type === 'scrypt') scryptStanzaParams(s);
+  }
 }

@@ -65,11 +65,34 @@ export function x25519Wrap(fileKey: Uint8Array, recipient: Uint8Array): Stanza {
  */
 export function x25519Unwrap(s: Stanza, secret: Uint8Array, pub: Uint8Array): Buffer | undefined {
   if (s.type !== 'X25519') return undefined;
+  const share = x25519StanzaShare(s);
+  const shared = x25519Shared(secret, share);
+  if (!shared) throw headerError('the X25519 share is a low-order point');
+  return chachaOpen(wrapKey(shared, share, pub), ZERO_NONCE, s.body);
+}
+
+/** The share of an X25519 stanza, after the checks that need no key (argument count, lengths); a header error otherwise. */
+export function x25519StanzaShare(s: Stanza): Buffer {
   if (s.args.length !== 1) throw headerError('an X25519 stanza must have exactly one argument');
   const share = b64field(s.args[0]!, 'the X25519 share');
   if (share.length !== 32) throw headerError('the X25519 share is not 32 bytes');
   if (s.body.length !== WRAPPED_BYTES) throw headerError('an X25519 stanza body must be 32 bytes');
-  const shared = x25519Shared(secret, share);
-  if (!shared) throw headerError('the X25519 share is a low-order point');
-  return chachaOpen(wrapKey(shared, share, pub), ZERO_NONCE, s.body);
+  return share;
+}
+
+let probe: Buffer | undefined;
+
+/**
+ * Whether `point` is of low order (or the identity), without any key: a
+ * clamped scalar is a multiple of 8, so X25519 of any such point with any
+ * clamped scalar is all zeros, and only of such points.
+ */
+export function x25519LowOrder(point: Uint8Array): boolean {
+  probe ??= x25519Generate().secret;
+  return x25519Shared(probe, point) === undefined;
+}
+
+/** The checks of an X25519 stanza that need no key (verify --no-key): a header error when malformed. */
+export function x25519CheckStanza(s: Stanza): void {
+  if (x25519LowOrder(x25519StanzaShare(s))) throw headerError('the X25519 share is a low-order point');
 }

@@ -7,7 +7,7 @@ import { parseJsonSpans, type JsonEntry, type JsonNode } from '../common/jsonSpa
 import * as token from './token.js';
 import type { DocHeader, MacMode } from './token.js';
 import { keyId } from '../../keys/kid.js';
-import { select, walkAll, type FieldPath, type Location } from './paths.js';
+import { outermost, select, selectAll, walkAll, type FieldPath, type Location } from './paths.js';
 import { shortLocation, splice, type Edit } from './splice.js';
 
 /**
@@ -294,20 +294,12 @@ export function encryptFields(text: string, key: Uint8Array, opts: FieldsEncrypt
   }
   checkStructure(doc, { ...s, v1: header ? s.v1 : [] }, undefined);
   const id = header?.id ?? newDocId();
-  const picked: Found[] = [];
-  for (const p of paths) {
-    const found = select(doc.body, p);
-    if (!found.length && !opts.allowMissing) throw new FormatError(`field path ${p.text} matches nothing (pass --allow-missing to allow that)`, 'ERR_PATH_MISSING');
-    picked.push(...found);
-  }
-  picked.sort((a, b) => a.node.start - b.node.start || b.node.end - a.node.end);
+  // Values inside one that is encrypted whole, and repeats, are left out.
+  const picked = outermost(selectAll(doc.body, paths, Boolean(opts.allowMissing)));
   const edits: Edit[] = [];
   let already = 0;
-  let coveredTo = -1;
   const tk = tokenKey(key);
   for (const { loc, node } of picked) {
-    if (node.start < coveredTo) continue; // inside a value that is encrypted whole, or a repeat
-    coveredTo = node.end;
     if (isToken(node)) {
       already++;
       continue;
@@ -611,17 +603,13 @@ export function reencryptFields(oldText: string, newText: string, key: FieldsKey
     if (previous.has(locText(loc()))) picked.push({ loc: loc(), node });
   });
   for (const p of opts.paths ?? []) picked.push(...select(doc.body, p));
-  picked.sort((a, b) => a.node.start - b.node.start || b.node.end - a.node.end);
   const edits: Edit[] = [];
   const first = previous.values().next().value;
   const alg = first ? algForKeyLength(docKey.length, token.decode(first.token).alg) : defaultAlgForKeyLength(docKey.length);
   if (!alg) throw new KeyError(`the key is ${docKey.length} bytes; no algorithm takes a key of that length`, 'ERR_KEY_LENGTH');
   let kept = 0;
-  let coveredTo = -1;
   const tk = tokenKey(docKey);
-  for (const { loc, node } of picked) {
-    if (node.start < coveredTo) continue;
-    coveredTo = node.end;
+  for (const { loc, node } of outermost(picked)) {
     const plain = newText.slice(node.start, node.end);
     const was = previous.get(locText(loc));
     if (was && was.plain === plain) {

@@ -5,7 +5,7 @@ import { b64decodeStrict, b64encode } from '../common/base64.js';
 import { parseJsonSpans, type JsonNode } from '../common/jsonSpans.js';
 import { pythonJsonDumps } from './pyjson.js';
 import { openRawBytes } from '../raw/rawOpen.js';
-import { select, type FieldPath, type Location } from './paths.js';
+import { outermost, selectAll, type FieldPath, type Location } from './paths.js';
 import { shortLocation, splice, type Edit } from './splice.js';
 
 /**
@@ -38,21 +38,7 @@ export function checkOriginAlg(alg: Alg): void {
 const locText = shortLocation;
 
 /** The selected values, outermost first, with values inside another selected one (or repeats) left out. */
-function pick(root: JsonNode, paths: FieldPath[], allowMissing: boolean): { loc: Location; node: JsonNode }[] {
-  const picked: { loc: Location; node: JsonNode }[] = [];
-  for (const p of paths) {
-    const found = select(root, p);
-    if (!found.length && !allowMissing) throw new FormatError(`field path ${p.text} matches nothing (pass --allow-missing to allow that)`, 'ERR_PATH_MISSING');
-    picked.push(...found);
-  }
-  picked.sort((a, b) => a.node.start - b.node.start || b.node.end - a.node.end);
-  let coveredTo = -1;
-  return picked.filter(({ node }) => {
-    if (node.start < coveredTo) return false;
-    coveredTo = node.end;
-    return true;
-  });
-}
+const pick = (root: JsonNode, paths: FieldPath[], allowMissing: boolean) => outermost(selectAll(root, paths, allowMissing));
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 

@@ -1,4 +1,4 @@
-import { UsageError, quote } from '../../errors.js';
+import { FormatError, UsageError, quote } from '../../errors.js';
 import type { JsonNode } from '../common/jsonSpans.js';
 
 /** One step of a field path. */
@@ -174,4 +174,26 @@ export function walkAll(root: JsonNode, f: (node: JsonNode, loc: () => Location)
     });
   };
   go(root);
+}
+
+/** Every value the paths select; a path that selects nothing is an error unless `allowMissing`. */
+export function selectAll(root: JsonNode, paths: FieldPath[], allowMissing: boolean): { loc: Location; node: JsonNode }[] {
+  const picked: { loc: Location; node: JsonNode }[] = [];
+  for (const p of paths) {
+    const found = select(root, p);
+    if (!found.length && !allowMissing) throw new FormatError(`field path ${p.text} matches nothing (pass --allow-missing to allow that)`, 'ERR_PATH_MISSING');
+    picked.push(...found);
+  }
+  return picked;
+}
+
+/** The selected values in document order, outermost first, leaving out those inside another selected one (or repeats). */
+export function outermost<T extends { node: JsonNode }>(picked: T[]): T[] {
+  picked.sort((a, b) => a.node.start - b.node.start || b.node.end - a.node.end);
+  let coveredTo = -1;
+  return picked.filter(({ node }) => {
+    if (node.start < coveredTo) return false;
+    coveredTo = node.end;
+    return true;
+  });
 }

@@ -14,8 +14,6 @@ export interface Sink {
   write(b: Uint8Array): Promise<void>;
   /** Write these pieces in order, synchronously (the fast path, when present). */
   writev?(parts: readonly Uint8Array[]): void;
-  /** A regular file: write at `pos` (from the start of the output), in any order. */
-  writeAt?(b: Uint8Array, pos: number): Promise<void>;
   /**
    * A regular file, for threads that write at offsets themselves: its
    * descriptor, the file offset of the next byte of output, and `wrote`
@@ -88,11 +86,6 @@ export function fileSink(path: string, opts: { mode: number; overwrite: boolean 
       }
       end += n;
       written += n;
-    },
-    async writeAt(b, pos) {
-      await writeAll(f.descriptor!, b, pos, path);
-      end = Math.max(end, pos + b.length);
-      written += b.length;
     },
     positional() {
       return {

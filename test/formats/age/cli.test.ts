@@ -57,7 +57,7 @@ describe('keygen --age', () => {
 
   it('symmetric-key flags are refused with --age, --pq without --age (usage, exit 2)', () => {
     expect(run(['keygen', '--age', '--json']).code).toBe(2);
-    expect(oneLineError(run(['keygen', '--age', '--alg', 'A128GCM']).stderr)).toMatch(/takes -o FILE and --force only, not --alg/);
+    expect(oneLineError(run(['keygen', '--age', '--alg', 'A128GCM']).stderr)).toMatch(/takes -o FILE, --force and --pq only, not --alg/);
     expect(oneLineError(run(['keygen', '--pq']).stderr)).toMatch(/--pq needs --age/);
   });
 });
@@ -153,6 +153,37 @@ describe('hostile age headers are refused before any work (exit 4)', () => {
     const r = run(['decrypt', '--passphrase-env', 'PP'], { input: file([scrypt('10'), x]), env: { PP: 'pass phrase' } });
     expect(r.code).toBe(4);
     expect(oneLineError(r.stderr)).toBe('aes-payload: age header: an scrypt stanza must be the only stanza in the header');
+  });
+
+  it('review 22.3: verify --no-key applies the stanza rules that need no key (exit 4, as decrypt); decrypt -i of a malformed scrypt file is a header error', () => {
+    const lowOrder = Buffer.alloc(32); // u = 0, a point of low order
+    const x = (share: Buffer, body = randomBytes(32)): Stanza => ({ type: 'X25519', args: [b64encode(share)], body });
+    const cases: [string, Stanza[], RegExp][] = [
+      ['scrypt work factor 30', [scrypt('30')], /the scrypt work factor 2\^30 is above our limit/],
+      ['scrypt work factor "018"', [scrypt('018')], /the scrypt work factor is not a decimal number/],
+      ['low-order X25519 share', [x(lowOrder)], /the X25519 share is a low-order point/],
+      ['low-order X25519 share (u = 1)', [x(Buffer.concat([Buffer.from([1]), Buffer.alloc(31)]))], /the X25519 share is a low-order point/],
+      ['scrypt mixed with X25519', [scrypt('10'), x(randomBytes(32))], /an scrypt stanza must be the only stanza/],
+      ['33-byte X25519 body', [x(randomBytes(32), randomBytes(33))], /an X25519 stanza body must be 32 bytes/],
+      ['17-byte file key (33-byte body)', [scrypt('10')].map((s) => ({ ...s, body: randomBytes(33) })), /an scrypt stanza body must be 32 bytes/],
+    ];
+    for (const [what, stanzas, says] of cases) {
+      const f = tmp('malformed.age');
+      writeFileSync(f, file(stanzas, randomBytes(40)));
+      const v = run(['verify', '--no-key', f]);
+      expect(v.code, `${what}: ${v.stderr}`).toBe(4);
+      expect(oneLineError(v.stderr)).toMatch(says);
+    }
+    // A well-formed header still passes the structure check.
+    const ok = tmp('wellformed.age');
+    writeFileSync(ok, file([x(randomBytes(32))], randomBytes(40)));
+    expect(run(['verify', '--no-key', ok]).code).toBe(0);
+    // An X25519 identity given a file whose scrypt stanza is malformed: exit 4, not "no identity matched".
+    const s018 = tmp('s018.age');
+    writeFileSync(s018, file([scrypt('018')], randomBytes(40)));
+    const d = run(['decrypt', '-i', key().file, s018]);
+    expect(d.code, d.stderr).toBe(4);
+    expect(oneLineError(d.stderr)).toMatch(/age header: the scrypt work factor is not a decimal number/);
   });
 
   it('a header over 1 MiB, and more than 1000 stanzas', () => {

@@ -13,7 +13,7 @@ import { BIN, PYTHON, ROOT, baseEnv, oneLineError, run, runPeer, tempDir } from 
 
 const AGE = '/usr/bin/age';
 const AGE_KEYGEN = '/usr/bin/age-keygen';
-const PTY = join(ROOT, 'test/peers/pty_echo_off.py');
+const PTY = join(ROOT, 'test/peers/pty_run.py');
 const dir = tempDir();
 let n = 0;
 const tmp = (name: string) => join(dir, `${n++}-${name}`);
@@ -121,7 +121,7 @@ describe('Debian age 1.1.1: passphrases (scrypt stanza), age prompting on a pty'
   const ageOnPty = (args: string[], steps: [string, string][]) => {
     const out = tmp('pty-out');
     const extra = steps.flatMap(([w, s]) => ['--wait', w, '--send', s]);
-    const r = runPeer(PYTHON, [PTY, '--stdout', out, ...extra, '--', AGE, ...args], '', { TERM: 'dumb' });
+    const r = runPeer(PYTHON, [PTY, '--ready', 'echo-off', '--stdout', out, ...extra, '--', AGE, ...args], '', { TERM: 'dumb' });
     return { code: r.code, screen: r.out, stdout: readFileSync(out) };
   };
 

@@ -156,3 +156,34 @@ describe('ECDH-ES refusals through the CLI', () => {
     }
   });
 });
+
+describe('review 22.7: hints and refusals', () => {
+  it('keygen --alg ECDH-ES hints the README default (no --wrap ECDH-ES); a private JWK given to encrypt --recipient is refused without showing it', () => {
+    const priv = join(dir, 'r227.jwk');
+    const k = run(['keygen', '--alg', 'ECDH-ES', '--format', 'jwk', '-o', priv]);
+    expect(k.code, k.stderr).toBe(0);
+    expect(k.stderr).toMatch(/encrypt with: aes-payload encrypt --format jwe --recipient /);
+    expect(k.stderr).not.toMatch(/--wrap ECDH-ES\b/);
+    const a128 = run(['keygen', '--alg', 'ECDH-ES+A128KW', '-o', join(dir, 'r227b.pem')]);
+    expect(a128.stderr).toMatch(/--wrap ECDH-ES\+A128KW --recipient/);
+    const d = JSON.parse(readFileSync(priv, 'utf8')).d as string;
+    const r = run(['encrypt', '--format', 'jwe', '--recipient', priv], { input: '{"a":1}' });
+    const line = fail(r, 3, /is a private key \(a JWK with "d"\); give the public key/);
+    expect(line).not.toContain(d.slice(0, 8));
+    const ok = run(['encrypt', '--format', 'jwe', '--recipient', `${priv}.pub`], { input: '{"a":1}' });
+    expect(ok.code, ok.stderr).toBe(0);
+  });
+
+  it('an empty passphrase variable says "is empty"; keygen --age names --pq; keygen --format help names X25519; decrypt/verify descriptions name age', () => {
+    const e = run(['encrypt', '--passphrase-env', 'PPE'], { input: 'x', env: { PPE: '' } });
+    expect(oneLineError(e.stderr)).toMatch(/environment variable PPE is empty/);
+    const u = run(['encrypt', '--passphrase-env', 'PPE_UNSET_227'], { input: 'x' });
+    expect(oneLineError(u.stderr)).toMatch(/environment variable PPE_UNSET_227 is not set/);
+    const g = run(['keygen', '--age', '--bits', '2048', '-o', join(dir, 'x227.txt')]);
+    expect(g.code).toBe(2);
+    expect(oneLineError(g.stderr)).toMatch(/-o FILE, --force and --pq only/);
+    expect(run(['keygen', '--help']).out.replace(/\s+/g, ' ')).toMatch(/a JWK \(symmetric, RSA, EC or X25519\)/);
+    expect(run(['--help']).out).toMatch(/decrypt .*age file/);
+    expect(run(['--help']).out.replace(/\s+/g, ' ')).toMatch(/verify .*age files/);
+  });
+});

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as jose from 'jose';
 import { describe, expect, it } from 'vitest';
 import { JWE_ENCS, type JweEnc } from '../../../src/formats/jwe/jwe.js';
-import { PYTHON, ROOT, run, runPeer, tempDir } from '../../helpers.js';
+import { PYTHON, ROOT, jwcryptoPeer, run, runPeer, tempDir } from '../../helpers.js';
 
 const dir = tempDir();
 const CURVES = ['P-256', 'P-384', 'P-521', 'X25519'] as const;
@@ -60,12 +60,7 @@ function cliDecrypt(c: Case, token: string): string {
   return r.out;
 }
 
-function jwcrypto(req: unknown): unknown[] {
-  const r = runPeer(PYTHON, [join(ROOT, 'test/peers/jwe_peer.py')], JSON.stringify(req));
-  expect(r.stderr).toBe('');
-  expect(r.code).toBe(0);
-  return (JSON.parse(r.out) as { results: unknown[] }).results;
-}
+const jwcrypto = jwcryptoPeer;
 
 const OPTS = { keyManagementAlgorithms: [...WRAPS], contentEncryptionAlgorithms: [...JWE_ENCS] };
 

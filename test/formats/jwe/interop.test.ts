@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import * as jose from 'jose';
 import { describe, expect, it } from 'vitest';
 import { JWE_ENCS, JWE_WRAPS, type JweEnc, type JweWrap } from '../../../src/formats/jwe/jwe.js';
-import { PYTHON, ROOT, run, runPeer, tempDir } from '../../helpers.js';
+import { PYTHON, ROOT, jwcryptoPeer, run, runPeer, tempDir } from '../../helpers.js';
 
 const dir = tempDir();
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -78,12 +78,7 @@ function cliDecrypt(p: Pair, token: string): string {
   return r.out;
 }
 
-function jwcrypto(req: unknown): unknown[] {
-  const r = runPeer(PYTHON, [join(ROOT, 'test/peers/jwe_peer.py')], JSON.stringify(req));
-  expect(r.stderr).toBe('');
-  expect(r.code).toBe(0);
-  return (JSON.parse(r.out) as { results: unknown[] }).results;
-}
+const jwcrypto = jwcryptoPeer;
 
 describe(`aes-payload → peers (${pairs.length} pairs)`, () => {
   const tokens = new Map<Pair, string>();
