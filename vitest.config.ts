@@ -15,6 +15,8 @@ const SLOW = [
   'test/faults.test.ts',
   'test/attacks/hostile-work.test.ts',
   'test/interop.test.ts',
+  'test/age-interop.test.ts',
+  'test/age-cli.test.ts',
   'test/jwe-interop.test.ts',
   'test/seeds.test.ts',
   'test/hsm.test.ts',

@@ -16,15 +16,16 @@ import { loadYaml, loadYamlFor, yamlToJson } from '../formats/fields/yamlfields.
 import { KdfBudget } from '../crypto/kdf.js';
 import type { Ui } from './ui.js';
 import { withHelp } from './help.js';
+import { addAgeIdentityOptions, ageKind, decryptAgeCli, hasAgeIdentity, type AgeIdentityFlags } from './age.js';
 import { nonceBytesOf, nonceBytesOption } from './nonce.js';
 import { originWarning } from '../formats/fields/origin.js';
 import { valueFormatOption } from './valueFormat.js';
 import type { ValueFormat } from '../ops/index.js';
 
-interface DecryptFlags extends KeyFlags {
+interface DecryptFlags extends KeyFlags, AgeIdentityFlags {
   output?: string;
   alg?: string;
-  format: DecryptFormat | 'stream';
+  format: DecryptFormat | 'stream' | 'age';
   aad?: string;
   embeddedKey?: boolean;
   force?: boolean;
@@ -49,7 +50,7 @@ export function registerDecrypt(program: Command, ui: Ui): void {
     .option('-o, --output <FILE>', 'write the plaintext to FILE (mode 0600, atomically) instead of stdout')
     .option('--force', 'overwrite an existing output file')
     .addOption(algOption('expected algorithm (raw input: default is the AES-GCM variant of the key size)'))
-    .addOption(new Option('--format <FORMAT>', 'input format').choices(['auto', 'json', 'raw', 'jwe', 'jwe-json', 'stream', 'env', 'yaml']).default('auto'))
+    .addOption(new Option('--format <FORMAT>', 'input format').choices(['auto', 'json', 'raw', 'jwe', 'jwe-json', 'stream', 'env', 'yaml', 'age']).default('auto'))
     .addOption(allowAlgOption())
     .addOption(nonceBytesOption('read'))
     .option('--aad <TEXT>', 'additional authenticated data the input must have been sealed with')
@@ -63,12 +64,14 @@ export function registerDecrypt(program: Command, ui: Ui): void {
     .option('--lines', 'each input line is its own payload (NDJSON); each output line its plaintext')
     .addOption(new Option('--on-error <WHAT>', 'with --lines, a bad line is reported on stderr and then: skipped (default), stops the run, or replaced by {"aesp_error":{"line":N,"code":…}}').choices([...ON_ERROR]))
     .option('--fail-fast', 'with --lines: the same as --on-error stop');
+  addAgeIdentityOptions(cmd);
   withHelp(cmd, [
     "aes-payload decrypt card.json",
     "aes-payload decrypt dump.sql.aesp -o dump.sql",
     "aes-payload decrypt --extract db.password config.enc.json",
     "aes-payload decrypt --lines < records.enc.ndjson > records.ndjson",
     "aes-payload decrypt --key-file service.pem --allow-alg RSA-OAEP-256,A256GCM msg.jwe",
+    "aes-payload decrypt -i key.txt backup.tar.age -o backup.tar",
   ]);
   addKeyOptions(cmd).action(async (file: string | undefined, o: DecryptFlags) => {
     let key: Keys | undefined;
@@ -127,6 +130,7 @@ export function registerDecrypt(program: Command, ui: Ui): void {
       if (o.valueFormat === 'origin' && alg && !warned) ui.warn(originWarning(alg));
       warned = true;
     };
+    if (o.lines && (hasAgeIdentity(o) || o.format === 'age')) throw new UsageError('age files are read whole: not with --lines');
     if (o.lines) {
       if (o.format === 'stream') throw new UsageError('--lines and --format stream exclude each other');
       const spec = key ? lineFastPath('open', key, opts) : undefined;
@@ -136,6 +140,19 @@ export function registerDecrypt(program: Command, ui: Ui): void {
         if (r.plaintext.includes(0x0a)) throw new FormatError('the plaintext has a newline, so it cannot be one output line', 'ERR_LINE');
         return r.plaintext;
       }, ui, 0o600, spec ? { spec, workers: lineWorkerCount(process.env) } : undefined);
+      return;
+    }
+    const age = o.format === 'auto' || o.format === 'age' ? ageKind(src) : undefined;
+    if (!age && (o.format === 'age' || hasAgeIdentity(o))) {
+      src.close();
+      throw new FormatError(`input is not an age file${o.format === 'age' ? '' : ' (-i and --identity-env read age files)'}`, 'ERR_AGE_HEADER');
+    }
+    if (age) {
+      if (o.embeddedKey || o.aad !== undefined || o.allowAlg !== undefined || fields || o.extract !== undefined || o.allowLegacy || o.valueFormat !== undefined) {
+        src.close();
+        throw new UsageError('an age file takes none of --embedded-key, --aad, --allow-alg, --fields, --extract, --allow-legacy, --value-format');
+      }
+      await decryptAgeCli(src, age, o, o, ui, key?.passphrase);
       return;
     }
     const kind = o.format === 'auto' || o.format === 'stream' ? streamKind(src) : undefined;

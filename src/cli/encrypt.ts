@@ -20,6 +20,7 @@ import { loadYaml } from '../formats/fields/yamlfields.js';
 import type { Ui } from './ui.js';
 import { isTerminal } from './terminal.js';
 import { withHelp } from './help.js';
+import { ageRecipients, encryptAgeCli } from './age.js';
 import { nonceBytesOf, nonceBytesOption } from './nonce.js';
 import { originWarning } from '../formats/fields/origin.js';
 import { valueFormatOption } from './valueFormat.js';
@@ -27,7 +28,7 @@ import { valueFormatOption } from './valueFormat.js';
 interface EncryptFlags extends KeyFlags {
   output?: string;
   alg?: string;
-  format: EncryptFormat | 'stream';
+  format: EncryptFormat | 'stream' | 'age';
   armor?: boolean;
   aad?: string;
   randomKey?: boolean;
@@ -55,12 +56,12 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     .option('-o, --output <FILE>', 'write to FILE atomically instead of stdout')
     .option('--force', 'overwrite an existing output file')
     .addOption(algOption('content algorithm, JWE "enc" (default: the AES-GCM variant of the key size)'))
-    .addOption(new Option('--format <FORMAT>', 'output format').choices(['json', 'raw', 'jwe', 'jwe-json', 'stream']).default('json'))
-    .option('--armor', 'with --format stream: write text-safe base64 between BEGIN/END lines')
+    .addOption(new Option('--format <FORMAT>', 'output format').choices(['json', 'raw', 'jwe', 'jwe-json', 'stream', 'age']).default('json'))
+    .option('--armor', 'with --format stream or age: write text-safe base64 between BEGIN/END lines')
     .addOption(nonceBytesOption('write'))
     .addOption(new Option('--wrap <KEYALG>', 'JWE key management "alg" (default: dir; RSA-OAEP-256 with --recipient; PBES2 with a passphrase)').choices(JWE_WRAPS as readonly string[] as string[]))
-    .option('--recipient <PUBKEY>', 'JWE: encrypt to this RSA public key (PEM or JWK file); repeat for several', (v: string, prev: string[] = []) => [...prev, v])
-    .option('--recipients-file <FILE>', 'JWE: encrypt to every RSA public key in FILE (a JWK Set, PEM blocks, or one JWK per line); repeatable', (v: string, prev: string[] = []) => [...prev, v])
+    .option('-r, --recipient <PUBKEY>', 'JWE: encrypt to this RSA public key (PEM or JWK file); age: to this age1… recipient; repeat for several', (v: string, prev: string[] = []) => [...prev, v])
+    .option('-R, --recipients-file <FILE>', 'JWE: encrypt to every RSA public key in FILE (a JWK Set, PEM blocks, or one JWK per line); age: every age1… line of FILE; repeatable', (v: string, prev: string[] = []) => [...prev, v])
     .option('--kid <KID>', 'JWE: the "kid" to write (default: the key\'s kid or RFC 7638 thumbprint)')
     .option('--aad <TEXT>', 'additional authenticated data (not secret; recorded in the envelope)')
     .option('--random-key', "write the origin service's {data,key,mac,nonce}: a fresh random key inside the output, which is NOT secret")
@@ -78,12 +79,27 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     "aes-payload encrypt --fields '*_PASSWORD,API_TOKEN' .env -o .env.aesp",
     "aes-payload encrypt --format stream dump.sql -o dump.sql.aesp",
     "aes-payload encrypt --format jwe --recipient service.pem.pub msg.json > msg.jwe",
+    "aes-payload encrypt --format age -r age1… -R team.txt backup.tar -o backup.tar.age",
   ]);
   addKeyOptions(cmd).action(async (file: string | undefined, o: EncryptFlags, self: Command) => {
     const alg = asAlg(o.alg);
     const jwe = o.format === 'jwe' || o.format === 'jwe-json';
     const recipientFlags = o.recipient !== undefined || o.recipientsFile !== undefined;
-    if (o.armor && o.format !== 'stream') throw new UsageError('--armor needs --format stream');
+    if (o.format === 'age') {
+      const other = ['alg', 'aad', 'randomKey', 'wrap', 'kid', 'fields', 'lines', 'inputType', 'valueFormat', 'nonceBytes', 'macOnlyEncrypted', 'allowMissing'].filter((k) => self.getOptionValueSource(k) === 'cli');
+      if (other.length || o.keyEnv !== undefined || o.keyFile !== undefined || o.keyring !== undefined || o.keyUri !== undefined || o.prompt || o.ini !== undefined || o.keyCmd !== undefined) {
+        throw new UsageError('--format age takes -r, -R, --armor and the passphrase flags (age has no --aad, --alg, --fields, --lines or symmetric keys)');
+      }
+      const recipients = await ageRecipients(o, ui);
+      checkOutput(file, o.output, Boolean(o.force));
+      if (!o.armor && o.output === undefined && isTerminal(1)) {
+        throw new UsageError('refusing to output binary to the terminal; use -o FILE, --armor or redirect (-o - forces it)');
+      }
+      terminalHint(file, ui);
+      await encryptAgeCli(Source.open(file), recipients, o, ui);
+      return;
+    }
+    if (o.armor && o.format !== 'stream') throw new UsageError('--armor needs --format stream or age');
     if (o.allowMissing && o.fields === undefined) throw new UsageError('--allow-missing needs --fields');
     if (o.inputType !== undefined && o.fields === undefined) throw new UsageError('--input-type needs --fields');
     if (o.macOnlyEncrypted && o.fields === undefined) throw new UsageError('--mac-only-encrypted needs --fields');

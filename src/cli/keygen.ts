@@ -14,6 +14,7 @@ import { rsaThumbprint } from '../keys/structured.js';
 import { promptConfirm } from './common.js';
 import type { Ui } from './ui.js';
 import { withHelp } from './help.js';
+import { keygenAge } from './age.js';
 
 const RSA_ALGS = ['RSA-OAEP-256', 'RSA-OAEP'] as const;
 type RsaAlg = (typeof RSA_ALGS)[number];
@@ -30,6 +31,8 @@ interface KeygenFlags {
   env?: string;
   output?: string;
   force?: boolean;
+  age?: boolean;
+  pq?: boolean;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -89,7 +92,15 @@ export function registerKeygen(program: Command, ui: Ui): void {
     .option('--ini-key <NAME>', 'with --ini: key name', DEFAULT_INI_KEY)
     .option('-o, --output <FILE>', 'write the key to FILE (mode 0600, never over an existing file)')
     .option('--force', 'replace an existing key or file')
-    .action(async (o: KeygenFlags) => {
+    .option('--age', 'an age identity (AGE-SECRET-KEY-1…, as age-keygen writes it); its age1… recipient goes in a comment and on stderr')
+    .option('--pq', 'with --age: a hybrid post-quantum identity (mlkem768x25519, recipient age1pq1…; Node 24.7 or later)')
+    .action(async (o: KeygenFlags, self: Command) => {
+      if (o.pq && !o.age) throw new UsageError('--pq needs --age');
+      if (o.age) {
+        const other = ['alg', 'bits', 'format', 'encoding', 'json', 'env', 'ini'].filter((k) => self.getOptionValueSource(k) === 'cli');
+        if (other.length) throw new UsageError(`keygen --age takes -o FILE and --force only, not --${other[0]}`);
+        return keygenAge(o, ui, (what) => mayReplace(ui, o.force, what));
+      }
       if ((RSA_ALGS as readonly string[]).includes(o.alg)) return keygenRsa(o as KeygenFlags & { alg: RsaAlg }, ui);
       if (o.bits !== undefined) throw new UsageError(`--bits applies to RSA keys (--alg RSA-OAEP-256 or RSA-OAEP), not ${o.alg}`);
       if (o.format === 'pem') throw new UsageError('--format pem applies to RSA keys; a symmetric key is text (--encoding) or a JWK (--format jwk)');
@@ -145,6 +156,7 @@ export function registerKeygen(program: Command, ui: Ui): void {
       'eval "$(aes-payload keygen --env AES_PAYLOAD_KEY)"  # set a new key in this shell',
       'aes-payload keygen --ini development.ini           # SECRET_KEY = <hex> in [app:main]',
       'aes-payload keygen --alg RSA-OAEP-256 -o service.pem  # service.pem (0600) and service.pem.pub',
+      'aes-payload keygen --age -o key.txt                # an age identity; its age1… recipient on stderr',
     ],
     'A random 96-bit GCM nonce is safe for at most 2^32 messages per key: rotate keys before that\n(generate a new key, re-encrypt, retire the old one).',
   );

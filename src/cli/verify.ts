@@ -19,11 +19,12 @@ import { addKeyOptions, algOption, allowAlgOption, asAlg, hasKeyFlag, inputTypeO
 import { decryptStreamCli, streamKeyFor, streamKind } from './stream.js';
 import type { Ui } from './ui.js';
 import { withHelp } from './help.js';
+import { addAgeIdentityOptions, ageKind, ageStructure, decryptAgeCli, hasAgeIdentity, type AgeIdentityFlags } from './age.js';
 import { nonceBytesOf, nonceBytesOption } from './nonce.js';
 
-interface VerifyFlags extends KeyFlags {
+interface VerifyFlags extends KeyFlags, AgeIdentityFlags {
   alg?: string;
-  format: DecryptFormat | 'stream';
+  format: DecryptFormat | 'stream' | 'age';
   allowAlg?: string;
   json?: boolean;
   keyCheck?: boolean;
@@ -92,6 +93,16 @@ function structureOnly(text: string, format: DecryptedFormat, o: VerifyFlags): P
 
 async function checkOne(file: string, o: VerifyFlags, keys: Keys | undefined, require: FieldPath[] | undefined, budget: KdfBudget, ui: Ui, noKey?: KeyError): Promise<Row> {
   const src = Source.open(file);
+  const age = o.format === 'auto' || o.format === 'age' ? ageKind(src) : undefined;
+  if (!age && (o.format === 'age' || hasAgeIdentity(o))) {
+    src.close();
+    throw new FormatError(`input is not an age file${o.format === 'age' ? '' : ' (-i and --identity-env read age files)'}`, 'ERR_AGE_HEADER');
+  }
+  if (age) {
+    // age files: the stanza types in the alg column; --no-key parses the header only.
+    const types = o.key ? (await decryptAgeCli(src, age, o, 'discard', ui, keys?.passphrase)).types : ageStructure(src, age);
+    return row(file, { format: 'age', alg: [...new Set(types)].join(',') });
+  }
   const kind = o.format === 'auto' || o.format === 'stream' ? streamKind(src) : undefined;
   if (kind) {
     if (noKey) {
@@ -172,7 +183,7 @@ export function registerVerify(program: Command, ui: Ui): void {
     .description('authenticate inputs without writing plaintext anywhere (for CI)')
     .argument('[FILE...]', 'input files, or - for stdin (default)')
     .addOption(algOption('expected algorithm (raw input: default is the AES-GCM variant of the key size)'))
-    .addOption(new Option('--format <FORMAT>', 'input format').choices(['auto', 'json', 'raw', 'jwe', 'jwe-json', 'stream', 'fields', 'env', 'yaml']).default('auto'))
+    .addOption(new Option('--format <FORMAT>', 'input format').choices(['auto', 'json', 'raw', 'jwe', 'jwe-json', 'stream', 'fields', 'env', 'yaml', 'age']).default('auto'))
     .addOption(allowAlgOption())
     .addOption(nonceBytesOption('read'))
     .option('--require <PATHS>', 'fail when any value these paths select is still plaintext, or a path selects nothing (field documents)')
@@ -181,6 +192,7 @@ export function registerVerify(program: Command, ui: Ui): void {
     .option('--json', 'print a JSON report on stdout')
     .option('--key-check', 'only resolve and check the key, and print its kid')
     .option('--expect-kid <KID>', 'with --key-check: fail unless the key has this kid');
+  addAgeIdentityOptions(cmd);
   withHelp(cmd, [
     "aes-payload verify secrets/*.json            # OK lines on stderr; exit 0 only if all pass",
     "aes-payload verify --no-key --require '**.password' config/*.json",
@@ -208,7 +220,7 @@ export function registerVerify(program: Command, ui: Ui): void {
       }
       return;
     }
-    if (!o.key && hasKeyFlag(o)) throw new UsageError('--no-key takes no key flags');
+    if (!o.key && (hasKeyFlag(o) || hasAgeIdentity(o))) throw new UsageError('--no-key takes no key flags');
     const list = files.length ? files : ['-'];
     if (list.filter((f) => f === '-').length > 1) throw new UsageError('stdin (-) can be read only once');
     if (list.includes('-')) terminalHint('-', ui);
@@ -242,7 +254,7 @@ export function registerVerify(program: Command, ui: Ui): void {
       rows.push(r);
       const what = isFieldFormat(r.format ?? undefined) ? `${r.tokens} field${r.tokens === 1 ? '' : 's'}${r.mac === 'enc' ? ' (plaintext values not covered: --mac-only-encrypted)' : ''}` : `${r.wrap ? `${r.wrap}/` : ''}${r.alg ?? '-'}`;
       delete r.mac;
-      if (r.ok) ui.ok(`${file} ${what} ${r.kid ?? '-'}${keys ? '' : ' (structure only)'}`);
+      if (r.ok) ui.ok(`${file} ${what} ${r.kid ?? '-'}${keys || (r.format === 'age' && o.key) ? '' : ' (structure only)'}`);
       // A message that names the file already (`FILE: YAML line 3: …`) is not prefixed twice.
       else ui.error(`FAIL ${file}: ${r.error?.startsWith(`${file}: `) ? r.error.slice(file.length + 2) : r.error}`);
     }
