@@ -28,7 +28,7 @@ import {
 import { writeFileAtomic } from '../io/output.js';
 import type { Source } from '../io/source.js';
 import { writeStdout } from '../io/stdout.js';
-import { discardSink, fileSink, stdoutSink, type Sink } from '../stream/sink.js';
+import { discardSink, fileSink, stdoutSink, type Sink } from '../formats/stream/sink.js';
 import { resolveCliKeys, type KeyFlags } from './common.js';
 import { progress } from './progress.js';
 import { isTerminal } from './terminal.js';
