@@ -20,6 +20,8 @@ import { addAgeIdentityOptions, ageKind, decryptAgeCli, hasAgeIdentity, type Age
 import { nonceBytesOf, nonceBytesOption } from './nonce.js';
 import { originWarning } from '../formats/fields/origin.js';
 import { valueFormatOption } from './valueFormat.js';
+import { openRecipientInput } from './recipients.js';
+import { rejoin } from '../ops/recipients.js';
 import type { ValueFormat } from '../ops/index.js';
 
 interface DecryptFlags extends KeyFlags, AgeIdentityFlags {
@@ -143,7 +145,7 @@ export function registerDecrypt(program: Command, ui: Ui): void {
       return;
     }
     const age = o.format === 'auto' || o.format === 'age' ? ageKind(src) : undefined;
-    if (!age && (o.format === 'age' || hasAgeIdentity(o))) {
+    if (!age && o.format === 'age') {
       src.close();
       throw new FormatError(`input is not an age file${o.format === 'age' ? '' : ' (-i and --identity-env read age files)'}`, 'ERR_AGE_HEADER');
     }
@@ -174,8 +176,17 @@ export function registerDecrypt(program: Command, ui: Ui): void {
       return;
     }
     const input = readAllOf(src, MAX_ENCODED_BYTES);
+    // A field document encrypted to age recipients: its data key from -i/--identity-env (src/cli/recipients.ts).
+    const rd = await openRecipientInput(input.data.toString('utf8'), o);
+    if (rd) {
+      input.data = Buffer.from(rd.rest, 'utf8');
+      key = { secret: rd.key! };
+      noKey = undefined;
+    } else if (hasAgeIdentity(o)) {
+      throw new FormatError('input is not an age file or a field document encrypted to age recipients (-i and --identity-env read those)', 'ERR_AGE_HEADER');
+    }
     await loadYamlFor(input.data, file, o.format);
-    if (late) {
+    if (late && !rd) {
       await resolve(inputKid(input.data));
     }
     const res = open(input.data);
@@ -192,7 +203,9 @@ export function registerDecrypt(program: Command, ui: Ui): void {
         emit(extractValue(pt, o.extract, type === 'env' ? 'env' : 'json'), { output: o.output, force: o.force, mode: 0o600 });
         return;
       }
-      emit(res.plaintext, { output: o.output, force: o.force, mode: 0o600 });
+      // Some tokens left (--fields): still a recipient document, so its recipients header goes back.
+      const out = rd && fields && res.plaintext.includes('aesp:2:doc:') ? Buffer.from(rejoin(rd, res.plaintext.toString('utf8')), 'utf8') : res.plaintext;
+      emit(out, { output: o.output, force: o.force, mode: 0o600 });
     } finally {
       res.plaintext.fill(0);
     }

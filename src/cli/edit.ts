@@ -17,11 +17,14 @@ import { DEADLY_SIGNALS } from '../io/signals.js';
 import { wipeInitialEnvironment } from '../io/launch.js';
 import { secretEnvNames } from '../keys/resolve.js';
 import { decrypt, detectFormat, encrypt, keyForKid, type KeyArg } from '../ops/index.js';
-import { addKeyOptions, keysOf, promptConfirm, resolveCliKeys, signalStatus, type KeyFlags } from './common.js';
+import { addAgeIdentityOptions, hasAgeIdentity, type AgeIdentityFlags } from './age.js';
+import { openRecipientInput } from './recipients.js';
+import { rejoin } from '../ops/recipients.js';
+import { addKeyOptions, hasKeyFlag, keysOf, promptConfirm, resolveCliKeys, signalStatus, type KeyFlags } from './common.js';
 import { withHelp } from './help.js';
 import type { Ui } from './ui.js';
 
-interface EditFlags extends KeyFlags {
+interface EditFlags extends KeyFlags, AgeIdentityFlags {
   fields?: string;
 }
 
@@ -164,10 +167,12 @@ export function registerEdit(program: Command, ui: Ui): void {
     ['aes-payload edit config.enc.json', 'EDITOR="code --wait" aes-payload edit .env.aesp', "aes-payload edit --fields 'db.*' config.enc.json"],
     'The temp file is 0600 in a 0700 directory under $TMPDIR, removed on every exit (signals too).\nValues you did not change keep their tokens. An unchanged file is not rewritten.',
   );
+  addAgeIdentityOptions(cmd);
   addKeyOptions(cmd).action(async (file: string, o: EditFlags) => {
     if (file === '-') throw new UsageError('edit needs a FILE, not stdin');
-    const r = await resolveCliKeys(o, ui);
-    const keys = keysOf(r);
+    // With -i/--identity-env only, FILE is a document encrypted to age recipients (src/cli/recipients.ts).
+    const r = hasAgeIdentity(o) && !hasKeyFlag(o) ? undefined : await resolveCliKeys(o, ui);
+    let keys = r ? keysOf(r) : ({} as ReturnType<typeof keysOf>);
     // A symbolic link is followed: the file it points to is written (atomically, next to it) and the
     // link stays a link. Anything but a regular file (a FIFO, a device) is refused before it is read.
     let target: string;
@@ -182,6 +187,11 @@ export function registerEdit(program: Command, ui: Ui): void {
     } catch (e) {
       throw ioError(e, `cannot read ${file}`);
     }
+    const rd = await openRecipientInput(oldText, o);
+    if (rd) {
+      oldText = rd.rest;
+      keys = { secret: rd.key! };
+    } else if (!r) throw new UsageError(`${file} is not a field document encrypted to age recipients (-i and --identity-env read those)`);
     await loadYamlFor(oldText, file);
     const format = detectFormat(oldText, 'auto');
     const kind: Kind | undefined = format === 'json' ? 'envelope' : isFieldFormat(format) ? format : undefined;
@@ -198,7 +208,7 @@ export function registerEdit(program: Command, ui: Ui): void {
     const envText = kind === 'envelope' && /^\.env|\.env$/.test(inner);
     // The editor gets the plaintext, not the key: no key variable in its environment, and their values
     // wiped from our initial environment block, which it could read in /proc/$PPID/environ.
-    const secrets = secretEnvNames(o).filter((n) => process.env[n] !== undefined);
+    const secrets = secretEnvNames(o, o.identityEnv).filter((n) => process.env[n] !== undefined);
     const editorEnv: NodeJS.ProcessEnv = { ...process.env };
     for (const n of secrets) delete editorEnv[n];
     const left = wipeInitialEnvironment(secrets);
@@ -239,6 +249,7 @@ export function registerEdit(program: Command, ui: Ui): void {
         if (res.clear.length) ui.warn(`new value${res.clear.length === 1 ? '' : 's'} left in the clear: ${res.clear.slice(0, 5).join(', ')}${res.clear.length > 5 ? ', …' : ''} (use --fields to encrypt them)`);
       }
       edited.fill(0);
+      if (rd) out = rejoin(rd, out);
       writeFileAtomic(target, out, { mode, overwrite: true });
       ui.line(`${file} updated`);
     } finally {

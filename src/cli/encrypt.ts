@@ -24,6 +24,8 @@ import { ageRecipients, encryptAgeCli } from './age.js';
 import { nonceBytesOf, nonceBytesOption } from './nonce.js';
 import { originWarning } from '../formats/fields/origin.js';
 import { valueFormatOption } from './valueFormat.js';
+import { encryptFieldsToRecipients } from './recipientsEncrypt.js';
+import { addAgeIdentityOptions } from './age.js';
 
 interface EncryptFlags extends KeyFlags {
   output?: string;
@@ -60,7 +62,7 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     .option('--armor', 'with --format stream or age: write text-safe base64 between BEGIN/END lines')
     .addOption(nonceBytesOption('write'))
     .addOption(new Option('--wrap <KEYALG>', 'JWE key management "alg" (default: dir; RSA-OAEP-256 with --recipient; PBES2 with a passphrase)').choices(JWE_WRAPS as readonly string[] as string[]))
-    .option('-r, --recipient <PUBKEY>', 'JWE: encrypt to this RSA public key (PEM or JWK file); age: to this age1… recipient; repeat for several', (v: string, prev: string[] = []) => [...prev, v])
+    .option('-r, --recipient <PUBKEY>', 'JWE: encrypt to this RSA public key (PEM or JWK file); age and --fields: to this age1… recipient; repeat for several', (v: string, prev: string[] = []) => [...prev, v])
     .option('-R, --recipients-file <FILE>', 'JWE: encrypt to every RSA public key in FILE (a JWK Set, PEM blocks, or one JWK per line); age: every age1… line of FILE; repeatable', (v: string, prev: string[] = []) => [...prev, v])
     .option('--kid <KID>', 'JWE: the "kid" to write (default: the key\'s kid or RFC 7638 thumbprint)')
     .option('--aad <TEXT>', 'additional authenticated data (not secret; recorded in the envelope)')
@@ -80,7 +82,9 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     "aes-payload encrypt --format stream dump.sql -o dump.sql.aesp",
     "aes-payload encrypt --format jwe --recipient service.pem.pub msg.json > msg.jwe",
     "aes-payload encrypt --format age -r age1… -R team.txt backup.tar -o backup.tar.age",
+    "aes-payload encrypt --fields 'DB_*' -r age1… -r age1… .env -o .env.aesp",
   ]);
+  addAgeIdentityOptions(cmd);
   addKeyOptions(cmd).action(async (file: string | undefined, o: EncryptFlags, self: Command) => {
     const alg = asAlg(o.alg);
     const jwe = o.format === 'jwe' || o.format === 'jwe-json';
@@ -123,6 +127,10 @@ export function registerEncrypt(program: Command, ui: Ui): void {
       }
       terminalHint(file, ui);
       await encryptStreamCli(Source.open(file), key, o, ui);
+      return;
+    }
+    if (fields && recipientFlags && !jwe) {
+      await encryptFieldsToRecipients(file, fields, o, ui);
       return;
     }
     if (!jwe && (o.wrap || recipientFlags || o.kid !== undefined)) {

@@ -12,11 +12,13 @@ import { Source } from '../io/source.js';
 import { secretEnvNames } from '../keys/resolve.js';
 import { decrypt } from '../ops/index.js';
 import { isYamlFileName, loadYamlFor, yamlToJson } from '../formats/fields/yamlfields.js';
-import { addKeyOptions, keysOf, resolveCliKeys, signalStatus, type KeyFlags } from './common.js';
+import { addKeyOptions, hasKeyFlag, keysOf, resolveCliKeys, signalStatus, type KeyFlags } from './common.js';
+import { addAgeIdentityOptions, hasAgeIdentity, type AgeIdentityFlags } from './age.js';
+import { openRecipientInput } from './recipients.js';
 import { withHelp } from './help.js';
 import type { Ui } from './ui.js';
 
-interface ExecFlags extends KeyFlags {
+interface ExecFlags extends KeyFlags, AgeIdentityFlags {
   file?: string[];
   keepKeyEnv?: boolean;
   override: boolean;
@@ -77,23 +79,27 @@ export function registerExec(program: Command, ui: Ui): void {
     ['aes-payload exec -f .env.aesp -- node server.js', 'aes-payload exec -f secrets.enc.json --key-cmd "pass show app/key" -- ./deploy.sh prod'],
     'The command takes the place of aes-payload (Node.js 22.15 and later; on older ones aes-payload\nwaits for it, passing every signal on). Its exit status is exec\'s.\nNot found: 127; not executable: 126. Only authenticated values are passed on.',
   );
+  addAgeIdentityOptions(cmd);
   addKeyOptions(cmd).action(async (argv: string[], o: ExecFlags) => {
     const files = o.file ?? [];
     if (!files.length) throw new UsageError('exec needs at least one -f FILE');
-    const r = await resolveCliKeys(o, ui);
-    const keys = keysOf(r);
+    // With -i/--identity-env only, the files are documents encrypted to age recipients (src/cli/recipients.ts).
+    const r = hasAgeIdentity(o) && !hasKeyFlag(o) ? undefined : await resolveCliKeys(o, ui);
+    const keys = r ? keysOf(r) : undefined;
     const budget = KdfBudget.fromEnv(process.env);
     // A null-prototype object: names such as __proto__ or constructor are variables like any other.
     const env: Record<string, string> = Object.create(null) as Record<string, string>;
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-    const secrets = o.keepKeyEnv ? [] : secretEnvNames(o);
+    const secrets = o.keepKeyEnv ? [] : secretEnvNames(o, o.identityEnv);
     for (const n of secrets) delete env[n];
     const fromFile = new Map<string, string>();
     const unauthenticated: string[] = [];
     for (const file of files) {
       const input = readAllOf(Source.open(file), MAX_ENCODED_BYTES);
       await loadYamlFor(input.data, file);
-      const d = decrypt(input.data, keys, { kdfBudget: budget });
+      const rd = await openRecipientInput(input.data.toString('utf8'), o);
+      if (!rd && !keys) throw new FormatError(`${file}: not a field document encrypted to age recipients (-i and --identity-env read those)`, 'ERR_AGE_HEADER');
+      const d = decrypt(rd ? rd.rest : input.data, rd ? { secret: rd.key! } : keys!, { kdfBudget: budget });
       const text = d.plaintext.toString('utf8');
       d.plaintext.fill(0);
       // A field document whose MAC covers the encrypted values only (or none: legacy): its plaintext values are nobody's word.
@@ -143,7 +149,7 @@ export function registerExec(program: Command, ui: Ui): void {
     if (canReplaceProcess()) {
       // The command takes our place: no parent is left holding the key (in memory, or in the initial
       // environment block /proc/PID/environ shows), and its exit status and signals are the caller's.
-      r.kek?.close();
+      r?.kek?.close();
       const failed = replaceProcess(found.path, argv, env);
       ui.error(`cannot run ${quote(argv[0]!, 80)}: ${failed.why}`);
       process.exitCode = failed.status;

@@ -13,11 +13,12 @@ import { registerServe } from './serve.js';
 import { registerExec } from './exec.js';
 import { registerEdit } from './edit.js';
 import { registerCompletion } from './completion.js';
+import { registerRecipients } from './recipients.js';
 
 declare const __VERSION__: string | undefined;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
 
-const COMMANDS = { keygen: registerKeygen, encrypt: registerEncrypt, decrypt: registerDecrypt, verify: registerVerify, rotate: registerRotate, exec: registerExec, edit: registerEdit, serve: registerServe, completion: registerCompletion } as const;
+const COMMANDS = { keygen: registerKeygen, encrypt: registerEncrypt, decrypt: registerDecrypt, verify: registerVerify, rotate: registerRotate, exec: registerExec, edit: registerEdit, recipients: registerRecipients, serve: registerServe, completion: registerCompletion } as const;
 
 /**
  * Build the commander program (also used by tests that walk the options).

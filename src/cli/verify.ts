@@ -19,6 +19,7 @@ import { addKeyOptions, algOption, allowAlgOption, asAlg, hasKeyFlag, inputTypeO
 import { decryptStreamCli, streamKeyFor, streamKind } from './stream.js';
 import type { Ui } from './ui.js';
 import { withHelp } from './help.js';
+import { openRecipientInput } from './recipients.js';
 import { addAgeIdentityOptions, ageKind, ageStructure, decryptAgeCli, hasAgeIdentity, type AgeIdentityFlags } from './age.js';
 import { nonceBytesOf, nonceBytesOption } from './nonce.js';
 
@@ -94,7 +95,7 @@ function structureOnly(text: string, format: DecryptedFormat, o: VerifyFlags): P
 async function checkOne(file: string, o: VerifyFlags, keys: Keys | undefined, require: FieldPath[] | undefined, budget: KdfBudget, ui: Ui, noKey?: KeyError): Promise<Row> {
   const src = Source.open(file);
   const age = o.format === 'auto' || o.format === 'age' ? ageKind(src) : undefined;
-  if (!age && (o.format === 'age' || hasAgeIdentity(o))) {
+  if (!age && o.format === 'age') {
     src.close();
     throw new FormatError(`input is not an age file${o.format === 'age' ? '' : ' (-i and --identity-env read age files)'}`, 'ERR_AGE_HEADER');
   }
@@ -123,8 +124,17 @@ async function checkOne(file: string, o: VerifyFlags, keys: Keys | undefined, re
     src.close();
     throw new FormatError('input is not an aes-payload stream', 'ERR_STREAM');
   }
-  const text = readText(readAllOf(src, MAX_ENCODED_BYTES).data, file === '-' ? 'standard input' : file);
+  let text = readText(readAllOf(src, MAX_ENCODED_BYTES).data, file === '-' ? 'standard input' : file);
   const what = file === '-' ? 'standard input' : file;
+  // A field document encrypted to age recipients: checked under its data key (-i), or its structure (--no-key).
+  const rd = await openRecipientInput(text, o, !o.key);
+  if (rd) {
+    text = rd.rest;
+    keys = rd.key ? { secret: rd.key } : undefined;
+    noKey = undefined;
+  } else if (hasAgeIdentity(o)) {
+    throw new FormatError('input is not an age file or a field document encrypted to age recipients (-i and --identity-env read those)', 'ERR_AGE_HEADER');
+  }
   await loadYamlFor(text, file, o.format);
   // A document with nothing encrypted under --require: report what is still in the clear.
   const plain = (type: 'json' | 'env' | 'yaml') => requireRow(file, { ...fieldCodec(type).requirePlain(text, require!, what), format: type === 'json' ? 'fields' : type, kid: null, tokens: 0 });
@@ -254,7 +264,7 @@ export function registerVerify(program: Command, ui: Ui): void {
       rows.push(r);
       const what = isFieldFormat(r.format ?? undefined) ? `${r.tokens} field${r.tokens === 1 ? '' : 's'}${r.mac === 'enc' ? ' (plaintext values not covered: --mac-only-encrypted)' : ''}` : `${r.wrap ? `${r.wrap}/` : ''}${r.alg ?? '-'}`;
       delete r.mac;
-      if (r.ok) ui.ok(`${file} ${what} ${r.kid ?? '-'}${keys || (r.format === 'age' && o.key) ? '' : ' (structure only)'}`);
+      if (r.ok) ui.ok(`${file} ${what} ${r.kid ?? '-'}${keys || (o.key && (r.format === 'age' || hasAgeIdentity(o))) ? '' : ' (structure only)'}`);
       // A message that names the file already (`FILE: YAML line 3: …`) is not prefixed twice.
       else ui.error(`FAIL ${file}: ${r.error?.startsWith(`${file}: `) ? r.error.slice(file.length + 2) : r.error}`);
     }

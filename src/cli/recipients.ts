@@ -1,0 +1,151 @@
+/**
+ * Field documents encrypted to age recipients: the `recipients` command
+ * (list, add, remove, rotate) and the hooks encrypt, decrypt, verify, exec,
+ * edit and rotate call. Wiring only: the work is in src/ops/recipients.ts.
+ */
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { KeyError, UsageError, ioError } from '../errors.js';
+import { KdfBudget } from '../crypto/kdf.js';
+import { formatRecipient, parseRecipient, type AgeRecipient } from '../formats/age/keys.js';
+import { parseRecipientsFile } from '../formats/age/keys.js';
+import { loadYaml, yamlToJson } from '../formats/fields/yamlfields.js';
+import { MAX_ENCODED_BYTES, readAllOf } from '../io/input.js';
+import { Source } from '../io/source.js';
+import { writeStdout } from '../io/stdout.js';
+import { listRecipients, openRecipientDoc, parsedRecipients, readRecipientDoc, recipientsSyntax, rewrap, rotateRecipientDoc, type RecipientDoc, type YamlReader } from '../ops/recipients.js';
+import { addAgeIdentityOptions, hasAgeIdentity, readIdentities, type AgeIdentityFlags } from './age.js';
+import { emit } from './common.js';
+import { withHelp } from './help.js';
+import type { Ui } from './ui.js';
+
+/** The YAML reader for a document in that syntax (loaded lazily). */
+export async function yamlReaderFor(text: string): Promise<YamlReader> {
+  if (recipientsSyntax(text) !== 'yaml') return undefined;
+  await loadYaml();
+  return (t) => yamlToJson(t);
+}
+
+/** The -r / -R recipients of a document. */
+export function documentRecipients(o: { recipient?: string[]; recipientsFile?: string[] }): AgeRecipient[] {
+  const rs: AgeRecipient[] = [];
+  for (const r of o.recipient ?? []) rs.push(parseRecipient(r.trim()));
+  for (const f of o.recipientsFile ?? []) {
+    let text: string;
+    try {
+      text = f === '-' ? readFileSync(0, 'utf8') : readFileSync(f, 'utf8');
+    } catch (e) {
+      throw ioError(e, `cannot read recipients file ${f}`);
+    }
+    rs.push(...parseRecipientsFile(text, `recipients file ${f}`));
+  }
+  return rs;
+}
+
+/** The message for a recipient document read without an identity. */
+export function needsIdentity(): KeyError {
+  return new KeyError('this document is encrypted to age recipients: give your identity with -i IDENTITY_FILE or --identity-env NAME', 'ERR_KEY_MISSING');
+}
+
+/**
+ * For decrypt, verify, exec and edit: when `text` is a recipient document,
+ * open it with the -i/--identity-env identities (any one that matches) and
+ * return the ordinary field document under its data key. Undefined for any
+ * other input. With `structureOnly`, nothing is unwrapped.
+ */
+export async function openRecipientInput(text: string, o: AgeIdentityFlags, structureOnly = false): Promise<(RecipientDoc & { key?: Buffer; fileKey?: Buffer }) | undefined> {
+  if (!recipientsSyntax(text)) return undefined;
+  const yaml = await yamlReaderFor(text);
+  if (structureOnly) return readRecipientDoc(text, yaml);
+  if (!readRecipientDoc(text, yaml)) return undefined;
+  if (!hasAgeIdentity(o)) throw needsIdentity();
+  return openRecipientDoc(text, readIdentities(o), yaml, KdfBudget.fromEnv(process.env));
+}
+
+interface RecipientsFlags extends AgeIdentityFlags {
+  recipient?: string[];
+  recipientsFile?: string[];
+  json?: boolean;
+  output?: string;
+}
+
+function readDoc(file: string): string {
+  return readAllOf(Source.open(file), MAX_ENCODED_BYTES).data.toString('utf8');
+}
+
+/** Write a changed document back: to -o, or in place (atomically). */
+function writeBack(file: string, text: string, o: RecipientsFlags): void {
+  if (o.output !== undefined) emit(text, { output: o.output, force: true });
+  else if (file === '-') writeStdout(text);
+  else emit(text, { output: file, force: true });
+}
+
+async function opened(file: string, o: RecipientsFlags): Promise<RecipientDoc & { key: Buffer; fileKey: Buffer }> {
+  const text = readDoc(file);
+  if (!recipientsSyntax(text)) throw new UsageError(`${file === '-' ? 'standard input' : file} has no recipients header (encrypt it with encrypt --fields PATHS -r age1…)`);
+  const d = await openRecipientInput(text, o);
+  return d as RecipientDoc & { key: Buffer; fileKey: Buffer };
+}
+
+export function registerRecipients(program: Command, ui: Ui): void {
+  const cmd = program.command('recipients').description('list, add or remove the age recipients of a field document, or re-key it');
+  const recipientOpts = (c: Command) =>
+    c
+      .option('-r, --recipient <AGE1>', 'an age recipient (age1…, age1pq1…); repeatable', (v: string, prev: string[] = []) => [...prev, v])
+      .option('-R, --recipients-file <FILE>', 'every age1… line of FILE; repeatable', (v: string, prev: string[] = []) => [...prev, v]);
+  const list = cmd
+    .command('list')
+    .description('print the recipients of a document, one per line (no key needed; as its last writer listed them)')
+    .argument('[FILE]', 'the document, or - for stdin (default)')
+    .option('--json', 'print a JSON array');
+  list.action(async (file: string | undefined, o: RecipientsFlags) => {
+    const text = readDoc(file ?? '-');
+    const d = await openRecipientInput(text, o, true);
+    if (!d) throw new UsageError('the document has no recipients header');
+    const rs = listRecipients(d);
+    writeStdout(o.json ? `${JSON.stringify(rs)}\n` : rs.map((r) => `${r}\n`).join(''));
+  });
+  const add = recipientOpts(cmd.command('add').description('wrap the document\'s data key to more recipients (values unchanged; needs an identity)').argument('<FILE>').option('-o, --output <FILE>', 'write here instead of FILE'));
+  addAgeIdentityOptions(add);
+  add.action(async (file: string, o: RecipientsFlags) => {
+    const more = documentRecipients(o);
+    if (!more.length) throw new UsageError('recipients add needs -r age1… or -R FILE');
+    const d = await opened(file, o);
+    const have = parsedRecipients(d);
+    const known = new Set(have.map(formatRecipient));
+    const next = [...have, ...more.filter((r) => !known.has(formatRecipient(r)))];
+    writeBack(file, rewrap(d, next), o);
+    ui.line(`${next.length - have.length} recipient${next.length - have.length === 1 ? '' : 's'} added (${next.length} in all); values unchanged`);
+  });
+  const remove = recipientOpts(cmd.command('remove').description('stop wrapping the data key to recipients (values unchanged; rotate after!)').argument('<FILE>').option('-o, --output <FILE>', 'write here instead of FILE'));
+  addAgeIdentityOptions(remove);
+  remove.action(async (file: string, o: RecipientsFlags) => {
+    const gone = new Set(documentRecipients(o).map(formatRecipient));
+    if (!gone.size) throw new UsageError('recipients remove needs -r age1… or -R FILE');
+    const d = await opened(file, o);
+    const have = parsedRecipients(d);
+    const next = have.filter((r) => !gone.has(formatRecipient(r)));
+    const missing = [...gone].filter((g) => !have.some((r) => formatRecipient(r) === g));
+    if (missing.length) throw new UsageError(`not a recipient of this document: ${missing[0]!.slice(0, 24)}…`);
+    if (!next.length) throw new UsageError('that would leave the document with no recipient');
+    writeBack(file, rewrap(d, next), o);
+    ui.warn(
+      `removed ${gone.size} recipient${gone.size === 1 ? '' : 's'}; the data key and every value are unchanged, so whoever was removed may still hold old copies of this file (git history) and can read them: run aes-payload recipients rotate ${file} -i … and change the secrets themselves`,
+    );
+  });
+  const rotate = recipientOpts(cmd.command('rotate').description('re-key: a new data key, every value re-encrypted (needs an identity); -r/-R replace the recipients').argument('<FILE>').option('-o, --output <FILE>', 'write here instead of FILE'));
+  addAgeIdentityOptions(rotate);
+  rotate.action(async (file: string, o: RecipientsFlags) => {
+    const d = await opened(file, o);
+    const rs = documentRecipients(o);
+    const r = rotateRecipientDoc(d, rs.length ? rs : undefined);
+    writeBack(file, r.text, o);
+    ui.line(`re-keyed: ${r.rotated} value${r.rotated === 1 ? '' : 's'} re-encrypted under a new data key`);
+  });
+  withHelp(cmd, [
+    'aes-payload recipients list .env.aesp',
+    'aes-payload recipients add .env.aesp -i ~/.config/age/key.txt -r age1…',
+    'aes-payload recipients remove .env.aesp -i ~/.config/age/key.txt -r age1…',
+    'aes-payload recipients rotate .env.aesp -i ~/.config/age/key.txt',
+  ]);
+}
