@@ -25,9 +25,9 @@ import { nonceBytesOf, nonceBytesOption } from './nonce.js';
 import { originWarning } from '../formats/fields/origin.js';
 import { valueFormatOption } from './valueFormat.js';
 import { encryptFieldsToRecipients } from './recipientsEncrypt.js';
-import { addAgeIdentityOptions } from './age.js';
+import { addAgeIdentityOptions, hasAgeIdentity, type AgeIdentityFlags } from './age.js';
 
-interface EncryptFlags extends KeyFlags {
+interface EncryptFlags extends KeyFlags, AgeIdentityFlags {
   output?: string;
   alg?: string;
   format: EncryptFormat | 'stream' | 'age';
@@ -129,7 +129,7 @@ export function registerEncrypt(program: Command, ui: Ui): void {
       await encryptStreamCli(Source.open(file), key, o, ui);
       return;
     }
-    if (fields && recipientFlags && !jwe) {
+    if (fields && !jwe && (recipientFlags || hasAgeIdentity(o))) {
       await encryptFieldsToRecipients(file, fields, o, ui);
       return;
     }

@@ -88,7 +88,13 @@ export function decodeHeader(text: string): RecipientsHeader {
   if (parts.length !== 3) throw refuse('malformed');
   const [list, ageText, macText] = parts as [string, string, string];
   const recipients = list.split('_');
-  for (const r of recipients) parseRecipient(r); // each must be a valid key
+  for (const r of recipients) {
+    try {
+      parseRecipient(r);
+    } catch {
+      throw refuse('the recipients list holds something that is not an age recipient');
+    }
+  }
   const age = b64urlDecodeStrict(ageText, 'the recipients header');
   const r = new LineReader(bufferReader(age));
   const h = parseHeader(r);
