@@ -20,8 +20,8 @@ import { addAgeIdentityOptions, ageKind, decryptAgeCli, hasAgeIdentity, type Age
 import { nonceBytesOf, nonceBytesOption } from './nonce.js';
 import { originWarning } from '../formats/fields/origin.js';
 import { valueFormatOption } from './valueFormat.js';
-import { openRecipientInput } from './recipients.js';
-import { rejoin } from '../ops/recipients.js';
+import { openRecipientInput, pendingWarning } from './recipients.js';
+import { overlay, rejoin } from '../ops/recipients.js';
 import type { ValueFormat } from '../ops/index.js';
 
 interface DecryptFlags extends KeyFlags, AgeIdentityFlags {
@@ -177,7 +177,8 @@ export function registerDecrypt(program: Command, ui: Ui): void {
     }
     const input = readAllOf(src, MAX_ENCODED_BYTES);
     // A field document encrypted to age recipients: its data key from -i/--identity-env (src/cli/recipients.ts).
-    const rd = await openRecipientInput(input.data.toString('utf8'), o);
+    const rd = await openRecipientInput(input.data.toString('utf8'), o, false, true);
+    if (rd?.pending.length && fields) throw new UsageError('the document has pending values; decrypt it whole, or fold them in first (recipients seal)');
     if (rd) {
       input.data = Buffer.from(rd.rest, 'utf8');
       key = { secret: rd.key! };
@@ -190,6 +191,13 @@ export function registerDecrypt(program: Command, ui: Ui): void {
       await resolve(inputKid(input.data));
     }
     const res = open(input.data);
+    if (rd?.pending.length) {
+      // Values written with public keys only: shown, with a warning that nobody's key vouches for them.
+      const over = Buffer.from(overlay(res.plaintext.toString('utf8'), rd.syntax, rd.pending), 'utf8');
+      res.plaintext.fill(0);
+      res.plaintext = over;
+      ui.warn(pendingWarning(file ?? 'standard input', rd.pendingNames));
+    }
     originNote(res.alg);
     try {
       if (o.extract !== undefined) {

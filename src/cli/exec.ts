@@ -14,7 +14,7 @@ import { decrypt } from '../ops/index.js';
 import { isYamlFileName, loadYamlFor, yamlToJson } from '../formats/fields/yamlfields.js';
 import { addKeyOptions, hasKeyFlag, keysOf, resolveCliKeys, signalStatus, type KeyFlags } from './common.js';
 import { addAgeIdentityOptions, hasAgeIdentity, type AgeIdentityFlags } from './age.js';
-import { openRecipientInput } from './recipients.js';
+import { openRecipientInput, pendingWarning } from './recipients.js';
 import { withHelp } from './help.js';
 import type { Ui } from './ui.js';
 
@@ -97,7 +97,7 @@ export function registerExec(program: Command, ui: Ui): void {
     for (const file of files) {
       const input = readAllOf(Source.open(file), MAX_ENCODED_BYTES);
       await loadYamlFor(input.data, file);
-      const rd = await openRecipientInput(input.data.toString('utf8'), o);
+      const rd = await openRecipientInput(input.data.toString('utf8'), o, false, true);
       if (!rd && !keys) throw new FormatError(`${file}: not a field document encrypted to age recipients (-i and --identity-env read those)`, 'ERR_AGE_HEADER');
       const d = decrypt(rd ? rd.rest : input.data, rd ? { secret: rd.key! } : keys!, { kdfBudget: budget });
       const text = d.plaintext.toString('utf8');
@@ -106,6 +106,19 @@ export function registerExec(program: Command, ui: Ui): void {
       const sealedOnly = isFieldFormat(d.format) && (d.mac === 'enc' || d.legacy);
       const sealed = new Set((d.tokenPaths ?? []).filter((p) => p.length === 1).map((p) => String(p[0])));
       const vars = variablesOf(text, d.format === 'json' && isYamlFileName(file) ? 'yaml' : d.format, file);
+      if (rd?.pending.length) {
+        // Pending values (written with public keys only): nobody's key vouches for them.
+        const names = rd.pendingNames;
+        const loads = names.filter((n) => LOADS_CODE.test(n));
+        if (loads.length) throw new FormatError(`${pendingWarning(file, loads)} They can make the command load or run other code: refused, with or without --allow-unauthenticated`, 'ERR_UNAUTHENTICATED');
+        if (!o.allowUnauthenticated) throw new FormatError(`${pendingWarning(file, names)} Refused; pass --allow-unauthenticated to pass ${names.length === 1 ? 'it' : 'them'} on anyway`, 'ERR_UNAUTHENTICATED');
+        for (const [name, value] of rd.pending) {
+          const i = vars.findIndex(([n]) => n === name);
+          if (i >= 0) vars.splice(i, 1);
+          vars.push([name, value]);
+          unauthenticated.push(`${name} (${file})`);
+        }
+      }
       const clear = sealedOnly ? vars.filter(([name]) => !sealed.has(name)).map(([name]) => name) : [];
       const loads = clear.filter((n) => LOADS_CODE.test(n));
       if (loads.length) {

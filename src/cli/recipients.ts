@@ -13,7 +13,11 @@ import { loadYaml, yamlToJson } from '../formats/fields/yamlfields.js';
 import { MAX_ENCODED_BYTES, readAllOf } from '../io/input.js';
 import { Source } from '../io/source.js';
 import { writeStdout } from '../io/stdout.js';
-import { listRecipients, openRecipientDoc, parsedRecipients, readRecipientDoc, recipientsSyntax, rewrap, rotateRecipientDoc, type RecipientDoc, type YamlReader } from '../ops/recipients.js';
+import { openPendingValues, overlay, splitPending } from '../ops/recipients.js';
+import { decrypt } from '../ops/index.js';
+import { fieldCodec } from '../formats/fields/documents.js';
+import { parsePaths } from '../formats/fields/paths.js';
+import { listRecipients, openRecipientDoc, parsedRecipients, readRecipientDoc, recipientsSyntax, rejoin, rewrap, rotateRecipientDoc, type RecipientDoc, type YamlReader } from '../ops/recipients.js';
 import { addAgeIdentityOptions, hasAgeIdentity, readIdentities, type AgeIdentityFlags } from './age.js';
 import { emit } from './common.js';
 import { withHelp } from './help.js';
@@ -53,13 +57,34 @@ export function needsIdentity(): KeyError {
  * return the ordinary field document under its data key. Undefined for any
  * other input. With `structureOnly`, nothing is unwrapped.
  */
-export async function openRecipientInput(text: string, o: AgeIdentityFlags, structureOnly = false): Promise<(RecipientDoc & { key?: Buffer; fileKey?: Buffer }) | undefined> {
+export async function openRecipientInput(
+  text: string,
+  o: AgeIdentityFlags,
+  structureOnly = false,
+  allowPending = false,
+): Promise<(RecipientDoc & { key?: Buffer; fileKey?: Buffer; pending: [string, string][]; pendingNames: string[] }) | undefined> {
   if (!recipientsSyntax(text)) return undefined;
   const yaml = await yamlReaderFor(text);
-  if (structureOnly) return readRecipientDoc(text, yaml);
-  if (!readRecipientDoc(text, yaml)) return undefined;
+  const d0 = readRecipientDoc(text, yaml);
+  if (!d0) return undefined;
+  const p = splitPending(d0.rest, d0.syntax, yaml);
+  const pendingNames = [...new Set(p.entries.map((e) => e.name))];
+  if (pendingNames.length && !allowPending) {
+    throw new UsageError(
+      `the document has ${pendingNames.length} pending value${pendingNames.length === 1 ? '' : 's'} (${pendingNames.slice(0, 5).join(', ')}) written with public keys only; review ${pendingNames.length === 1 ? 'it' : 'them'} (aes-payload decrypt -i …) and fold ${pendingNames.length === 1 ? 'it' : 'them'} in first: aes-payload recipients seal FILE -i …`,
+    );
+  }
+  if (structureOnly) return { ...d0, rest: p.rest, pending: [], pendingNames };
   if (!hasAgeIdentity(o)) throw needsIdentity();
-  return openRecipientDoc(text, readIdentities(o), yaml, KdfBudget.fromEnv(process.env));
+  const ids = readIdentities(o);
+  const budget = KdfBudget.fromEnv(process.env);
+  const d = openRecipientDoc(text, ids, yaml, budget);
+  return { ...d, rest: p.rest, pending: openPendingValues(p.rest, p.entries, ids, budget), pendingNames };
+}
+
+/** The warning for pending values passed on or shown. */
+export function pendingWarning(what: string, names: readonly string[]): string {
+  return `${what}: ${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''} ${names.length === 1 ? 'is a pending value' : 'are pending values'}, written with public keys only and not covered by the document MAC: anyone with the recipients' public keys could have written ${names.length === 1 ? 'it' : 'them'}. Review, then fold in with: aes-payload recipients seal ${what} -i …`;
 }
 
 interface RecipientsFlags extends AgeIdentityFlags {
@@ -141,6 +166,27 @@ export function registerRecipients(program: Command, ui: Ui): void {
     const r = rotateRecipientDoc(d, rs.length ? rs : undefined);
     writeBack(file, r.text, o);
     ui.line(`re-keyed: ${r.rotated} value${r.rotated === 1 ? '' : 's'} re-encrypted under a new data key`);
+  });
+  const sealCmd = cmd
+    .command('seal')
+    .description('fold pending values (written with public keys only) into the document: sealed under its data key and covered by its MAC; review them first')
+    .argument('<FILE>')
+    .option('-o, --output <FILE>', 'write here instead of FILE');
+  addAgeIdentityOptions(sealCmd);
+  sealCmd.action(async (file: string, o: RecipientsFlags) => {
+    const text = readDoc(file);
+    const d = await openRecipientInput(text, o, false, true);
+    if (!d) throw new UsageError('the document has no recipients header');
+    if (!d.pending.length) {
+      ui.line('no pending values');
+      return;
+    }
+    const plain = decrypt(d.rest, { secret: d.key! }, {}).plaintext.toString('utf8');
+    const next = overlay(plain, d.syntax, d.pending);
+    const names = d.pending.map(([n]) => n);
+    const r = fieldCodec(d.syntax).reencrypt(d.rest, next, d.key!, { paths: parsePaths(names.join(',')) });
+    writeBack(file, rejoin(d, r.text), o);
+    ui.line(`sealed ${names.length} pending value${names.length === 1 ? '' : 's'} (${names.slice(0, 5).join(', ')}) under the document's data key; the document MAC covers ${names.length === 1 ? 'it' : 'them'} now`);
   });
   withHelp(cmd, [
     'aes-payload recipients list .env.aesp',

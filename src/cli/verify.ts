@@ -19,12 +19,13 @@ import { addKeyOptions, algOption, allowAlgOption, asAlg, hasKeyFlag, inputTypeO
 import { decryptStreamCli, streamKeyFor, streamKind } from './stream.js';
 import type { Ui } from './ui.js';
 import { withHelp } from './help.js';
-import { openRecipientInput } from './recipients.js';
+import { openRecipientInput, pendingWarning } from './recipients.js';
 import { addAgeIdentityOptions, ageKind, ageStructure, decryptAgeCli, hasAgeIdentity, type AgeIdentityFlags } from './age.js';
 import { nonceBytesOf, nonceBytesOption } from './nonce.js';
 
 interface VerifyFlags extends KeyFlags, AgeIdentityFlags {
   alg?: string;
+  strict?: boolean;
   format: DecryptFormat | 'stream' | 'age';
   allowAlg?: string;
   json?: boolean;
@@ -127,7 +128,11 @@ async function checkOne(file: string, o: VerifyFlags, keys: Keys | undefined, re
   let text = readText(readAllOf(src, MAX_ENCODED_BYTES).data, file === '-' ? 'standard input' : file);
   const what = file === '-' ? 'standard input' : file;
   // A field document encrypted to age recipients: checked under its data key (-i), or its structure (--no-key).
-  const rd = await openRecipientInput(text, o, !o.key);
+  const rd = await openRecipientInput(text, o, !o.key, true);
+  if (rd?.pendingNames.length) {
+    if (o.strict) return row(file, { ok: false, error: pendingWarning(file, rd.pendingNames), code: EXIT.AUTH });
+    ui.warn(pendingWarning(file, rd.pendingNames));
+  }
   if (rd) {
     text = rd.rest;
     keys = rd.key ? { secret: rd.key } : undefined;
@@ -199,6 +204,7 @@ export function registerVerify(program: Command, ui: Ui): void {
     .option('--require <PATHS>', 'fail when any value these paths select is still plaintext, or a path selects nothing (field documents)')
     .option('--allow-legacy', 'accept version-1 envelopes and field documents (aes-payload 0.1), which have weaker guarantees')
     .option('--no-key', 'check structure only, without a key: is everything that should be encrypted encrypted?')
+    .option('--strict', 'fail on pending values of a recipient document (written with public keys only, not covered by its MAC)')
     .option('--json', 'print a JSON report on stdout')
     .option('--key-check', 'only resolve and check the key, and print its kid')
     .option('--expect-kid <KID>', 'with --key-check: fail unless the key has this kid');

@@ -131,3 +131,132 @@ export function rotateRecipientDoc(d: RecipientDoc & { key: Buffer }, recipients
     next.key.fill(0);
   }
 }
+
+// ---- Pending values (FORMAT.md §15.5): written with public keys only, outside the document MAC.
+
+import { PENDING_MEMBER, PENDING_PREFIX, decodePending, docIdOf, encodePending, openPending, sealPending, type PendingEntry } from '../formats/fields/pending.js';
+import { envValue, parseEnv } from '../formats/fields/dotenv.js';
+import { parseJsonSpans } from '../formats/common/jsonSpans.js';
+import { formatRecipient } from '../formats/age/keys.js';
+import { FormatError, UsageError } from '../errors.js';
+
+/** Take the pending trailer out of a field document text (the part under the data key). */
+export function splitPending(rest: string, syntax: DocSyntax, yaml: YamlReader): { rest: string; entries: PendingEntry[] } {
+  const s = splitHeader(rest, syntax, yaml, PENDING_MEMBER, PENDING_PREFIX);
+  return s ? { rest: s.rest, entries: decodePending(s.header) } : { rest, entries: [] };
+}
+
+/** Open every pending value with the identities: `[name, value]`, later entries for a name win. */
+export function openPendingValues(rest: string, entries: readonly PendingEntry[], identities: readonly AgeIdentity[], budget?: KdfBudget): [string, string][] {
+  if (!entries.length) return [];
+  const id = docIdOf(rest);
+  const out = new Map<string, string>();
+  for (const e of entries) out.set(e.name, openPending(e, id, identities, budget));
+  return [...out];
+}
+
+/** Put values at top-level names of a plaintext document (replacing, or appending), in its syntax. */
+export function overlay(text: string, syntax: DocSyntax, values: readonly [string, string][]): string {
+  let out = text;
+  for (const [name, value] of values) {
+    if (syntax === 'env') {
+      const e = parseEnv(out).entries.filter((x) => x.name === name).pop();
+      if (e) out = out.slice(0, e.start) + envValue(value, e.quote, `the value of ${name}`) + out.slice(e.end);
+      else out = `${out}${out.length && !out.endsWith('\n') ? '\n' : ''}${name}=${envValue(value, '', `the value of ${name}`)}\n`;
+    } else if (syntax === 'json') {
+      const root = parseJsonSpans(out);
+      if (root.kind !== 'object') throw new FormatError('not a JSON object', 'ERR_NOT_OBJECT');
+      const e = root.entries.find((x) => x.key === name);
+      out = e ? out.slice(0, e.value.start) + JSON.stringify(value) + out.slice(e.value.end) : joinHeader(out, 'json', value, name);
+    } else {
+      const re = new RegExp(`^${name}:([ \\t].*)?$`, 'm');
+      const m = re.exec(out);
+      const line = `${name}: ${JSON.stringify(value)}`;
+      if (m) {
+        const after = out.slice(m.index + m[0].length + 1);
+        if (/^[ \t]/.test(after)) throw new FormatError(`the YAML value of ${name} spans several lines; seal the pending value (recipients seal) to replace it`, 'ERR_PENDING');
+        out = out.slice(0, m.index) + line + out.slice(m.index + m[0].length);
+      } else out = `${out}${out.length && !out.endsWith('\n') ? '\n' : ''}${line}\n`;
+    }
+  }
+  return out;
+}
+
+/** Check that `-r` names exactly the document's recipients (a writer with public keys only pins them). */
+function sameRecipients(d: RecipientDoc, recipients: readonly AgeRecipient[]): void {
+  const given = new Set(recipients.map(formatRecipient));
+  const listed = new Set(d.header.recipients);
+  if (given.size !== listed.size || [...given].some((r) => !listed.has(r))) {
+    throw new UsageError(
+      `-r/-R must name exactly the document's ${listed.size} recipient${listed.size === 1 ? '' : 's'} (aes-payload recipients list FILE): a writer without an identity cannot check the list in the file, so it seals only to recipients it was given`,
+    );
+  }
+}
+
+/**
+ * Add or replace the value of a top-level name of a recipient document with
+ * public keys only (the library side of `set`): the document body and every
+ * token stay as they are; the value goes into the pending trailer, sealed to
+ * `recipients`, which must be exactly the document's own.
+ *
+ * @example
+ * ```ts
+ * setPendingValue(text, 'API_TOKEN', 'tok', [parseRecipient('age1…')], yamlToJson);
+ * ```
+ */
+export function setPendingValue(text: string, name: string, value: string, recipients: readonly AgeRecipient[], yaml: YamlReader): string {
+  return addPendingValues(text, [[name, value]], recipients, yaml, false);
+}
+
+function addPendingValues(text: string, values: readonly [string, string][], recipients: readonly AgeRecipient[], yaml: YamlReader, removeFromBody: boolean): string {
+  const d = readRecipientDoc(text, yaml);
+  if (!d) throw new UsageError('not a field document encrypted to age recipients');
+  sameRecipients(d, recipients);
+  const p = splitPending(d.rest, d.syntax, yaml);
+  let body = p.rest;
+  const id = docIdOf(body);
+  if (removeFromBody) for (const [name] of values) body = removeTopLevel(body, d.syntax, name);
+  const names = new Set(values.map(([n]) => n));
+  const entries = [...p.entries.filter((e) => !names.has(e.name)), ...values.map(([n, v]) => sealPending(n, v, id, recipients))];
+  return rejoin(d, joinHeader(body, d.syntax, encodePending(entries), PENDING_MEMBER));
+}
+
+/** The plaintext string values at top-level `names` of the body, as a writer added them. */
+function topLevelPlain(body: string, syntax: DocSyntax, names: readonly string[], yaml: YamlReader): [string, string][] {
+  const obj: Record<string, unknown> =
+    syntax === 'env' ? Object.fromEntries(parseEnv(body).entries.map((e) => [e.name, e.value])) : (JSON.parse(syntax === 'json' ? body : yaml!(body)) as Record<string, unknown>);
+  return names.map((n) => {
+    const v = obj[n];
+    if (typeof v !== 'string') throw new UsageError(`${n}: a writer without an identity adds string values at top-level names (it has ${v === undefined ? 'none' : typeof v})`);
+    if (v.startsWith('aesp:')) throw new UsageError(`${n} is already encrypted; to replace it without an identity, write the new value in the clear in its place first`);
+    return [n, v];
+  });
+}
+
+/** Remove a top-level entry (a line, a member) from a document text. */
+function removeTopLevel(text: string, syntax: DocSyntax, name: string): string {
+  if (syntax === 'env') {
+    const e = parseEnv(text).entries.find((x) => x.name === name)!;
+    return text.slice(0, e.lineStart) + text.slice(e.lineEnd);
+  }
+  if (syntax === 'json') return splitHeader(text, 'json', undefined, name, '')!.rest;
+  const re = new RegExp(`^${name}:[ \\t].*(\\n|$)`, 'm');
+  const m = re.exec(text);
+  if (!m || /^[ \t]/.test(text.slice(m.index + m[0].length))) throw new UsageError(`${name}: write the new YAML value on one line (${name}: value)`);
+  return text.slice(0, m.index) + text.slice(m.index + m[0].length);
+}
+
+/**
+ * `encrypt --fields NAMES -r …` on an existing recipient document, without
+ * an identity: the plaintext values the writer put at those top-level names
+ * become pending values; every token stays byte for byte.
+ */
+export function sealPendingFields(text: string, names: readonly string[], recipients: readonly AgeRecipient[], yaml: YamlReader): { text: string; sealed: number } {
+  const d = readRecipientDoc(text, yaml);
+  if (!d) throw new UsageError('not a field document encrypted to age recipients');
+  const body = splitPending(d.rest, d.syntax, yaml).rest;
+  const values = topLevelPlain(body, d.syntax, names, yaml);
+  return { text: addPendingValues(text, values, recipients, yaml, true), sealed: values.length };
+}
+
+export { PENDING_MEMBER };

@@ -142,7 +142,6 @@ export interface Split {
   header: string;
 }
 
-const HEADER_VALUE = '(aesp:2:rcpt:[A-Za-z0-9_:-]+)';
 
 /**
  * Take the recipients header out of a document. The header must be where
@@ -150,7 +149,10 @@ const HEADER_VALUE = '(aesp:2:rcpt:[A-Za-z0-9_:-]+)';
  * YAML: a top-level key, plain scalar), exactly once; a parse of the whole
  * document must agree. `yamlToJson` is the YAML reader (loaded lazily by the caller).
  */
-export function splitHeader(text: string, syntax: DocSyntax, yamlToJson?: (t: string) => string): Split | undefined {
+export function splitHeader(text: string, syntax: DocSyntax, yamlToJson?: (t: string) => string, member = RECIPIENTS_MEMBER, prefix = RECIPIENTS_PREFIX): Split | undefined {
+  const RECIPIENTS_MEMBER = member;
+  const RECIPIENTS_PREFIX = prefix;
+  const HEADER_VALUE = `(${prefix.replace(/:/g, ':')}[A-Za-z0-9_:.-]+)`;
   if (syntax === 'json') {
     const root = parseJsonSpans(text);
     if (root.kind !== 'object') return undefined;
@@ -167,6 +169,7 @@ export function splitHeader(text: string, syntax: DocSyntax, yamlToJson?: (t: st
     // A middle member goes with its own comma, the last one with the comma before it.
     return { rest: text.slice(0, start) + text.slice(end), header: v.value };
   }
+  if (!text.includes(prefix)) return undefined;
   const re = syntax === 'env' ? new RegExp(`^${RECIPIENTS_MEMBER}=${HEADER_VALUE}(\\n|$)`, 'gm') : new RegExp(`^${RECIPIENTS_MEMBER}: ${HEADER_VALUE}(\\n|$)`, 'gm');
   const hits = [...text.matchAll(re)];
   if (hits.length !== 1) throw refuse(hits.length ? 'more than one recipients header' : `the ${RECIPIENTS_MEMBER} line is not as aes-payload writes it`);
@@ -186,12 +189,13 @@ export function splitHeader(text: string, syntax: DocSyntax, yamlToJson?: (t: st
 }
 
 /** Put a recipients header into a document (that has none), as its last member or line. */
-export function joinHeader(text: string, syntax: DocSyntax, header: string): string {
+export function joinHeader(text: string, syntax: DocSyntax, header: string, member = RECIPIENTS_MEMBER): string {
+  const RECIPIENTS_MEMBER = member;
   if (syntax === 'json') {
     const root = parseJsonSpans(text) as JsonNode;
     if (root.kind !== 'object') throw new FormatError('field encryption needs a JSON object at the top', 'ERR_NOT_OBJECT');
     const es = root.entries;
-    if (es.some((e) => e.key === RECIPIENTS_MEMBER)) throw ownMember();
+    if (es.some((e) => e.key === RECIPIENTS_MEMBER)) throw ownMember(member);
     const json = JSON.stringify(header);
     if (!es.length) return `${text.slice(0, root.start + 1)}"${RECIPIENTS_MEMBER}":${json}${text.slice(root.end - 1)}`;
     const last = es[es.length - 1]!;
@@ -204,6 +208,6 @@ export function joinHeader(text: string, syntax: DocSyntax, header: string): str
 }
 
 /** A document whose own data has a member named aesp_recipients. */
-export function ownMember(): FormatError {
-  return new FormatError(`the document already has a "${RECIPIENTS_MEMBER}" of its own, where recipient encryption puts its header; rename it first (nothing was written)`, 'ERR_HEADER_MEMBER');
+export function ownMember(member = RECIPIENTS_MEMBER): FormatError {
+  return new FormatError(`the document already has a "${member}" of its own, where recipient encryption puts its header; rename it first (nothing was written)`, 'ERR_HEADER_MEMBER');
 }
