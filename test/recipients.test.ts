@@ -359,3 +359,93 @@ describe('what real consumers make of a recipient document', () => {
     }
   });
 });
+
+describe('a writer with public keys only (pending values)', () => {
+  const pubs = (ks: { recipient: string }[]) => ks.flatMap((k) => ['-r', k.recipient]);
+  const cases = {
+    env: { add: (t: string) => `${t}NEW_SECRET=s3cret\n`, plain: (t: string) => `${t}NEW_SECRET=s3cret\n` },
+    json: { add: (t: string) => t.replace(/\n}\n$/, ',\n  "NEW_SECRET": "s3cret"\n}\n'), plain: (t: string) => t.replace(/\n}\n$/, ',\n  "NEW_SECRET": "s3cret"\n}\n') },
+    yaml: { add: (t: string) => `${t}NEW_SECRET: s3cret\n`, plain: (t: string) => `${t}NEW_SECRET: "s3cret"\n` },
+  } as const;
+  for (const kind of ['env', 'json', 'yaml'] as const) {
+    it(`${kind}: CI adds a value with -r only; every token stays; readers are told; exec refuses it; seal folds it in`, () => {
+      const f = sealTo(kind, [A, B]);
+      const before = readFileSync(f, 'utf8');
+      // The CI job writes its value in the clear into the document, then seals it to the recipients: no identity anywhere.
+      const ci = write(cases[kind].add(before.replace(/(\n?)("?aesp"?[:=].*\n?)/, '$1$2')), `ci.${kind}`);
+      const out = `${ci}.out`;
+      const r = run(['encrypt', '--fields', 'NEW_SECRET', ...pubs([A, B]), ...(kind === 'json' ? [] : ['--input-type', kind]), ci, '-o', out]);
+      expect(r.code, r.stderr).toBe(0);
+      const after = readFileSync(out, 'utf8');
+      expect(after).not.toContain('s3cret');
+      const tokens = (t: string) => t.match(/aesp:2:(A256GCM|doc|rcpt):[^"\s]+/g)!;
+      expect(tokens(after)).toEqual(tokens(before)); // every token, the header and the recipients, byte for byte
+      const d = run(['decrypt', '-i', B.file, out]);
+      expect(d.code, d.stderr).toBe(0);
+      expect(d.out).toBe(cases[kind].plain(DOCS[kind].text));
+      expect(d.stderr).toMatch(/NEW_SECRET is a pending value, written with public keys only and not covered by the document MAC/);
+      const v = run(['verify', '-i', A.file, out]);
+      expect(v.code, v.stderr).toBe(0);
+      expect(v.stderr).toMatch(/NEW_SECRET is a pending value/);
+      expect(run(['verify', '--strict', '-i', A.file, out]).code).toBe(1);
+      if (kind === 'env') {
+        // (exec takes flat documents: the JSON and YAML examples nest.)
+        const x = run(['exec', '-f', out, '-i', A.file, '--', 'sh', '-c', 'printf %s "$NEW_SECRET"']);
+        expect(x.code).toBe(4);
+        expect(oneLineError(x.stderr)).toMatch(/pending value.*--allow-unauthenticated/);
+        const y = run(['exec', '--allow-unauthenticated', '-f', out, '-i', A.file, '--', 'sh', '-c', 'printf %s "$NEW_SECRET"']);
+        expect(y.code, y.stderr).toBe(0);
+        expect(y.out).toBe('s3cret');
+      }
+      // Edit and rekeying refuse until the pending value is folded in.
+      expect(run(['recipients', 'rotate', out, '-i', A.file]).code).toBe(2);
+      const s = run(['recipients', 'seal', out, '-i', A.file]);
+      expect(s.code, s.stderr).toBe(0);
+      const sealed = readFileSync(out, 'utf8');
+      expect(sealed).not.toContain('aesp_pending');
+      expect(run(['verify', '--strict', '-i', B.file, out]).code).toBe(0);
+      const d2 = run(['decrypt', '-i', B.file, out]);
+      expect(d2.stderr).not.toMatch(/pending/);
+      expect(JSON.stringify(d2.out)).toContain('s3cret');
+    });
+  }
+
+  it('-r must name exactly the document\'s recipients (a list altered in the file cannot make CI seal to an attacker)', () => {
+    const f = sealTo('env', [A, B]);
+    const ci = write(`${readFileSync(f, 'utf8')}X=1\n`, 'ci.env');
+    const r = run(['encrypt', '--fields', 'X', ...pubs([A, D]), ci]);
+    expect(r.code).toBe(2);
+    expect(oneLineError(r.stderr)).toMatch(/exactly the document's 2 recipients/);
+  });
+
+  it('a pending value forged with public keys (replacing DB_PASSWORD, or LD_PRELOAD) is reported and never trusted by exec', async () => {
+    const { setPendingValue } = await import('../src/ops/recipients.js');
+    const f = sealTo('env', [A, B]);
+    const forged = setPendingValue(readFileSync(f, 'utf8'), 'DB_PASSWORD', 'attacker', [parseRecipient(A.recipient), parseRecipient(B.recipient)], undefined);
+    const g = write(forged, 'forged.env');
+    const d = run(['decrypt', '-i', A.file, g]);
+    expect(d.code, d.stderr).toBe(0);
+    expect(d.out).toContain('DB_PASSWORD=attacker');
+    expect(d.stderr).toMatch(/DB_PASSWORD is a pending value/);
+    expect(run(['exec', '-f', g, '-i', A.file, '--', 'true']).code).toBe(4);
+    expect(run(['verify', '--strict', '-i', A.file, g]).code).toBe(1);
+    const ld = write(setPendingValue(readFileSync(f, 'utf8'), 'LD_PRELOAD', '/tmp/x.so', [parseRecipient(A.recipient), parseRecipient(B.recipient)], undefined), 'ld.env');
+    const x = run(['exec', '--allow-unauthenticated', '-f', ld, '-i', A.file, '--', 'true']);
+    expect(x.code).toBe(4);
+    expect(oneLineError(x.stderr)).toMatch(/load or run other code/);
+    // A pending value moved from another document (its id differs) does not open.
+    const other = readFileSync(sealTo('env', [A, B]), 'utf8');
+    const moved = write(other.replace(/^aesp_recipients=/m, `${/^aesp_pending=.*$/m.exec(forged)![0]}\naesp_recipients=`), 'moved.env');
+    expect(run(['decrypt', '-i', A.file, moved]).code).toBe(1);
+  });
+
+  it('python-dotenv, npm dotenv, node and sh read a document with a pending line alike', () => {
+    const f = sealTo('env', [A, B]);
+    const ci = write(`${readFileSync(f, 'utf8')}NEW=v\n`, 'ci.env');
+    const out = `${ci}.out`;
+    expect(run(['encrypt', '--fields', 'NEW', ...pubs([A, B]), ci, '-o', out]).code).toBe(0);
+    const env = readFileSync(out, 'utf8');
+    const expected = Object.fromEntries(env.split('\n').filter(Boolean).filter((l) => !l.startsWith('#')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).replace(/^"(.*)"$/, '$1')]));
+    expect(disagreements(readEnv([env]), [expected]).flat()).toEqual([]);
+  });
+});
