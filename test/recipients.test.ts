@@ -202,6 +202,11 @@ describe('recipients add | remove | rotate', () => {
     const tok = (t: string) => /password: (\S+)/.exec(t)![1];
     expect(tok(after)).not.toBe(tok(before));
     expect(run(['decrypt', '-i', A.file, f]).out).toBe(DOCS.yaml.text);
+    // The top-level rotate with an identity does the same.
+    const top = run(['rotate', '-i', A.file, f]);
+    expect(top.code, top.stderr).toBe(0);
+    expect(tok(readFileSync(f, 'utf8'))).not.toBe(tok(after));
+    expect(run(['decrypt', '-i', A.file, f]).out).toBe(DOCS.yaml.text);
     // Removing the last recipient, or one that is not there, is refused.
     expect(run(['recipients', 'remove', f, '-i', A.file, '-r', A.recipient]).code).toBe(2);
     expect(run(['recipients', 'remove', f, '-i', A.file, '-r', C.recipient]).code).toBe(2);

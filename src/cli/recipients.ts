@@ -112,6 +112,15 @@ async function opened(file: string, o: RecipientsFlags): Promise<RecipientDoc & 
   return d as RecipientDoc & { key: Buffer; fileKey: Buffer };
 }
 
+/** Re-key a recipient document in place (recipients rotate, and rotate -i): returns how many values were re-encrypted. */
+export async function rotateRecipientFile(file: string, o: RecipientsFlags): Promise<number> {
+  const d = await opened(file, o);
+  const rs = documentRecipients(o);
+  const r = rotateRecipientDoc(d, rs.length ? rs : undefined);
+  writeBack(file, r.text, o);
+  return r.rotated;
+}
+
 export function registerRecipients(program: Command, ui: Ui): void {
   const cmd = program.command('recipients').description('list, add or remove the age recipients of a field document, or re-key it');
   const recipientOpts = (c: Command) =>
@@ -161,11 +170,8 @@ export function registerRecipients(program: Command, ui: Ui): void {
   const rotate = recipientOpts(cmd.command('rotate').description('re-key: a new data key, every value re-encrypted (needs an identity); -r/-R replace the recipients').argument('<FILE>').option('-o, --output <FILE>', 'write here instead of FILE'));
   addAgeIdentityOptions(rotate);
   rotate.action(async (file: string, o: RecipientsFlags) => {
-    const d = await opened(file, o);
-    const rs = documentRecipients(o);
-    const r = rotateRecipientDoc(d, rs.length ? rs : undefined);
-    writeBack(file, r.text, o);
-    ui.line(`re-keyed: ${r.rotated} value${r.rotated === 1 ? '' : 's'} re-encrypted under a new data key`);
+    const n = await rotateRecipientFile(file, o);
+    ui.line(`re-keyed: ${n} value${n === 1 ? '' : 's'} re-encrypted under a new data key`);
   });
   const sealCmd = cmd
     .command('seal')

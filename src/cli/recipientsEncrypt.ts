@@ -3,6 +3,7 @@
  * recipients (src/ops/recipients.ts). Wiring only.
  */
 import { UsageError } from '../errors.js';
+import { formatRecipient } from '../formats/age/keys.js';
 import { asAlg } from './common.js';
 import { hasKeyFlag, inputTypeOf, emit, terminalHint, type KeyFlags } from './common.js';
 import { checkOutput } from '../io/output.js';
@@ -57,6 +58,10 @@ export async function encryptFieldsToRecipients(file: string | undefined, fields
       return;
     }
     const d = await openRecipientInput(text, o);
+    const listed = new Set(d!.header.recipients);
+    if (recipients.length && (recipients.length !== listed.size || recipients.some((r) => !listed.has(formatRecipient(r))))) {
+      throw new UsageError('-r/-R differ from the document\'s recipients: change them with aes-payload recipients add|remove, or drop -r/-R');
+    }
     const r = encryptOpened(d as Parameters<typeof encryptOpened>[0], opts);
     out = r.text;
     note = `encrypted ${r.fields?.encrypted ?? 0} value${r.fields?.encrypted === 1 ? '' : 's'}${r.fields?.already ? ` (${r.fields.already} already encrypted)` : ''}, to the document's ${d!.header.recipients.length} recipient${d!.header.recipients.length === 1 ? '' : 's'}`;
