@@ -59,6 +59,8 @@ const ALLOWED: Record<string, string> = {
   '--allowed-host': 'host names clients use',
   '--trust-proxy': 'addresses of proxies',
   '--socket-mode': 'a file mode',
+  '--identity': 'a file name (an age identity file)',
+  '--identity-env': 'an environment variable name',
 };
 
 describe('argv', () => {

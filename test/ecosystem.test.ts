@@ -8,7 +8,7 @@ import { buildProgram } from '../src/cli/main.js';
 import { Ui } from '../src/cli/ui.js';
 import { BIN, HANG_MS, ROOT, baseEnv, run, tempDir } from './helpers.js';
 
-const SUBCOMMANDS = ['keygen', 'encrypt', 'decrypt', 'verify', 'rotate', 'exec', 'edit', 'serve', 'completion'];
+const SUBCOMMANDS = ['keygen', 'encrypt', 'decrypt', 'verify', 'rotate', 'exec', 'edit', 'recipients', 'serve', 'completion'];
 
 /**
  * Ask the bash completion function for the words it offers after each of

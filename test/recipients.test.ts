@@ -444,6 +444,21 @@ describe('a writer with public keys only (pending values)', () => {
     expect(run(['decrypt', '-i', A.file, moved]).code).toBe(1);
   });
 
+  it('a pending value sealed to only one recipient: the other gets exit 1 for the document, never another plaintext', async () => {
+    const { sealPending, encodePending, docIdOf } = await import('../src/formats/fields/pending.js');
+    const f = sealTo('env', [A, B]);
+    const text = readFileSync(f, 'utf8');
+    const entry = encodePending([sealPending('DB_HOST', 'evil.example', docIdOf(text), [parseRecipient(A.recipient)])]);
+    const g = write(text.replace(/^aesp_recipients=/m, `aesp_pending=${entry}\naesp_recipients=`), 'split.env');
+    const a = run(['decrypt', '-i', A.file, g]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(a.stderr).toMatch(/DB_HOST is a pending value/);
+    const b = run(['decrypt', '-i', B.file, g]);
+    expect(b.code).toBe(1);
+    expect(oneLineError(b.stderr)).toMatch(/pending value DB_HOST is not sealed to any identity given/);
+    expect(b.stdout.length).toBe(0);
+  });
+
   it('python-dotenv, npm dotenv, node and sh read a document with a pending line alike', () => {
     const f = sealTo('env', [A, B]);
     const ci = write(`${readFileSync(f, 'utf8')}NEW=v\n`, 'ci.env');

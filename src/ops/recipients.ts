@@ -138,7 +138,8 @@ import { PENDING_MEMBER, PENDING_PREFIX, decodePending, docIdOf, encodePending, 
 import { envValue, parseEnv } from '../formats/fields/dotenv.js';
 import { parseJsonSpans } from '../formats/common/jsonSpans.js';
 import { formatRecipient } from '../formats/age/keys.js';
-import { FormatError, UsageError } from '../errors.js';
+import { AesPayloadError, EXIT, FormatError, UsageError } from '../errors.js';
+import { NoIdentityMatchedError } from '../formats/age/stanzas.js';
 
 /** Take the pending trailer out of a field document text (the part under the data key). */
 export function splitPending(rest: string, syntax: DocSyntax, yaml: YamlReader): { rest: string; entries: PendingEntry[] } {
@@ -151,7 +152,14 @@ export function openPendingValues(rest: string, entries: readonly PendingEntry[]
   if (!entries.length) return [];
   const id = docIdOf(rest);
   const out = new Map<string, string>();
-  for (const e of entries) out.set(e.name, openPending(e, id, identities, budget));
+  for (const e of entries) {
+    try {
+      out.set(e.name, openPending(e, id, identities, budget));
+    } catch (err) {
+      if (!(err instanceof NoIdentityMatchedError)) throw err;
+      throw new AesPayloadError('ERR_PENDING', EXIT.AUTH, `the pending value ${e.name} is not sealed to any identity given (pending values are written with public keys only: anyone could have written it); remove its entry from aesp_pending, or ask a recipient it is sealed to`);
+    }
+  }
   return [...out];
 }
 
