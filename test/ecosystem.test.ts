@@ -59,7 +59,7 @@ describe('completion', () => {
     expect(a[0]).toEqual([...SUBCOMMANDS, '--help', '--version'].sort());
     expect(a[1]).toEqual(['decrypt']);
     expect(a[2]).toEqual(['--force', '--format']);
-    expect(a[3]).toEqual(['json', 'jwe', 'jwe-json', 'raw', 'stream']);
+    expect(a[3]).toEqual(['age', 'json', 'jwe', 'jwe-json', 'raw', 'stream']);
     expect(a[4]).toEqual(['A256GCMKW', 'A256KW']);
     expect(a[5]).toEqual(['A128CBC', 'A128CBC-HS256']);
     expect(a[6]).toEqual(['MY_SECRET_KEY_VAR']);
@@ -83,7 +83,7 @@ describe('completion', () => {
     const r = spawnSync('fish', ['--no-config', '-c', `source ${script}; ${lines.map((l) => `complete -C ${JSON.stringify(l)}; echo END@@`).join('; ')}`], { env: baseEnv({ PATH: `${TOOLS}:${process.env.PATH}` }), encoding: 'utf8', timeout: HANG_MS });
     expect(r.status, r.stderr).toBe(0);
     const a = r.stdout.split('END@@\n').slice(0, -1).map((o) => o.split('\n').filter(Boolean).map((l) => l.split('\t')[0]).sort());
-    expect(a).toEqual([['decrypt'], ['json', 'jwe', 'jwe-json', 'raw', 'stream'], ['--wrap'], ['A128CBC', 'A128CBC-HS256'], ['aes-payload-test-tool'], ['decrypt']]);
+    expect(a).toEqual([['decrypt'], ['age', 'json', 'jwe', 'jwe-json', 'raw', 'stream'], ['--wrap'], ['A128CBC', 'A128CBC-HS256'], ['aes-payload-test-tool'], ['decrypt']]);
   });
 
   it('zsh: the script loads through bashcompinit in a real zsh and offers the same candidates (zsh filters them by prefix itself)', () => {
@@ -96,7 +96,7 @@ describe('completion', () => {
     expect(r.status, r.stderr).toBe(0);
     const a = r.stdout.split('END@@\n').slice(0, -1).map((o) => [...new Set(o.split('\n').filter(Boolean))].sort());
     expect(a[0]).toEqual([...SUBCOMMANDS, '--help', '--version'].sort());
-    expect(a[1]).toEqual(['json', 'jwe', 'jwe-json', 'raw', 'stream']);
+    expect(a[1]).toEqual(['age', 'json', 'jwe', 'jwe-json', 'raw', 'stream']);
     expect(a[2]).toEqual(['env', 'json', 'yaml']);
     expect(a[3]).toContain('aes-payload-test-tool'); // every command name: zsh filters by prefix itself
   });
