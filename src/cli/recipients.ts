@@ -84,7 +84,7 @@ export async function openRecipientInput(
 
 /** The warning for pending values passed on or shown. */
 export function pendingWarning(what: string, names: readonly string[]): string {
-  return `${what}: ${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''} ${names.length === 1 ? 'is a pending value' : 'are pending values'}, written with public keys only and not covered by the document MAC: anyone with the recipients' public keys could have written ${names.length === 1 ? 'it' : 'them'}. Review, then fold in with: aes-payload recipients seal ${what} -i …`;
+  return `${what}: ${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''} ${names.length === 1 ? 'is a pending value' : 'are pending values'}, written with public keys only and not covered by the document MAC: anyone with the recipients' public keys could have written ${names.length === 1 ? 'it' : 'them'}, and ${names.length === 1 ? 'it replaces' : 'they replace'} the document's own authenticated value of the same name. Review, then fold in with: aes-payload recipients seal ${what} -i …`;
 }
 
 interface RecipientsFlags extends AgeIdentityFlags {

@@ -10,6 +10,7 @@ import type { AgeIdentity, AgeRecipient } from '../formats/age/keys.js';
 import { parseRecipient } from '../formats/age/keys.js';
 import {
   RECIPIENTS_MEMBER,
+  RECIPIENTS_PREFIX,
   decodeHeader,
   joinHeader,
   makeHeader,
@@ -213,58 +214,89 @@ function sameRecipients(d: RecipientDoc, recipients: readonly AgeRecipient[]): v
  * ```
  */
 export function setPendingValue(text: string, name: string, value: string, recipients: readonly AgeRecipient[], yaml: YamlReader): string {
-  return addPendingValues(text, [[name, value]], recipients, yaml, false);
+  return addPendingValues(text, [[name, value]], recipients, yaml);
 }
 
-function addPendingValues(text: string, values: readonly [string, string][], recipients: readonly AgeRecipient[], yaml: YamlReader, removeFromBody: boolean): string {
+function addPendingValues(text: string, values: readonly [string, string][], recipients: readonly AgeRecipient[], yaml: YamlReader): string {
   const d = readRecipientDoc(text, yaml);
   if (!d) throw new UsageError('not a field document encrypted to age recipients');
   sameRecipients(d, recipients);
   const p = splitPending(d.rest, d.syntax, yaml);
-  let body = p.rest;
+  const body = p.rest;
   const id = docIdOf(body);
-  if (removeFromBody) for (const [name] of values) body = removeTopLevel(body, d.syntax, name);
   const names = new Set(values.map(([n]) => n));
   const entries = [...p.entries.filter((e) => !names.has(e.name)), ...values.map(([n, v]) => sealPending(n, v, id, recipients))];
   return rejoin(d, joinHeader(body, d.syntax, encodePending(entries), PENDING_MEMBER));
 }
 
-/** The plaintext string values at top-level `names` of the body, as a writer added them. */
-function topLevelPlain(body: string, syntax: DocSyntax, names: readonly string[], yaml: YamlReader): [string, string][] {
-  const obj: Record<string, unknown> =
-    syntax === 'env' ? Object.fromEntries(parseEnv(body).entries.map((e) => [e.name, e.value])) : (JSON.parse(syntax === 'json' ? body : yaml!(body)) as Record<string, unknown>);
-  return names.map((n) => {
-    const v = obj[n];
-    if (typeof v !== 'string') throw new UsageError(`${n}: a writer without an identity adds string values at top-level names (it has ${v === undefined ? 'none' : typeof v})`);
-    if (v.startsWith('aesp:')) throw new UsageError(`${n} is already encrypted; to replace it without an identity, write the new value in the clear in its place first`);
-    return [n, v];
-  });
+/**
+ * What a writer without an identity appended after the recipients header
+ * (the last line or member aesp-payload writes): the document itself, byte
+ * for byte, and the appended text. Values are only ever taken from there, so
+ * the body under the document MAC is never changed (FORMAT.md §15.5).
+ */
+function splitAppended(text: string, syntax: DocSyntax): { doc: string; appended: string } {
+  if (syntax === 'json') {
+    // The header is a plain string ([A-Za-z0-9_:-]); the strict parser would refuse a name the body has too.
+    const hits = [...text.matchAll(new RegExp(`"${RECIPIENTS_MEMBER}"\\s*:\\s*"${RECIPIENTS_PREFIX}[A-Za-z0-9_:-]+"`, 'g'))];
+    const last = hits[hits.length - 1];
+    const close = text.lastIndexOf('}');
+    if (!last || close < 0) return { doc: text, appended: '' };
+    const hdrEnd = last.index! + last[0].length;
+    const region = text.slice(hdrEnd, close);
+    const comma = /^\s*,/.exec(region);
+    if (!comma) return { doc: text, appended: '' };
+    const inner = `{${region.slice(comma[0].length)}}`;
+    const root = parseJsonSpans(inner, 'the members after the recipients header');
+    if (root.kind !== 'object' || !root.entries.length) return { doc: text, appended: '' };
+    const end = hdrEnd + comma[0].length + root.entries[root.entries.length - 1]!.value.end - 1;
+    return { doc: text.slice(0, hdrEnd) + text.slice(end), appended: inner };
+  }
+  const re = syntax === 'env' ? new RegExp(`^${RECIPIENTS_MEMBER}=[^\\n]*(\\n|$)`, 'gm') : new RegExp(`^${RECIPIENTS_MEMBER}:[^\\n]*(\\n|$)`, 'gm');
+  const hits = [...text.matchAll(re)];
+  const last = hits[hits.length - 1];
+  if (!last) return { doc: text, appended: '' };
+  const cut = last.index! + last[0].length;
+  const doc = text.slice(0, cut);
+  return { doc: last[1] ? doc : `${doc}\n`, appended: text.slice(cut) };
 }
 
-/** Remove a top-level entry (a line, a member) from a document text. */
-function removeTopLevel(text: string, syntax: DocSyntax, name: string): string {
-  if (syntax === 'env') {
-    const e = parseEnv(text).entries.find((x) => x.name === name)!;
-    return text.slice(0, e.lineStart) + text.slice(e.lineEnd);
-  }
-  if (syntax === 'json') return splitHeader(text, 'json', undefined, name, '')!.rest;
-  const re = new RegExp(`^${name}:[ \\t].*(\\n|$)`, 'm');
-  const m = re.exec(text);
-  if (!m || /^[ \t]/.test(text.slice(m.index + m[0].length))) throw new UsageError(`${name}: write the new YAML value on one line (${name}: value)`);
-  return text.slice(0, m.index) + text.slice(m.index + m[0].length);
-}
+const APPEND_HINT = (syntax: DocSyntax, n: string) =>
+  syntax === 'json'
+    ? `add "${n}": "value" as a new last member, after "${RECIPIENTS_MEMBER}", and change nothing else`
+    : `append the line ${n}${syntax === 'env' ? '=' : ': '}value at the end of the file, after the ${RECIPIENTS_MEMBER} line, and change nothing else`;
 
 /**
  * `encrypt --fields NAMES -r …` on an existing recipient document, without
- * an identity: the plaintext values the writer put at those top-level names
- * become pending values; every token stays byte for byte.
+ * an identity: the plaintext values the writer appended after the recipients
+ * header become pending values; the document before them stays byte for
+ * byte (so its MAC holds, and a value it already has stays under the MAC
+ * until a pending value for that name is sealed).
  */
 export function sealPendingFields(text: string, names: readonly string[], recipients: readonly AgeRecipient[], yaml: YamlReader): { text: string; sealed: number } {
-  const d = readRecipientDoc(text, yaml);
+  const syntax = recipientsSyntax(text);
+  if (!syntax) throw new UsageError('not a field document encrypted to age recipients');
+  const { doc, appended } = splitAppended(text, syntax);
+  const d = readRecipientDoc(doc, yaml);
   if (!d) throw new UsageError('not a field document encrypted to age recipients');
-  const body = splitPending(d.rest, d.syntax, yaml).rest;
-  const values = topLevelPlain(body, d.syntax, names, yaml);
-  return { text: addPendingValues(text, values, recipients, yaml, true), sealed: values.length };
+  const obj: Record<string, unknown> = !appended.trim()
+    ? {}
+    : syntax === 'env'
+      ? Object.fromEntries(parseEnv(appended, 'the lines after the recipients header').entries.map((e) => [e.name, e.value]))
+      : (JSON.parse(syntax === 'json' ? appended : yaml!(appended)) as Record<string, unknown>);
+  const extra = Object.keys(obj).filter((k) => !names.includes(k));
+  if (extra.length) throw new UsageError(`${extra[0]} is written after the recipients header but not named by --fields: a writer without an identity may only append the values it seals`);
+  const values: [string, string][] = names.map((n) => {
+    const v = obj[n];
+    if (v === undefined) {
+      throw new UsageError(
+        `${n}: without an identity, the body of the document cannot change (its MAC needs the data key): to add or replace ${n}, ${APPEND_HINT(syntax, n)}; the value already in the document stays, and readers see the new one (as a pending value)`,
+      );
+    }
+    if (typeof v !== 'string') throw new UsageError(`${n}: a writer without an identity adds string values at top-level names (it has ${typeof v})`);
+    return [n, v];
+  });
+  return { text: addPendingValues(doc, values, recipients, yaml), sealed: values.length };
 }
 
 export { PENDING_MEMBER };
