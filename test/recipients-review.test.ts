@@ -77,3 +77,50 @@ describe('finding 1: a public-key writer never bricks the document', () => {
     });
   }
 });
+
+describe('findings 2 and 3: exec and values nobody authenticated', () => {
+  it('a whole document forged with the public keys: exec refuses code-loading names from it; --expect-kid pins the real one', () => {
+    // The forger needs only the public keys: a new document, verify passes (nothing says who wrote it).
+    const forged = sealed('env', 'DB_PASSWORD=attacker\nLD_PRELOAD=/tmp/x.so\nBROWSER=/tmp/x\nPYTHONWARNINGS=ignore::antigravity.x\n');
+    expect(run(['verify', '--strict', '-i', B.file, forged]).code).toBe(0);
+    const x = run(['exec', '-f', forged, '-i', A.file, '--', 'true']);
+    expect(x.code).toBe(4);
+    expect(oneLineError(x.stderr)).toMatch(/LD_PRELOAD, BROWSER, PYTHONWARNINGS can make the command load or run other code.*does not say who wrote it.*--expect-kid/);
+    expect(run(['exec', '--allow-unauthenticated', '-f', forged, '-i', A.file, '--', 'true']).code).toBe(4);
+    // The real document, pinned by the kid of its data key: passed on (the user's own PATH-like settings work).
+    const real = sealed('env', 'DB_PASSWORD=hunter2\nPYTHONWARNINGS=ignore\n');
+    const kid = /OK \S+ 1 field ([0-9a-f]{16})/.exec(run(['verify', '-i', A.file, real]).stderr)![1]!;
+    const ok = run(['exec', '--expect-kid', kid, '-f', real, '-i', A.file, '--', 'sh', '-c', 'printf %s "$PYTHONWARNINGS"']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.out).toBe('ignore');
+    // The forged one under the same pin: exit 1, nothing run.
+    const bad = run(['exec', '--expect-kid', kid, '-f', forged, '-i', A.file, '--', 'sh', '-c', 'echo ran']);
+    expect(bad.code).toBe(1);
+    expect(bad.out).toBe('');
+    expect(oneLineError(bad.stderr)).toMatch(/not one given with --expect-kid/);
+    // A document without such names still runs unpinned.
+    const plain = sealed('env', 'DB_PASSWORD=hunter2\nDB_HOST=h\n');
+    expect(run(['exec', '-f', plain, '-i', A.file, '--', 'sh', '-c', 'test "$DB_HOST" = h']).code).toBe(0);
+  });
+
+  it('the denylist holds the names the review found passed on (each refused as a pending value, even with --allow-unauthenticated)', async () => {
+    const { setPendingValue } = await import('../src/ops/recipients.js');
+    const names = ['OPENSSL_CONF', 'OPENSSL_ENGINES', 'OPENSSL_MODULES', 'GLIBC_TUNABLES', 'LUA_INIT', 'LUA_PATH', 'DOTNET_STARTUP_HOOKS', 'CORECLR_PROFILER_PATH', 'COR_PROFILER_PATH', 'NODE_REPL_EXTERNAL_MODULE', 'npm_config_script_shell', 'NPM_CONFIG_SCRIPT_SHELL', 'PYTHONBREAKPOINT', 'PERL5DB', 'ZDOTDIR', 'LESSOPEN', 'SSH_ASKPASS', 'VIMINIT', 'EXINIT', 'RUBYGEMS_GEMDEPS', 'BUNDLE_GEMFILE', 'CLASSPATH', 'PHPRC', 'PHP_INI_SCAN_DIR', 'MAKEFLAGS', 'RUSTC_WRAPPER', 'ELECTRON_RUN_AS_NODE', 'BROWSER', 'PYTHONWARNINGS', 'NODE_TLS_REJECT_UNAUTHORIZED', 'SSLKEYLOGFILE', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'http_proxy', 'HTTPS_PROXY'];
+    const f = sealed('env');
+    let text = readFileSync(f, 'utf8');
+    for (const name of names) text = setPendingValue(text, name, '/tmp/x', [parseRecipient(A.recipient), parseRecipient(B.recipient)], undefined);
+    const g = write(text, 'many.env');
+    const x = run(['exec', '--allow-unauthenticated', '-f', g, '-i', A.file, '--', 'true']);
+    expect(x.code).toBe(4);
+    expect(oneLineError(x.stderr)).toMatch(/load or run other code/);
+    // Each one alone, in the body of a document nobody pinned.
+    const body = sealed('env', `DB_PASSWORD=x\n${names.map((nm) => `${nm}=/tmp/x`).join('\n')}\n`);
+    const y = run(['exec', '-f', body, '-i', A.file, '--', 'true']);
+    expect(y.code).toBe(4);
+    for (const nm of names.slice(0, 5)) expect(y.stderr).toContain(nm);
+    // Every name, through the predicate exec uses; and ordinary names are not caught.
+    const { loadsCode } = await import('../src/cli/exec.js');
+    expect(names.filter((nm) => !loadsCode(nm))).toEqual([]);
+    expect(['DB_PASSWORD', 'API_TOKEN', 'PORT', 'DATABASE_URL', 'PATHNAME', 'LDAP_URL'].filter(loadsCode)).toEqual([]);
+  });
+});

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { KdfBudget } from '../crypto/kdf.js';
-import { FormatError, UsageError, quote } from '../errors.js';
+import { AesPayloadError, EXIT, FormatError, UsageError, quote } from '../errors.js';
 import { canReplaceProcess, findCommand, replaceProcess, tooLarge, wipeInitialEnvironment } from '../io/launch.js';
 import { DEADLY_SIGNALS } from '../io/signals.js';
 import { isFieldFormat } from '../formats/fields/documents.js';
@@ -23,6 +23,7 @@ interface ExecFlags extends KeyFlags, AgeIdentityFlags {
   keepKeyEnv?: boolean;
   override: boolean;
   allowUnauthenticated?: boolean;
+  expectKid?: string[];
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -31,11 +32,31 @@ const FORWARDED = [...DEADLY_SIGNALS, 'SIGUSR1'] as NodeJS.Signals[];
 
 /**
  * Variables that make a program load or run code of the environment's
- * choosing (the dynamic loader, language runtimes, shells) or find other
- * programs: never taken from a value nobody authenticated, even with
- * --allow-unauthenticated.
+ * choosing (the dynamic loader, language runtimes, shells, tools that run a
+ * helper), find other programs, or trust other certificates and proxies:
+ * never taken from a value nobody authenticated, even with
+ * --allow-unauthenticated. Best effort: a denylist cannot know every
+ * program's variables (README "exec", SECURITY.md).
  */
-const LOADS_CODE = /^(?:LD_\w*|DYLD_\w*|NODE_OPTIONS|NODE_PATH|BASH_ENV|ENV|PATH|IFS|CDPATH|SHELLOPTS|BASHOPTS|PS4|PROMPT_COMMAND|PYTHONPATH|PYTHONSTARTUP|PYTHONHOME|PYTHONINSPECT|PERL5OPT|PERL5LIB|PERLLIB|RUBYOPT|RUBYLIB|JAVA_TOOL_OPTIONS|_JAVA_OPTIONS|JDK_JAVA_OPTIONS|GCONV_PATH|LOCPATH|HOSTALIASES|GIT_\w*|SSL_CERT_FILE|SSL_CERT_DIR|NODE_EXTRA_CA_CERTS|HOME|SHELL|TMPDIR|EDITOR|VISUAL|PAGER)$/;
+const LOADS_CODE_NAMES = [
+  'LD_\\w*', 'DYLD_\\w*', 'GLIBC_TUNABLES', 'GCONV_PATH', 'LOCPATH', 'HOSTALIASES', 'MALLOC_\\w*',
+  'PATH', 'IFS', 'CDPATH', 'ENV', 'BASH_ENV', 'SHELLOPTS', 'BASHOPTS', 'PS4', 'PROMPT_COMMAND', 'ZDOTDIR', 'HOME', 'SHELL', 'TMPDIR',
+  'EDITOR', 'VISUAL', 'PAGER', 'BROWSER', 'LESSOPEN', 'LESSCLOSE', 'SSH_ASKPASS', 'SUDO_ASKPASS', 'VIMINIT', 'EXINIT', 'MAKEFLAGS', 'MFLAGS',
+  'NODE_OPTIONS', 'NODE_PATH', 'NODE_REPL_EXTERNAL_MODULE', 'NODE_EXTRA_CA_CERTS', 'NODE_TLS_REJECT_UNAUTHORIZED', 'ELECTRON_RUN_AS_NODE',
+  'PYTHONPATH', 'PYTHONSTARTUP', 'PYTHONHOME', 'PYTHONINSPECT', 'PYTHONBREAKPOINT', 'PYTHONWARNINGS', 'PYTHONUSERBASE', 'PYTHONEXECUTABLE',
+  'PERL5OPT', 'PERL5LIB', 'PERLLIB', 'PERL5DB', 'RUBYOPT', 'RUBYLIB', 'RUBYGEMS_GEMDEPS', 'BUNDLE_GEMFILE', 'GEM_PATH', 'GEM_HOME',
+  'LUA_INIT\\w*', 'LUA_PATH\\w*', 'LUA_CPATH\\w*', 'PHPRC', 'PHP_INI_SCAN_DIR',
+  'JAVA_TOOL_OPTIONS', '_JAVA_OPTIONS', 'JDK_JAVA_OPTIONS', 'JAVA_OPTIONS', 'CLASSPATH', 'MAVEN_OPTS', 'GRADLE_OPTS',
+  'DOTNET_STARTUP_HOOKS', 'DOTNET_ADDITIONAL_DEPS', 'CORECLR_\\w*', 'COR_PROFILER\\w*', 'COR_ENABLE_PROFILING',
+  'RUSTC_WRAPPER', 'RUSTC', 'RUSTC_WORKSPACE_WRAPPER', 'GIT_\\w*',
+  'OPENSSL_CONF', 'OPENSSL_ENGINES', 'OPENSSL_MODULES', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'SSLKEYLOGFILE', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE',
+];
+const LOADS_CODE_RE = new RegExp(`^(?:${LOADS_CODE_NAMES.join('|')})$`);
+/** Names read whatever their case: proxies (curl reads http_proxy), npm's settings (npm_config_script_shell). */
+const LOADS_CODE_ANY_CASE = /^(?:(?:http|https|ftp|all)_proxy|npm_config_\w*)$/i;
+const LOADS_CODE = { test: (name: string) => LOADS_CODE_RE.test(name) || LOADS_CODE_ANY_CASE.test(name) };
+/** Whether exec refuses `name` from a value nobody authenticated (the denylist above). */
+export const loadsCode = (name: string): boolean => LOADS_CODE.test(name);
 
 /**
  * The variables one decrypted file holds: a flat JSON object (strings as
@@ -73,6 +94,7 @@ export function registerExec(program: Command, ui: Ui): void {
     .option('--keep-key-env', 'leave AES_PAYLOAD_KEY and the other key variables in the command\'s environment')
     .option('--no-override', 'a variable the environment already has keeps its value (default: the file wins, with a warning)')
     .option('--allow-unauthenticated', 'also pass on the plaintext values of a --mac-only-encrypted document, which its MAC does not cover (with a warning; never LD_*, NODE_OPTIONS, BASH_ENV, PATH and the like)')
+    .option('--expect-kid <KID>', 'fail (exit 1) unless each file\'s key has this kid (repeatable); for a document encrypted to age recipients, the kid of its data key (verify -i prints it) pins it, and only then are names such as PATH or LD_PRELOAD passed on from it', (v: string, prev: string[] = []) => [...prev, v])
     .passThroughOptions();
   withHelp(
     cmd,
@@ -106,6 +128,19 @@ export function registerExec(program: Command, ui: Ui): void {
       const sealedOnly = isFieldFormat(d.format) && (d.mac === 'enc' || d.legacy);
       const sealed = new Set((d.tokenPaths ?? []).filter((p) => p.length === 1).map((p) => String(p[0])));
       const vars = variablesOf(text, d.format === 'json' && isYamlFileName(file) ? 'yaml' : d.format, file);
+      if (o.expectKid?.length && !(d.kid && o.expectKid.includes(d.kid))) {
+        throw new AesPayloadError('ERR_KID_MISMATCH', EXIT.AUTH, `${file}: its key has kid ${d.kid ?? '(none)'}, not one given with --expect-kid: not the document you pinned (a different document, or one re-keyed since)`);
+      }
+      if (rd && !o.expectKid?.length) {
+        // Nothing authenticates the writer of a recipient document: anyone with the public keys can write a whole one.
+        const loads = vars.map(([n]) => n).filter((n) => LOADS_CODE.test(n) && !rd.pendingNames.includes(n));
+        if (loads.length) {
+          throw new FormatError(
+            `${file}: ${loads.slice(0, 5).join(', ')}${loads.length > 5 ? ', …' : ''} can make the command load or run other code, and a document encrypted to public keys does not say who wrote it (anyone with the recipients' public keys can write a whole new one): refused; pin the document's data key with --expect-kid KID (aes-payload verify -i … prints it) to pass ${loads.length === 1 ? 'it' : 'them'} on`,
+            'ERR_UNAUTHENTICATED',
+          );
+        }
+      }
       if (rd?.pending.length) {
         // Pending values (written with public keys only): nobody's key vouches for them.
         const names = rd.pendingNames;
