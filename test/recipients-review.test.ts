@@ -124,3 +124,48 @@ describe('findings 2 and 3: exec and values nobody authenticated', () => {
     expect(['DB_PASSWORD', 'API_TOKEN', 'PORT', 'DATABASE_URL', 'PATHNAME', 'LDAP_URL'].filter(loadsCode)).toEqual([]);
   });
 });
+
+describe('findings 5 and 6: pending names follow the rules of the document\'s own names', () => {
+  /** A real pending entry with its name field replaced (what a forger can write with public keys). */
+  async function withPendingName(kind: Kind, name: string): Promise<string> {
+    const { setPendingValue } = await import('../src/ops/recipients.js');
+    const f = sealed(kind);
+    const yaml = kind === 'yaml' ? (await import('../src/formats/fields/yamlfields.js')) : undefined;
+    if (yaml) await yaml.loadYaml();
+    const t = setPendingValue(readFileSync(f, 'utf8'), 'PLACEHOLDER', 'evil', [parseRecipient(A.recipient), parseRecipient(B.recipient)], yaml ? (x) => yaml.yamlToJson(x) : undefined);
+    const b64 = (s: string) => Buffer.from(s).toString('base64url');
+    return write(t.replace(b64('PLACEHOLDER'), b64(name)), `named.${kind}`);
+  }
+  const cases: [Kind, string][] = [
+    ['env', 'aesp_recipients'], ['env', 'aesp'], ['env', 'API-TOKEN'], ['json', 'aesp_pending'], ['json', 'aesp'], ['yaml', 'aesp_recipients'],
+    ...(['on', 'true', 'null', 'yes', 'no', 'TRUE', 'Null', 'off'].map((nm) => ['yaml', nm] as [Kind, string])),
+  ];
+  for (const [kind, name] of cases) {
+    it(`${kind}: a pending value named ${name} is refused on reading (exit 4): decrypt, verify, exec, seal`, async () => {
+      const g = await withPendingName(kind, name);
+      for (const args of [['decrypt', '-i', A.file, g], ['verify', '-i', A.file, g], ['recipients', 'seal', g, '-i', A.file]]) {
+        const r = run(args);
+        expect(r.code, `${args[0]} ${r.stderr}`).toBe(4);
+        expect(r.stdout.length).toBe(0);
+        expect(oneLineError(r.stderr)).toMatch(/pending value is refused/);
+      }
+      if (kind === 'env') expect(run(['exec', '--allow-unauthenticated', '-f', g, '-i', A.file, '--', 'true']).code).toBe(4);
+      // The file was not changed by the refused seal.
+      expect(readFileSync(g, 'utf8')).toContain(Buffer.from(name).toString('base64url'));
+    });
+  }
+  it('a writer with public keys cannot add those names either (exit 2); the YAML key "on" is refused, "ON_CALL" is fine', () => {
+    const f = sealed('yaml');
+    const text = readFileSync(f, 'utf8');
+    const bad = write(`${text}'on': x\n`, 'on.yaml');
+    const r = run(['encrypt', '--fields', 'on', ...pubs([A, B]), '--input-type', 'yaml', bad, '-o', `${bad}.out`]);
+    expect(r.code).toBe(2);
+    expect(oneLineError(r.stderr)).toMatch(/not read as a string key/);
+    const good = write(`${text}ON_CALL: x\n`, 'oncall.yaml');
+    expect(run(['encrypt', '--fields', 'ON_CALL', ...pubs([A, B]), '--input-type', 'yaml', good, '-o', `${good}.out`]).code).toBe(0);
+    const j = sealed('json');
+    const jt = readFileSync(j, 'utf8').replace(/\n}\n$/, ',\n  "aesp_pending": "x"\n}\n');
+    const jr = run(['encrypt', '--fields', 'aesp_pending', ...pubs([A, B]), write(jt, 'ap.json')]);
+    expect(jr.code).toBe(2);
+  });
+});

@@ -145,7 +145,7 @@ import { NoIdentityMatchedError } from '../formats/age/stanzas.js';
 /** Take the pending trailer out of a field document text (the part under the data key). */
 export function splitPending(rest: string, syntax: DocSyntax, yaml: YamlReader): { rest: string; entries: PendingEntry[] } {
   const s = splitHeader(rest, syntax, yaml, PENDING_MEMBER, PENDING_PREFIX);
-  return s ? { rest: s.rest, entries: decodePending(s.header) } : { rest, entries: [] };
+  return s ? { rest: s.rest, entries: decodePending(s.header, syntax) } : { rest, entries: [] };
 }
 
 /** Open every pending value with the identities: `[name, value]`, later entries for a name win. */
@@ -225,7 +225,7 @@ function addPendingValues(text: string, values: readonly [string, string][], rec
   const body = p.rest;
   const id = docIdOf(body);
   const names = new Set(values.map(([n]) => n));
-  const entries = [...p.entries.filter((e) => !names.has(e.name)), ...values.map(([n, v]) => sealPending(n, v, id, recipients))];
+  const entries = [...p.entries.filter((e) => !names.has(e.name)), ...values.map(([n, v]) => sealPending(n, v, id, recipients, d.syntax))];
   return rejoin(d, joinHeader(body, d.syntax, encodePending(entries), PENDING_MEMBER));
 }
 

@@ -9,6 +9,7 @@ import type { AgeIdentity, AgeRecipient } from '../age/keys.js';
 import { LineReader, bufferReader } from '../age/reader.js';
 import { unwrapFileKey, wrapFileKey } from '../age/stanzas.js';
 import { dataKeyOf } from './recipients.js';
+import { plainKeepsString } from './yamlPortable.js';
 
 /**
  * Pending values of a recipient document (docs/FORMAT.md §15.5): values a
@@ -31,14 +32,30 @@ export interface PendingEntry {
   tag: Buffer;
 }
 
-const NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+const NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,254}$/;
+
+/**
+ * Why `name` cannot be the name of a pending value in a document of that
+ * syntax, or undefined: the rules of the document's own names (FORMAT.md
+ * §15.5.1). Not a reserved name (`aesp…`: the headers and trailer); in .env
+ * a portable variable name (no `-`); in YAML a plain key every reader takes
+ * for that string (not `on`, `true`, `null`, `yes`, `1e3`…).
+ */
+export function pendingNameProblem(name: string, syntax?: 'json' | 'env' | 'yaml'): string | undefined {
+  if (!NAME.test(name)) return 'a pending value goes at a top-level name of letters, digits, _ and - (not starting with a digit or -)';
+  if (/^aesp/i.test(name)) return `${name} is reserved for aes-payload's own headers`;
+  if (syntax === 'env' && name.includes('-')) return `${name} is not a portable .env name (letters, digits and _; sh would run it as a command)`;
+  if (syntax === 'yaml' && !plainKeepsString(name)) return `${name} is not read as a string key by every YAML reader (PyYAML takes it for a boolean, number or null)`;
+  return undefined;
+}
 
 const aad = (docId: string, e: { name: string; age: Buffer }) => Buffer.from(`${PENDING_PREFIX}${docId}:${b64urlEncode(Buffer.from(e.name, 'utf8'))}:${b64urlEncode(e.age)}`, 'utf8');
 const keyOf = (fileKey: Uint8Array) => subkey(dataKeyOf(fileKey), 'token', 32);
 
 /** Seal one value (a string) for the top-level `name` of the document with id `docId`, to `recipients`. */
-export function sealPending(name: string, value: string, docId: string, recipients: readonly AgeRecipient[]): PendingEntry {
-  if (!NAME.test(name)) throw new UsageError(`a pending value goes at a top-level name (letters, digits, _ and -), not ${JSON.stringify(name.slice(0, 40))}`);
+export function sealPending(name: string, value: string, docId: string, recipients: readonly AgeRecipient[], syntax?: 'json' | 'env' | 'yaml'): PendingEntry {
+  const problem = pendingNameProblem(name, syntax);
+  if (problem) throw new UsageError(`${problem}: ${JSON.stringify(name.slice(0, 40))} cannot take a pending value`);
   const fk = randomBytes(16);
   try {
     const age = serializeHeader(wrapFileKey(fk, recipients), fk);
@@ -53,7 +70,7 @@ export function encodePending(entries: readonly PendingEntry[]): string {
   return PENDING_PREFIX + entries.map((e) => [Buffer.from(e.name, 'utf8'), e.age, e.nonce, e.ciphertext, e.tag].map(b64urlEncode).join(':')).join('.');
 }
 
-export function decodePending(text: string): PendingEntry[] {
+export function decodePending(text: string, syntax?: 'json' | 'env' | 'yaml'): PendingEntry[] {
   if (!text.startsWith(PENDING_PREFIX)) throw new FormatError('malformed pending values', 'ERR_PENDING');
   return text
     .slice(PENDING_PREFIX.length)
@@ -63,7 +80,8 @@ export function decodePending(text: string): PendingEntry[] {
       if (f.length !== 5) throw new FormatError('malformed pending value', 'ERR_PENDING');
       const [name, age, nonce, ct, tag] = f.map((x) => b64urlDecodeStrict(x, 'a pending value')) as [Buffer, Buffer, Buffer, Buffer, Buffer];
       const n = name.toString('utf8');
-      if (!NAME.test(n)) throw new FormatError('a pending value has a malformed name', 'ERR_PENDING');
+      const problem = pendingNameProblem(n, syntax);
+      if (problem) throw new FormatError(`a pending value is refused: ${NAME.test(n) ? problem : 'its name is malformed'}`, 'ERR_PENDING');
       if (nonce.length !== 12 || tag.length !== 16) throw new FormatError('a pending value has a nonce or tag of the wrong length', 'ERR_PENDING');
       return { name: n, age, nonce, ciphertext: ct, tag };
     });
