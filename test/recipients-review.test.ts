@@ -169,3 +169,43 @@ describe('findings 5 and 6: pending names follow the rules of the document\'s ow
     expect(jr.code).toBe(2);
   });
 });
+
+describe('finding 4: recipients remove re-keys by default', () => {
+  const headerOf = (t: string) => /^aesp_recipients=.*$/m.exec(t)![0];
+  it('remove draws a new data key (every token changes); an old header spliced back opens for nobody, new values included', () => {
+    const f = sealed('env', 'DB_PASSWORD=hunter2\nDB_HOST=db.local\n', [A, B, C]);
+    const old = readFileSync(f, 'utf8');
+    const r = run(['recipients', 'remove', f, '-i', A.file, '-r', C.recipient]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/re-keyed: 1 value re-encrypted under a new data key/);
+    expect(r.stderr).toMatch(/may still hold old copies/);
+    const now = readFileSync(f, 'utf8');
+    const tok = (t: string) => /^DB_PASSWORD=(.*)$/m.exec(t)![1];
+    expect(tok(now)).not.toBe(tok(old));
+    expect(run(['decrypt', '-i', C.file, f]).code).toBe(1);
+    expect(run(['decrypt', '-i', B.file, f]).out).toBe('DB_PASSWORD=hunter2\nDB_HOST=db.local\n');
+    // A value is added afterwards (a CI job appends it, Alice reviews and seals it under the new data key).
+    const added = write(`${now}NEW=fresh\n`, 'added.env');
+    const e = run(['encrypt', '--fields', 'NEW', ...pubs([A, B]), added, '-o', `${added}.out`]);
+    expect(e.code, e.stderr).toBe(0);
+    expect(run(['recipients', 'seal', `${added}.out`, '-i', A.file]).code).toBe(0);
+    const withNew = readFileSync(`${added}.out`, 'utf8');
+    expect(run(['decrypt', '-i', B.file, `${added}.out`]).out).toContain('NEW=fresh');
+    expect(withNew).not.toContain('fresh');
+    // Carol splices the old header (which still wraps the old key to her) back in: nobody's reading validates.
+    const spliced = write(withNew.replace(headerOf(withNew), headerOf(old)), 'spliced.env');
+    const c = run(['decrypt', '-i', C.file, spliced]);
+    expect(c.code).toBe(1);
+    expect(c.stdout.length).toBe(0);
+    expect(run(['verify', '-i', A.file, spliced]).code).toBe(1);
+    expect(run(['verify', '-i', C.file, spliced]).code).toBe(1);
+  });
+  it('--no-rotate keeps the key and says what that leaves open', () => {
+    const f = sealed('env', BASE.env, [A, B, C]);
+    const old = readFileSync(f, 'utf8');
+    const r = run(['recipients', 'remove', '--no-rotate', f, '-i', A.file, '-r', C.recipient]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/without rotating.*every value added before the next rotate.*old recipients header/);
+    expect(/^DB_PASSWORD=(.*)$/m.exec(readFileSync(f, 'utf8'))![1]).toBe(/^DB_PASSWORD=(.*)$/m.exec(old)![1]);
+  });
+});

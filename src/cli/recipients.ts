@@ -88,6 +88,7 @@ export function pendingWarning(what: string, names: readonly string[]): string {
 }
 
 interface RecipientsFlags extends AgeIdentityFlags {
+  rotate?: boolean;
   recipient?: string[];
   recipientsFile?: string[];
   json?: boolean;
@@ -151,7 +152,14 @@ export function registerRecipients(program: Command, ui: Ui): void {
     writeBack(file, rewrap(d, next), o);
     ui.line(`${next.length - have.length} recipient${next.length - have.length === 1 ? '' : 's'} added (${next.length} in all); values unchanged`);
   });
-  const remove = recipientOpts(cmd.command('remove').description('stop wrapping the data key to recipients (values unchanged; rotate after!)').argument('<FILE>').option('-o, --output <FILE>', 'write here instead of FILE'));
+  const remove = recipientOpts(
+    cmd
+      .command('remove')
+      .description('remove recipients: a new data key for the others, every value re-encrypted (--no-rotate: only stop wrapping the old key to them)')
+      .argument('<FILE>')
+      .option('-o, --output <FILE>', 'write here instead of FILE')
+      .option('--no-rotate', 'keep the data key and every token (the removed party can still read old copies, and new values spliced with an old header)'),
+  );
   addAgeIdentityOptions(remove);
   remove.action(async (file: string, o: RecipientsFlags) => {
     const gone = new Set(documentRecipients(o).map(formatRecipient));
@@ -162,9 +170,18 @@ export function registerRecipients(program: Command, ui: Ui): void {
     const missing = [...gone].filter((g) => !have.some((r) => formatRecipient(r) === g));
     if (missing.length) throw new UsageError(`not a recipient of this document: ${missing[0]!.slice(0, 24)}…`);
     if (!next.length) throw new UsageError('that would leave the document with no recipient');
-    writeBack(file, rewrap(d, next), o);
+    const who = `${gone.size} recipient${gone.size === 1 ? '' : 's'}`;
+    if (o.rotate === false) {
+      writeBack(file, rewrap(d, next), o);
+      ui.warn(
+        `removed ${who} without rotating (--no-rotate): the data key is unchanged, so whoever was removed can still read old copies of this file (git history), and every value added before the next rotate, by putting an old recipients header back: run aes-payload recipients rotate ${file} -i … and change the secrets themselves`,
+      );
+      return;
+    }
+    const r = rotateRecipientDoc(d, next);
+    writeBack(file, r.text, o);
     ui.warn(
-      `removed ${gone.size} recipient${gone.size === 1 ? '' : 's'}; the data key and every value are unchanged, so whoever was removed may still hold old copies of this file (git history) and can read them: run aes-payload recipients rotate ${file} -i … and change the secrets themselves`,
+      `removed ${who} and re-keyed: ${r.rotated} value${r.rotated === 1 ? '' : 's'} re-encrypted under a new data key. Whoever was removed may still hold old copies of this file (git history) and can read the values in them: change the secrets themselves`,
     );
   });
   const rotate = recipientOpts(cmd.command('rotate').description('re-key: a new data key, every value re-encrypted (needs an identity); -r/-R replace the recipients').argument('<FILE>').option('-o, --output <FILE>', 'write here instead of FILE'));
