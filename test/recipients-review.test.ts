@@ -209,3 +209,30 @@ describe('finding 4: recipients remove re-keys by default', () => {
     expect(/^DB_PASSWORD=(.*)$/m.exec(readFileSync(f, 'utf8'))![1]).toBe(/^DB_PASSWORD=(.*)$/m.exec(old)![1]);
   });
 });
+
+describe('findings 7 and 8: list with pending values; keys given in the wrong place', () => {
+  it('recipients list lists a document that has pending values (exit 0, a note on stderr)', () => {
+    const f = sealed('env');
+    const ci = write(`${readFileSync(f, 'utf8')}NEW=v\n`, 'ci.env');
+    expect(run(['encrypt', '--fields', 'NEW', ...pubs([A, B]), ci, '-o', `${ci}.out`]).code).toBe(0);
+    const l = run(['recipients', 'list', `${ci}.out`]);
+    expect(l.code, l.stderr).toBe(0);
+    expect(l.out).toBe(`${A.recipient}\n${B.recipient}\n`);
+    expect(l.stderr).toMatch(/1 pending value \(NEW\)/);
+  });
+  it('-r with a secret key says it is an identity and shows none of it; -i with a public key says it is a recipient', () => {
+    const secret = readFileSync(A.file, 'utf8').split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-1'))!;
+    const src = write(BASE.env, 'x.env');
+    const r = run(['encrypt', '--fields', 'DB_PASSWORD', '-r', secret, src]);
+    expect(r.code).toBe(3);
+    expect(oneLineError(r.stderr)).toMatch(/this is an age identity \(a secret key\), not a recipient/);
+    // Not a single character of the key after its fixed prefix.
+    expect(r.stderr).not.toContain(secret.slice(16, 20));
+    expect(r.stderr).not.toContain(secret.slice(0, 20));
+    const f = sealed('env');
+    const pub = write(`${A.recipient}\n`, 'pub.txt');
+    const i = run(['decrypt', '-i', pub, f]);
+    expect(i.code).toBe(3);
+    expect(oneLineError(i.stderr)).toMatch(/this is an age recipient \(a public key\), not an identity/);
+  });
+});

@@ -135,8 +135,9 @@ export function registerRecipients(program: Command, ui: Ui): void {
     .option('--json', 'print a JSON array');
   list.action(async (file: string | undefined, o: RecipientsFlags) => {
     const text = readDoc(file ?? '-');
-    const d = await openRecipientInput(text, o, true);
+    const d = await openRecipientInput(text, o, true, true);
     if (!d) throw new UsageError('the document has no recipients header');
+    if (d.pendingNames.length) ui.warn(`the document also has ${d.pendingNames.length} pending value${d.pendingNames.length === 1 ? '' : 's'} (${d.pendingNames.slice(0, 5).join(', ')}), written with public keys only`);
     const rs = listRecipients(d);
     writeStdout(o.json ? `${JSON.stringify(rs)}\n` : rs.map((r) => `${r}\n`).join(''));
   });

@@ -26,6 +26,10 @@ const shown = (s: string) => JSON.stringify(s.length > 24 ? `${s.slice(0, 20)}�
  * ```
  */
 export function parseRecipient(s: string): AgeRecipient {
+  // A secret key given as a recipient: say so, and show none of it.
+  if (/^\s*AGE-(?:PLUGIN-[A-Z0-9-]*)?SECRET-KEY-/i.test(s)) {
+    throw new KeyError('this is an age identity (a secret key), not a recipient: give its public key (age1…, the "# public key:" line of the key file, or age-keygen -y)', 'ERR_KEY');
+  }
   const d = bech32Decode(s);
   if ('error' in d) throw new KeyError(`not an age recipient ${shown(s)}: ${d.error}`, 'ERR_KEY');
   if (d.hrp !== d.hrp.toLowerCase()) throw new KeyError(`not an age recipient ${shown(s)}: recipients are lower case`, 'ERR_KEY');
@@ -44,6 +48,7 @@ export function parseRecipient(s: string): AgeRecipient {
 
 /** Parse an identity: `AGE-SECRET-KEY-1…` or `AGE-SECRET-KEY-PQ-1…`. Messages never show the key. */
 export function parseIdentity(s: string): AgeIdentity {
+  if (/^age1/i.test(s)) throw new KeyError('this is an age recipient (a public key), not an identity: give the secret key file (AGE-SECRET-KEY-1…)', 'ERR_KEY');
   const d = bech32Decode(s);
   if ('error' in d) throw new KeyError(`not an age identity: ${d.error}`, 'ERR_KEY');
   if (d.hrp !== d.hrp.toUpperCase()) throw new KeyError('not an age identity: identities are upper case', 'ERR_KEY');
