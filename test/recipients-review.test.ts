@@ -236,3 +236,19 @@ describe('findings 7 and 8: list with pending values; keys given in the wrong pl
     expect(oneLineError(i.stderr)).toMatch(/this is an age recipient \(a public key\), not an identity/);
   });
 });
+
+describe('finding 9: one authentication message', () => {
+  it('a recipients header whose list MAC fails gives the one message, naming no check', () => {
+    const f = sealed('env');
+    const text = readFileSync(f, 'utf8');
+    const h = /^aesp_recipients=(.*)$/m.exec(text)![1]!;
+    const parts = h.split(':');
+    const mac = Buffer.from(parts[5]!, 'base64url');
+    mac[0]! ^= 1;
+    parts[5] = mac.toString('base64url');
+    const g = write(text.replace(h, parts.join(':')), 'listmac.env');
+    const r = run(['decrypt', '-i', A.file, g]);
+    expect(r.code).toBe(1);
+    expect(oneLineError(r.stderr)).toBe('aes-payload: authentication failed: wrong key or tampered data');
+  });
+});

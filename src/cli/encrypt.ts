@@ -83,6 +83,7 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     "aes-payload encrypt --format jwe --recipient service.pem.pub msg.json > msg.jwe",
     "aes-payload encrypt --format age -r age1… -R team.txt backup.tar -o backup.tar.age",
     "aes-payload encrypt --fields 'DB_*' -r age1… -r age1… .env -o .env.aesp",
+    "echo API_TOKEN=… >> .env.aesp; aes-payload encrypt --fields API_TOKEN -r age1… -r age1… .env.aesp -o new.aesp && mv new.aesp .env.aesp   # public keys only: a pending value",
   ]);
   addAgeIdentityOptions(cmd);
   addKeyOptions(cmd).action(async (file: string | undefined, o: EncryptFlags, self: Command) => {

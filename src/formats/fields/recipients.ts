@@ -123,7 +123,7 @@ export function openHeader(h: RecipientsHeader, identities: readonly AgeIdentity
   }
   const r = new LineReader(bufferReader(h.age));
   checkHeaderMac(parseHeader(r), fileKey);
-  if (!timingSafeEqual(headerMac(fileKey, h.macInput), h.mac)) throw new AuthError('the recipients header was altered');
+  if (!timingSafeEqual(headerMac(fileKey, h.macInput), h.mac)) throw new AuthError(); // the same message as age's header MAC failing (SECURITY.md: one uniform error)
   return { fileKey, key: dataKeyOf(fileKey) };
 }
 
