@@ -252,3 +252,35 @@ describe('finding 9: one authentication message', () => {
     expect(oneLineError(r.stderr)).toBe('aes-payload: authentication failed: wrong key or tampered data');
   });
 });
+
+describe('finding 11: choosing which pending values to keep', () => {
+  it('seal --only folds in one and leaves the other pending; drop removes one unopened (even one not sealed to you)', async () => {
+    const f = sealed('env');
+    const ci = write(`${readFileSync(f, 'utf8')}ONE=1\nTWO=2\n`, 'two.env');
+    const out = `${ci}.out`;
+    expect(run(['encrypt', '--fields', 'ONE,TWO', ...pubs([A, B]), ci, '-o', out]).code).toBe(0);
+    const s = run(['recipients', 'seal', out, '-i', A.file, '--only', 'ONE']);
+    expect(s.code, s.stderr).toBe(0);
+    const d = run(['decrypt', '-i', B.file, out]);
+    expect(d.code, d.stderr).toBe(0);
+    expect(d.out).toContain('ONE=1');
+    expect(d.out).toContain('TWO=2');
+    expect(d.stderr).toMatch(/TWO is a pending value/);
+    expect(d.stderr).not.toMatch(/ONE/);
+    const x = run(['recipients', 'drop', out, 'TWO']);
+    expect(x.code, x.stderr).toBe(0);
+    const d2 = run(['decrypt', '-i', B.file, out]);
+    expect(d2.out).toContain('ONE=1');
+    expect(d2.out).not.toContain('TWO');
+    expect(run(['verify', '--strict', '-i', A.file, out]).code).toBe(0);
+    expect(run(['recipients', 'drop', out, 'TWO']).code).toBe(2);
+    // An entry sealed to A only blocks B; B drops it without opening it.
+    const { sealPending, encodePending, docIdOf } = await import('../src/formats/fields/pending.js');
+    const text = readFileSync(out, 'utf8');
+    const entry = encodePending([sealPending('DB_HOST', 'evil', docIdOf(text), [parseRecipient(A.recipient)])]);
+    const g = write(text.replace(/^aesp_recipients=/m, `aesp_pending=${entry}\naesp_recipients=`), 'blocked.env');
+    expect(run(['decrypt', '-i', B.file, g]).code).toBe(1);
+    expect(run(['recipients', 'drop', g, 'DB_HOST']).code).toBe(0);
+    expect(run(['decrypt', '-i', B.file, g]).out).toContain('DB_HOST=db.local');
+  });
+});

@@ -13,7 +13,7 @@ import { loadYaml, yamlToJson } from '../formats/fields/yamlfields.js';
 import { MAX_ENCODED_BYTES, readAllOf } from '../io/input.js';
 import { Source } from '../io/source.js';
 import { writeStdout } from '../io/stdout.js';
-import { openPendingValues, overlay, splitPending } from '../ops/recipients.js';
+import { dropPendingValues, openPendingValues, overlay, splitPending, withPending } from '../ops/recipients.js';
 import { decrypt } from '../ops/index.js';
 import { fieldCodec } from '../formats/fields/documents.js';
 import { parsePaths } from '../formats/fields/paths.js';
@@ -88,6 +88,7 @@ export function pendingWarning(what: string, names: readonly string[]): string {
 }
 
 interface RecipientsFlags extends AgeIdentityFlags {
+  only?: string;
   rotate?: boolean;
   recipient?: string[];
   recipientsFile?: string[];
@@ -195,7 +196,8 @@ export function registerRecipients(program: Command, ui: Ui): void {
     .command('seal')
     .description('fold pending values (written with public keys only) into the document: sealed under its data key and covered by its MAC; review them first')
     .argument('<FILE>')
-    .option('-o, --output <FILE>', 'write here instead of FILE');
+    .option('-o, --output <FILE>', 'write here instead of FILE')
+    .option('--only <NAMES>', 'seal only these pending values (comma-separated); the others stay pending');
   addAgeIdentityOptions(sealCmd);
   sealCmd.action(async (file: string, o: RecipientsFlags) => {
     const text = readDoc(file);
@@ -205,17 +207,41 @@ export function registerRecipients(program: Command, ui: Ui): void {
       ui.line('no pending values');
       return;
     }
+    const only = o.only === undefined ? undefined : o.only.split(',').map((x) => x.trim()).filter(Boolean);
+    if (only) {
+      const missing = only.filter((n) => !d.pendingNames.includes(n));
+      if (missing.length) throw new UsageError(`no pending value named ${missing[0]!.slice(0, 40)} (pending: ${d.pendingNames.slice(0, 5).join(', ')})`);
+    }
+    const chosen = only ? d.pending.filter(([n]) => only.includes(n)) : d.pending;
     const plain = decrypt(d.rest, { secret: d.key! }, {}).plaintext.toString('utf8');
-    const next = overlay(plain, d.syntax, d.pending);
-    const names = d.pending.map(([n]) => n);
+    const next = overlay(plain, d.syntax, chosen);
+    const names = chosen.map(([n]) => n);
     const r = fieldCodec(d.syntax).reencrypt(d.rest, next, d.key!, { paths: parsePaths(names.join(',')) });
-    writeBack(file, rejoin(d, r.text), o);
-    ui.line(`sealed ${names.length} pending value${names.length === 1 ? '' : 's'} (${names.slice(0, 5).join(', ')}) under the document's data key; the document MAC covers ${names.length === 1 ? 'it' : 'them'} now`);
+    const yaml = await yamlReaderFor(text);
+    const left = only ? splitPending(readRecipientDoc(text, yaml)!.rest, d.syntax, yaml).entries.filter((e) => !only.includes(e.name)) : [];
+    writeBack(file, rejoin(d, withPending(r.text, d.syntax, left)), o);
+    ui.line(`sealed ${names.length} pending value${names.length === 1 ? '' : 's'} (${names.slice(0, 5).join(', ')}) under the document's data key, replacing the document's own value of that name where it had one; the document MAC covers ${names.length === 1 ? 'it' : 'them'} now${left.length ? ` (${left.length} still pending)` : ''}`);
+  });
+  const dropCmd = cmd
+    .command('drop')
+    .description('remove pending values from the document unopened (no identity needed): e.g. one you did not write, or that is not sealed to you')
+    .argument('<FILE>')
+    .argument('<NAMES>', 'the names of the pending values to remove, comma-separated')
+    .option('-o, --output <FILE>', 'write here instead of FILE');
+  dropCmd.action(async (file: string, names: string, o: RecipientsFlags) => {
+    const text = readDoc(file);
+    const list = names.split(',').map((x) => x.trim()).filter(Boolean);
+    const r = dropPendingValues(text, list, await yamlReaderFor(text));
+    if (!r.dropped) throw new UsageError(`no pending value named ${list.join(', ').slice(0, 60)}`);
+    writeBack(file, r.text, o);
+    ui.line(`dropped ${r.dropped} pending value${r.dropped === 1 ? '' : 's'}; the document's own values are unchanged`);
   });
   withHelp(cmd, [
     'aes-payload recipients list .env.aesp',
     'aes-payload recipients add .env.aesp -i ~/.config/age/key.txt -r age1…',
     'aes-payload recipients remove .env.aesp -i ~/.config/age/key.txt -r age1…',
     'aes-payload recipients rotate .env.aesp -i ~/.config/age/key.txt',
+    'aes-payload recipients seal .env.aesp -i ~/.config/age/key.txt --only API_TOKEN',
+    'aes-payload recipients drop .env.aesp API_TOKEN',
   ]);
 }

@@ -299,4 +299,28 @@ export function sealPendingFields(text: string, names: readonly string[], recipi
   return { text: addPendingValues(doc, values, recipients, yaml), sealed: values.length };
 }
 
+/**
+ * Remove the pending entries for `names` from a document, unopened (no
+ * identity needed: the trailer is outside the document MAC, and anyone may
+ * edit it; this only saves doing it by hand). Entries are matched by their
+ * name field alone, so a malformed or refused entry can be dropped too.
+ * Returns the new text and how many entries went.
+ */
+export function dropPendingValues(text: string, names: readonly string[], yaml: YamlReader): { text: string; dropped: number } {
+  const d = readRecipientDoc(text, yaml);
+  if (!d) throw new UsageError('not a field document encrypted to age recipients');
+  const s = splitHeader(d.rest, d.syntax, yaml, PENDING_MEMBER, PENDING_PREFIX);
+  if (!s) return { text, dropped: 0 };
+  const parts = s.header.slice(PENDING_PREFIX.length).split('.');
+  const nameOf = (part: string) => Buffer.from(part.split(':')[0] ?? '', 'base64url').toString('utf8');
+  const keep = parts.filter((p) => !names.includes(nameOf(p)));
+  const body = keep.length ? joinHeader(s.rest, d.syntax, PENDING_PREFIX + keep.join('.'), PENDING_MEMBER) : s.rest;
+  return { text: rejoin(d, body), dropped: parts.length - keep.length };
+}
+
+/** The pending trailer of `entries` put back after a body (none: the body as it is). */
+export function withPending(body: string, syntax: DocSyntax, entries: readonly PendingEntry[]): string {
+  return entries.length ? joinHeader(body, syntax, encodePending(entries), PENDING_MEMBER) : body;
+}
+
 export { PENDING_MEMBER };
