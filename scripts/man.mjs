@@ -23,7 +23,13 @@ const top = help(['--help']);
 const commands = top.slice(top.indexOf('\nCommands:\n')).split('\n\n')[0];
 const subs = [...commands.matchAll(/^ {2}([a-z][a-z-]*)\b/gm)].map((m) => m[1]).filter((n) => n !== 'help');
 let include = '[COMMANDS]\n';
-for (const s of subs) include += `.SS ${s}\n.nf\n${roff(help([s, '--help']).trimEnd())}\n.fi\n`;
+for (const s of subs) {
+  const h = help([s, '--help']);
+  include += `.SS ${s}\n.nf\n${roff(h.trimEnd())}\n.fi\n`;
+  // A command with subcommands of its own (recipients list|add|…): each gets its own subsection.
+  const own = h.includes('\nCommands:\n') ? h.slice(h.indexOf('\nCommands:\n')).split('\n\n')[0] : '';
+  for (const m of own.matchAll(/^ {2}([a-z]+)\b/gm)) if (m[1] !== 'help') include += `.SS ${s} ${m[1]}\n.nf\n${roff(help([s, m[1], '--help']).trimEnd())}\n.fi\n`;
+}
 include += `[FILES]
 .TP
 .I development.ini

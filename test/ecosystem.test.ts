@@ -8,7 +8,7 @@ import { buildProgram } from '../src/cli/main.js';
 import { Ui } from '../src/cli/ui.js';
 import { BIN, HANG_MS, ROOT, baseEnv, run, tempDir } from './helpers.js';
 
-const SUBCOMMANDS = ['keygen', 'encrypt', 'decrypt', 'verify', 'rotate', 'exec', 'edit', 'set', 'serve', 'worker', 'completion', 'git-setup', 'git-textconv', 'git-merge', 'git-filter'];
+const SUBCOMMANDS = ['keygen', 'encrypt', 'decrypt', 'verify', 'rotate', 'exec', 'edit', 'set', 'recipients', 'serve', 'worker', 'completion', 'git-setup', 'git-textconv', 'git-merge', 'git-filter'];
 
 /**
  * Ask the bash completion function for the words it offers after each of

@@ -37,7 +37,8 @@ function specs(program: Command): Spec[] {
       name: c.name(),
       description: c.description(),
       runsCommand: c.registeredArguments.some((a) => a.name() === 'CMD' && a.variadic),
-      options: [...c.options, { flags: '-h, --help', short: '-h', long: '--help', required: false, optional: false, description: 'show help', argChoices: undefined } as unknown as Option].map((o) => ({
+      // A command with subcommands of its own (recipients list|add|…) offers their options too.
+      options: [...c.options, ...c.commands.flatMap((k) => k.options).filter((o, i, all) => all.findIndex((x) => x.long === o.long) === i && !c.options.some((x) => x.long === o.long)), { flags: '-h, --help', short: '-h', long: '--help', required: false, optional: false, description: 'show help', argChoices: undefined } as unknown as Option].map((o) => ({
         flags: [o.short, o.long].filter((f): f is string => typeof f === 'string'),
         takes: kindOf(o),
         choices: o.argChoices ?? [],

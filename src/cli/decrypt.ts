@@ -22,6 +22,8 @@ import { originWarning } from '../formats/fields/origin.js';
 import { assertTerminalText } from '../io/ttyText.js';
 import { isTerminal } from './terminal.js';
 import { keyLengthHint, originHexKeyWarning, valueFormatOption } from './valueFormat.js';
+import { openRecipientInput, pendingWarning } from './recipients.js';
+import { overlay, rejoin } from '../ops/recipients.js';
 import type { ValueFormat } from '../ops/index.js';
 
 interface DecryptFlags extends KeyFlags, AgeIdentityFlags {
@@ -156,7 +158,7 @@ export function registerDecrypt(program: Command, ui: Ui): void {
       return;
     }
     const age = o.format === 'auto' || o.format === 'age' ? ageKind(src) : undefined;
-    if (!age && (o.format === 'age' || hasAgeIdentity(o))) {
+    if (!age && o.format === 'age') {
       src.close();
       throw new FormatError(`input is not an age file${o.format === 'age' ? '' : ' (-i and --identity-env read age files)'}`, 'ERR_AGE_HEADER');
     }
@@ -187,11 +189,28 @@ export function registerDecrypt(program: Command, ui: Ui): void {
       return;
     }
     const input = readAllOf(src, MAX_ENCODED_BYTES, 'none');
+    // A field document encrypted to age recipients: its data key from -i/--identity-env (src/cli/recipients.ts).
+    const rd = await openRecipientInput(input.data.toString('utf8'), o, ui, false, true);
+    if (rd?.pending.length && fields) throw new UsageError('the document has pending values; decrypt it whole, or fold them in first (recipients seal)');
+    if (rd) {
+      input.data = Buffer.from(rd.rest, 'utf8');
+      key = { secret: rd.key! };
+      noKey = undefined;
+    } else if (hasAgeIdentity(o)) {
+      throw new FormatError('input is not an age file or a field document encrypted to age recipients (-i and --identity-env read those)', 'ERR_AGE_HEADER');
+    }
     await loadYamlFor(input.data, file, o.format);
-    if (late) {
+    if (late && !rd) {
       await resolve(inputKid(input.data));
     }
     const res = open(input.data);
+    if (rd?.pending.length) {
+      // Values written with public keys only: shown, with a warning that nobody's key vouches for them.
+      const over = Buffer.from(overlay(res.plaintext.toString('utf8'), rd.syntax, rd.pending), 'utf8');
+      res.plaintext.fill(0);
+      res.plaintext = over;
+      ui.warn(pendingWarning(file ?? 'standard input', rd.pendingNames));
+    }
     originNote(res.alg);
     try {
       if (o.extract !== undefined) {
@@ -207,8 +226,10 @@ export function registerDecrypt(program: Command, ui: Ui): void {
         emit(value, { output: o.output, force: o.force, mode: 0o600 });
         return;
       }
-      if (toTty) assertTerminalText(res.plaintext);
-      emit(res.plaintext, { output: o.output, force: o.force, mode: 0o600 });
+      // Some tokens left (--fields): still a recipient document, so its recipients header goes back.
+      const out = rd && fields && res.plaintext.includes('aesp:2:doc:') ? Buffer.from(rejoin(rd, res.plaintext.toString('utf8')), 'utf8') : res.plaintext;
+      if (toTty) assertTerminalText(out);
+      emit(out, { output: o.output, force: o.force, mode: 0o600 });
     } finally {
       res.plaintext.fill(0);
     }

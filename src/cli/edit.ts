@@ -20,11 +20,14 @@ import { decrypt, detectFormat, encrypt, keyForKid, type KeyArg } from '../ops/i
 import { refuseRecipients, writerRulesKey, rulesFor } from '../rules/rules.js';
 import { rulePaths } from '../rules/fields.js';
 import { typeOfKind } from '../git/docs.js';
-import { addKeyOptions, keysOf, promptConfirm, resolveCliKeys, signalStatus, type KeyFlags } from './common.js';
+import { addAgeIdentityOptions, hasAgeIdentity, type AgeIdentityFlags } from './age.js';
+import { openRecipientInput } from './recipients.js';
+import { rejoin } from '../ops/recipients.js';
+import { addKeyOptions, hasKeyFlag, keysOf, promptConfirm, resolveCliKeys, signalStatus, type KeyFlags } from './common.js';
 import { withHelp } from './help.js';
 import type { Ui } from './ui.js';
 
-interface EditFlags extends KeyFlags {
+interface EditFlags extends KeyFlags, AgeIdentityFlags {
   fields?: string;
   config?: string;
 }
@@ -168,13 +171,16 @@ export function registerEdit(program: Command, ui: Ui): void {
     ['aes-payload edit config.enc.json', 'EDITOR="code --wait" aes-payload edit .env.aesp', "aes-payload edit --fields 'db.*' config.enc.json"],
     'The temp file is 0600 in a 0700 directory under $TMPDIR, removed on every exit (signals too).\nValues you did not change keep their tokens. An unchanged file is not rewritten.',
   );
+  addAgeIdentityOptions(cmd);
   addKeyOptions(cmd).action(async (file: string, o: EditFlags) => {
     if (file === '-') throw new UsageError('edit needs a FILE, not stdin');
     const match = await rulesFor(file, o.config);
     refuseRecipients(match);
-    if (match) Object.assign(o, (await writerRulesKey(match, o, (m) => ui.warn(m))) ?? {});
-    const r = await resolveCliKeys(o, ui);
-    const keys = keysOf(r);
+    // With -i/--identity-env only, FILE is a document encrypted to age recipients (src/cli/recipients.ts).
+    const ageOnly = hasAgeIdentity(o) && !hasKeyFlag(o);
+    if (match && !ageOnly) Object.assign(o, (await writerRulesKey(match, o, (m) => ui.warn(m))) ?? {});
+    const r = ageOnly ? undefined : await resolveCliKeys(o, ui);
+    let keys = r ? keysOf(r) : ({} as ReturnType<typeof keysOf>);
     // A symbolic link is followed: the file it points to is written (atomically, next to it) and the
     // link stays a link. Anything but a regular file (a FIFO, a device) is refused before it is read.
     let target: string;
@@ -189,6 +195,11 @@ export function registerEdit(program: Command, ui: Ui): void {
     } catch (e) {
       throw ioError(e, `cannot read ${file}`);
     }
+    const rd = await openRecipientInput(oldText, o, ui);
+    if (rd) {
+      oldText = rd.rest;
+      keys = { secret: rd.key! };
+    } else if (!r) throw new UsageError(`${file} is not a field document encrypted to age recipients (-i and --identity-env read those)`);
     await loadYamlFor(oldText, file);
     const format = detectFormat(oldText, 'auto');
     const kind: Kind | undefined = format === 'json' ? 'envelope' : isFieldFormat(format) ? format : undefined;
@@ -205,7 +216,7 @@ export function registerEdit(program: Command, ui: Ui): void {
     const envText = kind === 'envelope' && /^\.env|\.env$/.test(inner);
     // The editor gets the plaintext, not the key: no key variable in its environment, and their values
     // wiped from our initial environment block, which it could read in /proc/$PPID/environ.
-    const secrets = secretEnvNames(o).filter((n) => process.env[n] !== undefined);
+    const secrets = secretEnvNames(o, o.identityEnv).filter((n) => process.env[n] !== undefined);
     const editorEnv: NodeJS.ProcessEnv = { ...process.env };
     for (const n of secrets) delete editorEnv[n];
     const left = wipeInitialEnvironment(secrets);
@@ -248,6 +259,7 @@ export function registerEdit(program: Command, ui: Ui): void {
         if (res.clear.length) ui.warn(`new value${res.clear.length === 1 ? '' : 's'} left in the clear: ${res.clear.slice(0, 5).join(', ')}${res.clear.length > 5 ? ', …' : ''} (use --fields to encrypt them)`);
       }
       edited.fill(0);
+      if (rd) out = rejoin(rd, out);
       writeFileAtomic(target, out, { mode, overwrite: true });
       ui.line(`${file} updated`);
     } finally {

@@ -27,8 +27,10 @@ import { keyLengthHint, originHexKeyWarning, valueFormatOption } from './valueFo
 import { refuseRecipients, writerRulesKey, rulesFor } from '../rules/rules.js';
 import { rulePaths } from '../rules/fields.js';
 import { readText } from '../formats/common/utf8.js';
+import { encryptFieldsToRecipients } from './recipientsEncrypt.js';
+import { addAgeIdentityOptions, hasAgeIdentity, type AgeIdentityFlags } from './age.js';
 
-interface EncryptFlags extends KeyFlags {
+interface EncryptFlags extends KeyFlags, AgeIdentityFlags {
   output?: string;
   alg?: string;
   format: EncryptFormat | 'stream' | 'age';
@@ -66,7 +68,7 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     .option('--armor', 'with --format stream or age: write text-safe base64 between BEGIN/END lines')
     .addOption(nonceBytesOption('write'))
     .addOption(new Option('--wrap <KEYALG>', 'JWE key management "alg" (default: dir; with --recipient RSA-OAEP-256 for an RSA key, ECDH-ES+A256KW for an EC or X25519 key; PBES2 with a passphrase)').choices(JWE_WRAPS as readonly string[] as string[]))
-    .option('-r, --recipient <PUBKEY>', 'JWE: encrypt to this public key, RSA, EC (P-256/384/521) or X25519 (PEM or JWK file); age: to this age1… recipient; repeat for several', (v: string, prev: string[] = []) => [...prev, v])
+    .option('-r, --recipient <PUBKEY>', 'JWE: encrypt to this public key, RSA, EC (P-256/384/521) or X25519 (PEM or JWK file); age and --fields: to this age1… recipient; repeat for several', (v: string, prev: string[] = []) => [...prev, v])
     .option('-R, --recipients-file <FILE>', 'JWE: encrypt to every public key in FILE (a JWK Set, PEM blocks, or one JWK per line); age: every age1… line of FILE; repeatable', (v: string, prev: string[] = []) => [...prev, v])
     .option('--apu <B64URL>', 'JWE ECDH-ES: Agreement PartyUInfo (base64url), written as "apu"')
     .option('--apv <B64URL>', 'JWE ECDH-ES: Agreement PartyVInfo (base64url), written as "apv"')
@@ -89,7 +91,10 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     "aes-payload encrypt --format stream dump.sql -o dump.sql.aesp",
     "aes-payload encrypt --format jwe --recipient service.pem.pub msg.json > msg.jwe",
     "aes-payload encrypt --format age -r age1… -R team.txt backup.tar -o backup.tar.age",
+    "aes-payload encrypt --fields 'DB_*' -r age1… -r age1… .env -o .env.aesp",
+    "echo API_TOKEN=… >> .env.aesp; aes-payload encrypt --fields API_TOKEN -r age1… -r age1… .env.aesp -o new.aesp && mv new.aesp .env.aesp   # public keys only: a pending value",
   ]);
+  addAgeIdentityOptions(cmd);
   addKeyOptions(cmd).action(async (file: string | undefined, o: EncryptFlags, self: Command) => {
     const alg = asAlg(o.alg);
     const jwe = o.format === 'jwe' || o.format === 'jwe-json';
@@ -115,7 +120,7 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     if (o.valueFormat !== undefined && o.fields === undefined) throw new UsageError('--value-format needs --fields');
     const onError = onErrorOf(o);
     // The rules file (.aes-payload.yaml) says which values of FILE to encrypt, when no --fields or --format does.
-    const match = o.fields === undefined && !o.lines && !o.randomKey && !recipientFlags && self.getOptionValueSource('format') === 'default' ? await rulesFor(file, o.config) : undefined;
+    const match = o.fields === undefined && !o.lines && !o.randomKey && !recipientFlags && !hasAgeIdentity(o) && self.getOptionValueSource('format') === 'default' ? await rulesFor(file, o.config) : undefined;
     refuseRecipients(match);
     if (match) Object.assign(o, (await writerRulesKey(match, o, (m) => ui.warn(m))) ?? {});
     const fields = o.fields !== undefined ? parsePaths(o.fields) : match ? [...(match.rule.fields ?? [])] : undefined;
@@ -136,6 +141,10 @@ export function registerEncrypt(program: Command, ui: Ui): void {
       }
       terminalHint(file, ui);
       await encryptStreamCli(Source.open(file), key, o, ui);
+      return;
+    }
+    if (fields && !jwe && (recipientFlags || hasAgeIdentity(o))) {
+      await encryptFieldsToRecipients(file, fields, o, ui);
       return;
     }
     if (!jwe && (o.wrap || recipientFlags || o.kid !== undefined || o.apu !== undefined || o.apv !== undefined)) {

@@ -17,9 +17,10 @@ import { registerWorker } from './worker.js';
 import { registerGitFilter, registerGitMerge, registerGitSetup, registerGitTextconv } from './git.js';
 import { registerSet } from './set.js';
 import { isSea } from '../io/sea.js';
+import { registerRecipients } from './recipients.js';
 
 
-const COMMANDS = { keygen: registerKeygen, encrypt: registerEncrypt, decrypt: registerDecrypt, verify: registerVerify, rotate: registerRotate, exec: registerExec, edit: registerEdit, set: registerSet, serve: registerServe, worker: registerWorker, completion: registerCompletion, 'git-setup': registerGitSetup, 'git-textconv': registerGitTextconv, 'git-merge': registerGitMerge, 'git-filter': registerGitFilter } as const;
+const COMMANDS = { keygen: registerKeygen, encrypt: registerEncrypt, decrypt: registerDecrypt, verify: registerVerify, rotate: registerRotate, exec: registerExec, edit: registerEdit, set: registerSet, recipients: registerRecipients, serve: registerServe, worker: registerWorker, completion: registerCompletion, 'git-setup': registerGitSetup, 'git-textconv': registerGitTextconv, 'git-merge': registerGitMerge, 'git-filter': registerGitFilter } as const;
 
 /**
  * Help and --version go to stdout synchronously: commander's default

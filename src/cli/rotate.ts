@@ -16,12 +16,14 @@ import { resolveKeys } from '../keys/resolve.js';
 import { keyId } from '../keys/kid.js';
 import { decrypt, detectFormat, encrypt, keyForKid, type DecryptOptions, type Keys } from '../ops/index.js';
 import { KdfBudget } from '../crypto/kdf.js';
+import { addAgeIdentityOptions, hasAgeIdentity, type AgeIdentityFlags } from './age.js';
+import { rotateRecipientFile } from './recipients.js';
 import { addKeyOptions, algOption, allowAlgOption, asAlg, keyContext, parseAllowAlg, type KeyFlags } from './common.js';
 import type { Ui } from './ui.js';
 import { withHelp } from './help.js';
 import { nonceBytesOf, nonceBytesOption } from './nonce.js';
 
-interface RotateFlags extends KeyFlags {
+interface RotateFlags extends KeyFlags, AgeIdentityFlags {
   toKeyEnv?: string;
   toKeyFile?: string;
   toPrimary?: boolean;
@@ -127,7 +129,13 @@ export function registerRotate(program: Command, ui: Ui): void {
     "aes-payload rotate app.enc.json --to-key-env NEW_KEY",
     "aes-payload rotate --allow-legacy --to-key-env AES_PAYLOAD_KEY old/*.json   # upgrade 0.1 files",
   ]);
+  addAgeIdentityOptions(cmd);
   addKeyOptions(cmd).action(async (files: string[], o: RotateFlags) => {
+    if (hasAgeIdentity(o) && o.toKeyEnv === undefined && o.toKeyFile === undefined && !o.toPrimary) {
+      // Field documents encrypted to age recipients: a new data key, every value re-encrypted (recipients rotate).
+      for (const file of files) ui.ok(`${file}: re-keyed, ${await rotateRecipientFile(file, o, ui)} values re-encrypted under a new data key`);
+      return;
+    }
     const targets = [o.toKeyEnv !== undefined, o.toKeyFile !== undefined, Boolean(o.toPrimary)].filter(Boolean).length;
     if (targets !== 1) throw new UsageError('name the new key with one of --to-key-env NAME, --to-key-file FILE or --to-primary');
     const ctx = keyContext(ui);

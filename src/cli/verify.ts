@@ -20,11 +20,13 @@ import { addKeyOptions, algOption, allowAlgOption, asAlg, hasKeyFlag, inputTypeO
 import { decryptStreamCli, streamKeyFor, streamKind } from './stream.js';
 import type { Ui } from './ui.js';
 import { withHelp } from './help.js';
+import { openRecipientInput, pendingWarning } from './recipients.js';
 import { addAgeIdentityOptions, ageKind, ageStructure, decryptAgeCli, hasAgeIdentity, type AgeIdentityFlags } from './age.js';
 import { nonceBytesOf, nonceBytesOption } from './nonce.js';
 
 interface VerifyFlags extends KeyFlags, AgeIdentityFlags {
   alg?: string;
+  strict?: boolean;
   format: DecryptFormat | 'stream' | 'age';
   allowAlg?: string;
   json?: boolean;
@@ -96,7 +98,7 @@ function structureOnly(text: string, format: DecryptedFormat, o: VerifyFlags): P
 async function checkOne(file: string, o: VerifyFlags, keys: Keys | undefined, require: FieldPath[] | undefined, budget: KdfBudget, ui: Ui, noKey?: KeyError): Promise<Row> {
   const src = Source.open(file);
   const age = o.format === 'auto' || o.format === 'age' ? ageKind(src) : undefined;
-  if (!age && (o.format === 'age' || hasAgeIdentity(o))) {
+  if (!age && o.format === 'age') {
     src.close();
     throw new FormatError(`input is not an age file${o.format === 'age' ? '' : ' (-i and --identity-env read age files)'}`, 'ERR_AGE_HEADER');
   }
@@ -129,8 +131,21 @@ async function checkOne(file: string, o: VerifyFlags, keys: Keys | undefined, re
     src.close();
     throw new FormatError('input is not an aes-payload stream', 'ERR_STREAM');
   }
-  const text = readText(readAllOf(src, MAX_ENCODED_BYTES).data, file === '-' ? 'standard input' : file);
+  let text = readText(readAllOf(src, MAX_ENCODED_BYTES).data, file === '-' ? 'standard input' : file);
   const what = file === '-' ? 'standard input' : file;
+  // A field document encrypted to age recipients: checked under its data key (-i), or its structure (--no-key).
+  const rd = await openRecipientInput(text, o, ui, !o.key, true);
+  if (rd?.pendingNames.length) {
+    if (o.strict) return row(file, { ok: false, error: pendingWarning(file, rd.pendingNames), code: EXIT.AUTH });
+    ui.warn(pendingWarning(file, rd.pendingNames));
+  }
+  if (rd) {
+    text = rd.rest;
+    keys = rd.key ? { secret: rd.key } : undefined;
+    noKey = undefined;
+  } else if (hasAgeIdentity(o)) {
+    throw new FormatError('input is not an age file or a field document encrypted to age recipients (-i and --identity-env read those)', 'ERR_AGE_HEADER');
+  }
   await loadYamlFor(text, file, o.format);
   // A document with nothing encrypted under --require: report what is still in the clear.
   const plain = (type: 'json' | 'env' | 'yaml') => requireRow(file, { ...fieldCodec(type).requirePlain(text, require!, what), format: type === 'json' ? 'fields' : type, kid: null, tokens: 0 });
@@ -212,6 +227,7 @@ export function registerVerify(program: Command, ui: Ui): void {
     .option('--allow-legacy', 'accept version-1 envelopes and field documents (aes-payload 0.1), which have weaker guarantees')
     .option('--embedded-key', 'authenticate with the key inside the envelope (encrypt --random-key output, which is not secret)')
     .option('--no-key', 'check structure only, without a key: is everything that should be encrypted encrypted?')
+    .option('--strict', 'fail on pending values of a recipient document (written with public keys only, not covered by its MAC)')
     .option('--json', 'print a JSON report on stdout')
     .option('--key-check', 'only resolve and check the key, and print its kid')
     .option('--expect-kid <KID>', 'with --key-check: fail unless the key has this kid');
@@ -279,7 +295,7 @@ export function registerVerify(program: Command, ui: Ui): void {
       rows.push(r);
       const what = isFieldFormat(r.format ?? undefined) ? `${r.tokens} field${r.tokens === 1 ? '' : 's'}${r.mac === 'enc' ? ' (plaintext values not covered: --mac-only-encrypted)' : ''}` : `${r.wrap ? `${r.wrap}/` : ''}${r.alg ?? '-'}`;
       delete r.mac;
-      if (r.ok) ui.ok(`${file} ${what} ${r.kid ?? '-'}${keys || o.embeddedKey || (r.format === 'age' && o.key) ? '' : ' (structure only)'}`);
+      if (r.ok) ui.ok(`${file} ${what} ${r.kid ?? '-'}${keys || o.embeddedKey || (o.key && (r.format === 'age' || hasAgeIdentity(o))) ? '' : ' (structure only)'}`);
       // A message that names the file already (`FILE: YAML line 3: …`) is not prefixed twice.
       else ui.error(`FAIL ${file}: ${r.error?.startsWith(`${file}: `) ? r.error.slice(file.length + 2) : r.error}`);
     }

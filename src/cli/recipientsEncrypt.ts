@@ -1,0 +1,82 @@
+/**
+ * `encrypt --fields PATHS -r age1…`: a field document encrypted to age
+ * recipients (src/ops/recipients.ts). Wiring only.
+ */
+import { UsageError } from '../errors.js';
+import { formatRecipient } from '../formats/age/keys.js';
+import { asAlg } from './common.js';
+import { hasKeyFlag, inputTypeOf, emit, terminalHint, type KeyFlags } from './common.js';
+import { checkOutput } from '../io/output.js';
+import { MAX_PAYLOAD_BYTES, readAllOf } from '../io/input.js';
+import { Source } from '../io/source.js';
+import type { FieldPath } from '../formats/fields/paths.js';
+import { loadYaml, yamlToJson } from '../formats/fields/yamlfields.js';
+import { encryptOpened, encryptToRecipients, recipientsSyntax } from '../ops/recipients.js';
+import type { InputType } from '../ops/index.js';
+import { hasAgeIdentity, type AgeIdentityFlags } from './age.js';
+import { documentRecipients, openRecipientInput } from './recipients.js';
+import { addPending } from './recipientsPending.js';
+import type { Ui } from './ui.js';
+
+export interface RecipientEncryptFlags extends KeyFlags, AgeIdentityFlags {
+  recipient?: string[];
+  recipientsFile?: string[];
+  output?: string;
+  force?: boolean;
+  alg?: string;
+  inputType?: InputType;
+  allowMissing?: boolean;
+  macOnlyEncrypted?: boolean;
+  format: string;
+  aad?: string;
+  randomKey?: boolean;
+  wrap?: string;
+  kid?: string;
+  lines?: boolean;
+  valueFormat?: string;
+}
+
+export async function encryptFieldsToRecipients(file: string | undefined, fields: FieldPath[], o: RecipientEncryptFlags, ui: Ui): Promise<void> {
+  if (hasKeyFlag(o)) throw new UsageError('-r/-R are the keys of the document: drop the symmetric key flags');
+  if (o.aad !== undefined || o.randomKey || o.wrap || o.kid !== undefined || o.lines || o.valueFormat !== undefined) {
+    throw new UsageError('--fields with -r takes none of --aad, --random-key, --wrap, --kid, --lines, --value-format');
+  }
+  const recipients = documentRecipients(o);
+  checkOutput(file, o.output, Boolean(o.force));
+  terminalHint(file, ui);
+  const text = readAllOf(Source.open(file), MAX_PAYLOAD_BYTES).data.toString('utf8');
+  const alg = asAlg(o.alg);
+  const opts = { fields, allowMissing: Boolean(o.allowMissing), macOnlyEncrypted: Boolean(o.macOnlyEncrypted), ...(alg ? { alg } : {}) };
+  let out: string;
+  let note: string;
+  if (recipientsSyntax(text)) {
+    if (!hasAgeIdentity(o)) {
+      // A writer with public keys only: the new values are pending (FORMAT.md §17.5).
+      const r = await addPending(text, fields, recipients, { allowMissing: Boolean(o.allowMissing) });
+      emit(r.text, { output: o.output, force: o.force, mode: 0o666 });
+      ui.line(`sealed ${r.sealed} value${r.sealed === 1 ? '' : 's'} to the document's recipients as pending (not covered by the document MAC until someone with an identity runs: aes-payload recipients seal FILE -i …)`);
+      return;
+    }
+    const d = await openRecipientInput(text, o, ui);
+    const listed = new Set(d!.header.recipients);
+    if (recipients.length && (recipients.length !== listed.size || recipients.some((r) => !listed.has(formatRecipient(r))))) {
+      throw new UsageError('-r/-R differ from the document\'s recipients: change them with aes-payload recipients add|remove, or drop -r/-R');
+    }
+    const r = encryptOpened(d as Parameters<typeof encryptOpened>[0], opts);
+    out = r.text;
+    note = `encrypted ${r.fields?.encrypted ?? 0} value${r.fields?.encrypted === 1 ? '' : 's'}${r.fields?.already ? ` (${r.fields.already} already encrypted)` : ''}, to the document's ${d!.header.recipients.length} recipient${d!.header.recipients.length === 1 ? '' : 's'}`;
+  } else {
+    if (!recipients.length) throw new UsageError('-r/-R name no recipient');
+    const inputType = inputTypeOf(file, o.inputType) as 'json' | 'env' | 'yaml';
+    let yaml: ((t: string) => string) | undefined;
+    if (inputType === 'yaml') {
+      await loadYaml();
+      yaml = (t) => yamlToJson(t);
+    }
+    const r = encryptToRecipients(text, recipients, { ...opts, inputType }, yaml);
+    out = r.text;
+    note = `encrypted ${r.fields?.encrypted ?? 0} value${r.fields?.encrypted === 1 ? '' : 's'} to ${recipients.length} recipient${recipients.length === 1 ? '' : 's'}`;
+  }
+  emit(out, { output: o.output, force: o.force, mode: 0o666 });
+  ui.line(note);
+}

@@ -1,0 +1,110 @@
+import { randomBytes } from 'node:crypto';
+import { open, seal } from '../../crypto/aead.js';
+import { subkey } from '../../crypto/derive.js';
+import { FormatError, UsageError } from '../../errors.js';
+import type { KdfBudget } from '../../crypto/kdf.js';
+import { b64urlDecodeStrict, b64urlEncode } from '../common/base64.js';
+import { checkHeaderMac, parseHeader, serializeHeader } from '../age/header.js';
+import type { AgeIdentity, AgeRecipient } from '../age/keys.js';
+import { LineReader, bufferReader } from '../age/reader.js';
+import { unwrapFileKey, wrapFileKey } from '../age/stanzas.js';
+import { dataKeyOf } from './recipients.js';
+import { plainKeepsString } from './yamlPortable.js';
+
+/**
+ * Pending values of a recipient document (docs/FORMAT.md §17.5): values a
+ * writer with public keys only added. Each is sealed under its own fresh
+ * age file key wrapped to the recipients, and kept in the trailer member
+ * `aesp_pending`, outside the document MAC (the writer does not have the
+ * data key). Anyone with the public keys can write one: readers say so.
+ *
+ *     aesp:2:pend:<entry>[.<entry>…]
+ *     entry = b64url(name) ":" b64url(age header) ":" b64url(nonce) ":" b64url(ciphertext) ":" b64url(tag)
+ */
+export const PENDING_MEMBER = 'aesp_pending';
+export const PENDING_PREFIX = 'aesp:2:pend:';
+
+export interface PendingEntry {
+  name: string;
+  age: Buffer;
+  nonce: Buffer;
+  ciphertext: Buffer;
+  tag: Buffer;
+}
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,254}$/;
+
+/**
+ * Why `name` cannot be the name of a pending value in a document of that
+ * syntax, or undefined: the rules of the document's own names (FORMAT.md
+ * §17.5.1). Not a reserved name (`aesp…`: the headers and trailer); in .env
+ * a portable variable name (no `-`); in YAML a plain key every reader takes
+ * for that string (not `on`, `true`, `null`, `yes`, `1e3`…).
+ */
+export function pendingNameProblem(name: string, syntax?: 'json' | 'env' | 'yaml'): string | undefined {
+  if (!NAME.test(name)) return 'a pending value goes at a top-level name of letters, digits, _ and - (not starting with a digit or -)';
+  if (/^aesp/i.test(name)) return `${name} is reserved for aes-payload's own headers`;
+  if (syntax === 'env' && name.includes('-')) return `${name} is not a portable .env name (letters, digits and _; sh would run it as a command)`;
+  if (syntax === 'yaml' && !plainKeepsString(name)) return `${name} is not read as a string key by every YAML reader (PyYAML takes it for a boolean, number or null)`;
+  return undefined;
+}
+
+const aad = (docId: string, e: { name: string; age: Buffer }) => Buffer.from(`${PENDING_PREFIX}${docId}:${b64urlEncode(Buffer.from(e.name, 'utf8'))}:${b64urlEncode(e.age)}`, 'utf8');
+const keyOf = (fileKey: Uint8Array) => subkey(dataKeyOf(fileKey), 'token', 32);
+
+/** Seal one value (a string) for the top-level `name` of the document with id `docId`, to `recipients`. */
+export function sealPending(name: string, value: string, docId: string, recipients: readonly AgeRecipient[], syntax?: 'json' | 'env' | 'yaml'): PendingEntry {
+  const problem = pendingNameProblem(name, syntax);
+  if (problem) throw new UsageError(`${problem}: ${JSON.stringify(name.slice(0, 40))} cannot take a pending value`);
+  const fk = randomBytes(16);
+  try {
+    const age = serializeHeader(wrapFileKey(fk, recipients), fk);
+    const s = seal('A256GCM', keyOf(fk), Buffer.from(value, 'utf8'), aad(docId, { name, age }));
+    return { name, age, nonce: s.nonce, ciphertext: s.ciphertext, tag: s.tag };
+  } finally {
+    fk.fill(0);
+  }
+}
+
+export function encodePending(entries: readonly PendingEntry[]): string {
+  return PENDING_PREFIX + entries.map((e) => [Buffer.from(e.name, 'utf8'), e.age, e.nonce, e.ciphertext, e.tag].map(b64urlEncode).join(':')).join('.');
+}
+
+export function decodePending(text: string, syntax?: 'json' | 'env' | 'yaml'): PendingEntry[] {
+  if (!text.startsWith(PENDING_PREFIX)) throw new FormatError('malformed pending values', 'ERR_PENDING');
+  return text
+    .slice(PENDING_PREFIX.length)
+    .split('.')
+    .map((part) => {
+      const f = part.split(':');
+      if (f.length !== 5) throw new FormatError('malformed pending value', 'ERR_PENDING');
+      const [name, age, nonce, ct, tag] = f.map((x) => b64urlDecodeStrict(x, 'a pending value')) as [Buffer, Buffer, Buffer, Buffer, Buffer];
+      const n = name.toString('utf8');
+      const problem = pendingNameProblem(n, syntax);
+      if (problem) throw new FormatError(`a pending value is refused: ${NAME.test(n) ? problem : 'its name is malformed'}`, 'ERR_PENDING');
+      if (nonce.length !== 12 || tag.length !== 16) throw new FormatError('a pending value has a nonce or tag of the wrong length', 'ERR_PENDING');
+      return { name: n, age, nonce, ciphertext: ct, tag };
+    });
+}
+
+/** Open one pending value with any one identity; authenticated (under its own key, not the document's). */
+export function openPending(e: PendingEntry, docId: string, identities: readonly AgeIdentity[], budget?: KdfBudget): string {
+  const r = new LineReader(bufferReader(e.age));
+  const h = parseHeader(r);
+  if (r.peek(1).length) throw new FormatError('a pending value has bytes after its age header', 'ERR_PENDING');
+  if (h.stanzas.some((s) => s.type === 'scrypt')) throw new FormatError('a pending value has an scrypt stanza', 'ERR_PENDING');
+  const fk = unwrapFileKey(h.stanzas, identities.filter((i) => i.type !== 'scrypt'), budget);
+  try {
+    checkHeaderMac(h, fk);
+    return open({ alg: 'A256GCM', nonce: e.nonce, ciphertext: e.ciphertext, tag: e.tag }, keyOf(fk), aad(docId, e)).toString('utf8');
+  } finally {
+    fk.fill(0);
+  }
+}
+
+/** The document id of a field document text (its `aesp:2:doc:` header), which pending values bind. */
+export function docIdOf(text: string): string {
+  const m = /aesp:2:doc:(?:all|enc):[0-9a-f]{16}:([A-Za-z0-9_-]{22}):/.exec(text);
+  if (!m) throw new FormatError('the document has no field document header', 'ERR_DOC_HEADER');
+  return m[1]!;
+}
