@@ -38,7 +38,11 @@ export {
 export { parseKeyring, ringKey, type Keyring } from './keys/keyring.js';
 export { parseStructuredKey, rsaThumbprint } from './keys/structured.js';
 export { jweEncrypt, jweDecrypt, JWE_WRAPS, JWE_ENCS, type JweWrap, type JweEnc, type JweKeys } from './formats/jwe/jwe.js';
-export { encryptFields, decryptFields, checkFields, rotateFields, type FieldsKey, type KeyForKid, type FieldsEncryptOptions, type FieldsDecryptOptions } from './formats/fields/fields.js';
+export { encryptFields, type FieldsEncryptOptions } from './formats/fields/encryptFields.js';
+export { decryptFields, type FieldsDecryptOptions } from './formats/fields/decryptFields.js';
+export { checkFields } from './formats/fields/checkFields.js';
+export { rotateFields } from './formats/fields/rotateFields.js';
+export type { FieldsKey, KeyForKid } from './formats/fields/jsonDoc.js';
 export { parsePaths, type FieldPath } from './formats/fields/paths.js';
 export { encryptStream, decryptStream, type StreamOptions, type StreamResult } from './formats/stream/pipeline.js';
 export { fileSink, stdoutSink, type Sink } from './formats/stream/sink.js';

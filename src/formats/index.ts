@@ -4,7 +4,7 @@ import { readText } from './common/utf8.js';
 import { ageHead } from './age/detect.js';
 import { envelopeFormat } from './envelope/index.js';
 import { fieldsFormat } from './fields/index.js';
-import { notEncrypted } from './fields/fields.js';
+import { notEncrypted } from './fields/jsonDoc.js';
 import type { FieldPath } from './fields/paths.js';
 import { jweFormat } from './jwe/index.js';
 import { rawFormat } from './raw/index.js';

@@ -2,7 +2,7 @@ import { FormatError, UsageError } from '../errors.js';
 import { parseJsonSpans, type JsonNode } from '../formats/common/jsonSpans.js';
 import { fieldCodec, isFieldFormat, type FieldFormat } from '../formats/fields/documents.js';
 import { envModel } from '../formats/fields/envfields.js';
-import type { FieldsKey } from '../formats/fields/fields.js';
+import type { FieldsKey } from '../formats/fields/jsonDoc.js';
 import { loadYamlFor, yamlModel } from '../formats/fields/yamlfields.js';
 import type { DocModel } from '../formats/fields/model.js';
 import type { Location } from '../formats/fields/paths.js';

@@ -1,6 +1,6 @@
 import { parseJsonSpans, type JsonNode } from '../formats/common/jsonSpans.js';
 import { fieldCodec, type FieldFormat } from '../formats/fields/documents.js';
-import type { FieldsKey } from '../formats/fields/fields.js';
+import type { FieldsKey } from '../formats/fields/jsonDoc.js';
 import type { FieldPath, Location } from '../formats/fields/paths.js';
 import { exactPath } from '../rules/fields.js';
 import { applyEdits, modelOf, typeOfKind } from './docs.js';

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { KeyError } from '../errors.js';
-import type { KeyForKid } from '../formats/fields/fields.js';
+import type { KeyForKid } from '../formats/fields/jsonDoc.js';
 import { decodeKey } from './decode.js';
 import { ringKey, type Keyring } from './keyring.js';
 import type { ExternalKek } from './pkcs11.js';

@@ -1,7 +1,7 @@
 import { UsageError } from '../../errors.js';
 import { envValue, parseEnv, parsePortableEnv, type EnvDoc } from './dotenv.js';
 import * as token from './token.js';
-import { HEADER_MEMBER } from './fields.js';
+import { HEADER_MEMBER } from './jsonDoc.js';
 import { overModel, type DocModel } from './model.js';
 import type { FieldPath } from './paths.js';
 

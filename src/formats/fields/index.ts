@@ -2,7 +2,7 @@ import { keyForKid } from '../../keys/model.js';
 import type { PayloadFormat } from '../types.js';
 import { fieldCodec, isFieldFormat } from './documents.js';
 import { isEnvFieldDocument } from './envfields.js';
-import { HEADER_MEMBER, fieldDocumentKind } from './fields.js';
+import { HEADER_MEMBER, fieldDocumentKind } from './jsonDoc.js';
 import { isYamlFieldDocument } from './yamlfields.js';
 
 /** Field documents: JSON, .env and YAML whose selected values are field tokens under a document MAC (docs/FORMAT.md §10-§14). */

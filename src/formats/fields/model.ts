@@ -1,4 +1,9 @@
-import { checkFields, decryptFields, encryptFields, reencryptFields, requireOnPlain, rotateFields, type FieldsCheck, type FieldsDecryptOptions, type FieldsEncryptOptions, type FieldsKey, type FieldsReencryptResult } from './fields.js';
+import { checkFields, requireOnPlain, type FieldsCheck } from './checkFields.js';
+import { decryptFields, type FieldsDecryptOptions } from './decryptFields.js';
+import { encryptFields, type FieldsEncryptOptions } from './encryptFields.js';
+import type { FieldsKey } from './jsonDoc.js';
+import { reencryptFields, type FieldsReencryptResult } from './reencryptFields.js';
+import { rotateFields } from './rotateFields.js';
 import type { FieldPath } from './paths.js';
 
 /**
