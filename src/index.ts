@@ -37,7 +37,10 @@ export {
 } from './keys/resolve.js';
 export { parseKeyring, ringKey, type Keyring } from './keys/keyring.js';
 export { parseStructuredKey, rsaThumbprint } from './keys/structured.js';
-export { jweEncrypt, jweDecrypt, JWE_WRAPS, JWE_ENCS, type JweWrap, type JweEnc, type JweKeys } from './formats/jwe/jwe.js';
+export { jweEncrypt } from './formats/jwe/jweEncrypt.js';
+export { jweDecrypt } from './formats/jwe/jweDecrypt.js';
+export { JWE_WRAPS, JWE_ENCS, type JweWrap, type JweEnc } from './formats/jwe/algs.js';
+export type { JweKeys } from './formats/jwe/keys.js';
 export { encryptFields, type FieldsEncryptOptions } from './formats/fields/encryptFields.js';
 export { decryptFields, type FieldsDecryptOptions } from './formats/fields/decryptFields.js';
 export { checkFields } from './formats/fields/checkFields.js';

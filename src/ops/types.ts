@@ -3,7 +3,7 @@ import type { KdfBudget } from '../crypto/kdf.js';
 import type { AesPayloadError } from '../errors.js';
 import type { FieldPath } from '../formats/fields/paths.js';
 import type { MacMode } from '../formats/fields/token.js';
-import type { JweWrap } from '../formats/jwe/jwe.js';
+import type { JweWrap } from '../formats/jwe/algs.js';
 import type { RawNonceLength } from '../formats/raw/codec.js';
 
 /** The options and results of the operations (the library API's types). */

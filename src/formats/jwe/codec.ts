@@ -177,3 +177,8 @@ export function encode(jwe: Jwe): string {
   o.tag = b64urlEncode(jwe.tag);
   return JSON.stringify(o);
 }
+
+/** The content's AAD (RFC 7516 §5.1 step 14): ASCII(BASE64URL(protected header)), with `.` and the `aad` member after it when there is one. */
+export function contentAad(protectedB64: string, aadB64: string | undefined): Buffer {
+  return Buffer.from(aadB64 === undefined ? protectedB64 : `${protectedB64}.${aadB64}`, 'ascii');
+}

@@ -4,7 +4,7 @@ import type { Keys } from '../../keys/model.js';
 import type { DecryptOptions, DecryptResult } from '../../ops/types.js';
 import { eachCandidate, toBytes } from '../common/open.js';
 import * as jweCodec from './codec.js';
-import { jweDecrypt } from './jwe.js';
+import { jweDecrypt } from './jweDecrypt.js';
 
 export function decryptJwe(text: string, keys: Keys, opts: DecryptOptions, format: 'jwe' | 'jwe-json'): DecryptResult {
   const kind = jweCodec.detect(text);
