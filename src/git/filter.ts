@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { UsageError } from '../errors.js';
 import { fieldCodec } from '../formats/fields/documents.js';
 import type { KeyForKid } from '../formats/fields/jsonDoc.js';
-import { loadYaml } from '../formats/fields/yamlfields.js';
+import { loadYaml } from '../formats/fields/yamlLoad.js';
 import { rulePaths } from '../rules/fields.js';
 import type { Match } from '../rules/rules.js';
 import { encryptedKind, kindOfType, plaintextOf, typeOfKind } from './docs.js';

@@ -13,7 +13,7 @@ import * as jweCodec from '../formats/jwe/codec.js';
 import * as raw from '../formats/raw/codec.js';
 import { ARMOR_BEGIN } from '../formats/stream/codec.js';
 import { isFieldFormat } from '../formats/fields/documents.js';
-import { loadYamlFor } from '../formats/fields/yamlfields.js';
+import { loadYamlFor } from '../formats/fields/yamlLoad.js';
 import { keyId } from '../keys/kid.js';
 import { decrypt, detectFormat, encrypt, ORIGIN_NONCE_LEN, type Keys } from '../ops/index.js';
 import { ClientGone, declaredTooLarge, hasBody, mediaType, parseMembers, readBody, type Member } from './body.js';
