@@ -25,16 +25,8 @@ export type {
 export type { RawNonceLength } from './formats/raw/codec.js';
 export { keyId } from './keys/kid.js';
 export { decodeKey, encodeKey, KEY_ENCODINGS, type KeyEncoding } from './keys/decode.js';
-export {
-  resolveKey,
-  resolveKeys,
-  DEFAULT_KEY_ENV,
-  DEFAULT_KEYRING_ENV,
-  type KeySource,
-  type KeyContext,
-  type ResolvedKey,
-  type ResolvedKeys,
-} from './keys/resolve.js';
+export { resolveKey, resolveKeys } from './keys/resolve.js';
+export { DEFAULT_KEY_ENV, DEFAULT_KEYRING_ENV, type KeySource, type KeyContext, type ResolvedKey, type ResolvedKeys } from './keys/source.js';
 export { parseKeyring, ringKey, type Keyring } from './keys/keyring.js';
 export { parseStructuredKey, rsaThumbprint } from './keys/structured.js';
 export { jweEncrypt } from './formats/jwe/jweEncrypt.js';

@@ -1,7 +1,8 @@
 import { KeyError } from '../errors.js';
 import { keyId } from '../keys/kid.js';
 import { ringKey } from '../keys/keyring.js';
-import { resolveKeys, keySourceFlags, type KeySource } from '../keys/resolve.js';
+import { resolveKeys } from '../keys/resolve.js';
+import { keySourceFlags, type KeySource } from '../keys/source.js';
 import type { KeyForKid } from '../formats/fields/jsonDoc.js';
 import { ENV_KEY_VARS, type Rules } from '../rules/rules.js';
 import type { Ui } from '../cli/ui.js';
