@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { IOError, UsageError } from '../errors.js';
-import { writeFileAtomic } from '../io/output.js';
+import { writeFileAtomic } from '../io/atomicFile.js';
 import { isSea } from '../io/sea.js';
 
 export const DRIVER = 'aes-payload';

@@ -27,3 +27,22 @@ export const DEADLY_SIGNALS = (
 export function closeInspectorSignal(): void {
   if (process.listenerCount('SIGUSR1') === 0) process.on('SIGUSR1', () => {});
 }
+
+/**
+ * Let the event loop poll once; call before a commit. A SIGINT or SIGTERM
+ * that came while the main thread was blocked in a read (pipes are read
+ * with blocking calls) has only marked itself; Ctrl-C in a shell also ends
+ * the process feeding the pipe, so the read then returns the end of the
+ * input. The signal's handler (which removes the temp file and exits) must
+ * win over committing that truncated input as if it were whole. Two turns
+ * of setImmediate: from inside an I/O callback the first runs before the
+ * next poll, the second always after it.
+ *
+ * @example
+ * ```ts
+ * await signalsFirst(); file.commit();
+ * ```
+ */
+export async function signalsFirst(): Promise<void> {
+  for (let i = 0; i < 2; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}

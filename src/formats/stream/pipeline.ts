@@ -3,7 +3,7 @@ import { fstatSync } from 'node:fs';
 import { STREAM_TAG_LEN, checkHeaderMac, headerMac, processChunks, streamKeys } from '../../crypto/stream.js';
 import { AuthError, FormatError, IOError, KeyError, ioError } from '../../errors.js';
 import { DEFAULT_CHUNK_LOG2, MAX_CHUNK_LOG2, MIN_CHUNK_LOG2, STREAM_HEADER_LEN, decodeHeader, encodeHeaderBody, type StreamAlg } from './codec.js';
-import { signalsFirst } from '../../io/output.js';
+import { signalsFirst } from '../../io/signals.js';
 import type { ByteReader } from '../../io/source.js';
 import { keyId } from '../../keys/kid.js';
 import { GcPacer } from './gc.js';

@@ -1,5 +1,5 @@
 import { writeAll } from '../../io/async.js';
-import { AtomicFile } from '../../io/output.js';
+import { AtomicFile } from '../../io/atomicFile.js';
 import { BrokenPipe } from '../../io/stdout.js';
 import { writevAll } from '../../io/writev.js';
 import { ioError } from '../../errors.js';
