@@ -1,23 +1,15 @@
 import type { Server } from 'node:http';
 import { IOError, UsageError, printable } from '../errors.js';
-import { loadVendored } from '../io/vendor.js';
-import { isoNow } from '../serve/log.js';
+import { log, redactUrls, why } from './log.js';
 import { WorkerMetrics, serveMetrics } from './metrics.js';
+import { loadNats, type JsMsg, type NatsConnection } from './nats.js';
 import { deadLetter, outputMsgId, type RecordResult } from './record.js';
 import { parseServers } from './servers.js';
+import { TERMINATED, settle, type Held } from './settle.js';
+import { prepareConsumer } from './setup.js';
 import { subjectMatches } from './subjects.js';
 
-type Transport = typeof import('@nats-io/transport-node');
-type JetStream = typeof import('@nats-io/jetstream');
-type JsMsg = import('@nats-io/jetstream').JsMsg;
-type NatsConnection = import('@nats-io/transport-node').NatsConnection;
-
-/** The NATS client (dist/vendor/nats.cjs in the CLI bundle), loaded only by `worker`. */
-async function loadNats(): Promise<Transport & JetStream> {
-  const v = loadVendored<Transport & JetStream>('nats');
-  if (v) return v;
-  return { ...(await import('@nats-io/transport-node')), ...(await import('@nats-io/jetstream')) };
-}
+export { log, redactUrls } from './log.js';
 
 export interface WorkerConfig {
   /** Comma-separated server URLs (nats://host:4222,…), credentials (user:pass@, token@) allowed: they become connect options. */
@@ -39,21 +31,6 @@ export interface WorkerConfig {
   creds?: Uint8Array;
   version: string;
   run: (body: Uint8Array) => RecordResult;
-}
-
-/** One JSON line on stderr. */
-export function log(fields: Record<string, unknown>): void {
-  process.stderr.write(`${JSON.stringify({ time: isoNow(), ...fields })}\n`);
-}
-
-/** URLs with any user, password or token blanked, with or without a scheme: `nats://***@host:4222`, `***@host:4222`. */
-export function redactUrls(s: string): string {
-  return s.replace(/(^|[a-z][a-z0-9+.-]*:\/\/|[\s,;('"=])[^\s,;/@'"]*@/gi, '$1***@');
-}
-
-/** A NATS error as one printable line, with no credentials in it. */
-function why(e: unknown): string {
-  return printable(redactUrls(String((e as Error)?.message ?? e)), 300);
 }
 
 /**
@@ -109,61 +86,7 @@ export async function runWorker(c: WorkerConfig): Promise<number> {
     } catch (e) {
       throw new IOError(`JetStream is not available on ${where} (start nats-server with -js): ${why(e)}`, 'ERR_NATS_JETSTREAM');
     }
-    const owner = async (subject: string, what: string) => {
-      try {
-        return await jsm.streams.find(subject);
-      } catch {
-        throw new IOError(`no stream on the server stores ${what} subject ${printable(subject, 200)}; create one first (docs/WORKER.md)`, 'ERR_NATS_STREAM');
-      }
-    };
-    let inInfo;
-    try {
-      inInfo = await jsm.streams.info(c.stream);
-    } catch {
-      throw new IOError(`stream ${printable(c.stream, 100)} not found on the server; create it first (docs/WORKER.md)`, 'ERR_NATS_STREAM');
-    }
-    if ((await owner(c.in, 'the --in')) !== c.stream) throw new UsageError(`--in ${printable(c.in, 100)} is not stored by stream ${printable(c.stream, 100)}`);
-    // Output ids name this incarnation of the input stream (its creation time) and this consumer.
-    const created = Date.parse(inInfo.created);
-    const idPrefix = `${c.stream}:${Number.isFinite(created) ? created : String(inInfo.created).replace(/[^0-9]/g, '')}:${c.durable}`;
-    const outStreams = new Set([await owner(c.out, 'the --out')]);
-    if (c.deadLetter !== undefined) outStreams.add(await owner(c.deadLetter, 'the --dead-letter'));
-    for (const name of outStreams) {
-      const dw = (await jsm.streams.info(name)).config.duplicate_window ?? 0;
-      if (dw < N.nanos(c.ackWait)) {
-        log({ level: 'warn', msg: "the output stream's duplicate window is shorter than --ack-wait: a record redelivered after a worker died may be stored twice", stream: name, duplicate_window_s: dw / 1e9, ack_wait_s: c.ackWait / 1000 });
-      }
-    }
-
-    // The durable consumer: made by the first worker, shared by the others.
-    const fingerprint = `aes-payload pipeline ${c.pipeline}`;
-    const want = { durable_name: c.durable, description: fingerprint, filter_subject: c.in, ack_policy: N.AckPolicy.Explicit, deliver_policy: N.DeliverPolicy.All, ack_wait: N.nanos(c.ackWait), max_ack_pending: c.maxAckPending };
-    let info;
-    try {
-      info = await jsm.consumers.info(c.stream, c.durable);
-    } catch {
-      try {
-        info = await jsm.consumers.add(c.stream, want);
-      } catch {
-        // Another worker made it at the same moment.
-        info = await jsm.consumers.info(c.stream, c.durable);
-      }
-    }
-    const cfg = info.config;
-    const filters = cfg.filter_subjects?.length ? cfg.filter_subjects : [cfg.filter_subject ?? ''];
-    if (cfg.ack_policy !== N.AckPolicy.Explicit || filters.length !== 1 || filters[0] !== c.in || cfg.deliver_subject) {
-      throw new UsageError(`consumer ${printable(c.durable, 100)} on ${printable(c.stream, 100)} exists with another set-up (it must be a pull consumer filtered to ${printable(c.in, 100)} with explicit acks); choose another --durable`);
-    }
-    // Workers that would make different outputs (another operation, fields, format or subject) must not share records.
-    const theirs = /aes-payload pipeline ([0-9a-f]+)/.exec(cfg.description ?? '')?.[1];
-    if (theirs === undefined) {
-      log({ level: 'warn', msg: 'the consumer carries no pipeline fingerprint (made by hand or by an older worker); cannot check that every worker on it runs the same operation, --fields, --format, --out and --dead-letter', durable: c.durable });
-    } else if (theirs !== c.pipeline) {
-      throw new UsageError(`consumer ${printable(c.durable, 100)} on ${printable(c.stream, 100)} is used by workers with another operation, --fields, --format, --alg, --aad, --out or --dead-letter; run this pipeline with its own --durable`);
-    }
-    if (cfg.max_ack_pending !== c.maxAckPending || cfg.ack_wait !== N.nanos(c.ackWait)) {
-      log({ level: 'warn', msg: 'the consumer exists with other limits; they apply, not this worker\'s flags', durable: c.durable, max_ack_pending: cfg.max_ack_pending, ack_wait_s: (cfg.ack_wait ?? 0) / 1e9 });
-    }
+    const { idPrefix, cfg } = await prepareConsumer(N, jsm, c);
 
     if (c.metrics) {
       let bound;
@@ -226,54 +149,13 @@ export async function runWorker(c: WorkerConfig): Promise<number> {
     }
     log({ level: 'info', msg: 'started', stream: c.stream, in: c.in, out: c.out, dead_letter: c.deadLetter ?? null, durable: c.durable, batch: c.batch, max_ack_pending: cfg.max_ack_pending });
     if (stopping) return 0;
-    type Held = { m: JsMsg; pub: Promise<{ duplicate: boolean }>; dead?: { seq: number; code: string }; t0: number };
     let held: Held[] = [];
     const settling = new Set<Promise<void>>();
     let fatal: { e: unknown } | undefined;
-    const settle = async (batch: Held[]) => {
-      const t0 = batch[0]!.t0;
-      const n = { ok: 0, duplicate: 0, dead_letter: 0, terminated: 0, redeliver: 0, redelivered: 0 };
-      const errors: { seq: number; code: string }[] = [];
-      await Promise.all(
-        batch.map(async (h) => {
-          if (h.m.info.deliveryCount > 1) n.redelivered++;
-          try {
-            const ack = await h.pub;
-            quietly(() => h.m.ack());
-            if (h.dead) {
-              n.dead_letter++;
-              metrics.count('dead_letter');
-            } else {
-              n[ack.duplicate ? 'duplicate' : 'ok']++;
-              metrics.count(ack.duplicate ? 'duplicate' : 'ok');
-            }
-          } catch (e) {
-            if (e === TERMINATED) {
-              // No dead-letter subject: tell JetStream never to redeliver it.
-              // A bare +TERM: nats-server 2.9 ignores `+TERM <reason>` and redelivers the record forever.
-              quietly(() => h.m.term());
-              n.terminated++;
-              metrics.count('terminated');
-            } else {
-              // Not stored (a timeout, no stream, a lost connection): hand it back.
-              quietly(() => h.m.nak(1000));
-              n.redeliver++;
-              metrics.count('redeliver');
-              if (errors.length < 10) errors.push({ seq: h.m.seq, code: 'ERR_NATS_PUBLISH' });
-            }
-          }
-          if (h.dead && errors.length < 10) errors.push(h.dead);
-        }),
-      );
-      metrics.inHand -= batch.length;
-      metrics.batches++;
-      metrics.redelivered += n.redelivered;
-      log({ level: n.redeliver ? 'warn' : 'info', msg: 'batch', records: batch.length, ...n, ms: Date.now() - t0, ...(errors.length ? { errors } : {}) });
-    };
     /** Settle what is held as one batch (not awaited: its outputs are stored while the next batch is read). */
     const close = () => {
       if (!held.length) return;
-      const p = settle(held);
+      const p = settle(held, metrics);
       held = [];
       settling.add(p);
       void p.finally(() => settling.delete(p));
@@ -356,15 +238,3 @@ export async function runWorker(c: WorkerConfig): Promise<number> {
 
 /** Bytes of a published message's headers besides its id (`NATS/1.0`, `Nats-Msg-Id: `, line ends), with room to spare. */
 const HEADER_OVERHEAD = 64;
-
-/** The rejection of a failed record's "publish" when there is no dead-letter subject. */
-const TERMINATED = Symbol('terminated');
-
-/** An ack, nak or term on a connection that may be closed: what is not acked is redelivered after --ack-wait anyway. */
-function quietly(f: () => void): void {
-  try {
-    f();
-  } catch {
-    /* the connection is gone */
-  }
-}
