@@ -1,26 +1,37 @@
-import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import type * as YAML from 'yaml';
-import { FormatError, UsageError, ioError } from '../errors.js';
-import { parsePaths, type FieldPath } from '../formats/fields/paths.js';
-import { loadVendored } from '../io/vendor.js';
-import { DEFAULT_KEY_ENV, DEFAULT_KEYRING_ENV, keySourceFlags, resolveKeys, type KeySource } from '../keys/resolve.js';
-import { KEY_CMD_ENV } from '../keys/command.js';
-import { KEY_ENCODINGS, type KeyEncoding } from '../keys/decode.js';
-
 /**
  * The project rules file, `.aes-payload.yaml` (docs/FORMAT.md, "Rules
  * file"): which files hold which secret values, under which key, as what
  * type of document. `encrypt`, `edit` and `set` follow it when they write;
  * nothing that reads (decrypt, verify, git-textconv) depends on it, or on a
  * file's path.
+ *
+ * Reading it is in `parse.ts`, its globs in `globs.ts`, its fields-regex
+ * in `regex.ts`; this file finds it, matches a file to a rule and decides
+ * which key a writer takes from it.
  */
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { FormatError, UsageError, ioError } from '../errors.js';
+import type { FieldPath } from '../formats/fields/paths.js';
+import { KEY_CMD_ENV } from '../keys/command.js';
+import { resolveKeys } from '../keys/resolve.js';
+import { DEFAULT_KEY_ENV, DEFAULT_KEYRING_ENV, keySourceFlags, type KeySource } from '../keys/source.js';
+import { globRegex } from './globs.js';
+import { parseRules } from './parse.js';
+
+export { expandBraces, gitPatterns, globRegex } from './globs.js';
+export { parseRules } from './parse.js';
+export { MAX_REGEX_NAME, regexSelects, unboundedRegex } from './regex.js';
+
+/** The rules file's name, looked for up from a file to the repository's root. */
 export const RULES_FILE = '.aes-payload.yaml';
+/** The environment variable naming a rules file (as --config does). */
 export const CONFIG_ENV = 'AES_PAYLOAD_CONFIG';
 
+/** The document types a rule may name. */
 export type DocType = 'env' | 'json' | 'yaml';
 
+/** One rule: the files it applies to, what it encrypts there, and with which key or to which recipients. */
 export interface Rule {
   /** Path globs, relative to the rules file's directory. */
   paths: string[];
@@ -33,273 +44,12 @@ export interface Rule {
   line: number;
 }
 
+/** A rules file, parsed. */
 export interface Rules {
   file: string;
   dir: string;
   key?: KeySource;
   rules: Rule[];
-}
-
-/** Key flags a rules file may name (as the command-line flags, without `--`). Never `key-cmd`: a committed file must not run commands. */
-const KEY_FIELDS: Record<string, keyof KeySource> = {
-  'key-env': 'keyEnv',
-  'key-file': 'keyFile',
-  keyring: 'keyring',
-  ini: 'ini',
-  'ini-section': 'iniSection',
-  'ini-key': 'iniKey',
-  'key-encoding': 'keyEncoding',
-  'passphrase-env': 'passphraseEnv',
-  'passphrase-file': 'passphraseFile',
-};
-const FILE_FIELDS = new Set(['key-file', 'keyring', 'ini', 'passphrase-file']);
-const RULE_FIELDS = new Set(['path', 'fields', 'fields-regex', 'type', 'key', 'recipients']);
-const TOP_FIELDS = new Set(['version', 'key', 'rules']);
-
-let Y: typeof YAML | undefined;
-async function yaml(): Promise<typeof YAML> {
-  Y ??= loadVendored<typeof YAML>('yaml') ?? (await import('yaml'));
-  return Y;
-}
-
-/** Parse a rules file's text strictly: every unknown key, wrong type or bad glob is refused with its line. */
-export async function parseRules(text: string, file: string): Promise<Rules> {
-  const y = await yaml();
-  const lineOf = (n: unknown): number => {
-    const r = y.isNode(n) ? n.range : undefined;
-    return r ? text.slice(0, r[0]).split('\n').length : 1;
-  };
-  const bad = (n: unknown, why: string): never => {
-    throw new FormatError(`${file}: line ${lineOf(n)}: ${why}`, 'ERR_RULES');
-  };
-  const doc = y.parseDocument(text, { uniqueKeys: true, strict: true, prettyErrors: false, schema: 'core' });
-  const err = doc.errors[0];
-  if (err) throw new FormatError(`${file}: line ${err.linePos?.[0]?.line ?? 1}: not valid YAML (${err.code})`, 'ERR_RULES');
-  let alias = false;
-  y.visit(doc, { Alias: () => void (alias = true) });
-  if (alias) throw new FormatError(`${file}: aliases are not taken in a rules file`, 'ERR_RULES');
-  const root = doc.contents;
-  if (!y.isMap(root)) return bad(root, 'the rules file is a mapping with a "rules" list');
-  const str = (n: unknown, what: string): string => (y.isScalar(n) && typeof n.value === 'string' && n.value !== '' ? n.value : bad(n, `${what} is a non-empty string`));
-  const strList = (n: unknown, what: string): string[] => {
-    if (y.isSeq(n)) {
-      if (!n.items.length) bad(n, `${what} is a non-empty list`);
-      return n.items.map((i) => str(i, `each entry of ${what}`));
-    }
-    return [str(n, `${what} (a string or a list of strings)`)];
-  };
-  const keyOf = (n: unknown): KeySource => {
-    if (!y.isMap(n)) return bad(n, 'key is a mapping such as {key-file: ~/.config/aes-payload/team.key}');
-    const ks: KeySource = {};
-    for (const p of n.items) {
-      const k = y.isScalar(p.key) ? String(p.key.value) : bad(p.key, 'a key name');
-      if (k === 'key-cmd') bad(p.key, 'key-cmd is not taken in a rules file (a committed file must not run commands); set AES_PAYLOAD_KEY_CMD or pass --key-cmd');
-      const field = KEY_FIELDS[k] ?? bad(p.key, `unknown key source "${k}" (one of ${Object.keys(KEY_FIELDS).join(', ')})`);
-      let v = str(p.value, k);
-      if (k === 'key-encoding' && !(KEY_ENCODINGS as readonly string[]).includes(v)) bad(p.value, `key-encoding is one of ${KEY_ENCODINGS.join(', ')}`);
-      if (FILE_FIELDS.has(k)) v = v === '~' || v.startsWith('~/') ? join(homedir(), v.slice(1)) : resolve(dirname(file), v);
-      (ks as Record<string, unknown>)[field] = field === 'keyEncoding' ? (v as KeyEncoding) : v;
-    }
-    if (!Object.keys(ks).length) bad(n, 'key names no key source');
-    return ks;
-  };
-  const out: Rules = { file, dir: dirname(file), rules: [] };
-  let rulesNode: unknown;
-  for (const p of root.items) {
-    const k = y.isScalar(p.key) ? String(p.key.value) : bad(p.key, 'a key name');
-    if (!TOP_FIELDS.has(k)) bad(p.key, `unknown key "${k}" (the rules file takes ${[...TOP_FIELDS].join(', ')})`);
-    if (k === 'version' && !(y.isScalar(p.value) && p.value.value === 1)) bad(p.value, 'version is 1');
-    if (k === 'key') out.key = keyOf(p.value);
-    if (k === 'rules') rulesNode = p.value;
-  }
-  if (!y.isSeq(rulesNode)) return bad(rulesNode ?? root, '"rules" is a list of {path, fields | fields-regex, …}');
-  for (const item of rulesNode.items) {
-    if (!y.isMap(item)) bad(item, 'each rule is a mapping');
-    const rule: Rule = { paths: [], line: lineOf(item) };
-    for (const p of (item as YAML.YAMLMap).items) {
-      const k = y.isScalar(p.key) ? String(p.key.value) : bad(p.key, 'a key name');
-      if (!RULE_FIELDS.has(k)) bad(p.key, `unknown key "${k}" in a rule (a rule takes ${[...RULE_FIELDS].join(', ')})`);
-      if (k === 'path') {
-        rule.paths = strList(p.value, 'path');
-        for (const g of rule.paths) {
-          try {
-            globRegex(g);
-          } catch (e) {
-            bad(p.value, (e as Error).message);
-          }
-        }
-      } else if (k === 'fields') {
-        try {
-          rule.fields = parsePaths(strList(p.value, 'fields').join(','));
-        } catch (e) {
-          bad(p.value, (e as Error).message);
-        }
-      } else if (k === 'fields-regex') {
-        const src = str(p.value, 'fields-regex');
-        const unsafe = unboundedRegex(src);
-        if (unsafe) bad(p.value, `fields-regex: ${unsafe}; its matching time could grow without bound on a hostile key name (write it without that)`);
-        try {
-          rule.fieldsRegex = new RegExp(src, 'u');
-        } catch (e) {
-          bad(p.value, `fields-regex: ${(e as Error).message}`);
-        }
-      } else if (k === 'type') {
-        const t = str(p.value, 'type');
-        if (t !== 'env' && t !== 'json' && t !== 'yaml') bad(p.value, 'type is env, json or yaml');
-        rule.type = t as DocType;
-      } else if (k === 'key') rule.key = keyOf(p.value);
-      else if (k === 'recipients') {
-        rule.recipients = strList(p.value, 'recipients');
-        for (const r of rule.recipients) if (!/^age1[0-9a-z]+$/.test(r)) bad(p.value, 'recipients are age public keys (age1…)');
-      }
-    }
-    if (!rule.paths.length) bad(item, 'a rule needs "path"');
-    if (!rule.fields && !rule.fieldsRegex) bad(item, 'a rule needs "fields" or "fields-regex"');
-    if (rule.key && rule.recipients) bad(item, 'a rule takes "key" or "recipients", not both');
-    out.rules.push(rule);
-  }
-  return out;
-}
-
-/** The longest key name a fields-regex is tested on; a document with a longer name is refused. */
-export const MAX_REGEX_NAME = 256;
-
-/**
- * Why a fields-regex could backtrack without bound, or undefined: a
- * backreference, or a quantified group that holds a quantifier or an
- * alternation (`(a+)+`, `(a|a)*`, `(a*){2,}`). With neither, and names cut at
- * MAX_REGEX_NAME characters, matching time is bounded.
- */
-export function unboundedRegex(src: string): string | undefined {
-  const stack: { quant: boolean; alt: boolean }[] = [{ quant: false, alt: false }];
-  let inClass = false;
-  for (let i = 0; i < src.length; i++) {
-    const c = src[i]!;
-    if (c === '\\') {
-      const d = src[i + 1] ?? '';
-      if (!inClass && (/[1-9]/.test(d) || d === 'k')) return 'a backreference';
-      i++;
-      continue;
-    }
-    if (inClass) {
-      if (c === ']') inClass = false;
-      continue;
-    }
-    if (c === '[') inClass = true;
-    else if (c === '(') stack.push({ quant: false, alt: false });
-    else if (c === '|') stack[stack.length - 1]!.alt = true;
-    else if (c === ')') {
-      const g = stack.pop() ?? { quant: false, alt: false };
-      if (!stack.length) stack.push({ quant: false, alt: false });
-      const next = src[i + 1];
-      const quantified = next === '*' || next === '+' || next === '?' || next === '{';
-      if (quantified && next !== '?' && (g.quant || g.alt)) return `a repeated group holding ${g.quant ? 'a quantifier' : 'alternatives'}`;
-      const top = stack[stack.length - 1]!;
-      top.quant ||= g.quant || quantified;
-    } else if (c === '*' || c === '+' || c === '{') stack[stack.length - 1]!.quant = true;
-  }
-  return undefined;
-}
-
-/** Whether a key name matches a rule's fields-regex; a name over MAX_REGEX_NAME characters is refused (bounded time). */
-export function regexSelects(re: RegExp, name: string): boolean {
-  if (name.length > MAX_REGEX_NAME) throw new FormatError(`a key name of ${name.length} characters (over ${MAX_REGEX_NAME}) in a document a fields-regex rule applies to; refusing to test it`, 'ERR_RULES');
-  return re.test(name);
-}
-
-/**
- * A path glob as a regular expression over a `/`-separated relative path:
- * `*` and `?` within one name, `**` across names, `{a,b}` alternatives. A
- * glob without `/` matches the file's name in any directory (as in
- * .gitattributes).
- */
-export function globRegex(glob: string): RegExp {
-  const anywhere = !glob.includes('/'); // a leading "/" anchors the glob at the root
-  if (glob.startsWith('/')) glob = glob.slice(1);
-  let re = '';
-  let braces = 0;
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '*') {
-      if (glob[i + 1] === '*') {
-        i++;
-        if (glob[i + 1] === '/') {
-          i++;
-          re += '(?:.*/)?';
-        } else re += '.*';
-      } else re += '[^/]*';
-    } else if (c === '?') re += '[^/]';
-    else if (c === '{') {
-      braces++;
-      re += '(?:';
-    } else if (c === '}' && braces) {
-      braces--;
-      re += ')';
-    } else if (c === ',' && braces) re += '|';
-    else re += c.replace(/[.+^$()|[\]\\]/g, '\\$&');
-  }
-  if (braces) throw new Error(`path glob ${JSON.stringify(glob)}: an unclosed "{"`);
-  return new RegExp(`^${anywhere ? '(?:.*/)?' : ''}${re}$`, 'su');
-}
-
-/** Expand `{a,b}` alternatives (nested too) into plain globs. */
-export function expandBraces(glob: string): string[] {
-  let depth = 0;
-  let open = -1;
-  const commas: number[] = [];
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i];
-    if (c === '{') {
-      if (depth++ === 0) open = i;
-    } else if (c === '}' && depth) {
-      if (--depth === 0) {
-        const parts: string[] = [];
-        let from = open + 1;
-        for (const k of [...commas, i]) {
-          parts.push(glob.slice(from, k));
-          from = k + 1;
-        }
-        const head = glob.slice(0, open);
-        const tail = glob.slice(i + 1);
-        const out: string[] = [];
-        for (const p of parts) for (const e of expandBraces(head + p + tail)) if (!out.includes(e)) out.push(e);
-        return out;
-      }
-    } else if (c === ',' && depth === 1) commas.push(i);
-  }
-  return [glob];
-}
-
-/**
- * A rules file's path globs as .gitattributes patterns for the repository
- * root: braces expanded (git has none), the rules file's directory put in
- * front (its globs are relative to it). A glob git would read differently
- * (a `[` class, which the rules file takes as a plain character) is refused.
- */
-export function gitPatterns(rules: Rules, root: string): string[] {
-  let dir = rules.dir;
-  let top = root;
-  try {
-    dir = realpathSync(dir);
-    top = realpathSync(root);
-  } catch {
-    /* as given */
-  }
-  const rel = relative(top, dir).split(sep).join('/');
-  if (rel.startsWith('..') || isAbsolute(rel)) throw new UsageError(`the rules file ${rules.file} is outside the repository ${root}; give git-setup the PATTERNS`);
-  const out: string[] = [];
-  for (const r of rules.rules) {
-    for (const g of r.paths) {
-      if (/[[\\]/.test(g)) throw new UsageError(`${rules.file}: line ${r.line}: path ${JSON.stringify(g)} holds "[" or "\\", which git reads differently; give git-setup the PATTERNS`);
-      for (const e of expandBraces(g)) {
-        const anywhere = !e.includes('/');
-        const body = e.startsWith('/') ? e.slice(1) : e;
-        const p = rel === '' ? e : anywhere ? `${rel}/**/${body}` : `${rel}/${body}`;
-        if (!out.includes(p)) out.push(p);
-      }
-    }
-  }
-  return out;
 }
 
 /** Where the rules come from: --config, AES_PAYLOAD_CONFIG, else `.aes-payload.yaml` in the nearest directory up from `near` that has it or `.git`. */
@@ -325,6 +75,7 @@ export function findRulesFile(near: string, flag: string | undefined, env: NodeJ
   }
 }
 
+/** Read and parse a rules file (at most 1 MiB). */
 export async function loadRules(file: string): Promise<Rules> {
   let text: string;
   try {
@@ -336,6 +87,7 @@ export async function loadRules(file: string): Promise<Rules> {
   return parseRules(text, file);
 }
 
+/** The rule that matched a file, and its rules file. */
 export interface Match {
   rules: Rules;
   rule: Rule;
