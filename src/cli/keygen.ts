@@ -1,7 +1,5 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { ALGS, type Alg } from '../crypto/algs.js';
 import { IOError, UsageError, ioError } from '../errors.js';
 import { fileMode, writeFileAtomic } from '../io/output.js';
 import { writeStdout } from '../io/stdout.js';
@@ -9,8 +7,8 @@ import { encodeKey } from '../keys/decode.js';
 import { DEFAULT_INI_KEY, DEFAULT_INI_SECTION, findIniValue, hasIniSection, upsertIniValue } from '../keys/ini.js';
 import { decodeKey } from '../keys/decode.js';
 import { keyId } from '../keys/kid.js';
-import { generateKey } from '../ops/index.js';
-import { rsaThumbprint } from '../keys/structured.js';
+import { ALGS, generateKey, type Alg } from '../ops/index.js';
+import { rsaKeyPair } from '../ops/keygen.js';
 import { promptConfirm } from './common.js';
 import type { Ui } from './ui.js';
 import { withHelp } from './help.js';
@@ -183,17 +181,7 @@ function keygenRsa(o: KeygenFlags & { alg: RsaAlg }, ui: Ui): void {
   for (const p of [o.output, pubPath]) {
     if (existsSync(p) && !o.force) throw new IOError(`${p} already exists; use --force to replace it`, 'ERR_EXISTS');
   }
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: bits, publicExponent: 0x10001 });
-  const kid = rsaThumbprint(publicKey);
-  let priv: string;
-  let pub: string;
-  if (o.format === 'jwk') {
-    priv = `${JSON.stringify({ ...privateKey.export({ format: 'jwk' }), kid, alg: o.alg, use: 'enc' })}\n`;
-    pub = `${JSON.stringify({ ...publicKey.export({ format: 'jwk' }), kid, alg: o.alg, use: 'enc' })}\n`;
-  } else {
-    priv = privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
-    pub = publicKey.export({ format: 'pem', type: 'spki' }) as string;
-  }
+  const { priv, pub, kid } = rsaKeyPair(o.alg, bits, o.format === 'jwk' ? 'jwk' : 'pem');
   writeFileAtomic(o.output, priv, { mode: 0o600, overwrite: Boolean(o.force) });
   writeFileAtomic(pubPath, pub, { mode: 0o644, overwrite: Boolean(o.force) });
   ui.line(`wrote ${o.alg} RSA-${bits} private key to ${o.output} (mode 0600) and public key to ${pubPath}, kid ${kid}`);

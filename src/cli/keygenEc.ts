@@ -1,9 +1,7 @@
 import { existsSync } from 'node:fs';
-import { ECDH_CURVES, generateEcdhPair, publicJwk, type EcdhCurve } from '../crypto/ecdh.js';
 import { IOError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../io/output.js';
-import { ECDH_WRAPS, isEcdhWrap, type EcdhWrap } from '../formats/jwe/ecdhes.js';
-import { rsaThumbprint } from '../keys/structured.js';
+import { ECDH_CURVES, ECDH_WRAPS, ecKeyPair, isEcdhWrap, type EcdhCurve, type EcdhWrap } from '../ops/keygen.js';
 import type { Ui } from './ui.js';
 
 export { ECDH_WRAPS, ECDH_CURVES, isEcdhWrap };
@@ -37,19 +35,7 @@ export function keygenEc(o: EcKeygenFlags, ui: Ui): void {
   for (const p of [o.output, pubPath]) {
     if (existsSync(p) && !o.force) throw new IOError(`${p} already exists; use --force to replace it`, 'ERR_EXISTS');
   }
-  const { privateKey, publicKey } = generateEcdhPair(crv);
-  const kid = rsaThumbprint(publicKey);
-  let priv: string;
-  let pub: string;
-  if (o.format === 'jwk') {
-    const meta = { kid, alg: o.alg, use: 'enc' };
-    const d = privateKey.export({ format: 'jwk' }).d!;
-    priv = `${JSON.stringify({ ...publicJwk(publicKey), d, ...meta })}\n`;
-    pub = `${JSON.stringify({ ...publicJwk(publicKey), ...meta })}\n`;
-  } else {
-    priv = privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
-    pub = publicKey.export({ format: 'pem', type: 'spki' }) as string;
-  }
+  const { priv, pub, kid } = ecKeyPair(o.alg, crv, o.format === 'jwk' ? 'jwk' : 'pem');
   writeFileAtomic(o.output, priv, { mode: 0o600, overwrite: Boolean(o.force) });
   writeFileAtomic(pubPath, pub, { mode: 0o644, overwrite: Boolean(o.force) });
   ui.line(`wrote ${o.alg} ${crv} private key to ${o.output} (mode 0600) and public key to ${pubPath}, kid ${kid}`);
