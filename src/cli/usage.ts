@@ -96,7 +96,8 @@ const STREAM_ALGS = ['A128GCM', 'A256GCM'];
 /**
  * encrypt. Modes: `age` (--format age), `age-recipients` (its -r/-R read),
  * `flags` (every other format), `fields` (once what is encrypted is known),
- * `stream`, `fields-recipients` (--fields with -r/-R or -i), `payload`
+ * `stream`, `fields-recipients` (--fields with -r/-R or -i; `new-document`
+ * when the document has no recipients yet), `payload`
  * (json, raw, jwe, jwe-json), `random-key`, `recipient` (JWE to public keys)
  * and `recipients` (once read), `key-uri` (an HSM key), `binary-out` (stream
  * and age output about to be written).
@@ -122,6 +123,7 @@ export const ENCRYPT: readonly Row<EncryptCheck>[] = [
   { in: 'binary-out', when: (f) => !f.armor && f.output === undefined && Boolean(f.tty), message: 'refusing to output binary to the terminal; use -o FILE, --armor or redirect (-o - forces it)' },
   { in: 'fields-recipients', given: ['keyFlag'], message: '-r/-R are the keys of the document: drop the symmetric key flags' },
   { in: 'fields-recipients', given: ['aad', 'randomKey', 'wrap', 'kid', 'lines', 'valueFormat'], message: '--fields with -r takes none of --aad, --random-key, --wrap, --kid, --lines, --value-format' },
+  { in: 'new-document', when: (f) => f.recipients === 0, message: '-r/-R name no recipient' },
   { in: 'payload', given: ['wrap', 'recipient', 'recipientsFile', 'kid', 'apu', 'apv'], when: (f) => !jwe(f), message: '--wrap, --recipient, --recipients-file, --kid, --apu and --apv need --format jwe or jwe-json' },
   { in: 'random-key', given: ['keyFlag', 'recipient', 'recipientsFile'], message: '--random-key makes its own key; drop the key flags' },
   { in: 'random-key', when: (f) => f.format !== 'json', message: '--random-key needs --format json, which can carry the key' },

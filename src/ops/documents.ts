@@ -14,6 +14,9 @@ export { readText } from '../formats/common/utf8.js';
 export { isFieldFormat, type FieldFormat } from '../formats/fields/documents.js';
 export { loadYaml, loadYamlFor } from '../formats/fields/yamlfields.js';
 export { originWarning } from '../formats/fields/origin.js';
+// For `set` (src/cli/set.ts), whose document work is still its own: the field codecs and the JSON parser.
+export { fieldCodec } from '../formats/fields/documents.js';
+export { parseJsonSpans } from '../formats/common/jsonSpans.js';
 
 /** What a document for field encryption is: the flag, else the file name (.env, .yaml/.yml), else JSON. */
 export function inputTypeOf(file: string | undefined, flag: InputType | undefined): InputType {
