@@ -3,13 +3,11 @@
  * their first bytes, the header read and opened with identities, the
  * payload sealed or opened into a sink, and keys in their text forms.
  */
-import type { KdfBudget } from '../crypto/kdf.js';
 import {
   checkStanzas,
   formatIdentity,
   generateIdentity,
   openBody,
-  openHeader,
   readAgeHeader,
   recipientOf,
   sealAge,
@@ -28,6 +26,8 @@ import type { HeadKind } from './stream.js';
 export type { AgeIdentity, AgeInput, AgeRecipient };
 export { formatRecipient, parseIdentityFile, parseRecipient, parseRecipientsFile } from '../formats/age/keys.js';
 export { pqAvailable, pqUnavailableMessage } from '../formats/age/mlkem768x25519.js';
+/** Read an age file's header (the reader is left at the payload); then the file key, unwrapped with any one identity once the header MAC checks out. */
+export { readAgeHeader as readAgeFile, openHeader as ageFileKey } from '../formats/age/index.js';
 
 /** Whether the source starts like an age file (binary, or armored after white space). Peeks only. */
 export function ageKind(src: Source): HeadKind | undefined {
@@ -59,19 +59,9 @@ function emitTo(sink: Sink): Emit {
   };
 }
 
-/** Read an age file's header; the reader is left at the payload. */
-export function readAgeFile(src: Source, kind: HeadKind): AgeInput {
-  return readAgeHeader(src, kind);
-}
-
 /** The stanza types of a header (the alg column of verify). */
 export function stanzaTypes(input: AgeInput): string[] {
   return input.header.stanzas.map((s) => s.type);
-}
-
-/** The file key, unwrapped with any one of `identities`, after the header MAC checked out. */
-export function ageFileKey(input: AgeInput, identities: readonly AgeIdentity[], budget: KdfBudget): Buffer {
-  return openHeader(input, identities, budget);
 }
 
 /** Decrypt the payload into `sink`, each chunk released only after it authenticates. */
