@@ -219,3 +219,48 @@ export const VERIFY: Table<VerifyCheck> = {
   stream: [refuse(['embeddedKey'], '--embedded-key needs a JSON envelope (made by encrypt --random-key), not a stream')],
   whole: [refuse(['embeddedKey'], '--embedded-key needs a JSON envelope (made by encrypt --random-key)', (f) => f.format !== 'json')],
 };
+
+/** What the keygen rows read. `alg` is set in the `age` mode only when given on the command line (it has a default). */
+export interface KeygenCheck {
+  alg?: string;
+  age?: boolean;
+  pq?: boolean;
+  bits?: string;
+  crv?: string;
+  format?: string;
+  encoding?: string;
+  json?: boolean;
+  env?: string;
+  ini?: string;
+  output?: string;
+}
+
+const AGE_TAKES_NOT = ['alg', 'bits', 'format', 'encoding', 'json', 'env', 'ini'] as const;
+const targets = (f: KeygenCheck) => [f.json && '--json', f.env !== undefined && '--env', f.ini !== undefined && '--ini', f.output !== undefined && '--output'].filter(Boolean);
+const needsOutput = rule<KeygenCheck>((f) => f.output === undefined, (f) => `keygen --alg ${f.alg} needs -o FILE (the public key goes to FILE.pub)`);
+
+/** keygen. Modes: `flags`, then the kind of key: `age`, `rsa`, `ec` (ECDH-ES key pairs) or `secret`. */
+export const KEYGEN: Table<KeygenCheck> = {
+  flags: [needs(['pq'], (f) => Boolean(f.age), '--pq needs --age')],
+  age: [refuse([...AGE_TAKES_NOT], (f) => `keygen --age takes -o FILE, --force and --pq only, not --${AGE_TAKES_NOT.find((k) => isGiven(f[k]))}`)],
+  rsa: [
+    needsOutput,
+    refuse(['json', 'env', 'ini'], 'RSA keys are written to files only: use -o FILE'),
+    refuse(['encoding'], '--encoding applies to symmetric keys; use --format pem|jwk'),
+    refuse(['crv'], '--crv applies to ECDH-ES key pairs (--alg ECDH-ES…); an RSA key takes --bits'),
+  ],
+  ec: [
+    needsOutput,
+    refuse(['json', 'env', 'ini'], 'EC key pairs are written to files only: use -o FILE'),
+    refuse(['encoding'], '--encoding applies to symmetric keys; use --format pem|jwk'),
+    refuse(['bits'], '--bits applies to RSA keys; an EC key takes --crv'),
+  ],
+  secret: [
+    refuse(['crv'], (f) => `--crv applies to ECDH-ES key pairs (--alg ECDH-ES…), not ${f.alg}`),
+    refuse(['bits'], (f) => `--bits applies to RSA keys (--alg RSA-OAEP-256 or RSA-OAEP), not ${f.alg}`),
+    rule((f) => f.format === 'pem', '--format pem applies to RSA keys; a symmetric key is text (--encoding) or a JWK (--format jwk)'),
+    refuse(['encoding'], '--format jwk and --encoding exclude each other (a JWK is base64url inside JSON)', (f) => f.format === 'jwk'),
+    refuse(['env', 'ini', 'json'], '--format jwk writes a JWK to stdout or -o FILE; drop --env, --ini and --json', (f) => f.format === 'jwk'),
+    rule((f) => targets(f).length > 1, (f) => `choose one of ${targets(f).join(', ')}`),
+  ],
+};
