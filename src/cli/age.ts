@@ -4,41 +4,39 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { AesPayloadError, AuthError, EXIT, KeyError, UsageError, ioError } from '../errors.js';
-import { KdfBudget } from '../crypto/kdf.js';
-import {
-  DETECT_BYTES,
-  checkStanzas,
-  SECRET_PREFIX,
-  detect,
-  formatIdentity,
-  generateIdentity,
-  openBody,
-  openHeader,
-  parseIdentityFile,
-  parseRecipient,
-  parseRecipientsFile,
-  pqAvailable,
-  pqUnavailableMessage,
-  readAgeHeader,
-  recipientOf,
-  sealAge,
-  type AgeIdentity,
-  type AgeRecipient,
-  type Emit,
-} from '../formats/age/index.js';
-import { detectHead } from '../formats/index.js';
+import { KeyError, UsageError, ioError } from '../errors.js';
 import { writeFileAtomic } from '../io/output.js';
 import type { Source } from '../io/source.js';
 import { writeStdout } from '../io/stdout.js';
-import { discardSink, fileSink, stdoutSink, type Sink } from '../formats/stream/sink.js';
-import { GcPacer } from '../formats/stream/gc.js';
+import {
+  ageFileKey,
+  ageHeaderTypes,
+  looksLikeAgeSecret,
+  newAgeIdentity,
+  openAgeBody,
+  parseIdentityFile,
+  parseRecipient,
+  parseRecipientsFile,
+  passphraseIdentity,
+  passphraseRecipient,
+  pqAvailable,
+  pqUnavailableMessage,
+  readAgeFile,
+  sealAgeFile,
+  stanzaTypes,
+  type AgeIdentity,
+  type AgeRecipient,
+} from '../ops/age.js';
+import { kdfBudget, type KdfBudget } from '../ops/budget.js';
+import { outputSink, type HeadKind } from '../ops/stream.js';
 import { keyContext, resolveCliKeys, type KeyFlags } from './common.js';
 import { readSecretFile } from '../keys/resolve.js';
 import { progress } from './progress.js';
-import { isTerminal } from './terminal.js';
-import { terminalTextSink } from '../io/ttyText.js';
+import { partialOutput, plaintextSink } from './stream.js';
+import { checkUsage, ENCRYPT } from './usage.js';
 import type { Ui } from './ui.js';
+
+export { ageKind } from '../ops/age.js';
 
 export interface AgeIdentityFlags {
   identity?: string[];
@@ -56,11 +54,6 @@ export function hasAgeIdentity(o: AgeIdentityFlags): boolean {
   return (o.identity?.length ?? 0) > 0 || o.identityEnv !== undefined;
 }
 
-/** Whether the source starts like an age file (binary, or armored after white space). Peeks only. */
-export function ageKind(src: Source): 'binary' | 'armor' | undefined {
-  return detectHead((n) => src.peek(n), 'age')?.kind;
-}
-
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** The identities named by -i and --identity-env. */
@@ -68,7 +61,7 @@ export function readIdentities(o: AgeIdentityFlags, ui: Ui): AgeIdentity[] {
   const ids: AgeIdentity[] = [];
   for (const f of o.identity ?? []) {
     // -i takes a file; a key given in its place is never echoed back (as the missing file's name).
-    if (!existsSync(f) && SECRET_PREFIX.test(f)) throw new UsageError('-i takes an identity FILE, not the key itself (a key in argv is visible to other users): put it in a file, or use --identity-env NAME', 'ERR_USAGE');
+    if (!existsSync(f) && looksLikeAgeSecret(f)) throw new UsageError('-i takes an identity FILE, not the key itself (a key in argv is visible to other users): put it in a file, or use --identity-env NAME', 'ERR_USAGE');
     if (!existsSync(f) && /^age1[a-z0-9]*$/i.test(f)) throw new UsageError('-i: this is a recipient (public key), not an identity; give it to encrypt -r, and decrypt with the identity file age-keygen wrote', 'ERR_USAGE');
     // As every key file: at most 1 MiB, a warning when group or others can read it.
     const raw = readSecretFile(f, 'identity file', keyContext(ui));
@@ -87,22 +80,7 @@ export function readIdentities(o: AgeIdentityFlags, ui: Ui): AgeIdentity[] {
   return ids;
 }
 
-/** Write to the sink; a minor GC every MiB keeps node:crypto's per-chunk buffers from piling up (src/formats/stream/gc.ts). */
-function emitTo(sink: Sink): Emit {
-  const gc = new GcPacer();
-  return async (parts) => {
-    if (sink.writev) sink.writev(parts);
-    else for (const p of parts) await sink.write(p);
-    for (const p of parts) gc.produced(p.length);
-  };
-}
-
-function sinkFor(out: { output?: string; force?: boolean }, mode: number): Sink {
-  if (out.output !== undefined && out.output !== '-') return fileSink(out.output, { mode, overwrite: Boolean(out.force) });
-  return stdoutSink();
-}
-
-const hasPassphraseFlag = (o: KeyFlags) => Boolean(o.passphrase) || o.passphraseEnv !== undefined || o.passphraseFile !== undefined;
+export const hasPassphraseFlag = (o: KeyFlags): boolean => Boolean(o.passphrase) || o.passphraseEnv !== undefined || o.passphraseFile !== undefined;
 
 /**
  * Decrypt (or, with 'discard', verify) an age file. Identities come from -i
@@ -111,23 +89,23 @@ const hasPassphraseFlag = (o: KeyFlags) => Boolean(o.passphrase) || o.passphrase
  */
 export async function decryptAgeCli(
   src: Source,
-  kind: 'binary' | 'armor',
+  kind: HeadKind,
   o: AgeIdentityFlags & KeyFlags,
   out: { output?: string; force?: boolean } | 'discard',
   ui: Ui,
   passphrase?: Uint8Array,
-  budget: KdfBudget = KdfBudget.fromEnv(process.env),
+  budget: KdfBudget = kdfBudget(),
 ): Promise<{ bytes: number; types: string[] }> {
   try {
     const ids = readIdentities(o, ui);
-    const input = readAgeHeader(src, kind);
-    const types = input.header.stanzas.map((s) => s.type);
+    const input = readAgeFile(src, kind);
+    const types = stanzaTypes(input);
     if (input.passphrase) {
       let p: Uint8Array | undefined = passphrase;
       if (!p && (hasPassphraseFlag(o) || (!ids.length && ui.interactive))) {
         p = (await resolveCliKeys({ ...o, ...(hasPassphraseFlag(o) ? {} : { passphrase: true }) }, ui)).passphrase;
       }
-      if (p) ids.push({ type: 'scrypt', passphrase: Buffer.from(p) });
+      if (p) ids.push(passphraseIdentity(p));
     }
     if (!ids.length) {
       throw new KeyError(
@@ -137,21 +115,16 @@ export async function decryptAgeCli(
         'ERR_KEY_MISSING',
       );
     }
-    const fileKey = openHeader(input, ids, budget);
-    // Plaintext for a terminal must be printable text, as for streams and JWE (src/io/ttyText.ts); -o - forces it.
-    const toTty = out !== 'discard' && out.output === undefined && isTerminal(1);
-    const sink: Sink = out === 'discard' ? discardSink() : toTty ? terminalTextSink(sinkFor(out, 0o600)) : sinkFor(out, 0o600);
+    const fileKey = ageFileKey(input, ids, budget);
+    const sink = plaintextSink(out);
     const p = progress(ui, out === 'discard' ? 'verifying' : 'decrypting', src.size);
     try {
-      const bytes = await openBody(input, fileKey, emitTo(sink), (n) => p.update(n));
+      const bytes = await openAgeBody(input, fileKey, sink, (n) => p.update(n));
       sink.commit();
       return { bytes, types };
     } catch (e) {
       sink.abort();
-      if (e instanceof AuthError && sink.written > 0 && out !== 'discard' && (out.output === undefined || out.output === '-')) {
-        throw new AesPayloadError('ERR_AUTH', EXIT.AUTH, `${e.message}; ${sink.written} bytes of plaintext were already written to stdout and are incomplete: discard them`);
-      }
-      throw e;
+      throw partialOutput(e, sink, out);
     } finally {
       p.stop();
       fileKey.fill(0);
@@ -162,12 +135,9 @@ export async function decryptAgeCli(
 }
 
 /** Header only (verify --no-key): the stanza types, nothing decrypted. */
-export function ageStructure(src: Source, kind: 'binary' | 'armor'): string[] {
+export function ageStructure(src: Source, kind: HeadKind): string[] {
   try {
-    // The stanza rules that need no key (src/formats/age/stanzas.ts), so this rejects what decrypt would as malformed.
-    const { stanzas } = readAgeHeader(src, kind).header;
-    checkStanzas(stanzas);
-    return stanzas.map((s) => s.type);
+    return ageHeaderTypes(src, kind);
   } finally {
     src.close();
   }
@@ -181,8 +151,8 @@ export interface AgeEncryptFlags extends KeyFlags {
   force?: boolean;
 }
 
-/** The recipients of encrypt --format age: -r strings, -R files, or a passphrase. */
-export async function ageRecipients(o: AgeEncryptFlags, ui: Ui): Promise<AgeRecipient[]> {
+/** The age recipients named by -r (strings) and -R (files, - for stdin). */
+export function readAgeRecipients(o: { recipient?: string[]; recipientsFile?: string[] }): AgeRecipient[] {
   const rs: AgeRecipient[] = [];
   for (const r of o.recipient ?? []) rs.push(parseRecipient(r.trim()));
   for (const f of o.recipientsFile ?? []) {
@@ -194,20 +164,22 @@ export async function ageRecipients(o: AgeEncryptFlags, ui: Ui): Promise<AgeReci
     }
     rs.push(...parseRecipientsFile(text, `recipients file ${f}`));
   }
-  if (hasPassphraseFlag(o)) {
-    if (rs.length) throw new UsageError('an age file is encrypted to recipients (-r/-R) or to a passphrase, not both (age refuses to mix them)');
-    const k = await resolveCliKeys(o, ui, true);
-    return [{ type: 'scrypt', passphrase: k.passphrase! }];
-  }
-  if (!rs.length) throw new UsageError('--format age needs -r RECIPIENT, -R FILE or a passphrase (--passphrase, --passphrase-env, --passphrase-file)');
+  return rs;
+}
+
+/** The recipients of encrypt --format age: -r strings, -R files, or a passphrase. */
+export async function ageRecipients(o: AgeEncryptFlags, ui: Ui): Promise<AgeRecipient[]> {
+  const rs = readAgeRecipients(o);
+  checkUsage(ENCRYPT, 'age-recipients', { ...o, format: 'age', recipients: rs.length, passphraseFlag: hasPassphraseFlag(o) });
+  if (hasPassphraseFlag(o)) return [passphraseRecipient((await resolveCliKeys(o, ui, true)).passphrase!)];
   return rs;
 }
 
 export async function encryptAgeCli(src: Source, recipients: AgeRecipient[], o: AgeEncryptFlags, ui: Ui): Promise<number> {
-  const sink = sinkFor(o, 0o666);
+  const sink = outputSink(o, 0o666);
   const p = progress(ui, 'encrypting', src.size);
   try {
-    const n = await sealAge(src, recipients, emitTo(sink), { armor: Boolean(o.armor), onProgress: (k) => p.update(k) });
+    const n = await sealAgeFile(src, recipients, sink, { armor: Boolean(o.armor), onProgress: (k) => p.update(k) });
     sink.commit();
     return n;
   } catch (e) {
@@ -222,9 +194,9 @@ export async function encryptAgeCli(src: Source, recipients: AgeRecipient[], o: 
 /** keygen --age [--pq]: an age identity file, as age-keygen writes it. */
 export async function keygenAge(o: { pq?: boolean; output?: string; force?: boolean }, ui: Ui, mayReplace: (what: string) => Promise<void>): Promise<void> {
   if (o.pq && !pqAvailable()) throw new UsageError(`keygen --age --pq: ${pqUnavailableMessage()}`, 'ERR_NODE_VERSION');
-  const id = generateIdentity(Boolean(o.pq));
-  const pub = recipientOf(id);
-  const text = `# created: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}\n# public key: ${pub}\n${formatIdentity(id)}\n`;
+  const id = newAgeIdentity(Boolean(o.pq));
+  const pub = id.recipient;
+  const text = `# created: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}\n# public key: ${pub}\n${id.line}\n`;
   if (o.output !== undefined && o.output !== '-') {
     let overwrite = false;
     if (existsSync(o.output)) {
@@ -239,7 +211,5 @@ export async function keygenAge(o: { pq?: boolean; output?: string; force?: bool
     writeStdout(text);
     ui.raw(`Public key: ${pub}`);
   }
-  if (id.type === 'X25519') id.secret.fill(0);
-  else if (id.type === 'mlkem768x25519') id.seed.fill(0);
+  id.wipe();
 }
-

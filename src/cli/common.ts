@@ -1,17 +1,13 @@
 import { Option, type Command } from 'commander';
-import { ALGS, type Alg } from '../crypto/algs.js';
 import { InterruptedError, KeyError, UsageError } from '../errors.js';
 import { isTerminal, noPromptReason, promptIo, type PromptIo } from './terminal.js';
 import { KEY_GROUP } from './help.js';
-import { isJweAlgName } from '../formats/jwe/jwe.js';
 import { writeFileAtomic } from '../io/output.js';
 import { writeStdout } from '../io/stdout.js';
 import { KEY_ENCODINGS } from '../keys/decode.js';
 import { keySourceFlags, resolveKey, resolveKeys, type KeyContext, type KeySource, type ResolvedKey, type ResolvedKeys } from '../keys/resolve.js';
 import type { Ui } from './ui.js';
-import { isEnvFileName } from '../formats/fields/dotenv.js';
-import { isYamlFileName } from '../formats/fields/yamlfields.js';
-import type { InputType, Keys } from '../ops/index.js';
+import { ALGS, isJweAlgName, type Alg, type Keys } from '../ops/index.js';
 import { constants as osConstants } from 'node:os';
 
 /** The KEY flags shared by encrypt, decrypt and verify. None takes a secret. */
@@ -170,8 +166,4 @@ export function inputTypeOption(what = 'with --fields: the document type'): Opti
   return new Option('--input-type <TYPE>', `${what} (default: from the file name, .env or .yaml/.yml; else json)`).choices(['json', 'env', 'yaml']);
 }
 
-export function inputTypeOf(file: string | undefined, flag: InputType | undefined): InputType {
-  if (flag) return flag;
-  if (file === undefined || file === '-') return 'json';
-  return isEnvFileName(file) ? 'env' : isYamlFileName(file) ? 'yaml' : 'json';
-}
+export { inputTypeOf } from '../ops/documents.js';

@@ -1,50 +1,24 @@
 import { Option, type Command } from 'commander';
-import { KeyError, UsageError } from '../errors.js';
+import { FormatError, KeyError, UsageError } from '../errors.js';
 import { MAX_ENCODED_BYTES, readAllOf } from '../io/input.js';
 import { Source } from '../io/source.js';
-import { FormatError } from '../errors.js';
 import { checkOutput } from '../io/output.js';
-import { decrypt, inputKid, lineFastPath, type DecryptFormat, type Keys } from '../ops/index.js';
+import { decrypt, inputKid, lineFastPath, type Alg, type Keys } from '../ops/index.js';
+import { extractFrom, loadYamlFor, originWarning } from '../ops/documents.js';
 import { lineWorkerCount } from '../io/lineWorkers.js';
-import { usesKeyCommand } from '../keys/resolve.js';
-import { addKeyOptions, inputTypeOf, algOption, allowAlgOption, asAlg, emit, hasKeyFlag, parseAllowAlg, resolveCliKeys, terminalHint, type KeyFlags } from './common.js';
+import { addKeyOptions, algOption, allowAlgOption, emit, hasKeyFlag, resolveCliKeys, terminalHint } from './common.js';
 import { decryptStreamCli, streamKeyFor, streamKind } from './stream.js';
-import { ON_ERROR, onErrorOf, runLines } from './lines.js';
-import { parsePaths } from '../formats/fields/paths.js';
-import { extractValue } from '../formats/fields/extract.js';
-import { loadYaml, loadYamlFor, yamlToJson } from '../formats/fields/yamlfields.js';
-import { KdfBudget } from '../crypto/kdf.js';
+import { ON_ERROR, runLines } from './lines.js';
 import type { Ui } from './ui.js';
 import { withHelp } from './help.js';
-import { addAgeIdentityOptions, ageKind, decryptAgeCli, hasAgeIdentity, type AgeIdentityFlags } from './age.js';
-import { nonceBytesOf, nonceBytesOption } from './nonce.js';
-import { originWarning } from '../formats/fields/origin.js';
+import { addAgeIdentityOptions, ageKind, decryptAgeCli, hasAgeIdentity } from './age.js';
+import { nonceBytesOption } from './nonce.js';
 import { assertTerminalText } from '../io/ttyText.js';
 import { isTerminal } from './terminal.js';
 import { keyLengthHint, originHexKeyWarning, valueFormatOption } from './valueFormat.js';
 import { openRecipientInput, pendingWarning } from './recipients.js';
 import { overlay, rejoin } from '../ops/recipients.js';
-import type { ValueFormat } from '../ops/index.js';
-
-interface DecryptFlags extends KeyFlags, AgeIdentityFlags {
-  output?: string;
-  alg?: string;
-  format: DecryptFormat | 'stream' | 'age';
-  aad?: string;
-  embeddedKey?: boolean;
-  force?: boolean;
-  allowAlg?: string;
-  fields?: string;
-  lines?: boolean;
-  failFast?: boolean;
-  onError?: string;
-  allowLegacy?: boolean;
-  allowPlaintext?: boolean;
-  allowMissing?: boolean;
-  extract?: string;
-  nonceBytes?: string;
-  valueFormat?: ValueFormat;
-}
+import { checkDecrypt, decryptRequest, type DecryptFlags, type DecryptRequest } from './request.js';
 
 export function registerDecrypt(program: Command, ui: Ui): void {
   const cmd = program
@@ -77,162 +51,141 @@ export function registerDecrypt(program: Command, ui: Ui): void {
     "aes-payload decrypt --key-file service.pem --allow-alg RSA-OAEP-256,A256GCM msg.jwe",
     "aes-payload decrypt -i key.txt backup.tar.age -o backup.tar",
   ]);
-  addKeyOptions(cmd).action(async (file: string | undefined, o: DecryptFlags) => {
-    let key: Keys | undefined;
-    let noKey: KeyError | undefined;
-    const resolve = async (kidHint?: string) => {
-      try {
-        key = await resolveCliKeys(kidHint !== undefined ? { ...o, kidHint } : o, ui);
-      } catch (e) {
-        // No key anywhere: still read the input, so that an envelope carrying
-        // its own key gets the more useful --embedded-key message.
-        if (!(e instanceof KeyError && e.code === 'ERR_KEY_MISSING' && !hasKeyFlag(o))) throw e;
-        noKey = e;
-      }
-    };
-    // A key command learns the input's kid (AES_PAYLOAD_KID), so it runs once the input is read.
-    const late = !o.embeddedKey && !o.lines && o.format !== 'stream' && usesKeyCommand(o, process.env);
-    if (o.embeddedKey) {
-      if (hasKeyFlag(o)) throw new UsageError('--embedded-key takes the key from the envelope; drop the key flags');
-    } else if (!late) {
-      await resolve();
-    }
-    checkOutput(file, o.output, Boolean(o.force));
-    terminalHint(file, ui);
-    const src = Source.open(file);
-    const alg = asAlg(o.alg);
-    const fields = o.fields !== undefined ? parsePaths(o.fields) : undefined;
-    const opts = {
-      ...(alg ? { alg } : {}),
-      ...(o.aad !== undefined ? { aad: o.aad } : {}),
-      format: o.format as DecryptFormat,
-      embeddedKey: Boolean(o.embeddedKey),
-      ...parseAllowAlg(o.allowAlg),
-      ...(fields ? { fields } : {}),
-      allowLegacy: Boolean(o.allowLegacy),
-      allowPlaintext: Boolean(o.allowPlaintext),
-      allowMissing: Boolean(o.allowMissing),
-      kdfBudget: KdfBudget.fromEnv(process.env),
-      ...nonceBytesOf(o.nonceBytes),
-      ...(o.valueFormat ? { valueFormat: o.valueFormat } : {}),
-    };
-    if ((o.allowPlaintext || o.allowMissing) && !fields) throw new UsageError('--allow-plaintext and --allow-missing need --fields');
-    if (o.valueFormat !== undefined && !fields) throw new UsageError('--value-format needs --fields: origin values carry no marker, so the paths say where they are');
-    const onError = onErrorOf(o);
-    if (o.extract !== undefined && (o.lines || o.format === 'stream')) throw new UsageError('--extract reads one document; not with --lines or --format stream');
-    // With no key anywhere, inputs are still read: JSON that holds nothing
-    // encrypted says so (exit 4), and the rest gets the no-key message.
-    const origin = o.valueFormat === 'origin';
-    let hexNoted = false;
-    const open = (input: Buffer) => {
-      const hexDigits = (key as { hexDigits?: number } | undefined)?.hexDigits;
-      if (origin && !hexNoted) {
-        hexNoted = true;
-        const note = originHexKeyWarning(hexDigits);
-        if (note) ui.warn(note);
-      }
-      try {
-        return decrypt(input, key, opts);
-      } catch (e) {
-        throw noKey && e instanceof KeyError ? noKey : keyLengthHint(e, hexDigits, origin);
-      }
-    };
-    // Plaintext for a terminal must be printable text (src/io/ttyText.ts); -o - forces it.
-    const toTty = o.output === undefined && isTerminal(1);
-    let warned = false;
-    const originNote = (alg: Parameters<typeof originWarning>[0] | undefined) => {
-      if (o.valueFormat === 'origin' && alg && !warned) ui.warn(originWarning(alg));
-      warned = true;
-    };
-    if (o.lines && (hasAgeIdentity(o) || o.format === 'age')) throw new UsageError('age files are read whole: not with --lines');
-    if (o.lines) {
-      if (o.format === 'stream') throw new UsageError('--lines and --format stream exclude each other');
-      const spec = key && !toTty ? lineFastPath('open', key, opts) : undefined;
-      await runLines(src, { ...o, onError }, (line) => {
-        const r = open(line);
-        originNote(r.alg);
-        if (r.plaintext.includes(0x0a)) throw new FormatError('the plaintext has a newline, so it cannot be one output line', 'ERR_LINE');
-        if (toTty) assertTerminalText(r.plaintext);
-        return r.plaintext;
-      }, ui, 0o600, spec ? { spec, workers: lineWorkerCount(process.env) } : undefined);
-      return;
-    }
-    const age = o.format === 'auto' || o.format === 'age' ? ageKind(src) : undefined;
-    if (!age && o.format === 'age') {
-      src.close();
-      throw new FormatError(`input is not an age file${o.format === 'age' ? '' : ' (-i and --identity-env read age files)'}`, 'ERR_AGE_HEADER');
-    }
-    if (age) {
-      if (o.embeddedKey || o.aad !== undefined || o.allowAlg !== undefined || fields || o.extract !== undefined || o.allowLegacy || o.valueFormat !== undefined) {
-        src.close();
-        throw new UsageError('an age file takes none of --embedded-key, --aad, --allow-alg, --fields, --extract, --allow-legacy, --value-format');
-      }
-      await decryptAgeCli(src, age, o, o, ui, key?.passphrase);
-      return;
-    }
-    const kind = o.format === 'auto' || o.format === 'stream' ? streamKind(src) : undefined;
-    if (o.format === 'stream' && !kind) {
-      src.close();
-      throw new FormatError('input is not an aes-payload stream', 'ERR_STREAM');
-    }
-    if (kind) {
-      if (o.embeddedKey || o.aad !== undefined || o.allowAlg !== undefined) {
-        src.close();
-        throw new UsageError('a stream takes none of --embedded-key, --aad, --allow-alg');
-      }
-      if (late) await resolve();
-      if (!key) {
-        src.close();
-        throw noKey ?? new KeyError('no key given', 'ERR_KEY_MISSING');
-      }
-      await decryptStreamCli(src, kind, streamKeyFor(key), o, ui);
-      return;
-    }
-    const input = readAllOf(src, MAX_ENCODED_BYTES, 'none');
-    // A field document encrypted to age recipients: its data key from -i/--identity-env (src/cli/recipients.ts).
-    const rd = await openRecipientInput(input.data.toString('utf8'), o, ui, false, true);
-    if (rd?.pending.length && fields) throw new UsageError('the document has pending values; decrypt it whole, or fold them in first (recipients seal)');
-    if (rd) {
-      input.data = Buffer.from(rd.rest, 'utf8');
-      key = { secret: rd.key! };
-      noKey = undefined;
-    } else if (hasAgeIdentity(o)) {
-      throw new FormatError('input is not an age file or a field document encrypted to age recipients (-i and --identity-env read those)', 'ERR_AGE_HEADER');
-    }
-    await loadYamlFor(input.data, file, o.format);
-    if (late && !rd) {
-      await resolve(inputKid(input.data));
-    }
-    const res = open(input.data);
-    if (rd?.pending.length) {
-      // Values written with public keys only: shown, with a warning that nobody's key vouches for them.
-      const over = Buffer.from(overlay(res.plaintext.toString('utf8'), rd.syntax, rd.pending), 'utf8');
-      res.plaintext.fill(0);
-      res.plaintext = over;
-      ui.warn(pendingWarning(file ?? 'standard input', rd.pendingNames));
-    }
-    originNote(res.alg);
+  addKeyOptions(cmd).action((file: string | undefined, o: DecryptFlags) => runDecrypt(decryptRequest(file, o), ui));
+}
+
+/** The key, resolved once (before the input is read, or after it with a key command, which learns its kid). */
+class KeyHolder {
+  key: (Keys & { hexDigits?: number }) | undefined;
+  noKey: KeyError | undefined;
+  constructor(
+    private readonly o: DecryptFlags,
+    private readonly ui: Ui,
+  ) {}
+
+  async resolve(kidHint?: string): Promise<void> {
     try {
-      if (o.extract !== undefined) {
-        // The document's own type, else what the file name (without .aesp/.enc) says, as for encrypt.
-        const type = res.format === 'env' || res.format === 'yaml' ? res.format : inputTypeOf(file?.replace(/\.(aesp|enc)$/, ''), undefined);
-        let pt = res.plaintext.toString('utf8');
-        if (type === 'yaml') {
-          await loadYaml();
-          pt = yamlToJson(pt, 'the plaintext');
-        }
-        const value = extractValue(pt, o.extract, type === 'env' ? 'env' : 'json');
-        if (toTty) assertTerminalText(Buffer.from(value));
-        emit(value, { output: o.output, force: o.force, mode: 0o600 });
-        return;
-      }
-      // Some tokens left (--fields): still a recipient document, so its recipients header goes back.
-      const out = rd && fields && res.plaintext.includes('aesp:2:doc:') ? Buffer.from(rejoin(rd, res.plaintext.toString('utf8')), 'utf8') : res.plaintext;
-      if (toTty) assertTerminalText(out);
-      emit(out, { output: o.output, force: o.force, mode: 0o600 });
-    } finally {
-      res.plaintext.fill(0);
+      this.key = await resolveCliKeys(kidHint !== undefined ? { ...this.o, kidHint } : this.o, this.ui);
+    } catch (e) {
+      // No key anywhere: still read the input, so that an envelope carrying
+      // its own key gets the more useful --embedded-key message.
+      if (!(e instanceof KeyError && e.code === 'ERR_KEY_MISSING' && !hasKeyFlag(this.o))) throw e;
+      this.noKey = e;
     }
-    if (res.fields !== undefined) ui.line(`decrypted ${res.fields} field${res.fields === 1 ? '' : 's'}`);
-  });
+  }
+}
+
+async function runDecrypt(req: DecryptRequest, ui: Ui): Promise<void> {
+  const { file, o, opts, late } = req;
+  const k = new KeyHolder(o, ui);
+  if (!o.embeddedKey && !late) await k.resolve();
+  checkOutput(file, o.output, Boolean(o.force));
+  terminalHint(file, ui);
+  const src = Source.open(file);
+  // With no key anywhere, inputs are still read: JSON that holds nothing
+  // encrypted says so (exit 4), and the rest gets the no-key message.
+  const origin = o.valueFormat === 'origin';
+  let hexNoted = false;
+  const open = (input: Buffer) => {
+    const hexDigits = k.key?.hexDigits;
+    if (origin && !hexNoted) {
+      hexNoted = true;
+      const note = originHexKeyWarning(hexDigits);
+      if (note) ui.warn(note);
+    }
+    try {
+      return decrypt(input, k.key, opts);
+    } catch (e) {
+      throw k.noKey && e instanceof KeyError ? k.noKey : keyLengthHint(e, hexDigits, origin);
+    }
+  };
+  // Plaintext for a terminal must be printable text (src/io/ttyText.ts); -o - forces it.
+  const toTty = o.output === undefined && isTerminal(1);
+  let warned = false;
+  const originNote = (alg: Alg | undefined) => {
+    if (origin && alg && !warned) ui.warn(originWarning(alg));
+    warned = true;
+  };
+  if (o.lines) {
+    const spec = k.key && !toTty ? lineFastPath('open', k.key, opts) : undefined;
+    await runLines(src, { ...o, onError: req.onError }, (line) => {
+      const r = open(line);
+      originNote(r.alg);
+      if (r.plaintext.includes(0x0a)) throw new FormatError('the plaintext has a newline, so it cannot be one output line', 'ERR_LINE');
+      if (toTty) assertTerminalText(r.plaintext);
+      return r.plaintext;
+    }, ui, 0o600, spec ? { spec, workers: lineWorkerCount(process.env) } : undefined);
+    return;
+  }
+  const age = o.format === 'auto' || o.format === 'age' ? ageKind(src) : undefined;
+  if (!age && o.format === 'age') {
+    src.close();
+    throw new FormatError(`input is not an age file${o.format === 'age' ? '' : ' (-i and --identity-env read age files)'}`, 'ERR_AGE_HEADER');
+  }
+  if (age) {
+    try {
+      checkDecrypt('age', o);
+    } catch (e) {
+      src.close();
+      throw e;
+    }
+    await decryptAgeCli(src, age, o, o, ui, k.key?.passphrase);
+    return;
+  }
+  const kind = o.format === 'auto' || o.format === 'stream' ? streamKind(src) : undefined;
+  if (o.format === 'stream' && !kind) {
+    src.close();
+    throw new FormatError('input is not an aes-payload stream', 'ERR_STREAM');
+  }
+  if (kind) {
+    try {
+      checkDecrypt('stream', o);
+      if (late) await k.resolve();
+      if (!k.key) throw k.noKey ?? new KeyError('no key given', 'ERR_KEY_MISSING');
+    } catch (e) {
+      src.close();
+      throw e;
+    }
+    await decryptStreamCli(src, kind, streamKeyFor(k.key), o, ui);
+    return;
+  }
+  const input = readAllOf(src, MAX_ENCODED_BYTES, 'none');
+  // A field document encrypted to age recipients: its data key from -i/--identity-env (src/cli/recipients.ts).
+  const rd = await openRecipientInput(input.data.toString('utf8'), o, ui, false, true);
+  if (rd?.pending.length && req.paths) throw new UsageError('the document has pending values; decrypt it whole, or fold them in first (recipients seal)');
+  if (rd) {
+    input.data = Buffer.from(rd.rest, 'utf8');
+    k.key = { secret: rd.key! };
+    k.noKey = undefined;
+  } else if (hasAgeIdentity(o)) {
+    throw new FormatError('input is not an age file or a field document encrypted to age recipients (-i and --identity-env read those)', 'ERR_AGE_HEADER');
+  }
+  await loadYamlFor(input.data, file, o.format);
+  if (late && !rd) {
+    await k.resolve(inputKid(input.data));
+  }
+  const res = open(input.data);
+  if (rd?.pending.length) {
+    // Values written with public keys only: shown, with a warning that nobody's key vouches for them.
+    const over = Buffer.from(overlay(res.plaintext.toString('utf8'), rd.syntax, rd.pending), 'utf8');
+    res.plaintext.fill(0);
+    res.plaintext = over;
+    ui.warn(pendingWarning(file ?? 'standard input', rd.pendingNames));
+  }
+  originNote(res.alg);
+  try {
+    if (o.extract !== undefined) {
+      const value = await extractFrom(res.plaintext, res.format, file, o.extract);
+      if (toTty) assertTerminalText(Buffer.from(value));
+      emit(value, { output: o.output, force: o.force, mode: 0o600 });
+      return;
+    }
+    // Some tokens left (--fields): still a recipient document, so its recipients header goes back.
+    const out = rd && req.paths && res.plaintext.includes('aesp:2:doc:') ? Buffer.from(rejoin(rd, res.plaintext.toString('utf8')), 'utf8') : res.plaintext;
+    if (toTty) assertTerminalText(out);
+    emit(out, { output: o.output, force: o.force, mode: 0o600 });
+  } finally {
+    res.plaintext.fill(0);
+  }
+  if (res.fields !== undefined) ui.line(`decrypted ${res.fields} field${res.fields === 1 ? '' : 's'}`);
 }

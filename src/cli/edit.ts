@@ -4,19 +4,14 @@ import { constants as osc, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import { AesPayloadError, EXIT, FormatError, IOError, UsageError, ioError, quote } from '../errors.js';
-import { parseEnv, parsePortableEnv } from '../formats/fields/dotenv.js';
-import * as envelope from '../formats/envelope/codec.js';
-import { parseJsonSpans } from '../formats/common/jsonSpans.js';
-import { fieldCodec, isFieldFormat, type FieldFormat } from '../formats/fields/documents.js';
-import { checkYamlFieldText, loadYamlFor } from '../formats/fields/yamlfields.js';
-import { parsePaths } from '../formats/fields/paths.js';
-import { readText } from '../formats/common/utf8.js';
+import { loadYamlFor, parsePaths, readText } from '../ops/documents.js';
+import { checkEdited, editKindOf, resealDocument, resealEnvelope } from '../ops/edit.js';
 import { writeFileAtomic } from '../io/output.js';
 import { killTree, processTree, signalAll } from '../io/processTree.js';
 import { DEADLY_SIGNALS } from '../io/signals.js';
 import { wipeInitialEnvironment } from '../io/launch.js';
 import { secretEnvNames } from '../keys/resolve.js';
-import { decrypt, detectFormat, encrypt, keyForKid, type KeyArg } from '../ops/index.js';
+import { decrypt } from '../ops/index.js';
 import { refuseRecipients, writerRulesKey, rulesFor } from '../rules/rules.js';
 import { rulePaths } from '../rules/fields.js';
 import { typeOfKind } from '../git/docs.js';
@@ -148,17 +143,6 @@ function runEditor(file: string, scratch: Scratch, env: NodeJS.ProcessEnv): Prom
   });
 }
 
-type Kind = 'envelope' | FieldFormat;
-
-/** Check an edited plaintext parses, as what it must be written back as. */
-function checkEdited(text: string, kind: Kind, envText: boolean, what: string): void {
-  // A field document must be in the portable subset (FORMAT.md §12.1, §13.1); what only we read (an envelope's content) need not.
-  if (kind === 'env') parsePortableEnv(text, what);
-  else if (envText) parseEnv(text, what);
-  else if (kind === 'fields') parseJsonSpans(text, what);
-  else if (kind === 'yaml') checkYamlFieldText(text, what);
-}
-
 export function registerEdit(program: Command, ui: Ui): void {
   const cmd = program
     .command('edit')
@@ -201,8 +185,7 @@ export function registerEdit(program: Command, ui: Ui): void {
       keys = { secret: rd.key! };
     } else if (!r) throw new UsageError(`${file} is not a field document encrypted to age recipients (-i and --identity-env read those)`);
     await loadYamlFor(oldText, file);
-    const format = detectFormat(oldText, 'auto');
-    const kind: Kind | undefined = format === 'json' ? 'envelope' : isFieldFormat(format) ? format : undefined;
+    const { kind, format } = editKindOf(oldText);
     if (!kind) throw new UsageError(`edit works on JSON envelopes and field documents (JSON, .env or YAML); ${file} is ${format}: decrypt it, edit, and encrypt it again`);
     const paths = o.fields !== undefined ? parsePaths(o.fields) : undefined;
     if (paths && kind === 'envelope') throw new UsageError('--fields applies to field documents; an envelope is encrypted whole');
@@ -243,13 +226,11 @@ export function registerEdit(program: Command, ui: Ui): void {
       const text = edited.toString('utf8');
       let out: string;
       if (kind === 'envelope') {
-        const env = envelope.decode(oldText);
-        const key: KeyArg = opened.kid !== undefined && keys.ring ? keyForKid(keys)(opened.kid) : keys;
-        out = `${encrypt(edited, key, { format: 'json', ...(opened.alg ? { alg: opened.alg } : {}), ...(env.aad ? { aad: env.aad } : {}) }).text}\n`;
+        out = resealEnvelope(oldText, edited, keys, opened);
       } else {
         // The rules select values too: a new value they match is encrypted, not left in the clear.
         const all = [...(paths ?? []), ...(match ? rulePaths(match.rule, text, typeOfKind(kind)) : [])];
-        const res = fieldCodec(kind).reencrypt(oldText, text, keyForKid(keys), { ...(all.length ? { paths: all } : {}), what: file });
+        const res = resealDocument(kind, oldText, text, keys, all, file);
         out = res.text;
         if (out === oldText) {
           ui.line(`${file} unchanged`);

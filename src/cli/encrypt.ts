@@ -1,60 +1,26 @@
-import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { specOf } from '../crypto/aead.js';
-import { defaultAlgForKeyLength } from '../crypto/algs.js';
-import { KeyError, UsageError, ioError } from '../errors.js';
+import { KeyError } from '../errors.js';
 import { MAX_PAYLOAD_BYTES, readAllOf } from '../io/input.js';
 import { Source } from '../io/source.js';
 import { checkOutput } from '../io/output.js';
-import { JWE_WRAPS, type JweWrap } from '../formats/jwe/jwe.js';
 import { publicOf } from '../keys/structured.js';
 import { readRecipient, readRecipients } from '../keys/recipients.js';
-import { encrypt, generateKey, lineFastPath, type EncryptFormat, type Keys } from '../ops/index.js';
+import { JWE_WRAPS, algSpec, defaultAlgForKeyLength, encrypt, generateKey, lineFastPath, type Keys } from '../ops/index.js';
+import { loadYaml, originWarning, readText } from '../ops/documents.js';
 import { lineWorkerCount } from '../io/lineWorkers.js';
-import { addKeyOptions, algOption, asAlg, emit, hasKeyFlag, resolveCliKeys, terminalHint, inputTypeOption, inputTypeOf, type KeyFlags } from './common.js';
+import { addKeyOptions, algOption, emit, resolveCliKeys, terminalHint, inputTypeOption, inputTypeOf } from './common.js';
 import { encryptStreamCli, streamKey } from './stream.js';
-import { ON_ERROR, onErrorOf, runLines } from './lines.js';
-import { parsePaths } from '../formats/fields/paths.js';
-import type { InputType, ValueFormat } from '../ops/index.js';
-import { loadYaml } from '../formats/fields/yamlfields.js';
+import { ON_ERROR, runLines } from './lines.js';
 import type { Ui } from './ui.js';
 import { isTerminal } from './terminal.js';
 import { withHelp } from './help.js';
-import { ageRecipients, encryptAgeCli } from './age.js';
+import { addAgeIdentityOptions, ageRecipients, encryptAgeCli } from './age.js';
 import { nonceBytesOf, nonceBytesOption } from './nonce.js';
-import { originWarning } from '../formats/fields/origin.js';
 import { keyLengthHint, originHexKeyWarning, valueFormatOption } from './valueFormat.js';
-import { refuseRecipients, writerRulesKey, rulesFor } from '../rules/rules.js';
 import { rulePaths } from '../rules/fields.js';
-import { readText } from '../formats/common/utf8.js';
 import { encryptFieldsToRecipients } from './recipientsEncrypt.js';
-import { addAgeIdentityOptions, hasAgeIdentity, type AgeIdentityFlags } from './age.js';
-
-interface EncryptFlags extends KeyFlags, AgeIdentityFlags {
-  output?: string;
-  alg?: string;
-  format: EncryptFormat | 'stream' | 'age';
-  armor?: boolean;
-  aad?: string;
-  randomKey?: boolean;
-  force?: boolean;
-  wrap?: JweWrap;
-  recipient?: string[];
-  recipientsFile?: string[];
-  kid?: string;
-  apu?: string;
-  apv?: string;
-  fields?: string;
-  inputType?: InputType;
-  allowMissing?: boolean;
-  lines?: boolean;
-  failFast?: boolean;
-  onError?: string;
-  macOnlyEncrypted?: boolean;
-  nonceBytes?: string;
-  valueFormat?: ValueFormat;
-  config?: string;
-}
+import { encryptRequest, type EncryptRequest, type PayloadRequest } from './request.js';
+import { checkUsage, ENCRYPT } from './usage.js';
 
 export function registerEncrypt(program: Command, ui: Ui): void {
   const cmd = program
@@ -95,154 +61,111 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     "echo API_TOKEN=… >> .env.aesp; aes-payload encrypt --fields API_TOKEN -r age1… -r age1… .env.aesp -o new.aesp && mv new.aesp .env.aesp   # public keys only: a pending value",
   ]);
   addAgeIdentityOptions(cmd);
-  addKeyOptions(cmd).action(async (file: string | undefined, o: EncryptFlags, self: Command) => {
-    const alg = asAlg(o.alg);
-    const jwe = o.format === 'jwe' || o.format === 'jwe-json';
-    const recipientFlags = o.recipient !== undefined || o.recipientsFile !== undefined;
-    if (o.format === 'age') {
-      const other = ['alg', 'aad', 'randomKey', 'wrap', 'kid', 'fields', 'lines', 'inputType', 'valueFormat', 'nonceBytes', 'macOnlyEncrypted', 'allowMissing', 'apu', 'apv'].filter((k) => self.getOptionValueSource(k) === 'cli');
-      if (other.length || o.keyEnv !== undefined || o.keyFile !== undefined || o.keyring !== undefined || o.keyUri !== undefined || o.prompt || o.ini !== undefined || o.keyCmd !== undefined) {
-        throw new UsageError('--format age takes -r, -R, --armor and the passphrase flags (age has no --aad, --alg, --fields, --lines or symmetric keys)');
-      }
-      const recipients = await ageRecipients(o, ui);
-      checkOutput(file, o.output, Boolean(o.force));
-      if (!o.armor && o.output === undefined && isTerminal(1)) {
-        throw new UsageError('refusing to output binary to the terminal; use -o FILE, --armor or redirect (-o - forces it)');
-      }
-      terminalHint(file, ui);
-      await encryptAgeCli(Source.open(file), recipients, o, ui);
-      return;
-    }
-    if (o.armor && o.format !== 'stream') throw new UsageError('--armor needs --format stream or age');
-    if (o.allowMissing && o.fields === undefined) throw new UsageError('--allow-missing needs --fields');
-    if (o.inputType !== undefined && o.fields === undefined) throw new UsageError('--input-type needs --fields');
-    if (o.macOnlyEncrypted && o.fields === undefined) throw new UsageError('--mac-only-encrypted needs --fields');
-    if (o.valueFormat !== undefined && o.fields === undefined) throw new UsageError('--value-format needs --fields');
-    const onError = onErrorOf(o);
-    // The rules file (.aes-payload.yaml) says which values of FILE to encrypt, when no --fields or --format does.
-    const match = o.fields === undefined && !o.lines && !o.randomKey && !recipientFlags && !hasAgeIdentity(o) && self.getOptionValueSource('format') === 'default' ? await rulesFor(file, o.config) : undefined;
-    refuseRecipients(match);
-    if (match) Object.assign(o, (await writerRulesKey(match, o, (m) => ui.warn(m))) ?? {});
-    const fields = o.fields !== undefined ? parsePaths(o.fields) : match ? [...(match.rule.fields ?? [])] : undefined;
-    if (fields && (o.format !== 'json' || jwe)) throw new UsageError('--fields writes the JSON document itself; drop --format');
-    if (o.lines && o.format === 'stream') throw new UsageError('--lines and --format stream exclude each other');
-    if (o.format === 'stream') {
-      if (o.aad !== undefined || o.randomKey || o.wrap || recipientFlags || o.kid !== undefined || o.apu !== undefined || o.apv !== undefined) {
-        throw new UsageError('--format stream takes none of --aad, --random-key, --wrap, --recipient, --recipients-file, --kid');
-      }
-      if (alg && alg !== 'A128GCM' && alg !== 'A256GCM') throw new UsageError(`--format stream uses A128GCM or A256GCM, not ${alg}`);
-      const key = streamKey(await resolveCliKeys(o, ui));
-      if (alg && key.length !== (alg === 'A128GCM' ? 16 : 32)) {
-        throw new KeyError(`key is ${key.length} bytes but ${alg} needs ${alg === 'A128GCM' ? 16 : 32} bytes`, 'ERR_KEY_LENGTH');
-      }
-      checkOutput(file, o.output, Boolean(o.force));
-      if (!o.armor && o.output === undefined && isTerminal(1)) {
-        throw new UsageError('refusing to output binary to the terminal; use -o FILE, --armor or redirect (-o - forces it)');
-      }
-      terminalHint(file, ui);
-      await encryptStreamCli(Source.open(file), key, o, ui);
-      return;
-    }
-    if (fields && !jwe && (recipientFlags || hasAgeIdentity(o))) {
-      await encryptFieldsToRecipients(file, fields, o, ui);
-      return;
-    }
-    if (!jwe && (o.wrap || recipientFlags || o.kid !== undefined || o.apu !== undefined || o.apv !== undefined)) {
-      throw new UsageError('--wrap, --recipient, --recipients-file, --kid, --apu and --apv need --format jwe or jwe-json');
-    }
-    const party = partyInfoOf(o);
-    let keys: Keys;
-    let hexDigits: number | undefined;
-    if (o.randomKey) {
-      if (hasKeyFlag(o) || recipientFlags) throw new UsageError('--random-key makes its own key; drop the key flags');
-      if (o.format !== 'json') throw new UsageError('--random-key needs --format json, which can carry the key');
-      keys = { secret: generateKey(alg ?? 'A256GCM').key };
-    } else if (recipientFlags) {
-      if (hasKeyFlag(o)) throw new UsageError('--recipient is the key; drop the other key flags');
-      if (o.wrap && !o.wrap.startsWith('RSA-OAEP') && !o.wrap.startsWith('ECDH-ES')) throw new UsageError(`--recipient needs --wrap RSA-OAEP, RSA-OAEP-256 or ECDH-ES…, not ${o.wrap}`);
-      const all = [...(o.recipient ?? []).map(readRecipient), ...(o.recipientsFile ?? []).flatMap(readRecipients)];
-      if (all.length > 1 && o.format === 'jwe') throw new UsageError(`a compact JWE holds one recipient, and ${all.length} were given; use --format jwe-json (general JSON)`);
-      keys = all.length === 1 ? { rsa: all[0]! } : { recipients: all };
-    } else {
-      if (o.keyUri !== undefined) {
-        // An HSM key wraps a fresh content key per message: the output is a JWE (compact by default).
-        if (self.getOptionValueSource('format') === 'default') o.format = 'jwe';
-        if (o.format !== 'jwe' && o.format !== 'jwe-json') throw new UsageError('--key-uri writes a JWE: use --format jwe or jwe-json');
-        if (fields || o.lines) throw new UsageError('--key-uri encrypts whole messages: not with --fields or --lines');
-      }
-      const r = await resolveCliKeys(o, ui, true);
-      hexDigits = r.hexDigits;
-      keys = { ...(r.kek ? { kek: r.kek } : {}), ...(r.secret ? { secret: r.secret } : {}), ...(r.rsa ? { rsa: publicOf(r.rsa) } : {}), ...(r.passphrase ? { passphrase: r.passphrase } : {}) };
-    }
-    const origin = o.valueFormat === 'origin';
-    const hexNote = origin ? originHexKeyWarning(hexDigits) : undefined;
-    if (hexNote) ui.warn(hexNote);
-    const seal = (input: Buffer, k: Keys, op: typeof opts) => {
-      try {
-        return encrypt(input, k, op);
-      } catch (e) {
-        throw keyLengthHint(e, hexDigits, origin);
-      }
-    };
-    checkOutput(file, o.output, Boolean(o.force));
-    terminalHint(file, ui);
-    const inputType = inputTypeOf(file, o.inputType ?? match?.rule.type);
-    if (fields && inputType === 'yaml') await loadYaml();
-    const opts = {
-      ...(alg ? { alg } : {}),
-      ...(o.aad !== undefined ? { aad: o.aad } : {}),
-      ...(o.wrap ? { wrap: o.wrap } : {}),
-      ...(o.kid !== undefined ? { kid: o.kid } : {}),
-      ...party,
-      ...(fields ? { fields, allowMissing: Boolean(o.allowMissing) || match !== undefined, macOnlyEncrypted: Boolean(o.macOnlyEncrypted), inputType } : {}),
-      format: o.format as EncryptFormat,
-      embedKey: Boolean(o.randomKey),
-      ...nonceBytesOf(o.nonceBytes),
-      ...(o.valueFormat ? { valueFormat: o.valueFormat } : {}),
-    };
-    if (o.lines) {
-      if (o.valueFormat === 'origin') ui.warn(originWarning(alg ?? defaultAlgForKeyLength(keys.secret?.length ?? 0) ?? 'A256GCM'));
-      let encrypted = 0;
-      const notes = new Set<string>();
-      const spec = lineFastPath('seal', keys, opts);
-      await runLines(Source.open(file), { ...o, onError }, (line) => {
-        const r = seal(line, keys, opts);
-        encrypted += r.fields?.encrypted ?? 0;
-        for (const n of r.notes ?? []) if (!notes.has(n) && notes.size < 10) notes.add(n) && ui.warn(n);
-        return r.text;
-      }, ui, o.randomKey ? 0o600 : 0o666, spec ? { spec, workers: lineWorkerCount(process.env) } : undefined);
-      if (fields) ui.line(`encrypted ${encrypted} value${encrypted === 1 ? '' : 's'}`);
-      return;
-    }
-    const input = readAllOf(Source.open(file), MAX_PAYLOAD_BYTES, fields ? 'fields' : 'stream');
-    if (match?.rule.fieldsRegex) opts.fields = rulePaths(match.rule, readText(input.data, file), inputType);
-    const res = seal(input.data, keys, opts);
-    if (o.valueFormat === 'origin') ui.warn(originWarning(res.alg));
-    for (const n of res.notes ?? []) ui.warn(n);
-    if (!specOf(res.alg).authenticated && o.valueFormat !== 'origin') {
-      ui.warn(`${res.alg} is unauthenticated: changes to the ciphertext go undetected; prefer ${res.alg.slice(0, 4)}GCM`);
-    }
-    if (o.randomKey) ui.warn('--random-key: the key is inside the output, so the output is not secret');
-    if (res.fields) {
-      // The document itself, edited in place: keep its own final newline (or lack of one).
-      emit(res.text, { output: o.output, force: o.force, mode: 0o666 });
-      ui.line(`encrypted ${res.fields.encrypted} value${res.fields.encrypted === 1 ? '' : 's'}${res.fields.already ? ` (${res.fields.already} already encrypted)` : ''}, kid ${res.kid}`);
-      return;
-    }
-    emit(`${res.text}\n`, { output: o.output, force: o.force, mode: o.randomKey ? 0o600 : 0o666 });
+  addKeyOptions(cmd).action(async (file: string | undefined, o: EncryptRequest['o'], self: Command) => {
+    const req = await encryptRequest(file, o, self, (m) => ui.warn(m));
+    if (req.mode === 'age') return encryptAge(req, ui);
+    if (req.mode === 'stream') return encryptStream(req, ui);
+    if (req.mode === 'fields-recipients') return encryptFieldsToRecipients(file, req.paths, o, ui);
+    return encryptPayload(req, ui);
   });
 }
 
-/** `--apu` / `--apv`: base64url, strictly (they go into the header as given). */
-function partyInfoOf(o: EncryptFlags): { apu?: Buffer; apv?: Buffer } {
-  const out: { apu?: Buffer; apv?: Buffer } = {};
-  for (const n of ['apu', 'apv'] as const) {
-    const v = o[n];
-    if (v === undefined) continue;
-    if (v === '' || !/^[A-Za-z0-9_-]+$/.test(v) || v.length % 4 === 1) throw new UsageError(`--${n} takes base64url (for example ${n === 'apu' ? 'QWxpY2U for "Alice"' : 'Qm9i for "Bob"'})`);
-    const b = Buffer.from(v, 'base64url');
-    if (b.toString('base64url') !== v) throw new UsageError(`--${n} is not canonical base64url`);
-    out[n] = b;
+/** Stream and age output is binary: not to a terminal, unless armored or forced (-o -). */
+function checkBinaryOut(o: EncryptRequest['o']): void {
+  checkUsage(ENCRYPT, 'binary-out', { ...o, tty: isTerminal(1) });
+}
+
+async function encryptAge({ file, o }: EncryptRequest, ui: Ui): Promise<void> {
+  const recipients = await ageRecipients(o, ui);
+  checkOutput(file, o.output, Boolean(o.force));
+  checkBinaryOut(o);
+  terminalHint(file, ui);
+  await encryptAgeCli(Source.open(file), recipients, o, ui);
+}
+
+async function encryptStream({ file, o, alg }: EncryptRequest, ui: Ui): Promise<void> {
+  const key = streamKey(await resolveCliKeys(o, ui));
+  if (alg && key.length !== (alg === 'A128GCM' ? 16 : 32)) {
+    throw new KeyError(`key is ${key.length} bytes but ${alg} needs ${alg === 'A128GCM' ? 16 : 32} bytes`, 'ERR_KEY_LENGTH');
   }
-  return out;
+  checkOutput(file, o.output, Boolean(o.force));
+  checkBinaryOut(o);
+  terminalHint(file, ui);
+  await encryptStreamCli(Source.open(file), key, o, ui);
+}
+
+/** The keys of a payload: made here (--random-key), the -r/-R public keys, or the key flags' (and the hex digits the key text had). */
+async function payloadKeys(req: PayloadRequest, ui: Ui): Promise<{ keys: Keys; hexDigits?: number }> {
+  const { o, alg } = req;
+  if (req.key === 'random') return { keys: { secret: generateKey(alg ?? 'A256GCM').key } };
+  if (req.key === 'recipients') {
+    const all = [...(o.recipient ?? []).map(readRecipient), ...(o.recipientsFile ?? []).flatMap(readRecipients)];
+    checkUsage(ENCRYPT, 'recipients', { ...o, recipients: all.length });
+    return { keys: all.length === 1 ? { rsa: all[0]! } : { recipients: all } };
+  }
+  const r = await resolveCliKeys(o, ui, true);
+  const keys = { ...(r.kek ? { kek: r.kek } : {}), ...(r.secret ? { secret: r.secret } : {}), ...(r.rsa ? { rsa: publicOf(r.rsa) } : {}), ...(r.passphrase ? { passphrase: r.passphrase } : {}) };
+  return { keys, ...(r.hexDigits !== undefined ? { hexDigits: r.hexDigits } : {}) };
+}
+
+/** An envelope, raw base64, a JWE or a field document: whole, or line by line (--lines). */
+async function encryptPayload(req: PayloadRequest, ui: Ui): Promise<void> {
+  const { file, o, alg, paths: fields, match } = req;
+  const { keys, hexDigits } = await payloadKeys(req, ui);
+  const origin = o.valueFormat === 'origin';
+  const hexNote = origin ? originHexKeyWarning(hexDigits) : undefined;
+  if (hexNote) ui.warn(hexNote);
+  const seal = (input: Buffer, k: Keys, op: typeof opts) => {
+    try {
+      return encrypt(input, k, op);
+    } catch (e) {
+      throw keyLengthHint(e, hexDigits, origin);
+    }
+  };
+  checkOutput(file, o.output, Boolean(o.force));
+  terminalHint(file, ui);
+  const inputType = inputTypeOf(file, o.inputType ?? match?.rule.type);
+  if (fields && inputType === 'yaml') await loadYaml();
+  const opts = {
+    ...(alg ? { alg } : {}),
+    ...(o.aad !== undefined ? { aad: o.aad } : {}),
+    ...(o.wrap ? { wrap: o.wrap } : {}),
+    ...(o.kid !== undefined ? { kid: o.kid } : {}),
+    ...req.party,
+    ...(fields ? { fields, allowMissing: Boolean(o.allowMissing) || match !== undefined, macOnlyEncrypted: Boolean(o.macOnlyEncrypted), inputType } : {}),
+    format: req.format,
+    embedKey: Boolean(o.randomKey),
+    ...nonceBytesOf(o.nonceBytes),
+    ...(o.valueFormat ? { valueFormat: o.valueFormat } : {}),
+  };
+  if (o.lines) {
+    if (origin) ui.warn(originWarning(alg ?? defaultAlgForKeyLength(keys.secret?.length ?? 0) ?? 'A256GCM'));
+    let encrypted = 0;
+    const notes = new Set<string>();
+    const spec = lineFastPath('seal', keys, opts);
+    await runLines(Source.open(file), { ...o, onError: req.onError }, (line) => {
+      const r = seal(line, keys, opts);
+      encrypted += r.fields?.encrypted ?? 0;
+      for (const n of r.notes ?? []) if (!notes.has(n) && notes.size < 10) notes.add(n) && ui.warn(n);
+      return r.text;
+    }, ui, o.randomKey ? 0o600 : 0o666, spec ? { spec, workers: lineWorkerCount(process.env) } : undefined);
+    if (fields) ui.line(`encrypted ${encrypted} value${encrypted === 1 ? '' : 's'}`);
+    return;
+  }
+  const input = readAllOf(Source.open(file), MAX_PAYLOAD_BYTES, fields ? 'fields' : 'stream');
+  if (match?.rule.fieldsRegex) opts.fields = rulePaths(match.rule, readText(input.data, file), inputType);
+  const res = seal(input.data, keys, opts);
+  if (origin) ui.warn(originWarning(res.alg));
+  for (const n of res.notes ?? []) ui.warn(n);
+  if (!algSpec(res.alg)!.authenticated && !origin) {
+    ui.warn(`${res.alg} is unauthenticated: changes to the ciphertext go undetected; prefer ${res.alg.slice(0, 4)}GCM`);
+  }
+  if (o.randomKey) ui.warn('--random-key: the key is inside the output, so the output is not secret');
+  if (res.fields) {
+    // The document itself, edited in place: keep its own final newline (or lack of one).
+    emit(res.text, { output: o.output, force: o.force, mode: 0o666 });
+    ui.line(`encrypted ${res.fields.encrypted} value${res.fields.encrypted === 1 ? '' : 's'}${res.fields.already ? ` (${res.fields.already} already encrypted)` : ''}, kid ${res.kid}`);
+    return;
+  }
+  emit(`${res.text}\n`, { output: o.output, force: o.force, mode: o.randomKey ? 0o600 : 0o666 });
 }

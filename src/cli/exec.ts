@@ -1,17 +1,15 @@
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
-import { KdfBudget } from '../crypto/kdf.js';
 import { AesPayloadError, EXIT, FormatError, UsageError, quote } from '../errors.js';
 import { canReplaceProcess, findCommand, replaceProcess, tooLarge, wipeInitialEnvironment } from '../io/launch.js';
 import { DEADLY_SIGNALS } from '../io/signals.js';
-import { isFieldFormat } from '../formats/fields/documents.js';
-import { parseEnv } from '../formats/fields/dotenv.js';
-import { parseJsonSpans } from '../formats/common/jsonSpans.js';
 import { MAX_ENCODED_BYTES, readAllOf } from '../io/input.js';
 import { Source } from '../io/source.js';
 import { secretEnvNames } from '../keys/resolve.js';
 import { decrypt } from '../ops/index.js';
-import { isYamlFileName, loadYamlFor, yamlToJson } from '../formats/fields/yamlfields.js';
+import { isFieldFormat, loadYamlFor } from '../ops/documents.js';
+import { kdfBudget } from '../ops/budget.js';
+import { variablesIn } from '../ops/exec.js';
 import { addKeyOptions, hasKeyFlag, keysOf, resolveCliKeys, signalStatus, type KeyFlags } from './common.js';
 import { addAgeIdentityOptions, hasAgeIdentity, type AgeIdentityFlags } from './age.js';
 import { openRecipientInput, pendingWarning } from './recipients.js';
@@ -26,7 +24,6 @@ interface ExecFlags extends KeyFlags, AgeIdentityFlags {
   expectKid?: string[];
 }
 
-const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Passed on to the command while aes-payload waits for it (when it cannot take its place): every deadly signal, SIGUSR1 too. */
 const FORWARDED = [...DEADLY_SIGNALS, 'SIGUSR1'] as NodeJS.Signals[];
 
@@ -58,32 +55,7 @@ const LOADS_CODE = { test: (name: string) => LOADS_CODE_RE.test(name) || LOADS_C
 /** Whether exec refuses `name` from a value nobody authenticated (the denylist above). */
 export const loadsCode = (name: string): boolean => LOADS_CODE.test(name);
 
-/**
- * The variables one decrypted file holds: a flat JSON object (strings as
- * they are, numbers and booleans as their JSON, as written), or a .env text.
- */
-export function variablesOf(plaintext: string, format: string, what: string): [string, string][] {
-  let vars: [string, string][];
-  if (format === 'yaml') plaintext = yamlToJson(plaintext, what);
-  const t = plaintext.replace(/^\uFEFF/, '').trimStart();
-  if (format === 'env' || !(t.startsWith('{') || t.startsWith('['))) {
-    vars = parseEnv(plaintext, what).entries.map((e) => [e.name, e.value]);
-  } else {
-    const root = parseJsonSpans(plaintext, what);
-    if (root.kind !== 'object') throw new FormatError(`${what}: exec needs a JSON object of variables, or a .env file`, 'ERR_NOT_OBJECT');
-    vars = root.entries.map((e) => {
-      const v = e.value;
-      if (v.kind === 'string') return [e.key, v.value];
-      if (v.kind === 'number' || v.kind === 'true' || v.kind === 'false') return [e.key, plaintext.slice(v.start, v.end)];
-      throw new FormatError(`${what}: the value of ${quote(e.key, 60)} is ${v.kind === 'null' ? 'null' : `an ${v.kind}`}; exec takes strings, numbers and booleans`, 'ERR_NOT_FLAT');
-    });
-  }
-  for (const [name, value] of vars) {
-    if (!NAME.test(name)) throw new FormatError(`${what}: ${quote(name, 60)} is not an environment variable name (letters, digits and _, not starting with a digit)`, 'ERR_ENV_NAME');
-    if (value.includes('\0')) throw new FormatError(`${what}: the value of ${name} holds a NUL byte, which no environment can carry`, 'ERR_ENV_VALUE');
-  }
-  return vars;
-}
+export { variablesOf } from '../ops/exec.js';
 
 export function registerExec(program: Command, ui: Ui): void {
   const cmd = program
@@ -108,7 +80,7 @@ export function registerExec(program: Command, ui: Ui): void {
     // With -i/--identity-env only, the files are documents encrypted to age recipients (src/cli/recipients.ts).
     const r = hasAgeIdentity(o) && !hasKeyFlag(o) ? undefined : await resolveCliKeys(o, ui);
     const keys = r ? keysOf(r) : undefined;
-    const budget = KdfBudget.fromEnv(process.env);
+    const budget = kdfBudget();
     // A null-prototype object: names such as __proto__ or constructor are variables like any other.
     const env: Record<string, string> = Object.create(null) as Record<string, string>;
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
@@ -127,7 +99,7 @@ export function registerExec(program: Command, ui: Ui): void {
       // A field document whose MAC covers the encrypted values only (or none: legacy): its plaintext values are nobody's word.
       const sealedOnly = isFieldFormat(d.format) && (d.mac === 'enc' || d.legacy);
       const sealed = new Set((d.tokenPaths ?? []).filter((p) => p.length === 1).map((p) => String(p[0])));
-      const vars = variablesOf(text, d.format === 'json' && isYamlFileName(file) ? 'yaml' : d.format, file);
+      const vars = variablesIn(text, d.format, file);
       if (o.expectKid?.length && !(d.kid && o.expectKid.includes(d.kid))) {
         throw new AesPayloadError('ERR_KID_MISMATCH', EXIT.AUTH, `${file}: its key has kid ${d.kid ?? '(none)'}, not one given with --expect-kid: not the document you pinned (a different document, or one re-keyed since)`);
       }

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { AesPayloadError, KeyError, UsageError, ioError } from '../errors.js';
-import { readText } from '../formats/common/utf8.js';
+import { readText } from '../ops/documents.js';
 import { MAX_PAYLOAD_BYTES, readAllOf } from '../io/input.js';
 import { writeFileAtomic } from '../io/output.js';
 import { Source } from '../io/source.js';

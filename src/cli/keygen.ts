@@ -1,7 +1,5 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { ALGS, type Alg } from '../crypto/algs.js';
 import { IOError, UsageError, ioError } from '../errors.js';
 import { fileMode, writeFileAtomic } from '../io/output.js';
 import { writeStdout } from '../io/stdout.js';
@@ -9,11 +7,12 @@ import { encodeKey } from '../keys/decode.js';
 import { DEFAULT_INI_KEY, DEFAULT_INI_SECTION, findIniValue, hasIniSection, upsertIniValue } from '../keys/ini.js';
 import { decodeKey } from '../keys/decode.js';
 import { keyId } from '../keys/kid.js';
-import { generateKey } from '../ops/index.js';
-import { rsaThumbprint } from '../keys/structured.js';
+import { ALGS, generateKey, type Alg } from '../ops/index.js';
+import { rsaKeyPair } from '../ops/keygen.js';
 import { promptConfirm } from './common.js';
 import type { Ui } from './ui.js';
 import { withHelp } from './help.js';
+import { checkUsage, KEYGEN } from './usage.js';
 import { keygenAge } from './age.js';
 import { ECDH_CURVES, ECDH_WRAPS, isEcdhWrap, keygenEc, type EcKeygenFlags } from './keygenEc.js';
 
@@ -102,23 +101,16 @@ export function registerKeygen(program: Command, ui: Ui): void {
     .option('--age', 'an age identity (AGE-SECRET-KEY-1…, as age-keygen writes it); its age1… recipient goes in a comment and on stderr')
     .option('--pq', 'with --age: a hybrid post-quantum identity (mlkem768x25519, recipient age1pq1…; Node 24.7 or later)')
     .action(async (o: KeygenFlags, self: Command) => {
-      if (o.pq && !o.age) throw new UsageError('--pq needs --age');
+      checkUsage(KEYGEN, 'flags', o);
       if (o.age) {
-        const other = ['alg', 'bits', 'format', 'encoding', 'json', 'env', 'ini'].filter((k) => self.getOptionValueSource(k) === 'cli');
-        if (other.length) throw new UsageError(`keygen --age takes -o FILE, --force and --pq only, not --${other[0]}`);
+        checkUsage(KEYGEN, 'age', { ...o, alg: self.getOptionValueSource('alg') === 'cli' ? o.alg : undefined });
         return keygenAge(o, ui, (what) => mayReplace(ui, o.force, what));
       }
       if ((RSA_ALGS as readonly string[]).includes(o.alg)) return keygenRsa(o as KeygenFlags & { alg: RsaAlg }, ui);
       if (isEcdhWrap(o.alg)) return keygenEc(o as unknown as EcKeygenFlags, ui);
-      if (o.crv !== undefined) throw new UsageError(`--crv applies to ECDH-ES key pairs (--alg ECDH-ES…), not ${o.alg}`);
-      if (o.bits !== undefined) throw new UsageError(`--bits applies to RSA keys (--alg RSA-OAEP-256 or RSA-OAEP), not ${o.alg}`);
-      if (o.format === 'pem') throw new UsageError('--format pem applies to RSA keys; a symmetric key is text (--encoding) or a JWK (--format jwk)');
+      checkUsage(KEYGEN, 'secret', o);
       const jwk = o.format === 'jwk';
-      if (jwk && o.encoding !== undefined) throw new UsageError('--format jwk and --encoding exclude each other (a JWK is base64url inside JSON)');
-      if (jwk && (o.env !== undefined || o.ini !== undefined || o.json)) throw new UsageError('--format jwk writes a JWK to stdout or -o FILE; drop --env, --ini and --json');
       const encoding = o.encoding ?? 'hex';
-      const targets = [o.json && '--json', o.env !== undefined && '--env', o.ini !== undefined && '--ini', o.output !== undefined && '--output'].filter(Boolean);
-      if (targets.length > 1) throw new UsageError(`choose one of ${targets.join(', ')}`);
       if (o.env !== undefined && !ENV_NAME.test(o.env)) throw new UsageError(`--env needs a shell variable name, not "${o.env}"`);
       const { key, kid, alg } = generateKey(o.alg as Alg);
       // An oct JWK (RFC 7517) with alg and kid, which --key-file reads back.
@@ -174,28 +166,16 @@ export function registerKeygen(program: Command, ui: Ui): void {
 
 /** RSA key pair: private key at -o FILE (0600, never over a file), public key at FILE.pub. */
 function keygenRsa(o: KeygenFlags & { alg: RsaAlg }, ui: Ui): void {
-  if (o.output === undefined) throw new UsageError(`keygen --alg ${o.alg} needs -o FILE (the public key goes to FILE.pub)`);
-  if (o.json || o.env !== undefined || o.ini !== undefined) throw new UsageError('RSA keys are written to files only: use -o FILE');
-  if (o.encoding !== undefined) throw new UsageError('--encoding applies to symmetric keys; use --format pem|jwk');
-  if (o.crv !== undefined) throw new UsageError('--crv applies to ECDH-ES key pairs (--alg ECDH-ES…); an RSA key takes --bits');
+  checkUsage(KEYGEN, 'rsa', o);
+  const output = o.output as string; // checked: needsOutput
   const bits = Number(o.bits ?? '3072');
-  const pubPath = `${o.output}.pub`;
-  for (const p of [o.output, pubPath]) {
+  const pubPath = `${output}.pub`;
+  for (const p of [output, pubPath]) {
     if (existsSync(p) && !o.force) throw new IOError(`${p} already exists; use --force to replace it`, 'ERR_EXISTS');
   }
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: bits, publicExponent: 0x10001 });
-  const kid = rsaThumbprint(publicKey);
-  let priv: string;
-  let pub: string;
-  if (o.format === 'jwk') {
-    priv = `${JSON.stringify({ ...privateKey.export({ format: 'jwk' }), kid, alg: o.alg, use: 'enc' })}\n`;
-    pub = `${JSON.stringify({ ...publicKey.export({ format: 'jwk' }), kid, alg: o.alg, use: 'enc' })}\n`;
-  } else {
-    priv = privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
-    pub = publicKey.export({ format: 'pem', type: 'spki' }) as string;
-  }
-  writeFileAtomic(o.output, priv, { mode: 0o600, overwrite: Boolean(o.force) });
+  const { priv, pub, kid } = rsaKeyPair(o.alg, bits, o.format === 'jwk' ? 'jwk' : 'pem');
+  writeFileAtomic(output, priv, { mode: 0o600, overwrite: Boolean(o.force) });
   writeFileAtomic(pubPath, pub, { mode: 0o644, overwrite: Boolean(o.force) });
-  ui.line(`wrote ${o.alg} RSA-${bits} private key to ${o.output} (mode 0600) and public key to ${pubPath}, kid ${kid}`);
-  ui.hint(`encrypt with: aes-payload encrypt --format jwe --recipient ${pubPath}; decrypt with --key-file ${o.output}`);
+  ui.line(`wrote ${o.alg} RSA-${bits} private key to ${output} (mode 0600) and public key to ${pubPath}, kid ${kid}`);
+  ui.hint(`encrypt with: aes-payload encrypt --format jwe --recipient ${pubPath}; decrypt with --key-file ${output}`);
 }

@@ -1,9 +1,8 @@
 import { existsSync } from 'node:fs';
-import { ECDH_CURVES, generateEcdhPair, publicJwk, type EcdhCurve } from '../crypto/ecdh.js';
-import { IOError, UsageError } from '../errors.js';
+import { IOError } from '../errors.js';
+import { checkUsage, KEYGEN } from './usage.js';
 import { writeFileAtomic } from '../io/output.js';
-import { ECDH_WRAPS, isEcdhWrap, type EcdhWrap } from '../formats/jwe/ecdhes.js';
-import { rsaThumbprint } from '../keys/structured.js';
+import { ECDH_CURVES, ECDH_WRAPS, ecKeyPair, isEcdhWrap, type EcdhCurve, type EcdhWrap } from '../ops/keygen.js';
 import type { Ui } from './ui.js';
 
 export { ECDH_WRAPS, ECDH_CURVES, isEcdhWrap };
@@ -28,32 +27,18 @@ export interface EcKeygenFlags {
  * with `kid` (RFC 7638 thumbprint), `alg` and `use: "enc"`.
  */
 export function keygenEc(o: EcKeygenFlags, ui: Ui): void {
-  if (o.output === undefined) throw new UsageError(`keygen --alg ${o.alg} needs -o FILE (the public key goes to FILE.pub)`);
-  if (o.json || o.env !== undefined || o.ini !== undefined) throw new UsageError('EC key pairs are written to files only: use -o FILE');
-  if (o.encoding !== undefined) throw new UsageError('--encoding applies to symmetric keys; use --format pem|jwk');
-  if (o.bits !== undefined) throw new UsageError('--bits applies to RSA keys; an EC key takes --crv');
+  checkUsage(KEYGEN, 'ec', o);
+  const output = o.output as string; // checked: needsOutput
   const crv = (o.crv ?? 'P-256') as EcdhCurve;
-  const pubPath = `${o.output}.pub`;
-  for (const p of [o.output, pubPath]) {
+  const pubPath = `${output}.pub`;
+  for (const p of [output, pubPath]) {
     if (existsSync(p) && !o.force) throw new IOError(`${p} already exists; use --force to replace it`, 'ERR_EXISTS');
   }
-  const { privateKey, publicKey } = generateEcdhPair(crv);
-  const kid = rsaThumbprint(publicKey);
-  let priv: string;
-  let pub: string;
-  if (o.format === 'jwk') {
-    const meta = { kid, alg: o.alg, use: 'enc' };
-    const d = privateKey.export({ format: 'jwk' }).d!;
-    priv = `${JSON.stringify({ ...publicJwk(publicKey), d, ...meta })}\n`;
-    pub = `${JSON.stringify({ ...publicJwk(publicKey), ...meta })}\n`;
-  } else {
-    priv = privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
-    pub = publicKey.export({ format: 'pem', type: 'spki' }) as string;
-  }
-  writeFileAtomic(o.output, priv, { mode: 0o600, overwrite: Boolean(o.force) });
+  const { priv, pub, kid } = ecKeyPair(o.alg, crv, o.format === 'jwk' ? 'jwk' : 'pem');
+  writeFileAtomic(output, priv, { mode: 0o600, overwrite: Boolean(o.force) });
   writeFileAtomic(pubPath, pub, { mode: 0o644, overwrite: Boolean(o.force) });
-  ui.line(`wrote ${o.alg} ${crv} private key to ${o.output} (mode 0600) and public key to ${pubPath}, kid ${kid}`);
+  ui.line(`wrote ${o.alg} ${crv} private key to ${output} (mode 0600) and public key to ${pubPath}, kid ${kid}`);
   // ECDH-ES+A256KW is the default with an EC --recipient (README); other algs are named.
-  ui.hint(`encrypt with: aes-payload encrypt --format jwe ${o.alg === 'ECDH-ES+A256KW' || o.alg === 'ECDH-ES' ? '' : `--wrap ${o.alg} `}--recipient ${pubPath}; decrypt with --key-file ${o.output}`);
+  ui.hint(`encrypt with: aes-payload encrypt --format jwe ${o.alg === 'ECDH-ES+A256KW' || o.alg === 'ECDH-ES' ? '' : `--wrap ${o.alg} `}--recipient ${pubPath}; decrypt with --key-file ${output}`);
 }
 

@@ -1,4 +1,3 @@
-import { UsageError } from '../errors.js';
 import { AtomicFile, signalsFirst } from '../io/output.js';
 import { processLines, type LineFastPath, type OnError } from '../io/lines.js';
 import type { Source } from '../io/source.js';
@@ -8,10 +7,8 @@ import type { Ui } from './ui.js';
 /** The --on-error values (README, "Line mode"). */
 export const ON_ERROR = ['skip', 'stop', 'record'] as const;
 
-/** --on-error, with --fail-fast as the old name of `stop`; both need --lines. */
-export function onErrorOf(o: { lines?: boolean; failFast?: boolean; onError?: string }): OnError {
-  if ((o.failFast || o.onError !== undefined) && !o.lines) throw new UsageError(`${o.failFast ? '--fail-fast' : '--on-error'} needs --lines`);
-  if (o.failFast && o.onError !== undefined && o.onError !== 'stop') throw new UsageError(`--fail-fast is --on-error stop; not with --on-error ${o.onError}`);
+/** --on-error, with --fail-fast as the old name of `stop` (both need --lines: src/cli/usage.ts). */
+export function onErrorOf(o: { failFast?: boolean; onError?: string }): OnError {
   return o.failFast ? 'stop' : ((o.onError as OnError | undefined) ?? 'skip');
 }
 

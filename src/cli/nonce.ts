@@ -1,5 +1,5 @@
 import { Option } from 'commander';
-import type { RawNonceLength } from '../formats/raw/codec.js';
+import type { RawNonceLength } from '../ops/index.js';
 
 /**
  * `--nonce-bytes 12|16`: the AES-GCM nonce length of raw input and output

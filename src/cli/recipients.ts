@@ -3,47 +3,27 @@
  * (list, add, remove, rotate) and the hooks encrypt, decrypt, verify, exec,
  * edit and rotate call. Wiring only: the work is in src/ops/recipients.ts.
  */
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { KeyError, UsageError, ioError } from '../errors.js';
-import { KdfBudget } from '../crypto/kdf.js';
-import { formatRecipient, parseRecipient, type AgeRecipient } from '../formats/age/keys.js';
-import { parseRecipientsFile } from '../formats/age/keys.js';
-import { loadYaml, yamlToJson } from '../formats/fields/yamlfields.js';
+import { KeyError, UsageError } from '../errors.js';
+import { kdfBudget } from '../ops/budget.js';
+import { yamlReaderFor } from '../ops/documents.js';
+import type { AgeRecipient } from '../ops/age.js';
 import { MAX_ENCODED_BYTES, readAllOf } from '../io/input.js';
 import { Source } from '../io/source.js';
 import { writeStdout } from '../io/stdout.js';
-import { dropPendingValues, openPendingValues, overlay, splitPending, withPending } from '../ops/recipients.js';
-import { decrypt } from '../ops/index.js';
-import { fieldCodec } from '../formats/fields/documents.js';
-import { parsePaths } from '../formats/fields/paths.js';
-import { listRecipients, openRecipientDoc, parsedRecipients, readRecipientDoc, recipientsSyntax, rejoin, rewrap, rotateRecipientDoc, type RecipientDoc, type YamlReader } from '../ops/recipients.js';
-import { addAgeIdentityOptions, hasAgeIdentity, readIdentities, type AgeIdentityFlags } from './age.js';
+import { dropPendingValues, openPendingValues, splitPending } from '../ops/recipients.js';
+import { listRecipients, openRecipientDoc, readRecipientDoc, recipientsSyntax, rewrap, rotateRecipientDoc, type RecipientDoc } from '../ops/recipients.js';
+import { sealPendingValues, withMoreRecipients, withoutRecipients } from '../ops/recipientEdits.js';
+import { addAgeIdentityOptions, hasAgeIdentity, readAgeRecipients, readIdentities, type AgeIdentityFlags } from './age.js';
 import { emit } from './common.js';
 import { withHelp } from './help.js';
 import type { Ui } from './ui.js';
 
-/** The YAML reader for a document in that syntax (loaded lazily). */
-export async function yamlReaderFor(text: string): Promise<YamlReader> {
-  if (recipientsSyntax(text) !== 'yaml') return undefined;
-  await loadYaml();
-  return (t) => yamlToJson(t);
-}
+export { yamlReaderFor };
 
 /** The -r / -R recipients of a document. */
 export function documentRecipients(o: { recipient?: string[]; recipientsFile?: string[] }): AgeRecipient[] {
-  const rs: AgeRecipient[] = [];
-  for (const r of o.recipient ?? []) rs.push(parseRecipient(r.trim()));
-  for (const f of o.recipientsFile ?? []) {
-    let text: string;
-    try {
-      text = f === '-' ? readFileSync(0, 'utf8') : readFileSync(f, 'utf8');
-    } catch (e) {
-      throw ioError(e, `cannot read recipients file ${f}`);
-    }
-    rs.push(...parseRecipientsFile(text, `recipients file ${f}`));
-  }
-  return rs;
+  return readAgeRecipients(o);
 }
 
 /** The message for a recipient document read without an identity. */
@@ -78,7 +58,7 @@ export async function openRecipientInput(
   if (structureOnly) return { ...d0, rest: p.rest, pending: [], pendingNames };
   if (!hasAgeIdentity(o)) throw needsIdentity();
   const ids = readIdentities(o, ui);
-  const budget = KdfBudget.fromEnv(process.env);
+  const budget = kdfBudget();
   const d = openRecipientDoc(text, ids, yaml, budget);
   return { ...d, rest: p.rest, pending: openPendingValues(p.rest, p.entries, ids, budget), pendingNames };
 }
@@ -149,11 +129,9 @@ export function registerRecipients(program: Command, ui: Ui): void {
     const more = documentRecipients(o);
     if (!more.length) throw new UsageError('recipients add needs -r age1… or -R FILE');
     const d = await opened(file, o, ui);
-    const have = parsedRecipients(d);
-    const known = new Set(have.map(formatRecipient));
-    const next = [...have, ...more.filter((r) => !known.has(formatRecipient(r)))];
+    const { next, added } = withMoreRecipients(d, more);
     writeBack(file, rewrap(d, next), o);
-    ui.line(`${next.length - have.length} recipient${next.length - have.length === 1 ? '' : 's'} added (${next.length} in all); values unchanged`);
+    ui.line(`${added} recipient${added === 1 ? '' : 's'} added (${next.length} in all); values unchanged`);
   });
   const remove = recipientOpts(
     cmd
@@ -165,15 +143,13 @@ export function registerRecipients(program: Command, ui: Ui): void {
   );
   addAgeIdentityOptions(remove);
   remove.action(async (file: string, o: RecipientsFlags) => {
-    const gone = new Set(documentRecipients(o).map(formatRecipient));
-    if (!gone.size) throw new UsageError('recipients remove needs -r age1… or -R FILE');
+    const named = documentRecipients(o);
+    if (!named.length) throw new UsageError('recipients remove needs -r age1… or -R FILE');
     const d = await opened(file, o, ui);
-    const have = parsedRecipients(d);
-    const next = have.filter((r) => !gone.has(formatRecipient(r)));
-    const missing = [...gone].filter((g) => !have.some((r) => formatRecipient(r) === g));
+    const { next, gone, missing } = withoutRecipients(d, named);
     if (missing.length) throw new UsageError(`not a recipient of this document: ${missing[0]!.slice(0, 24)}…`);
     if (!next.length) throw new UsageError('that would leave the document with no recipient');
-    const who = `${gone.size} recipient${gone.size === 1 ? '' : 's'}`;
+    const who = `${gone} recipient${gone === 1 ? '' : 's'}`;
     if (o.rotate === false) {
       writeBack(file, rewrap(d, next), o);
       ui.warn(
@@ -214,14 +190,10 @@ export function registerRecipients(program: Command, ui: Ui): void {
       if (missing.length) throw new UsageError(`no pending value named ${missing[0]!.slice(0, 40)} (pending: ${d.pendingNames.slice(0, 5).join(', ')})`);
     }
     const chosen = only ? d.pending.filter(([n]) => only.includes(n)) : d.pending;
-    const plain = decrypt(d.rest, { secret: d.key! }, {}).plaintext.toString('utf8');
-    const next = overlay(plain, d.syntax, chosen);
     const names = chosen.map(([n]) => n);
-    const r = fieldCodec(d.syntax).reencrypt(d.rest, next, d.key!, { paths: parsePaths(names.join(',')) });
-    const yaml = await yamlReaderFor(text);
-    const left = only ? splitPending(readRecipientDoc(text, yaml)!.rest, d.syntax, yaml).entries.filter((e) => !only.includes(e.name)) : [];
-    writeBack(file, rejoin(d, withPending(r.text, d.syntax, left)), o);
-    ui.line(`sealed ${names.length} pending value${names.length === 1 ? '' : 's'} (${names.slice(0, 5).join(', ')}) under the document's data key, replacing the document's own value of that name where it had one; the document MAC covers ${names.length === 1 ? 'it' : 'them'} now${left.length ? ` (${left.length} still pending)` : ''}`);
+    const r = sealPendingValues({ ...d, key: d.key! }, text, chosen, only, await yamlReaderFor(text));
+    writeBack(file, r.text, o);
+    ui.line(`sealed ${names.length} pending value${names.length === 1 ? '' : 's'} (${names.slice(0, 5).join(', ')}) under the document's data key, replacing the document's own value of that name where it had one; the document MAC covers ${names.length === 1 ? 'it' : 'them'} now${r.left ? ` (${r.left} still pending)` : ''}`);
   });
   const dropCmd = cmd
     .command('drop')

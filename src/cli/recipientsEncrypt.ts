@@ -3,19 +3,19 @@
  * recipients (src/ops/recipients.ts). Wiring only.
  */
 import { UsageError } from '../errors.js';
-import { formatRecipient } from '../formats/age/keys.js';
+import { sameRecipients } from '../ops/recipientEdits.js';
 import { asAlg } from './common.js';
-import { hasKeyFlag, inputTypeOf, emit, terminalHint, type KeyFlags } from './common.js';
+import { inputTypeOf, emit, terminalHint, type KeyFlags } from './common.js';
 import { checkOutput } from '../io/output.js';
 import { MAX_PAYLOAD_BYTES, readAllOf } from '../io/input.js';
 import { Source } from '../io/source.js';
-import type { FieldPath } from '../formats/fields/paths.js';
-import { loadYaml, yamlToJson } from '../formats/fields/yamlfields.js';
+import { yamlReader, type FieldPath } from '../ops/documents.js';
 import { encryptOpened, encryptToRecipients, recipientsSyntax } from '../ops/recipients.js';
 import type { InputType } from '../ops/index.js';
 import { hasAgeIdentity, type AgeIdentityFlags } from './age.js';
 import { documentRecipients, openRecipientInput } from './recipients.js';
 import { addPending } from './recipientsPending.js';
+import { checkUsage, ENCRYPT } from './usage.js';
 import type { Ui } from './ui.js';
 
 export interface RecipientEncryptFlags extends KeyFlags, AgeIdentityFlags {
@@ -37,10 +37,6 @@ export interface RecipientEncryptFlags extends KeyFlags, AgeIdentityFlags {
 }
 
 export async function encryptFieldsToRecipients(file: string | undefined, fields: FieldPath[], o: RecipientEncryptFlags, ui: Ui): Promise<void> {
-  if (hasKeyFlag(o)) throw new UsageError('-r/-R are the keys of the document: drop the symmetric key flags');
-  if (o.aad !== undefined || o.randomKey || o.wrap || o.kid !== undefined || o.lines || o.valueFormat !== undefined) {
-    throw new UsageError('--fields with -r takes none of --aad, --random-key, --wrap, --kid, --lines, --value-format');
-  }
   const recipients = documentRecipients(o);
   checkOutput(file, o.output, Boolean(o.force));
   terminalHint(file, ui);
@@ -58,21 +54,16 @@ export async function encryptFieldsToRecipients(file: string | undefined, fields
       return;
     }
     const d = await openRecipientInput(text, o, ui);
-    const listed = new Set(d!.header.recipients);
-    if (recipients.length && (recipients.length !== listed.size || recipients.some((r) => !listed.has(formatRecipient(r))))) {
+    if (recipients.length && !sameRecipients(d!.header.recipients, recipients)) {
       throw new UsageError('-r/-R differ from the document\'s recipients: change them with aes-payload recipients add|remove, or drop -r/-R');
     }
     const r = encryptOpened(d as Parameters<typeof encryptOpened>[0], opts);
     out = r.text;
     note = `encrypted ${r.fields?.encrypted ?? 0} value${r.fields?.encrypted === 1 ? '' : 's'}${r.fields?.already ? ` (${r.fields.already} already encrypted)` : ''}, to the document's ${d!.header.recipients.length} recipient${d!.header.recipients.length === 1 ? '' : 's'}`;
   } else {
-    if (!recipients.length) throw new UsageError('-r/-R name no recipient');
+    checkUsage(ENCRYPT, 'new-document', { ...o, recipients: recipients.length });
     const inputType = inputTypeOf(file, o.inputType) as 'json' | 'env' | 'yaml';
-    let yaml: ((t: string) => string) | undefined;
-    if (inputType === 'yaml') {
-      await loadYaml();
-      yaml = (t) => yamlToJson(t);
-    }
+    const yaml = inputType === 'yaml' ? await yamlReader() : undefined;
     const r = encryptToRecipients(text, recipients, { ...opts, inputType }, yaml);
     out = r.text;
     note = `encrypted ${r.fields?.encrypted ?? 0} value${r.fields?.encrypted === 1 ? '' : 's'} to ${recipients.length} recipient${recipients.length === 1 ? '' : 's'}`;

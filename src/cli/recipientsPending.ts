@@ -1,5 +1,5 @@
-import type { AgeRecipient } from '../formats/age/keys.js';
-import type { FieldPath } from '../formats/fields/paths.js';
+import type { AgeRecipient } from '../ops/age.js';
+import type { FieldPath } from '../ops/documents.js';
 import { UsageError } from '../errors.js';
 import { sealPendingFields } from '../ops/recipients.js';
 import { yamlReaderFor } from './recipients.js';

@@ -1,11 +1,7 @@
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { FormatError, KeyError, UsageError, ioError } from '../errors.js';
-import { fieldCodec } from '../formats/fields/documents.js';
-import { loadYaml } from '../formats/fields/yamlfields.js';
-import { parsePaths, type Location } from '../formats/fields/paths.js';
-import { parseJsonSpans } from '../formats/common/jsonSpans.js';
-import { readText } from '../formats/common/utf8.js';
+import { fieldCodec, loadYaml, parseJsonSpans, parsePaths, readText, type Location } from '../ops/documents.js';
 import { applyEdits, encryptedKind, kindOfType, typeOfKind } from '../git/docs.js';
 import { MAX_PAYLOAD_BYTES, readAllOf } from '../io/input.js';
 import { writeFileAtomic } from '../io/output.js';

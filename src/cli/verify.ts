@@ -1,43 +1,23 @@
 import { Option, type Command } from 'commander';
-import { readText } from '../formats/common/utf8.js';
-import { checkKeyLength, specOf } from '../crypto/aead.js';
 import { AesPayloadError, EXIT, FormatError, KeyError, UsageError } from '../errors.js';
-import { fieldCodec, isFieldFormat } from '../formats/fields/documents.js';
 import { conflictsIn } from '../git/merge.js';
-import { loadYaml, loadYamlFor } from '../formats/fields/yamlfields.js';
-import { KdfBudget } from '../crypto/kdf.js';
-import { parsePaths, type FieldPath } from '../formats/fields/paths.js';
-import * as envelope from '../formats/envelope/codec.js';
-import * as jweCodec from '../formats/jwe/codec.js';
-import { b64decodeStrict } from '../formats/common/base64.js';
-import { decodeHeader, STREAM_HEADER_LEN } from '../formats/stream/codec.js';
 import { MAX_ENCODED_BYTES, readAllOf } from '../io/input.js';
 import { Source } from '../io/source.js';
 import { writeStdout } from '../io/stdout.js';
-import { ArmorReader } from '../formats/stream/armor.js';
-import { detectFormat, keyForKid, verify, type DecryptFormat, type DecryptedFormat, type Keys } from '../ops/index.js';
-import { addKeyOptions, algOption, allowAlgOption, asAlg, hasKeyFlag, inputTypeOf, parseAllowAlg, resolveCliKeys, terminalHint, type KeyFlags } from './common.js';
+import { checkKeyLength, detectFormat, keyForKid, verify, type DecryptFormat, type DecryptedFormat, type Keys } from '../ops/index.js';
+import { carriesOwnKey, checkDocument, isBase64Text, requireOnPlain, structureOf } from '../ops/check.js';
+import { isFieldFormat, loadYaml, loadYamlFor, readText } from '../ops/documents.js';
+import { streamHeaderOf } from '../ops/stream.js';
+import { addKeyOptions, algOption, allowAlgOption, hasKeyFlag, inputTypeOf, resolveCliKeys, terminalHint } from './common.js';
 import { decryptStreamCli, streamKeyFor, streamKind } from './stream.js';
 import type { Ui } from './ui.js';
 import { withHelp } from './help.js';
 import { openRecipientInput, pendingWarning } from './recipients.js';
-import { addAgeIdentityOptions, ageKind, ageStructure, decryptAgeCli, hasAgeIdentity, type AgeIdentityFlags } from './age.js';
-import { nonceBytesOf, nonceBytesOption } from './nonce.js';
+import { addAgeIdentityOptions, ageKind, ageStructure, decryptAgeCli, hasAgeIdentity } from './age.js';
+import { nonceBytesOption } from './nonce.js';
+import { checkVerify, verifyRequest, type VerifyFlags, type VerifyRequest } from './request.js';
 
-interface VerifyFlags extends KeyFlags, AgeIdentityFlags {
-  alg?: string;
-  strict?: boolean;
-  format: DecryptFormat | 'stream' | 'age';
-  allowAlg?: string;
-  json?: boolean;
-  keyCheck?: boolean;
-  expectKid?: string;
-  require?: string;
-  allowLegacy?: boolean;
-  key: boolean; // --no-key sets this to false
-  nonceBytes?: string;
-  embeddedKey?: boolean;
-}
+type Inputs = Extract<VerifyRequest, { mode: 'inputs' }>;
 
 interface Row {
   file: string;
@@ -68,34 +48,8 @@ function requireRow(file: string, c: { plaintext: string[]; missing: string[]; f
   return row(file, base);
 }
 
-/** Whether a text is base64 as raw input is (white space anywhere ignored). */
-function isBase64Text(text: string): boolean {
-  try {
-    b64decodeStrict(text.replace(/\s+/g, ''), 'raw input');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Structure-only check (--no-key): parses, nothing is decrypted. */
-function structureOnly(text: string, format: DecryptedFormat, o: VerifyFlags): Partial<Row> {
-  if (format === 'jwe' || format === 'jwe-json') {
-    const jwe = jweCodec.decode(text);
-    const h = jwe.protectedHeader;
-    return { format, alg: typeof h.enc === 'string' ? h.enc : null, wrap: typeof h.alg === 'string' ? h.alg : null, kid: typeof h.kid === 'string' ? h.kid : null };
-  }
-  if (format === 'json') {
-    const e = envelope.decode(text);
-    if (e.version !== 2 && !envelope.isOrigin(e) && !o.allowLegacy) throw new FormatError(`this is a version-${e.version} envelope; pass --allow-legacy to check it`, 'ERR_LEGACY');
-    if (e.alg && !specOf(e.alg).authenticated) throw new FormatError('unauthenticated algorithm', 'ERR_UNAUTHENTICATED');
-    return { format, alg: e.alg ?? null, kid: e.kid ?? null };
-  }
-  b64decodeStrict(text.replace(/\s+/g, ''), 'raw input');
-  return { format: 'raw' };
-}
-
-async function checkOne(file: string, o: VerifyFlags, keys: Keys | undefined, require: FieldPath[] | undefined, budget: KdfBudget, ui: Ui, noKey?: KeyError): Promise<Row> {
+async function checkOne(file: string, req: Inputs, keys: Keys | undefined, ui: Ui, noKey?: KeyError): Promise<Row> {
+  const { o, require } = req;
   const src = Source.open(file);
   const age = o.format === 'auto' || o.format === 'age' ? ageKind(src) : undefined;
   if (!age && o.format === 'age') {
@@ -104,25 +58,19 @@ async function checkOne(file: string, o: VerifyFlags, keys: Keys | undefined, re
   }
   if (age) {
     // age files: the stanza types in the alg column; --no-key parses the header only.
-    const types = o.key ? (await decryptAgeCli(src, age, o, 'discard', ui, keys?.passphrase, budget)).types : ageStructure(src, age);
+    const types = o.key ? (await decryptAgeCli(src, age, o, 'discard', ui, keys?.passphrase, req.opts.kdfBudget)).types : ageStructure(src, age);
     return row(file, { format: 'age', alg: [...new Set(types)].join(',') });
   }
   const kind = o.format === 'auto' || o.format === 'stream' ? streamKind(src) : undefined;
   if (kind) {
-    if (o.embeddedKey) {
-      src.close();
-      throw new UsageError('--embedded-key needs a JSON envelope (made by encrypt --random-key), not a stream');
-    }
-    if (noKey) {
-      src.close();
-      throw noKey;
-    }
-    if (!keys) {
-      const head = Buffer.alloc(STREAM_HEADER_LEN);
-      const got = (kind === 'armor' ? new ArmorReader(src) : src).read(head);
-      src.close();
-      const h = decodeHeader(head.subarray(0, got));
-      return row(file, { format: 'stream', alg: h.alg, kid: h.kid.toString('hex') });
+    if (!keys || noKey || o.embeddedKey) {
+      try {
+        checkVerify('stream', o);
+        if (noKey) throw noKey;
+        return row(file, { format: 'stream', ...streamHeaderOf(src, kind) });
+      } finally {
+        src.close();
+      }
     }
     const s = await decryptStreamCli(src, kind, streamKeyFor(keys), 'discard', ui);
     return row(file, { format: 'stream', alg: s.alg, kid: s.kid });
@@ -148,7 +96,7 @@ async function checkOne(file: string, o: VerifyFlags, keys: Keys | undefined, re
   }
   await loadYamlFor(text, file, o.format);
   // A document with nothing encrypted under --require: report what is still in the clear.
-  const plain = (type: 'json' | 'env' | 'yaml') => requireRow(file, { ...fieldCodec(type).requirePlain(text, require!, what), format: type === 'json' ? 'fields' : type, kid: null, tokens: 0 });
+  const plain = (type: 'json' | 'env' | 'yaml') => requireRow(file, { ...requireOnPlain(type, text, require!, what), format: type === 'json' ? 'fields' : type, kid: null, tokens: 0 });
   let format: DecryptedFormat;
   try {
     format = detectFormat(text, o.format as DecryptFormat);
@@ -173,20 +121,14 @@ async function checkOne(file: string, o: VerifyFlags, keys: Keys | undefined, re
   }
   if (noKey) {
     // An envelope that carries its own key (encrypt --random-key): point at --embedded-key, as decrypt does.
-    let own = false;
-    try {
-      own = format === 'json' && Boolean(envelope.decode(text).key);
-    } catch {
-      // not a readable envelope: the key error says enough
-    }
-    if (own) throw new FormatError('the envelope carries its own key (encrypt --random-key), so it is not secret; pass --embedded-key to verify it with that key', 'ERR_EMBEDDED_KEY');
+    if (carriesOwnKey(text, format)) throw new FormatError('the envelope carries its own key (encrypt --random-key), so it is not secret; pass --embedded-key to verify it with that key', 'ERR_EMBEDDED_KEY');
     throw noKey;
   }
-  if (o.embeddedKey && format !== 'json') throw new UsageError('--embedded-key needs a JSON envelope (made by encrypt --random-key)');
+  checkVerify('whole', o, format);
   if (isFieldFormat(format)) {
-    let c: ReturnType<ReturnType<typeof fieldCodec>['check']>;
+    let c: ReturnType<typeof checkDocument>;
     try {
-      c = fieldCodec(format).check(text, keys ? keyForKid(keys) : undefined, { ...(require ? { require } : {}), what, allowLegacy: Boolean(o.allowLegacy) });
+      c = checkDocument(format, text, keys, { ...(require ? { require } : {}), what, allowLegacy: Boolean(o.allowLegacy) });
     } catch (e) {
       if (require && format !== 'fields' && e instanceof FormatError && e.code === 'ERR_NOT_ENCRYPTED') return plain(format);
       throw e;
@@ -197,17 +139,8 @@ async function checkOne(file: string, o: VerifyFlags, keys: Keys | undefined, re
     }
     return requireRow(file, { ...c, format, kid: c.kids.join(',') || null, ...(c.mode ? { mac: c.mode } : {}) });
   }
-  if (!keys && !o.embeddedKey) return row(file, structureOnly(text, format, o));
-  const alg = asAlg(o.alg);
-  const r = verify(text, keys as Keys, {
-    embeddedKey: Boolean(o.embeddedKey),
-    ...(alg ? { alg } : {}),
-    format,
-    ...parseAllowAlg(o.allowAlg),
-    allowLegacy: Boolean(o.allowLegacy),
-    kdfBudget: budget,
-    ...nonceBytesOf(o.nonceBytes),
-  });
+  if (!keys && !o.embeddedKey) return row(file, structureOf(text, format, Boolean(o.allowLegacy)));
+  const r = verify(text, keys as Keys, { ...req.opts, embeddedKey: Boolean(o.embeddedKey), format });
   const fields = { format: r.format ?? null, alg: r.alg ?? null, wrap: r.wrap ?? null, kid: r.kid ?? null };
   if (!r.ok) return row(file, { ...fields, ok: false, error: r.error?.message ?? 'verification failed', code: r.error?.exitCode ?? EXIT.AUTH });
   return row(file, fields);
@@ -237,69 +170,67 @@ export function registerVerify(program: Command, ui: Ui): void {
     "aes-payload verify --no-key --require '**.password' config/*.json",
     "aes-payload verify --key-check --expect-kid 5f0b2f6c0f6d1e7a",
   ]);
-  addKeyOptions(cmd).action(async (files: string[], o: VerifyFlags) => {
-    const alg = asAlg(o.alg);
-    if (o.expectKid !== undefined && !o.keyCheck) throw new UsageError('--expect-kid needs --key-check');
-    if (o.keyCheck) {
-      if (files.length) throw new UsageError('--key-check takes no files');
-      if (!o.key) throw new UsageError('--key-check and --no-key exclude each other');
-      const k = await resolveCliKeys(o, ui);
-      if (!k.secret && !k.rsa) throw new UsageError('--key-check checks a key, not a passphrase');
-      if (alg) checkKeyLength(alg, k.secret ?? Buffer.alloc(0));
-      if (o.expectKid !== undefined && o.expectKid !== k.kid) {
-        throw new KeyError(`the key from ${k.source} has kid ${k.kid}, not the expected ${o.expectKid.slice(0, 64)}`, 'ERR_KID_MISMATCH');
-      }
-      const asym = k.rsa?.asymmetricKeyType;
-      const what = k.secret ? `${k.secret.length} bytes` : asym === 'rsa' ? `RSA ${k.rsa!.asymmetricKeyDetails?.modulusLength ?? '?'} bits` : asym === 'x25519' ? 'X25519' : `EC ${k.rsa!.asymmetricKeyDetails?.namedCurve ?? '?'}`;
-      const ring = k.ring ? `, keyring of ${k.ring.keys.size} (primary ${k.ring.primary})` : '';
-      if (o.json) {
-        writeStdout(`${JSON.stringify({ ok: true, kid: k.kid, type: k.secret ? 'secret' : asym === 'rsa' ? 'rsa' : 'ec', bytes: k.secret ? k.secret.length : null, alg: alg ?? null, source: k.source, ...(k.ring ? { keyring: [...k.ring.keys.keys()] } : {}) })}\n`);
-      } else {
-        writeStdout(`${k.kid}\n`);
-        ui.ok(`key from ${k.source}: ${what}${alg ? `, fits ${alg}` : ''}, kid ${k.kid}${ring}`);
-      }
-      return;
-    }
-    if (!o.key && (hasKeyFlag(o) || hasAgeIdentity(o))) throw new UsageError('--no-key takes no key flags');
-    if (o.embeddedKey && (hasKeyFlag(o) || hasAgeIdentity(o) || !o.key || o.keyCheck)) throw new UsageError('--embedded-key takes the key from the envelope: drop the key flags, --no-key and --key-check');
-    const list = files.length ? files : ['-'];
-    if (list.filter((f) => f === '-').length > 1) throw new UsageError('stdin (-) can be read only once');
-    if (list.includes('-')) terminalHint('-', ui);
-    const require = o.require !== undefined ? parsePaths(o.require) : undefined;
-    let keys: Keys | undefined;
-    let noKey: KeyError | undefined;
-    if (o.key && !o.embeddedKey) {
-      try {
-        keys = await resolveCliKeys(o, ui);
-      } catch (e) {
-        // No key anywhere: each input is still looked at, so that JSON holding
-        // nothing encrypted is reported as such (exit 4); the rest gets this error.
-        if (!(e instanceof KeyError && e.code === 'ERR_KEY_MISSING' && !hasKeyFlag(o))) throw e;
-        noKey = e;
-      }
-    }
-    const budget = KdfBudget.fromEnv(process.env);
-    const rows: Row[] = [];
-    let exit: number = EXIT.OK;
-    for (const file of list) {
-      let r: Row;
-      try {
-        r = await checkOne(file, o, keys, require, budget, ui, noKey);
-      } catch (e) {
-        if (!(e instanceof AesPayloadError)) throw e;
-        r = row(file, { ok: false, error: e.message });
-        if (exit === EXIT.OK) exit = e.exitCode;
-      }
-      if (!r.ok && exit === EXIT.OK) exit = r.code ?? EXIT.FORMAT;
-      delete r.code;
-      rows.push(r);
-      const what = isFieldFormat(r.format ?? undefined) ? `${r.tokens} field${r.tokens === 1 ? '' : 's'}${r.mac === 'enc' ? ' (plaintext values not covered: --mac-only-encrypted)' : ''}` : `${r.wrap ? `${r.wrap}/` : ''}${r.alg ?? '-'}`;
-      delete r.mac;
-      if (r.ok) ui.ok(`${file} ${what} ${r.kid ?? '-'}${keys || o.embeddedKey || (o.key && (r.format === 'age' || hasAgeIdentity(o))) ? '' : ' (structure only)'}`);
-      // A message that names the file already (`FILE: YAML line 3: …`) is not prefixed twice.
-      else ui.error(`FAIL ${file}: ${r.error?.startsWith(`${file}: `) ? r.error.slice(file.length + 2) : r.error}`);
-    }
-    if (o.json) writeStdout(`${JSON.stringify(rows)}\n`);
-    process.exitCode = exit;
+  addKeyOptions(cmd).action((files: string[], o: VerifyFlags) => {
+    const req = verifyRequest(files, o);
+    return req.mode === 'key-check' ? keyCheck(req, ui) : checkInputs(req, ui);
   });
+}
+
+/** --key-check: resolve the key and say what it is (its kid on stdout). */
+async function keyCheck({ o, alg }: VerifyRequest, ui: Ui): Promise<void> {
+  const k = await resolveCliKeys(o, ui);
+  if (!k.secret && !k.rsa) throw new UsageError('--key-check checks a key, not a passphrase');
+  if (alg) checkKeyLength(alg, k.secret ?? Buffer.alloc(0));
+  if (o.expectKid !== undefined && o.expectKid !== k.kid) {
+    throw new KeyError(`the key from ${k.source} has kid ${k.kid}, not the expected ${o.expectKid.slice(0, 64)}`, 'ERR_KID_MISMATCH');
+  }
+  const asym = k.rsa?.asymmetricKeyType;
+  const what = k.secret ? `${k.secret.length} bytes` : asym === 'rsa' ? `RSA ${k.rsa!.asymmetricKeyDetails?.modulusLength ?? '?'} bits` : asym === 'x25519' ? 'X25519' : `EC ${k.rsa!.asymmetricKeyDetails?.namedCurve ?? '?'}`;
+  const ring = k.ring ? `, keyring of ${k.ring.keys.size} (primary ${k.ring.primary})` : '';
+  if (o.json) {
+    writeStdout(`${JSON.stringify({ ok: true, kid: k.kid, type: k.secret ? 'secret' : asym === 'rsa' ? 'rsa' : 'ec', bytes: k.secret ? k.secret.length : null, alg: alg ?? null, source: k.source, ...(k.ring ? { keyring: [...k.ring.keys.keys()] } : {}) })}\n`);
+  } else {
+    writeStdout(`${k.kid}\n`);
+    ui.ok(`key from ${k.source}: ${what}${alg ? `, fits ${alg}` : ''}, kid ${k.kid}${ring}`);
+  }
+}
+
+/** Check each input; one row each (stderr, or --json on stdout); the exit status is the first failure's. */
+async function checkInputs(req: Inputs, ui: Ui): Promise<void> {
+  const { o, files: list } = req;
+  if (list.includes('-')) terminalHint('-', ui);
+  let keys: Keys | undefined;
+  let noKey: KeyError | undefined;
+  if (o.key && !o.embeddedKey) {
+    try {
+      keys = await resolveCliKeys(o, ui);
+    } catch (e) {
+      // No key anywhere: each input is still looked at, so that JSON holding
+      // nothing encrypted is reported as such (exit 4); the rest gets this error.
+      if (!(e instanceof KeyError && e.code === 'ERR_KEY_MISSING' && !hasKeyFlag(o))) throw e;
+      noKey = e;
+    }
+  }
+  const rows: Row[] = [];
+  let exit: number = EXIT.OK;
+  for (const file of list) {
+    let r: Row;
+    try {
+      r = await checkOne(file, req, keys, ui, noKey);
+    } catch (e) {
+      if (!(e instanceof AesPayloadError)) throw e;
+      r = row(file, { ok: false, error: e.message });
+      if (exit === EXIT.OK) exit = e.exitCode;
+    }
+    if (!r.ok && exit === EXIT.OK) exit = r.code ?? EXIT.FORMAT;
+    delete r.code;
+    rows.push(r);
+    const what = isFieldFormat(r.format ?? undefined) ? `${r.tokens} field${r.tokens === 1 ? '' : 's'}${r.mac === 'enc' ? ' (plaintext values not covered: --mac-only-encrypted)' : ''}` : `${r.wrap ? `${r.wrap}/` : ''}${r.alg ?? '-'}`;
+    delete r.mac;
+    if (r.ok) ui.ok(`${file} ${what} ${r.kid ?? '-'}${keys || o.embeddedKey || (o.key && (r.format === 'age' || hasAgeIdentity(o))) ? '' : ' (structure only)'}`);
+    // A message that names the file already (`FILE: YAML line 3: …`) is not prefixed twice.
+    else ui.error(`FAIL ${file}: ${r.error?.startsWith(`${file}: `) ? r.error.slice(file.length + 2) : r.error}`);
+  }
+  if (o.json) writeStdout(`${JSON.stringify(rows)}\n`);
+  process.exitCode = exit;
 }

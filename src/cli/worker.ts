@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { UsageError, ioError, quote } from '../errors.js';
-import { parsePaths } from '../formats/fields/paths.js';
+import { parsePaths } from '../ops/documents.js';
 import { hideKeyCommandStderr } from '../keys/command.js';
 import { publicOf } from '../keys/structured.js';
 import type { DecryptFormat, DecryptOptions, EncryptFormat, EncryptOptions, Keys } from '../ops/index.js';
