@@ -1,6 +1,6 @@
 import { Chalk, supportsColorStderr, type ChalkInstance } from 'chalk';
 import { printable } from '../errors.js';
-import { noPromptReason } from './terminal.js';
+import { isTerminal, noPromptReason } from './terminal.js';
 
 /**
  * Colour level for stderr: NO_COLOR (non-empty) turns colour off unless
@@ -21,14 +21,22 @@ export function stderrColorLevel(env: NodeJS.ProcessEnv, isTTY: boolean): 0 | 1 
 
 /** Everything the CLI says to people goes through here, to stderr. */
 export class Ui {
-  readonly c: ChalkInstance;
   readonly isTTY: boolean;
   /** `--quiet`: only errors and warnings. */
   quiet = false;
+  private readonly level: 0 | 1 | 2 | 3;
+  private chalk: ChalkInstance | undefined;
 
   constructor(env: NodeJS.ProcessEnv = process.env) {
-    this.isTTY = Boolean(process.stderr.isTTY);
-    this.c = new Chalk({ level: stderrColorLevel(env, this.isTTY) });
+    // Neither process.stderr nor chalk is made here: most runs print nothing,
+    // and each costs start-up time (net or tty, and chalk's own set-up).
+    this.isTTY = isTerminal(2);
+    this.level = stderrColorLevel(env, this.isTTY);
+  }
+
+  /** chalk at the colour level of stderr, made on first use. */
+  get c(): ChalkInstance {
+    return (this.chalk ??= new Chalk({ level: this.level }));
   }
 
   /** Whether prompts may be shown: stderr is a terminal, and stdin or /dev/tty is one to read. */
