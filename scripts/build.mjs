@@ -30,18 +30,36 @@ execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '
 });
 const esbuild = await import('esbuild');
 
-// commander requires child_process at load time, only to run executable
-// subcommands, which aes-payload has none of. Load it on first use instead.
-const lazyChildProcess = {
-  name: 'lazy-child-process',
+// Modules that only some runs need are loaded on first use: the importer gets
+// a stand-in whose every export is a getter that loads the real module. esbuild
+// copies a CommonJS module's accessors as accessors (__toESM), so importing the
+// stand-in loads nothing. node:child_process (with node:net and node:dgram, a
+// tenth of a small encrypt's start-up) is needed only to run a command: key
+// commands, exec, edit, git, and commander's executable subcommands, which
+// aes-payload has none of. node:net only by serve (and `serve --help` checks
+// no address). chalk (with node:tty and node:net, which its
+// supports-color loads to look at stdout and stderr) only when stderr gets
+// colour: src/cli/ui.ts makes its Chalk on first use.
+const LAZY = [
+  { filter: /^(node:)?child_process$/, real: 'node:child_process', from: () => true },
+  { filter: /^(node:)?net$/, real: 'node:net', from: () => true },
+  { filter: /^chalk$/, real: 'chalk', from: (importer) => importer === join(root, 'src/cli/ui.ts') },
+];
+const lazyModules = {
+  name: 'lazy-modules',
   setup(build) {
-    build.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
-      args.importer.includes(`${join('node_modules', 'commander')}`) ? { path: 'lazy-child-process', namespace: 'lazy' } : undefined,
-    );
-    build.onLoad({ filter: /.*/, namespace: 'lazy' }, () => ({
-      contents: "module.exports = new Proxy({}, { get: (_, k) => require('node:child_process')[k] });",
-      loader: 'js',
-    }));
+    for (const { filter, real, from } of LAZY) {
+      build.onResolve({ filter }, (args) => (args.namespace !== 'lazy' && from(args.importer) ? { path: real, namespace: 'lazy' } : undefined));
+    }
+    build.onLoad({ filter: /.*/, namespace: 'lazy' }, async (args) => {
+      const names = Object.keys(await import(args.path)).filter((k) => k !== 'default');
+      const real = JSON.stringify(args.path);
+      return {
+        contents: `let m;\nfor (const k of ${JSON.stringify(names)}) Object.defineProperty(exports, k, { get: () => (m ??= require(${real}))[k], enumerable: true });\n`,
+        loader: 'js',
+        resolveDir: root,
+      };
+    });
   },
 };
 // ora imports cli-spinners' whole table (32 KB, most of the spinners in
@@ -77,7 +95,7 @@ const main = await esbuild.build({
   // pkcs11js: a native addon (optional dependency), required from node_modules at run time, only for
   // --key-uri. yaml and selfsigned: bundled on their own into dist/vendor/ (below), loaded only when needed.
   external: ['pkcs11js', 'yaml', 'selfsigned', '@nats-io/*'],
-  plugins: [lazyChildProcess, twoSpinners],
+  plugins: [lazyModules, twoSpinners],
 });
 metafiles.push(main.metafile);
 if (spinnersBundled) metafiles.push({ inputs: { [join('node_modules', 'cli-spinners', 'spinners.json')]: { bytes: 0, imports: [] } } });

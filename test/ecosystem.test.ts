@@ -35,8 +35,8 @@ symlinkSync(BIN, join(TOOLS, 'aes-payload'));
 writeFileSync(join(TOOLS, 'aes-payload-test-tool'), '#!/bin/sh\n', { mode: 0o755 });
 
 describe('completion', () => {
-  it('bash: subcommands, flags, flag values (algorithms, formats, wraps), env names and files; command names after exec --', () => {
-    const commands = buildProgram(new Ui({})).commands;
+  it('bash: subcommands, flags, flag values (algorithms, formats, wraps), env names and files; command names after exec --', async () => {
+    const commands = (await buildProgram(new Ui({}))).commands;
     const queries = [
       ['aes-payload', ''],
       ['aes-payload', 'de'],
@@ -177,7 +177,7 @@ describe('man page', () => {
     }
   });
 
-  it('--help names every key source: --key-cmd, AES_PAYLOAD_KEY_CMD and --key-uri too', () => {
+  it('--help names every key source: --key-cmd, AES_PAYLOAD_KEY_CMD and --key-uri too', async () => {
     const h = run(['--help']);
     expect(h.code).toBe(0);
     const keys = h.out.slice(h.out.indexOf('Keys (never on the command line):'), h.out.indexOf('Exit codes:'));
@@ -185,7 +185,7 @@ describe('man page', () => {
       expect(keys).toMatch(new RegExp(`^  ${k.trim()}\\b`, 'm'));
     }
     // and each of them is a real option of decrypt (or a variable the README documents)
-    const decrypt = buildProgram(new Ui({})).commands.find((c) => c.name() === 'decrypt')!;
+    const decrypt = (await buildProgram(new Ui({}))).commands.find((c) => c.name() === 'decrypt')!;
     for (const m of keys.matchAll(/^ {2}(--[a-z-]+)/gm)) expect(decrypt.options.map((o) => o.long)).toContain(m[1]);
   });
 

@@ -2,25 +2,37 @@ import { Command, CommanderError, Option } from 'commander';
 import { ENVIRONMENT, EXIT_CODES, KEY_SOURCES } from './help.js';
 import { AesPayloadError, EXIT } from '../errors.js';
 import { BrokenPipe, writeStdout } from '../io/stdout.js';
-import { onStaleTemp } from '../io/output.js';
-import { registerDecrypt } from './decrypt.js';
-import { registerEncrypt } from './encrypt.js';
-import { registerKeygen } from './keygen.js';
 import { Ui } from './ui.js';
-import { registerVerify } from './verify.js';
-import { registerRotate } from './rotate.js';
-import { VERSION, registerServe } from './serve.js';
-import { registerExec } from './exec.js';
-import { registerEdit } from './edit.js';
-import { registerCompletion } from './completion.js';
-import { registerWorker } from './worker.js';
-import { registerGitFilter, registerGitMerge, registerGitSetup, registerGitTextconv } from './git.js';
-import { registerSet } from './set.js';
+import { VERSION } from './version.js';
 import { isSea } from '../io/sea.js';
-import { registerRecipients } from './recipients.js';
 
+type Register = (program: Command, ui: Ui) => void;
 
-const COMMANDS = { keygen: registerKeygen, encrypt: registerEncrypt, decrypt: registerDecrypt, verify: registerVerify, rotate: registerRotate, exec: registerExec, edit: registerEdit, set: registerSet, recipients: registerRecipients, serve: registerServe, worker: registerWorker, completion: registerCompletion, 'git-setup': registerGitSetup, 'git-textconv': registerGitTextconv, 'git-merge': registerGitMerge, 'git-filter': registerGitFilter } as const;
+/**
+ * Every subcommand, in the order of `--help`, and how to load it. A run
+ * loads only the module of the subcommand it runs (the others' code and
+ * what they import are never set up), so `aes-payload encrypt` does not
+ * pay for serve, git or recipients; `--help`, completion and a mistyped
+ * command load them all, as they describe them all.
+ */
+const COMMANDS = {
+  keygen: async () => (await import('./keygen.js')).registerKeygen,
+  encrypt: async () => (await import('./encrypt.js')).registerEncrypt,
+  decrypt: async () => (await import('./decrypt.js')).registerDecrypt,
+  verify: async () => (await import('./verify.js')).registerVerify,
+  rotate: async () => (await import('./rotate.js')).registerRotate,
+  exec: async () => (await import('./exec.js')).registerExec,
+  edit: async () => (await import('./edit.js')).registerEdit,
+  set: async () => (await import('./set.js')).registerSet,
+  recipients: async () => (await import('./recipients.js')).registerRecipients,
+  serve: async () => (await import('./serve.js')).registerServe,
+  worker: async () => (await import('./worker.js')).registerWorker,
+  completion: async () => (await import('./completion.js')).registerCompletion,
+  'git-setup': async () => (await import('./git.js')).registerGitSetup,
+  'git-textconv': async () => (await import('./git.js')).registerGitTextconv,
+  'git-merge': async () => (await import('./git.js')).registerGitMerge,
+  'git-filter': async () => (await import('./git.js')).registerGitFilter,
+} satisfies Record<string, () => Promise<Register>>;
 
 /**
  * Help and --version go to stdout synchronously: commander's default
@@ -41,10 +53,12 @@ const OUTPUT = {
 
 /**
  * Build the commander program (also used by tests that walk the options).
- * With `only`, just that subcommand is registered: a script calling
- * `aes-payload encrypt` thousands of times need not build the other three.
+ * With `only`, just that subcommand is loaded and registered: a script
+ * calling `aes-payload encrypt` thousands of times need not build the others.
  */
-export function buildProgram(ui: Ui, only?: keyof typeof COMMANDS): Command {
+export async function buildProgram(ui: Ui, only?: keyof typeof COMMANDS): Promise<Command> {
+  const names = only ? [only] : (Object.keys(COMMANDS) as (keyof typeof COMMANDS)[]);
+  const registers = await Promise.all(names.map((name) => COMMANDS[name]()));
   const program = new Command('aes-payload')
     .description('Encrypt and decrypt payloads, JSON fields and large files with AES-GCM (also AES-CBC-HMAC, JWE, and CBC for old services)')
     .version(VERSION, '-V, --version')
@@ -54,7 +68,7 @@ export function buildProgram(ui: Ui, only?: keyof typeof COMMANDS): Command {
     .addHelpText('after', `\n${KEY_SOURCES}\n\n${EXIT_CODES}\n\nEvery command has examples: aes-payload <command> --help\n\n${ENVIRONMENT}\n`)
     .exitOverride()
     .configureOutput(OUTPUT);
-  for (const [name, register] of Object.entries(COMMANDS)) if (!only || only === name) register(program, ui);
+  for (const register of registers) register(program, ui);
   for (const c of program.commands) {
     c.addOption(new Option('-q, --quiet', 'print only errors and warnings on stderr').helpGroup('Options:'));
     c.exitOverride();
@@ -127,7 +141,6 @@ export function nodeReadsArgument(arg: string): boolean {
 /** Run the CLI; resolves to the exit status. */
 export async function main(argv: string[]): Promise<number> {
   const ui = new Ui();
-  onStaleTemp((m) => ui.warn(m));
   const debug = process.env.AES_PAYLOAD_DEBUG === '1';
   const top = argv.slice(2);
   const end = top.indexOf('--');
@@ -139,11 +152,19 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${versionText(true)}\n`);
     return EXIT.OK;
   }
+  // `--version` alone: what commander prints for it, without loading every subcommand.
+  if (top.length === 1 && (top[0] === '--version' || top[0] === '-V')) {
+    OUTPUT.writeOut(`${VERSION}\n`);
+    return EXIT.OK;
+  }
+  // Loaded here, not at start-up: `--version` writes no file.
+  const { onStaleTemp } = await import('../io/output.js');
+  onStaleTemp((m) => ui.warn(m));
   const first = argv[2];
   const sub = first !== undefined && Object.hasOwn(COMMANDS, first) ? (first as keyof typeof COMMANDS) : undefined;
   try {
     // completion describes every subcommand, so it registers them all.
-    const program = buildProgram(ui, sub === 'completion' ? undefined : sub);
+    const program = await buildProgram(ui, sub === 'completion' ? undefined : sub);
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;
   } catch (e) {

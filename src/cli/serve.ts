@@ -11,6 +11,7 @@ import { checkKeyLength, type Keys } from '../ops/index.js';
 import { addKeyOptions, keysOf, hasKeyFlag, keyContext, resolveCliKeys, type KeyFlags } from './common.js';
 import { withHelp } from './help.js';
 import type { Ui } from './ui.js';
+import { VERSION } from './version.js';
 
 interface ServeFlags extends KeyFlags {
   listen: string;
@@ -37,9 +38,8 @@ interface ServeFlags extends KeyFlags {
   v1: boolean; // --no-v1 sets it to false
 }
 
-declare const __VERSION__: string | undefined;
-/** The version the build stamped (0.0.0-dev when run from source). */
-export const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
+/** The version the build stamped (from ./version.js, which the CLI loads without this module). */
+export { VERSION };
 
 /** A repeatable option whose values may also be comma-separated. */
 const list = (v: string, prev: string[] = []): string[] => [...prev, ...v.split(',').map((x) => x.trim()).filter(Boolean)];

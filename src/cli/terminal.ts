@@ -1,5 +1,4 @@
-import { closeSync, openSync } from 'node:fs';
-import { isatty } from 'node:tty';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 
 /**
  * Whether a descriptor is a terminal, without creating process.stdin or
@@ -13,7 +12,14 @@ import { isatty } from 'node:tty';
  * ```
  */
 export function isTerminal(fd: 0 | 1 | 2): boolean {
-  return isatty(fd);
+  // A terminal is a character device. Pipes and files, the usual case, are
+  // answered without loading node:tty (which loads node:net).
+  try {
+    if (!fstatSync(fd).isCharacterDevice()) return false;
+  } catch {
+    return false; // closed: isatty() says false too
+  }
+  return process.getBuiltinModule('node:tty').isatty(fd);
 }
 
 /** Where a prompt reads keys and draws itself. */

@@ -80,8 +80,8 @@ const ALLOWED: Record<string, string> = {
 };
 
 describe('argv', () => {
-  it('no option takes a secret value', () => {
-    const program = buildProgram(new Ui({}));
+  it('no option takes a secret value', async () => {
+    const program = await buildProgram(new Ui({}));
     const seen = new Set<string>();
     for (const cmd of [program, ...program.commands]) {
       for (const opt of cmd.options) {

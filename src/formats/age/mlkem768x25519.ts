@@ -1,4 +1,3 @@
-import * as crypto from 'node:crypto';
 import { createHash, createPrivateKey, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { KeyError } from '../../errors.js';
 import { b64encode, b64field, headerError } from './b64.js';
@@ -36,7 +35,7 @@ function atLeast(v: string, want: string): boolean {
 
 /** Whether this Node has ML-KEM (node:crypto encapsulate/decapsulate, Node ≥ 24.7). */
 export function pqAvailable(): boolean {
-  return atLeast(process.versions.node, PQ_NODE) && typeof (crypto as unknown as Partial<Kem>).encapsulate === 'function';
+  return atLeast(process.versions.node, PQ_NODE) && typeof (process.getBuiltinModule('node:crypto') as unknown as Partial<Kem>).encapsulate === 'function';
 }
 
 /** The one-line refusal on an older Node. */
@@ -46,7 +45,7 @@ export function pqUnavailableMessage(): string {
 
 function kem(): Kem {
   if (!pqAvailable()) throw new KeyError(pqUnavailableMessage(), 'ERR_NODE_VERSION');
-  return crypto as unknown as Kem;
+  return process.getBuiltinModule('node:crypto') as unknown as Kem;
 }
 
 /** The expanded identity: ML-KEM-768 private key (from d‖z) and the X25519 secret. */

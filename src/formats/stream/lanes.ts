@@ -1,5 +1,3 @@
-import * as nodeCrypto from 'node:crypto';
-import * as nodeFs from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import { processChunks } from '../../crypto/stream.js';
 import { GC_EVERY_BYTES, GcPacer, enableGc } from './gc.js';
@@ -182,6 +180,8 @@ export async function runFileLanes(w: FileWork, extra: number, onJobs?: (jobsDon
       );
     }
   }
+  const nodeCrypto = process.getBuiltinModule('node:crypto');
+  const nodeFs = process.getBuiltinModule('node:fs');
   const gc = new GcPacer();
   const wire = w.op === 'seal' ? w.chunkSize : w.chunkSize + 16;
   const buf = Buffer.allocUnsafeSlow(wire * w.perJob);

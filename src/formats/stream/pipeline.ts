@@ -1,4 +1,4 @@
-import * as nodeCrypto from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { fstatSync } from 'node:fs';
 import { STREAM_TAG_LEN, checkHeaderMac, headerMac, processChunks, streamKeys } from '../../crypto/stream.js';
 import { AuthError, FormatError, IOError, KeyError, ioError } from '../../errors.js';
@@ -92,6 +92,7 @@ const YIELD_MS = 50;
  * written: a failed chunk stops everything before its job is written.
  */
 async function pumpInOrder(g: Geometry, src: ByteReader, sink: Sink, key: Buffer, opts: StreamOptions): Promise<number> {
+  const nodeCrypto = process.getBuiltinModule('node:crypto');
   const gc = new GcPacer();
   let cur = Buffer.allocUnsafeSlow(g.inJob);
   let next = Buffer.allocUnsafeSlow(g.inJob);
@@ -182,7 +183,7 @@ export async function encryptStream(src: ByteReader, sink: Sink & { finish?(): P
   const log2 = opts.chunkLog2 ?? DEFAULT_CHUNK_LOG2;
   if (!Number.isInteger(log2) || log2 < MIN_CHUNK_LOG2 || log2 > MAX_CHUNK_LOG2) throw new RangeError(`chunkLog2 must be ${MIN_CHUNK_LOG2} to ${MAX_CHUNK_LOG2}`);
   const kid = keyId(key);
-  const salt = nodeCrypto.randomBytes(16);
+  const salt = randomBytes(16);
   const body = encodeHeaderBody(alg, log2, Buffer.from(kid, 'hex'), salt);
   const keys = streamKeys(key, salt, body);
   try {
