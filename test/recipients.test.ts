@@ -354,7 +354,7 @@ describe('what real consumers make of a recipient document', () => {
     const h = headerOf(readFileSync(f, 'utf8'));
     const { fileKey } = openHeader(decodeHeader(h), ids(B.file));
     const chunks: Buffer[] = [ageHeaderOf(h)];
-    await sealPayload(fileKey, bufferReader(Buffer.from('hello from the document key')), (b) => void chunks.push(Buffer.from(b)));
+    await sealPayload(fileKey, bufferReader(Buffer.from('hello from the document key')), (bs) => void chunks.push(...bs.map((b) => Buffer.from(b))));
     const file = tmp('x.age');
     writeFileSync(file, Buffer.concat(chunks));
     for (const k of [A, B]) {
