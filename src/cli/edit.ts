@@ -17,7 +17,8 @@ import { DEADLY_SIGNALS } from '../io/signals.js';
 import { wipeInitialEnvironment } from '../io/launch.js';
 import { secretEnvNames } from '../keys/resolve.js';
 import { decrypt, detectFormat, encrypt, keyForKid, type KeyArg } from '../ops/index.js';
-import { refuseRecipients, writerRulesKey, rulesFor } from '../rules/rules.js';
+import { writerRulesKey, rulesFor } from '../rules/rules.js';
+import { warnRecipientsDiffer } from '../rules/recipients.js';
 import { rulePaths } from '../rules/fields.js';
 import { typeOfKind } from '../git/docs.js';
 import { addAgeIdentityOptions, hasAgeIdentity, type AgeIdentityFlags } from './age.js';
@@ -175,7 +176,6 @@ export function registerEdit(program: Command, ui: Ui): void {
   addKeyOptions(cmd).action(async (file: string, o: EditFlags) => {
     if (file === '-') throw new UsageError('edit needs a FILE, not stdin');
     const match = await rulesFor(file, o.config);
-    refuseRecipients(match);
     // With -i/--identity-env only, FILE is a document encrypted to age recipients (src/cli/recipients.ts).
     const ageOnly = hasAgeIdentity(o) && !hasKeyFlag(o);
     if (match && !ageOnly) Object.assign(o, (await writerRulesKey(match, o, (m) => ui.warn(m))) ?? {});
@@ -197,6 +197,7 @@ export function registerEdit(program: Command, ui: Ui): void {
     }
     const rd = await openRecipientInput(oldText, o, ui);
     if (rd) {
+      warnRecipientsDiffer(match, file, rd.header.recipients, (m) => ui.warn(m));
       oldText = rd.rest;
       keys = { secret: rd.key! };
     } else if (!r) throw new UsageError(`${file} is not a field document encrypted to age recipients (-i and --identity-env read those)`);

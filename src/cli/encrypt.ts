@@ -24,10 +24,11 @@ import { ageRecipients, encryptAgeCli } from './age.js';
 import { nonceBytesOf, nonceBytesOption } from './nonce.js';
 import { originWarning } from '../formats/fields/origin.js';
 import { keyLengthHint, originHexKeyWarning, valueFormatOption } from './valueFormat.js';
-import { refuseRecipients, writerRulesKey, rulesFor } from '../rules/rules.js';
+import { writerRulesKey, rulesFor } from '../rules/rules.js';
 import { rulePaths } from '../rules/fields.js';
 import { readText } from '../formats/common/utf8.js';
 import { encryptFieldsToRecipients } from './recipientsEncrypt.js';
+import { encryptByRules } from './recipientsRules.js';
 import { addAgeIdentityOptions, hasAgeIdentity, type AgeIdentityFlags } from './age.js';
 
 interface EncryptFlags extends KeyFlags, AgeIdentityFlags {
@@ -120,8 +121,9 @@ export function registerEncrypt(program: Command, ui: Ui): void {
     if (o.valueFormat !== undefined && o.fields === undefined) throw new UsageError('--value-format needs --fields');
     const onError = onErrorOf(o);
     // The rules file (.aes-payload.yaml) says which values of FILE to encrypt, when no --fields or --format does.
-    const match = o.fields === undefined && !o.lines && !o.randomKey && !recipientFlags && !hasAgeIdentity(o) && self.getOptionValueSource('format') === 'default' ? await rulesFor(file, o.config) : undefined;
-    refuseRecipients(match);
+    const match = o.fields === undefined && !o.lines && !o.randomKey && self.getOptionValueSource('format') === 'default' ? await rulesFor(file, o.config) : undefined;
+    // A rule naming recipients, -r/-R, or a document encrypted to them (src/cli/recipientsRules.ts).
+    if (match && (await encryptByRules(file!, match, o, ui))) return;
     if (match) Object.assign(o, (await writerRulesKey(match, o, (m) => ui.warn(m))) ?? {});
     const fields = o.fields !== undefined ? parsePaths(o.fields) : match ? [...(match.rule.fields ?? [])] : undefined;
     if (fields && (o.format !== 'json' || jwe)) throw new UsageError('--fields writes the JSON document itself; drop --format');

@@ -3,7 +3,7 @@
  * recipients (src/ops/recipients.ts). Wiring only.
  */
 import { UsageError } from '../errors.js';
-import { formatRecipient } from '../formats/age/keys.js';
+import { formatRecipient, type AgeRecipient } from '../formats/age/keys.js';
 import { asAlg } from './common.js';
 import { hasKeyFlag, inputTypeOf, emit, terminalHint, type KeyFlags } from './common.js';
 import { checkOutput } from '../io/output.js';
@@ -36,12 +36,13 @@ export interface RecipientEncryptFlags extends KeyFlags, AgeIdentityFlags {
   valueFormat?: string;
 }
 
-export async function encryptFieldsToRecipients(file: string | undefined, fields: FieldPath[], o: RecipientEncryptFlags, ui: Ui): Promise<void> {
+/** `given`: the recipients of a new document when no -r/-R names them (a rule's, src/cli/recipientsRules.ts). */
+export async function encryptFieldsToRecipients(file: string | undefined, fields: FieldPath[], o: RecipientEncryptFlags, ui: Ui, given?: { recipients: AgeRecipient[]; origin: string }): Promise<void> {
   if (hasKeyFlag(o)) throw new UsageError('-r/-R are the keys of the document: drop the symmetric key flags');
   if (o.aad !== undefined || o.randomKey || o.wrap || o.kid !== undefined || o.lines || o.valueFormat !== undefined) {
     throw new UsageError('--fields with -r takes none of --aad, --random-key, --wrap, --kid, --lines, --value-format');
   }
-  const recipients = documentRecipients(o);
+  const recipients = given?.recipients ?? documentRecipients(o);
   checkOutput(file, o.output, Boolean(o.force));
   terminalHint(file, ui);
   const text = readAllOf(Source.open(file), MAX_PAYLOAD_BYTES).data.toString('utf8');
@@ -75,7 +76,7 @@ export async function encryptFieldsToRecipients(file: string | undefined, fields
     }
     const r = encryptToRecipients(text, recipients, { ...opts, inputType }, yaml);
     out = r.text;
-    note = `encrypted ${r.fields?.encrypted ?? 0} value${r.fields?.encrypted === 1 ? '' : 's'} to ${recipients.length} recipient${recipients.length === 1 ? '' : 's'}`;
+    note = `encrypted ${r.fields?.encrypted ?? 0} value${r.fields?.encrypted === 1 ? '' : 's'} to ${recipients.length} recipient${recipients.length === 1 ? '' : 's'}${given ? ` named in ${given.origin}` : ''}`;
   }
   emit(out, { output: o.output, force: o.force, mode: 0o666 });
   ui.line(note);

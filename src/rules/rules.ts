@@ -28,7 +28,10 @@ export interface Rule {
   fieldsRegex?: RegExp;
   type?: DocType;
   key?: KeySource;
+  /** age recipients (`age1…`), as written (a sops-style "a,b" string is split). */
   recipients?: string[];
+  /** Recipients files (one age1… per line), absolute paths: relative to the rules file, `~/` the home directory. */
+  recipientsFiles?: string[];
   /** Line of the rule in the rules file, for messages. */
   line: number;
 }
@@ -53,7 +56,7 @@ const KEY_FIELDS: Record<string, keyof KeySource> = {
   'passphrase-file': 'passphraseFile',
 };
 const FILE_FIELDS = new Set(['key-file', 'keyring', 'ini', 'passphrase-file']);
-const RULE_FIELDS = new Set(['path', 'fields', 'fields-regex', 'type', 'key', 'recipients']);
+const RULE_FIELDS = new Set(['path', 'fields', 'fields-regex', 'type', 'key', 'recipients', 'recipients-file']);
 const TOP_FIELDS = new Set(['version', 'key', 'rules']);
 
 let Y: typeof YAML | undefined;
@@ -149,13 +152,17 @@ export async function parseRules(text: string, file: string): Promise<Rules> {
         rule.type = t as DocType;
       } else if (k === 'key') rule.key = keyOf(p.value);
       else if (k === 'recipients') {
-        rule.recipients = strList(p.value, 'recipients');
-        for (const r of rule.recipients) if (!/^age1[0-9a-z]+$/.test(r)) bad(p.value, 'recipients are age public keys (age1…)');
+        // As sops' `age:` takes them too: one string of recipients separated by commas or white space.
+        rule.recipients = strList(p.value, 'recipients').flatMap((r) => r.split(/[\s,]+/)).filter(Boolean);
+        if (!rule.recipients.length) bad(p.value, 'recipients names no recipient');
+        for (const r of rule.recipients) if (!/^age1[0-9a-z]+$/.test(r)) bad(p.value, 'recipients are age public keys (age1…, lower case); an identity (AGE-SECRET-KEY-1…) never goes in a rules file');
+      } else if (k === 'recipients-file') {
+        rule.recipientsFiles = strList(p.value, 'recipients-file').map((v) => (v === '~' || v.startsWith('~/') ? join(homedir(), v.slice(1)) : resolve(dirname(file), v)));
       }
     }
     if (!rule.paths.length) bad(item, 'a rule needs "path"');
     if (!rule.fields && !rule.fieldsRegex) bad(item, 'a rule needs "fields" or "fields-regex"');
-    if (rule.key && rule.recipients) bad(item, 'a rule takes "key" or "recipients", not both');
+    if (rule.key && (rule.recipients || rule.recipientsFiles)) bad(item, 'a rule takes "key" or "recipients", not both (a document is encrypted under a symmetric key or to age recipients)');
     out.rules.push(rule);
   }
   return out;
@@ -407,11 +414,4 @@ export async function writerRulesKey(m: Match | undefined, flags: KeySource, war
     }
   }
   return undefined;
-}
-
-/** The recipients feature (issue 22) is not in this build: say so plainly. */
-export function refuseRecipients(m: Match | undefined): void {
-  if (m?.rule.recipients) {
-    throw new UsageError(`${m.rules.file}: line ${m.rule.line}: "recipients" needs the recipients feature (public-key field documents), which this build does not have yet; use "key" for now`);
-  }
 }
