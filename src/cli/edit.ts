@@ -19,6 +19,7 @@ import { secretEnvNames } from '../keys/resolve.js';
 import { decrypt, detectFormat, encrypt, keyForKid, type KeyArg } from '../ops/index.js';
 import { writerRulesKey, rulesFor } from '../rules/rules.js';
 import { warnRecipientsDiffer } from '../rules/recipients.js';
+import { identityHint } from './recipientsRules.js';
 import { rulePaths } from '../rules/fields.js';
 import { typeOfKind } from '../git/docs.js';
 import { addAgeIdentityOptions, hasAgeIdentity, type AgeIdentityFlags } from './age.js';
@@ -179,7 +180,7 @@ export function registerEdit(program: Command, ui: Ui): void {
     // With -i/--identity-env only, FILE is a document encrypted to age recipients (src/cli/recipients.ts).
     const ageOnly = hasAgeIdentity(o) && !hasKeyFlag(o);
     if (match && !ageOnly) Object.assign(o, (await writerRulesKey(match, o, (m) => ui.warn(m))) ?? {});
-    const r = ageOnly ? undefined : await resolveCliKeys(o, ui);
+    const r = ageOnly ? undefined : await resolveCliKeys(o, ui).catch((e: unknown) => Promise.reject(identityHint(e, file, o)));
     let keys = r ? keysOf(r) : ({} as ReturnType<typeof keysOf>);
     // A symbolic link is followed: the file it points to is written (atomically, next to it) and the
     // link stays a link. Anything but a regular file (a FIFO, a device) is refused before it is read.

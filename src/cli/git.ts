@@ -157,14 +157,14 @@ export function registerGitMerge(program: Command, ui: Ui): void {
       } else out = mergeFields(kind, base.trim() === '' ? undefined : base, ours, theirs, keyFor, extra, kinds[0] !== undefined);
     } catch (e) {
       if (!(e instanceof AesPayloadError)) throw e;
-      throw new AesPayloadError('ERR_MERGE', 1, `${name}: the merge driver could not merge it (${e.message}); left as ours for you to resolve (aes-payload edit ${name}), then git add`);
+      throw new AesPayloadError('ERR_MERGE', 1, `${name}: the merge driver could not merge it (${e.message}); left as ours for you to resolve (aes-payload edit ${recipients ? '-i … ' : ''}${name}), then git add`);
     }
     if (out.text !== ours) writeFileAtomic(oursFile, out.text, { overwrite: true });
     if (out.conflicts.length) {
       const where = `${out.conflicts.slice(0, 10).join(', ')}${out.conflicts.length > 10 ? ', …' : ''}`;
       const how = path && filtered(path)
         ? `the working tree file (plaintext under filter=${DRIVER}) holds them with markers: edit ${name} to keep one value each, then git add (git add refuses it while a marker is left)`
-        : `the file holds them encrypted with markers: resolve with aes-payload edit ${name}, then git add`;
+        : `the file holds them encrypted with markers: resolve with aes-payload edit ${recipients ? '-i … ' : ''}${name}, then git add`;
       throw new AesPayloadError('ERR_MERGE_CONFLICT', 1, `${name}: conflicting values at ${where}; ${how}`);
     }
   });

@@ -21,7 +21,7 @@ import { ruleHasRecipients, ruleRecipients, ruleRecipientStrings, recipientStrin
 import type { DocType, Match, Rule } from '../rules/rules.js';
 import { hasAgeIdentity, type AgeIdentityFlags } from './age.js';
 import { emit, hasKeyFlag, inputTypeOf, type KeyFlags } from './common.js';
-import { documentRecipients, openRecipientInput, yamlReaderFor } from './recipients.js';
+import { documentRecipients, needsIdentity, openRecipientInput, yamlReaderFor } from './recipients.js';
 import { encryptFieldsToRecipients, type RecipientEncryptFlags } from './recipientsEncrypt.js';
 import type { Ui } from './ui.js';
 
@@ -71,6 +71,21 @@ function pendingRecipients(m: Match | undefined, o: { recipient?: string[]; reci
     );
   }
   return { recipients: rs, from: `the recipients ${m.rules.file} (line ${m.rule.line}) names` };
+}
+
+/**
+ * edit without a key or an identity: when FILE is encrypted to age
+ * recipients, say that it needs an identity rather than which key
+ * variables are unset.
+ */
+export function identityHint(e: unknown, file: string, o: KeyFlags): unknown {
+  if (!(e instanceof KeyError) || e.code !== 'ERR_KEY_MISSING' || hasKeyFlag(o)) return e;
+  try {
+    const text = readDoc(file);
+    return text !== undefined && recipientsSyntax(text) ? needsIdentity() : e;
+  } catch {
+    return e;
+  }
 }
 
 function readDoc(file: string): string | undefined {
