@@ -15,7 +15,7 @@ import { applyEdits, encryptedKind, kindOfType } from '../git/docs.js';
 import { MAX_PAYLOAD_BYTES, readAllOf } from '../io/input.js';
 import { checkOutput, writeFileAtomic } from '../io/output.js';
 import { Source } from '../io/source.js';
-import { appendedNames, encryptToRecipients, readRecipientDoc, recipientsSyntax, rejoin, sealPendingFields, setPendingValue, splitPending, type YamlReader } from '../ops/recipients.js';
+import { appendedNames, encryptToRecipients, splitAppended, readRecipientDoc, recipientsSyntax, rejoin, sealPendingFields, setPendingValue, splitPending, type YamlReader } from '../ops/recipients.js';
 import { exactPath, rulePaths } from '../rules/fields.js';
 import { ruleHasRecipients, ruleRecipients, ruleRecipientStrings, recipientStrings, sameRecipientSet, warnRecipientsDiffer, warnSymmetricDocument, writerRulesRecipients } from '../rules/recipients.js';
 import type { DocType, Match, Rule } from '../rules/rules.js';
@@ -106,7 +106,9 @@ export async function encryptByRules(file: string, match: Match, o: RecipientEnc
   const text = readDoc(file);
   if (text === undefined) return false;
   const yaml: YamlReader = await yamlReaderFor(text);
-  const d = recipientsSyntax(text) ? readRecipientDoc(text, yaml) : undefined;
+  // What a writer without an identity appended after the header is not part of the document yet (FORMAT.md §17.5).
+  const syntax = recipientsSyntax(text);
+  const d = syntax ? readRecipientDoc(splitAppended(text, syntax).doc, yaml) : undefined;
   const warn = (m: string) => ui.warn(m);
   o.inputType ??= match.rule.type;
   const flags = { ...o, allowMissing: true };
