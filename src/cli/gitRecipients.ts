@@ -3,6 +3,7 @@
  * identities a driver has (git gives it no terminal and no flags of the
  * user's), and what textconv shows. The work is in src/git/recipients.ts.
  */
+import { AesPayloadError, IOError, KeyError } from '../errors.js';
 import type { AgeIdentity } from '../formats/age/keys.js';
 import type { FieldFormat } from '../formats/fields/documents.js';
 import { overlay } from '../ops/recipients.js';
@@ -48,12 +49,20 @@ export async function textconvRecipients(kind: FieldFormat, text: string, o: Age
 
 /** What the smudge filter writes for a recipient document, or undefined to check it out encrypted (a warning says why). */
 export async function smudgeRecipients(kind: FieldFormat, text: string, path: string, o: AgeIdentityFlags, ui: Ui): Promise<string | undefined> {
-  const ids = driverIdentities(o, ui);
-  if (!ids.length) {
-    ui.warn(`${path}: encrypted to age recipients and no identity (AES_PAYLOAD_IDENTITY, AES_PAYLOAD_IDENTITY_FILE); checked out encrypted`);
+  // As for a symmetric document without its key: no identity, an unreadable one, or none that is a recipient is no reason to fail a checkout.
+  let d;
+  try {
+    const ids = driverIdentities(o, ui);
+    if (!ids.length) {
+      ui.warn(`${path}: encrypted to age recipients and no identity (AES_PAYLOAD_IDENTITY, AES_PAYLOAD_IDENTITY_FILE); checked out encrypted`);
+      return undefined;
+    }
+    d = openWith(text, ids, await yamlReader(recipientsSyntax(text) === 'yaml'))!;
+  } catch (e) {
+    if (!(e instanceof KeyError || e instanceof IOError || (e instanceof AesPayloadError && e.code === 'ERR_NO_IDENTITY'))) throw e;
+    ui.warn(`${path}: ${e.message}; checked out encrypted`);
     return undefined;
   }
-  const d = openWith(text, ids, await yamlReader(recipientsSyntax(text) === 'yaml'))!;
   if (d.pendingNames.length) {
     // In plaintext, the next clean would fold them into the body under the data key: a seal nobody reviewed.
     ui.warn(`${path}: has pending values (${d.pendingNames.slice(0, 5).join(', ')}) written with public keys only; checked out encrypted: review them and run aes-payload recipients seal ${path} -i …`);

@@ -125,12 +125,15 @@ export async function encryptByRules(file: string, match: Match, o: RecipientEnc
     if (other.length) {
       throw new UsageError(`${other[0]!.slice(0, 60)} is appended after the recipients header, and the rules (${match.rules.file}, line ${match.rule.line}) do not select it: without an identity only values that are encrypted can be added (the rest of the document is under a MAC this writer has no key for)`);
     }
-    const { recipients, from } = pendingRecipients(match, o, d.header.recipients, file);
     checkOutput(file, o.output, Boolean(o.force));
-    const out = names.length ? sealPendingFields(text, names, recipients, yaml).text : text;
-    emit(out, { output: o.output, force: o.force, mode: 0o666 });
-    if (names.length) ui.warn(`${file}: ${names.slice(0, 5).join(', ')} sealed as ${names.length === 1 ? 'a pending value' : 'pending values'} to ${from} (public keys only): not covered by the document MAC until someone with an identity reviews ${names.length === 1 ? 'it' : 'them'} and runs aes-payload recipients seal ${file} -i …`);
-    else ui.line('nothing appended after the recipients header; the document is unchanged');
+    if (!names.length) {
+      emit(text, { output: o.output, force: o.force, mode: 0o666 });
+      ui.line('nothing appended after the recipients header; the document is unchanged');
+      return true;
+    }
+    const { recipients, from } = pendingRecipients(match, o, d.header.recipients, file);
+    emit(sealPendingFields(text, names, recipients, yaml).text, { output: o.output, force: o.force, mode: 0o666 });
+    ui.warn(`${file}: ${names.slice(0, 5).join(', ')} sealed as ${names.length === 1 ? 'a pending value' : 'pending values'} to ${from} (public keys only): not covered by the document MAC until someone with an identity reviews ${names.length === 1 ? 'it' : 'them'} and runs aes-payload recipients seal ${file} -i …`);
     return true;
   }
   if (hasRecipientFlags(o)) {
