@@ -302,3 +302,22 @@ describe('a rules file never changes the recipients of an existing document', ()
     expect(oneLineError(r.stderr)).toMatch(/encrypted under a symmetric key: -r\/-R and -i apply to documents encrypted to age recipients/);
   });
 });
+
+describe('the git drivers\' identity variables', () => {
+  it('exec and edit never pass AES_PAYLOAD_IDENTITY or AES_PAYLOAD_IDENTITY_FILE on; other commands do not read them (they take -i)', () => {
+    const d = team();
+    const env = { AES_PAYLOAD_IDENTITY: readFileSync(A.file, 'utf8'), AES_PAYLOAD_IDENTITY_FILE: A.file };
+    const e = run(['exec', '-f', '.env', '-i', A.file, '--', 'sh', '-c', 'printf "%s|%s|%s" "${AES_PAYLOAD_IDENTITY-unset}" "${AES_PAYLOAD_IDENTITY_FILE-unset}" "$DB_PASSWORD"'], { cwd: d, env });
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.out).toBe('unset|unset|hunter2');
+    const ed = join(d, 'env.sh');
+    writeFileSync(ed, `#!/bin/sh\nprintf "%s|%s" "\${AES_PAYLOAD_IDENTITY-unset}" "\${AES_PAYLOAD_IDENTITY_FILE-unset}" > ${join(d, 'seen')}\n`);
+    chmodSync(ed, 0o700);
+    expect(run(['edit', '-i', A.file, '.env'], { cwd: d, env: { ...env, EDITOR: ed } }).code).toBe(0);
+    expect(read(d, 'seen')).toBe('unset|unset');
+    const r = run(['decrypt', '.env'], { cwd: d, env });
+    expect(r.code).toBe(3);
+    expect(oneLineError(r.stderr)).toMatch(/give your identity with -i IDENTITY_FILE or --identity-env NAME/);
+    expect(run(['decrypt', '--identity-env', 'AES_PAYLOAD_IDENTITY', '.env'], { cwd: d, env }).out).toBe(ENV);
+  });
+});
