@@ -84,7 +84,7 @@ export function registerGitSetup(program: Command, ui: Ui): void {
 export function registerGitTextconv(program: Command, ui: Ui): void {
   const textconv = program
     .command('git-textconv')
-    .description('git diff driver: write FILE decrypted to stdout; never prompts (git runs it with no terminal)')
+    .description('git diff driver: write FILE decrypted to stdout; never prompts (git runs it with no terminal). Keys: AES_PAYLOAD_KEY…; documents encrypted to age recipients: the identity in AES_PAYLOAD_IDENTITY or AES_PAYLOAD_IDENTITY_FILE')
     .argument('<FILE>', 'the file git hands over (a temporary file: its name means nothing)')
     .option('--no-input', 'never prompt (always the case here; accepted for clarity)')
     .option('--strict', 'fail (no key: exit 3) instead of showing the file as it is when it cannot be decrypted')
