@@ -152,7 +152,7 @@ export function registerGitMerge(program: Command, ui: Ui): void {
     let out;
     try {
       if (!keyFor) {
-        out = mergeRecipientDocs(kind, base.trim() === '' ? undefined : base, ours, theirs, driverIdentities(o, ui), await yamlReader(kind === 'yaml'), extra);
+        out = mergeRecipientDocs(kind, base.trim() === '' ? undefined : base, ours, theirs, driverIdentities(o, ui), await yamlReader(kind === 'yaml'), extra, kinds[0] !== undefined);
         if (out.rekeyed) ui.warn(`${name}: the two sides have different data keys (a recipients rotate or remove on one side): the merged document has a new data key, every value re-encrypted`);
       } else out = mergeFields(kind, base.trim() === '' ? undefined : base, ours, theirs, keyFor, extra, kinds[0] !== undefined);
     } catch (e) {

@@ -74,7 +74,16 @@ export function mergeRecipientLists(ours: readonly string[], theirs: readonly st
  * side): the merged document gets a new data key, every value re-encrypted,
  * so that no party removed on either side can read it with an old header.
  */
-export function mergeRecipientDocs(kind: FieldFormat, base: string | undefined, ours: string, theirs: string, ids: readonly AgeIdentity[], yaml: YamlReader, extraPaths?: (plain: string) => FieldPath[]): MergeOutcome & { rekeyed: boolean } {
+export function mergeRecipientDocs(
+  kind: FieldFormat,
+  base: string | undefined,
+  ours: string,
+  theirs: string,
+  ids: readonly AgeIdentity[],
+  yaml: YamlReader,
+  extraPaths?: (plain: string) => FieldPath[],
+  baseEncrypted = false,
+): MergeOutcome & { rekeyed: boolean } {
   const o = openWith(ours, ids, yaml);
   const t = openWith(theirs, ids, yaml);
   if (!o || !t) throw new UsageError('one side is encrypted to age recipients and the other is not');
@@ -82,8 +91,9 @@ export function mergeRecipientDocs(kind: FieldFormat, base: string | undefined, 
   noPending(t, 'theirs');
   let b: Opened | undefined;
   let baseText: string | undefined;
-  let baseEncrypted = true;
-  if (base !== undefined && base.trim() !== '') {
+  let basePlain = false;
+  // A base under a symmetric key (the document was converted on both sides) is merged as no base.
+  if (base !== undefined && base.trim() !== '' && (recipientsSyntax(base) || !baseEncrypted)) {
     if (recipientsSyntax(base)) {
       try {
         b = openWith(base, ids, yaml);
@@ -93,7 +103,7 @@ export function mergeRecipientDocs(kind: FieldFormat, base: string | undefined, 
       }
     } else {
       baseText = base;
-      baseEncrypted = false;
+      basePlain = true;
     }
   }
   const keys = new Map<string, Buffer>([o.key, t.key, ...(b ? [b.key] : [])].map((k) => [keyId(k), k]));
@@ -102,7 +112,7 @@ export function mergeRecipientDocs(kind: FieldFormat, base: string | undefined, 
     if (!k) throw new KeyError(`no data key for kid ${kid} on either side`, 'ERR_KID_MISMATCH');
     return k;
   };
-  const m = mergeFields(kind, baseText, o.rest, t.rest, keyFor, extraPaths, baseEncrypted && baseText !== undefined);
+  const m = mergeFields(kind, baseText, o.rest, t.rest, keyFor, extraPaths, !basePlain);
   const list = mergeRecipientLists(o.header.recipients, t.header.recipients, b?.header.recipients);
   if (o.key.equals(t.key)) {
     const changed = list.length !== o.header.recipients.length || list.some((r, i) => r !== o.header.recipients[i]);

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { FormatError, KeyError, ioError } from '../errors.js';
 import { formatRecipient, parseRecipient, type AgeRecipient } from '../formats/age/keys.js';
 import { keySourceFlags, type KeySource } from '../keys/resolve.js';
@@ -25,7 +25,7 @@ export function ruleHasRecipients(m: Match | undefined): m is Match {
 function readRecipientsFile(m: Match, path: string): string {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK); // a FIFO must not block: it is refused below
   } catch (e) {
     throw ioError(e, `${at(m)}: cannot read the recipients-file ${path}`);
   }

@@ -1,6 +1,7 @@
 // The rules file's `recipients` and `recipients-file` (docs/FORMAT.md §16): parsing, reading a
 // recipients file without echoing it, and the writer's precedence (flags and the environment win,
 // as for a rules-file key; SECURITY.md "Secrets in git").
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -47,6 +48,13 @@ describe('rules: recipients', () => {
     expect(msg).not.toContain('hunter2');
     writeFileSync(secret, '# nothing\n');
     expect(() => ruleRecipientStrings(m)).toThrow(/holds no age recipient/);
+    // A FIFO or a device is refused without reading (or blocking on) it.
+    const fifo = join(dir, 'fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const f = await matchFor(`rules:\n  - path: "*.env"\n    fields: [A]\n    recipients-file: [${fifo}]\n`);
+    expect(() => ruleRecipientStrings(f)).toThrow(/fifo is not a regular file/);
+    const z = await matchFor('rules:\n  - path: "*.env"\n    fields: [A]\n    recipients-file: /dev/zero\n');
+    expect(() => ruleRecipientStrings(z)).toThrow(/\/dev\/zero is not a regular file/);
   });
 
   it('a new document: the rule\'s recipients only when no key flag and no key in the environment; otherwise a warning names what won', async () => {
