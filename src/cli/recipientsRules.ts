@@ -136,16 +136,17 @@ export async function encryptByRules(file: string, match: Match, o: RecipientEnc
     ui.warn(`${file}: ${names.slice(0, 5).join(', ')} sealed as ${names.length === 1 ? 'a pending value' : 'pending values'} to ${from} (public keys only): not covered by the document MAC until someone with an identity reviews ${names.length === 1 ? 'it' : 'them'} and runs aes-payload recipients seal ${file} -i …`);
     return true;
   }
+  if (await encryptedKind(text)) {
+    if (hasRecipientFlags(o) || hasAgeIdentity(o)) throw new UsageError(`${file} is encrypted under a symmetric key: -r/-R and -i apply to documents encrypted to age recipients; give its key`);
+    warnSymmetricDocument(match, file, warn);
+    return false;
+  }
   if (hasRecipientFlags(o)) {
     warnFlagsDiffer(match, documentRecipients(o), ui);
     const type = inputTypeOf(file, o.inputType) as DocType;
     await yamlFor(type);
     await encryptFieldsToRecipients(file, rulePaths(match.rule, text, type), flags, ui);
     return true;
-  }
-  if (await encryptedKind(text)) {
-    warnSymmetricDocument(match, file, warn);
-    return false;
   }
   const choice = writerRulesRecipients(match, o, warn);
   if (!choice.recipients) return false;

@@ -300,6 +300,9 @@ describe('a rules file never changes the recipients of an existing document', ()
     const r = run(['set', '-r', A.recipient, '.env', 'DB_PASSWORD'], { cwd: d, input: 'x' });
     expect(r.code).toBe(2);
     expect(oneLineError(r.stderr)).toMatch(/encrypted under a symmetric key: -r\/-R and -i apply to documents encrypted to age recipients/);
+    const e = run(['encrypt', '.env', '-r', A.recipient], { cwd: d });
+    expect(e.code).toBe(2);
+    expect(oneLineError(e.stderr)).toMatch(/encrypted under a symmetric key: -r\/-R and -i apply/);
   });
 });
 
