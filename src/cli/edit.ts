@@ -12,7 +12,9 @@ import { DEADLY_SIGNALS } from '../io/signals.js';
 import { wipeInitialEnvironment } from '../io/launch.js';
 import { secretEnvNames } from '../keys/resolve.js';
 import { decrypt } from '../ops/index.js';
-import { refuseRecipients, writerRulesKey, rulesFor } from '../rules/rules.js';
+import { writerRulesKey, rulesFor } from '../rules/rules.js';
+import { warnRecipientsDiffer } from '../rules/recipients.js';
+import { identityHint } from './recipientsRules.js';
 import { rulePaths } from '../rules/fields.js';
 import { typeOfKind } from '../git/docs.js';
 import { addAgeIdentityOptions, hasAgeIdentity, type AgeIdentityFlags } from './age.js';
@@ -159,11 +161,10 @@ export function registerEdit(program: Command, ui: Ui): void {
   addKeyOptions(cmd).action(async (file: string, o: EditFlags) => {
     if (file === '-') throw new UsageError('edit needs a FILE, not stdin');
     const match = await rulesFor(file, o.config);
-    refuseRecipients(match);
     // With -i/--identity-env only, FILE is a document encrypted to age recipients (src/cli/recipients.ts).
     const ageOnly = hasAgeIdentity(o) && !hasKeyFlag(o);
     if (match && !ageOnly) Object.assign(o, (await writerRulesKey(match, o, (m) => ui.warn(m))) ?? {});
-    const r = ageOnly ? undefined : await resolveCliKeys(o, ui);
+    const r = ageOnly ? undefined : await resolveCliKeys(o, ui).catch((e: unknown) => Promise.reject(identityHint(e, file, o)));
     let keys = r ? keysOf(r) : ({} as ReturnType<typeof keysOf>);
     // A symbolic link is followed: the file it points to is written (atomically, next to it) and the
     // link stays a link. Anything but a regular file (a FIFO, a device) is refused before it is read.
@@ -181,6 +182,7 @@ export function registerEdit(program: Command, ui: Ui): void {
     }
     const rd = await openRecipientInput(oldText, o, ui);
     if (rd) {
+      warnRecipientsDiffer(match, file, rd.header.recipients, (m) => ui.warn(m));
       oldText = rd.rest;
       keys = { secret: rd.key! };
     } else if (!r) throw new UsageError(`${file} is not a field document encrypted to age recipients (-i and --identity-env read those)`);

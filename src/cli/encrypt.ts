@@ -21,6 +21,7 @@ import { rulePaths } from '../rules/fields.js';
 import { encryptFieldsToRecipients } from './recipientsEncrypt.js';
 import { encryptRequest, type EncryptRequest, type PayloadRequest } from './request.js';
 import { checkUsage, ENCRYPT } from './usage.js';
+import { encryptByRules } from './recipientsRules.js';
 
 export function registerEncrypt(program: Command, ui: Ui): void {
   const cmd = program
@@ -62,7 +63,8 @@ export function registerEncrypt(program: Command, ui: Ui): void {
   ]);
   addAgeIdentityOptions(cmd);
   addKeyOptions(cmd).action(async (file: string | undefined, o: EncryptRequest['o'], self: Command) => {
-    const req = await encryptRequest(file, o, self, (m) => ui.warn(m));
+    const req = await encryptRequest(file, o, self, (m) => ui.warn(m), (m) => encryptByRules(file!, m, o, ui));
+    if (req.mode === 'done') return;
     if (req.mode === 'age') return encryptAge(req, ui);
     if (req.mode === 'stream') return encryptStream(req, ui);
     if (req.mode === 'fields-recipients') return encryptFieldsToRecipients(file, req.paths, o, ui);

@@ -13,13 +13,18 @@ import { driverKeys } from '../git/keys.js';
 import { mergeFields } from '../git/merge.js';
 import { DRIVER, gitSetup, repoRoot, selfCommand } from '../git/setup.js';
 import { rulePaths } from '../rules/fields.js';
-import { findRulesFile, gitPatterns, loadRules, matchRule, refuseRecipients, writerRulesKey, type Rules } from '../rules/rules.js';
+import { findRulesFile, gitPatterns, loadRules, matchRule, writerRulesKey, type Rules } from '../rules/rules.js';
+import { writerRulesRecipients } from '../rules/recipients.js';
+import { cleanRecipients, mergeRecipientDocs, yamlReader } from '../git/recipients.js';
+import { recipientsSyntax } from '../ops/recipients.js';
+import { addAgeIdentityOptions, type AgeIdentityFlags } from './age.js';
+import { driverIdentities, smudgeRecipients, textconvRecipients } from './gitRecipients.js';
 import { resolveKeys } from '../keys/resolve.js';
 import { addKeyOptions, type KeyFlags } from './common.js';
 import { withHelp } from './help.js';
 import type { Ui } from './ui.js';
 
-interface DriverFlags extends KeyFlags {
+interface DriverFlags extends KeyFlags, AgeIdentityFlags {
   config?: string;
 }
 
@@ -79,11 +84,12 @@ export function registerGitSetup(program: Command, ui: Ui): void {
 export function registerGitTextconv(program: Command, ui: Ui): void {
   const textconv = program
     .command('git-textconv')
-    .description('git diff driver: write FILE decrypted to stdout; never prompts (git runs it with no terminal)')
+    .description('git diff driver: write FILE decrypted to stdout; never prompts (git runs it with no terminal). Keys: AES_PAYLOAD_KEY…; documents encrypted to age recipients: the identity in AES_PAYLOAD_IDENTITY or AES_PAYLOAD_IDENTITY_FILE')
     .argument('<FILE>', 'the file git hands over (a temporary file: its name means nothing)')
     .option('--no-input', 'never prompt (always the case here; accepted for clarity)')
     .option('--strict', 'fail (no key: exit 3) instead of showing the file as it is when it cannot be decrypted')
     .option('--config <FILE>', 'the rules file whose keys to try (default: .aes-payload.yaml in the current repository)');
+  addAgeIdentityOptions(textconv);
   addKeyOptions(textconv).action(async (file: string, o: DriverFlags & { strict?: boolean }) => {
     // git stops the whole diff or log -p ("unable to read files to diff") when textconv fails: on any
     // failure (no key, another key, bytes that are not UTF-8, a damaged token) show the file as it is
@@ -101,6 +107,8 @@ export function registerGitTextconv(program: Command, ui: Ui): void {
         writeStdout(bytes);
         return;
       }
+      // A document encrypted to age recipients: an identity from the environment (src/cli/gitRecipients.ts).
+      if (recipientsSyntax(text)) return writeStdout(await textconvRecipients(kind, text, o, ui));
       const keyFor = await driverKeys(o, await repoRules(o), ui);
       writeStdout(plaintextOf(kind, text, keyFor));
     } catch (e) {
@@ -120,6 +128,7 @@ export function registerGitMerge(program: Command, ui: Ui): void {
     .argument('<THEIRS>', '%B')
     .argument('[PATH]', '%P, for messages and the rules')
     .option('--config <FILE>', 'the rules file (default: .aes-payload.yaml in the current repository)');
+  addAgeIdentityOptions(merge);
   addKeyOptions(merge).action(async (baseFile: string, oursFile: string, theirsFile: string, path: string | undefined, o: DriverFlags) => {
     const name = path ?? oursFile;
     const [base, ours, theirs] = [readFile(baseFile), readFile(oursFile), readFile(theirsFile)];
@@ -135,21 +144,27 @@ export function registerGitMerge(program: Command, ui: Ui): void {
       throw new AesPayloadError('ERR_MERGE', 1, `${name}: not the same kind of encrypted field document on both sides; left as ours for you to resolve (aes-payload edit)`);
     }
     const rules = await repoRules(o);
-    const keyFor = await driverKeys(o, rules, ui);
+    // Documents encrypted to age recipients are opened with an identity from the environment (src/git/recipients.ts).
+    const recipients = recipientsSyntax(ours) !== undefined || recipientsSyntax(theirs) !== undefined;
+    const keyFor = recipients ? undefined : await driverKeys(o, rules, ui);
     const match = rules && path ? matchRule(rules, path) : undefined;
+    const extra = match ? (plain: string) => rulePaths(match.rule, plain, typeOfKind(kind)) : undefined;
     let out;
     try {
-      out = mergeFields(kind, base.trim() === '' ? undefined : base, ours, theirs, keyFor, match ? (plain) => rulePaths(match.rule, plain, typeOfKind(kind)) : undefined, kinds[0] !== undefined);
+      if (!keyFor) {
+        out = mergeRecipientDocs(kind, base.trim() === '' ? undefined : base, ours, theirs, driverIdentities(o, ui), await yamlReader(kind === 'yaml'), extra, kinds[0] !== undefined);
+        if (out.rekeyed) ui.warn(`${name}: the two sides have different data keys (a recipients rotate or remove on one side): the merged document has a new data key, every value re-encrypted`);
+      } else out = mergeFields(kind, base.trim() === '' ? undefined : base, ours, theirs, keyFor, extra, kinds[0] !== undefined);
     } catch (e) {
       if (!(e instanceof AesPayloadError)) throw e;
-      throw new AesPayloadError('ERR_MERGE', 1, `${name}: the merge driver could not merge it (${e.message}); left as ours for you to resolve (aes-payload edit ${name}), then git add`);
+      throw new AesPayloadError('ERR_MERGE', 1, `${name}: the merge driver could not merge it (${e.message}); left as ours for you to resolve (aes-payload edit ${recipients ? '-i … ' : ''}${name}), then git add`);
     }
     if (out.text !== ours) writeFileAtomic(oursFile, out.text, { overwrite: true });
     if (out.conflicts.length) {
       const where = `${out.conflicts.slice(0, 10).join(', ')}${out.conflicts.length > 10 ? ', …' : ''}`;
       const how = path && filtered(path)
         ? `the working tree file (plaintext under filter=${DRIVER}) holds them with markers: edit ${name} to keep one value each, then git add (git add refuses it while a marker is left)`
-        : `the file holds them encrypted with markers: resolve with aes-payload edit ${name}, then git add`;
+        : `the file holds them encrypted with markers: resolve with aes-payload edit ${recipients ? '-i … ' : ''}${name}, then git add`;
       throw new AesPayloadError('ERR_MERGE_CONFLICT', 1, `${name}: conflicting values at ${where}; ${how}`);
     }
   });
@@ -162,6 +177,7 @@ export function registerGitFilter(program: Command, ui: Ui): void {
     .argument('<OP>', 'clean or smudge')
     .argument('<PATH>', '%f: the path in the repository')
     .option('--config <FILE>', 'the rules file (default: .aes-payload.yaml in the current repository)');
+  addAgeIdentityOptions(filter);
   addKeyOptions(filter).action(async (op: string, path: string, o: DriverFlags) => {
     if (op !== 'clean' && op !== 'smudge') throw new UsageError('git-filter takes clean or smudge');
     const input = readText(readAllOf(Source.open('-'), MAX_PAYLOAD_BYTES).data, path);
@@ -169,6 +185,7 @@ export function registerGitFilter(program: Command, ui: Ui): void {
     if (op === 'smudge') {
       const kind = await encryptedKind(input);
       if (!kind) return writeStdout(input);
+      if (recipientsSyntax(input)) return writeStdout((await smudgeRecipients(kind, input, path, o, ui)) ?? input);
       let keyFor;
       try {
         keyFor = await driverKeys(o, rules, ui);
@@ -180,7 +197,9 @@ export function registerGitFilter(program: Command, ui: Ui): void {
       return writeStdout(plaintextOf(kind, input, keyFor, path));
     }
     const match = rules ? matchRule(rules, path) : undefined;
-    refuseRecipients(match);
+    // Documents encrypted to age recipients, and new files a rule sends to them (src/git/recipients.ts).
+    const r = await cleanRecipients(input, path, match, () => driverIdentities(o, ui), () => writerRulesRecipients(match, o, (m) => ui.warn(m)).recipients);
+    if (r !== undefined) return writeStdout(r);
     const primary = async (): Promise<Uint8Array> => {
       const src = (await writerRulesKey(match, o, (m) => ui.warn(m))) ?? o;
       const r = await resolveKeys(src, { env: process.env, warn: (m) => ui.warn(m) });

@@ -45,6 +45,8 @@ export const ENVIRONMENT = `Environment:
   AES_PAYLOAD_KDF_BUDGET     seconds of passphrase (scrypt/PBES2) work a run may do (default 60)
   AES_PAYLOAD_THREADS        worker threads, 0-16 (--lines: default one per core; streams: default none)
   AES_PAYLOAD_CONFIG         the rules file (as --config) for encrypt, edit, set and the git commands
+  AES_PAYLOAD_IDENTITY       age identity lines, for the git drivers (git-textconv, git-merge, git-filter)
+  AES_PAYLOAD_IDENTITY_FILE  an age identity file, for the git drivers (others take -i or --identity-env)
   AES_PAYLOAD_DEBUG          1: a stack trace with an internal error
   NATS_URL                   the NATS server(s) for aes-payload worker (as --nats)
   NO_COLOR                   non-empty: no colour on stderr

@@ -4,6 +4,7 @@
  */
 import { UsageError } from '../errors.js';
 import { sameRecipients } from '../ops/recipientEdits.js';
+import type { AgeRecipient } from '../formats/age/keys.js';
 import { asAlg } from './common.js';
 import { inputTypeOf, emit, terminalHint, type KeyFlags } from './common.js';
 import { checkOutput } from '../io/output.js';
@@ -36,8 +37,9 @@ export interface RecipientEncryptFlags extends KeyFlags, AgeIdentityFlags {
   valueFormat?: string;
 }
 
-export async function encryptFieldsToRecipients(file: string | undefined, fields: FieldPath[], o: RecipientEncryptFlags, ui: Ui): Promise<void> {
-  const recipients = documentRecipients(o);
+/** `given`: the recipients of a new document when no -r/-R names them (a rule's, src/cli/recipientsRules.ts). */
+export async function encryptFieldsToRecipients(file: string | undefined, fields: FieldPath[], o: RecipientEncryptFlags, ui: Ui, given?: { recipients: AgeRecipient[]; origin: string }): Promise<void> {
+  const recipients = given?.recipients ?? documentRecipients(o);
   checkOutput(file, o.output, Boolean(o.force));
   terminalHint(file, ui);
   const text = readAllOf(Source.open(file), MAX_PAYLOAD_BYTES).data.toString('utf8');
@@ -66,7 +68,7 @@ export async function encryptFieldsToRecipients(file: string | undefined, fields
     const yaml = inputType === 'yaml' ? await yamlReader() : undefined;
     const r = encryptToRecipients(text, recipients, { ...opts, inputType }, yaml);
     out = r.text;
-    note = `encrypted ${r.fields?.encrypted ?? 0} value${r.fields?.encrypted === 1 ? '' : 's'} to ${recipients.length} recipient${recipients.length === 1 ? '' : 's'}`;
+    note = `encrypted ${r.fields?.encrypted ?? 0} value${r.fields?.encrypted === 1 ? '' : 's'} to ${recipients.length} recipient${recipients.length === 1 ? '' : 's'}${given ? ` named in ${given.origin}` : ''}`;
   }
   emit(out, { output: o.output, force: o.force, mode: 0o666 });
   ui.line(note);

@@ -12,7 +12,7 @@ import { usesKeyCommand } from '../keys/resolve.js';
 import { kdfBudget } from '../ops/budget.js';
 import { parsePaths, type FieldPath } from '../ops/documents.js';
 import type { Alg, DecryptFormat, DecryptOptions, EncryptFormat, InputType, JweWrap, ValueFormat } from '../ops/index.js';
-import { refuseRecipients, rulesFor, writerRulesKey } from '../rules/rules.js';
+import { rulesFor, writerRulesKey, type Match } from '../rules/rules.js';
 import { hasAgeIdentity, type AgeIdentityFlags } from './age.js';
 import { asAlg, hasKeyFlag, parseAllowAlg, type KeyFlags } from './common.js';
 import { onErrorOf } from './lines.js';
@@ -67,10 +67,10 @@ export interface PayloadRequest extends EncryptBase {
 }
 
 /** What encrypt does: an age file, a stream, a field document to age recipients, or a payload. */
-export type EncryptRequest = (EncryptBase & { mode: 'age' }) | (EncryptBase & { mode: 'stream' }) | (EncryptBase & { mode: 'fields-recipients'; paths: FieldPath[] }) | PayloadRequest;
+export type EncryptRequest = (EncryptBase & { mode: 'done' }) | (EncryptBase & { mode: 'age' }) | (EncryptBase & { mode: 'stream' }) | (EncryptBase & { mode: 'fields-recipients'; paths: FieldPath[] }) | PayloadRequest;
 
 /** encrypt's flags as a request. The rules file is consulted (and may name the fields and key) only when no --fields, --format, -r or -i does. */
-export async function encryptRequest(file: string | undefined, o: EncryptFlags, self: Command, warn: (m: string) => void): Promise<EncryptRequest> {
+export async function encryptRequest(file: string | undefined, o: EncryptFlags, self: Command, warn: (m: string) => void, byRules?: (m: Match) => Promise<boolean>): Promise<EncryptRequest> {
   const alg = asAlg(o.alg);
   if (o.format === 'age') {
     checkUsage(ENCRYPT, 'age', o);
@@ -79,8 +79,9 @@ export async function encryptRequest(file: string | undefined, o: EncryptFlags, 
   checkUsage(ENCRYPT, 'flags', o);
   const recipientFlags = o.recipient !== undefined || o.recipientsFile !== undefined;
   const formatGiven = self.getOptionValueSource('format') !== 'default';
-  const match = o.fields === undefined && !o.lines && !o.randomKey && !recipientFlags && !hasAgeIdentity(o) && !formatGiven ? await rulesFor(file, o.config) : undefined;
-  refuseRecipients(match);
+  const match = o.fields === undefined && !o.lines && !o.randomKey && !formatGiven ? await rulesFor(file, o.config) : undefined;
+  // A rule naming recipients, -r/-R, or a document encrypted to them (src/cli/recipientsRules.ts).
+  if (match && byRules && (await byRules(match))) return { mode: 'done', file, o, alg };
   if (match) Object.assign(o, (await writerRulesKey(match, o, warn)) ?? {});
   const paths = o.fields !== undefined ? parsePaths(o.fields) : match ? [...(match.rule.fields ?? [])] : undefined;
   checkUsage(ENCRYPT, 'fields', { ...o, paths });

@@ -8,14 +8,18 @@ import { writeFileAtomic } from '../io/output.js';
 import { Source } from '../io/source.js';
 import { keyForKid } from '../ops/index.js';
 import { exactPath, rulePaths } from '../rules/fields.js';
-import { refuseRecipients, writerRulesKey, rulesFor } from '../rules/rules.js';
+import { writerRulesKey, rulesFor } from '../rules/rules.js';
+import { addAgeIdentityOptions, type AgeIdentityFlags } from './age.js';
+import { setWithRecipients } from './recipientsRules.js';
 import { addKeyOptions, inputTypeOf, inputTypeOption, keysOf, promptSecret, resolveCliKeys, type KeyFlags } from './common.js';
 import { withHelp } from './help.js';
 import { isTerminal } from './terminal.js';
 import type { InputType } from '../ops/index.js';
 import type { Ui } from './ui.js';
 
-interface SetFlags extends KeyFlags {
+interface SetFlags extends KeyFlags, AgeIdentityFlags {
+  recipient?: string[];
+  recipientsFile?: string[];
   config?: string;
   valueJson?: boolean;
   plain?: boolean;
@@ -44,17 +48,25 @@ export function registerSet(program: Command, ui: Ui): void {
     .option('--allow-empty', 'take an empty value (refused otherwise: an empty stdin would wipe the secret)')
     .option('--plain', 'write the value in the clear (refused where the rules or an old token say it is secret)')
     .option('--config <FILE>', 'the rules file (default: .aes-payload.yaml found from FILE up to the repository root; env AES_PAYLOAD_CONFIG)')
+    .option('-r, --recipient <AGE1>', "a document encrypted to age recipients: its recipients (all of them), to add a pending value with public keys only; a new document: encrypt it to them; repeatable", (v: string, prev: string[] = []) => [...prev, v])
+    .option('-R, --recipients-file <FILE>', 'as -r, every age1… line of FILE; repeatable', (v: string, prev: string[] = []) => [...prev, v])
     .addOption(inputTypeOption('the type of a document not encrypted yet, when no rule names it'));
+  addAgeIdentityOptions(cmd);
   withHelp(
     cmd,
-    ['printf %s "$DB_PASSWORD" | aes-payload set .env DB_PASSWORD', "aes-payload set config.enc.json db.password < password.txt", "echo 5432 | aes-payload set --value-json config.yaml db.port"],
-    'The value is read from stdin, never from the command line (one trailing newline is dropped); on a terminal it is asked for without echo.',
+    [
+      'printf %s "$DB_PASSWORD" | aes-payload set .env DB_PASSWORD',
+      "aes-payload set config.enc.json db.password < password.txt",
+      "echo 5432 | aes-payload set --value-json config.yaml db.port",
+      'aes-payload set -i ~/.config/age/key.txt team.env DB_PASSWORD < pw.txt   # a document encrypted to age recipients',
+      'aes-payload set -r age1… -r age1… team.env API_TOKEN < tok.txt   # public keys only: a pending value',
+    ],
+    'The value is read from stdin, never from the command line (one trailing newline is dropped); on a terminal it is asked for without echo.\nA document encrypted to age recipients: with -i/--identity-env the value goes into it; with public keys only\n(-r/-R, or the recipients the rules file names) it is added as a pending value (recipients seal folds it in).',
   );
   addKeyOptions(cmd).action(async (file: string, path: string, o: SetFlags) => {
     if (file === '-') throw new UsageError('set needs a FILE, not stdin (stdin is the value)');
     const loc = locationOf(path);
     const match = await rulesFor(file, o.config);
-    refuseRecipients(match);
     let target: string;
     let text: string;
     let mode: number;
@@ -83,6 +95,8 @@ export function registerSet(program: Command, ui: Ui): void {
       parseJsonSpans(value, 'the value on stdin');
       json = value.trim();
     } else json = JSON.stringify(value);
+    // Documents encrypted to age recipients, and new ones a rule (or -r/-R) sends to them (src/cli/recipientsRules.ts).
+    if (await setWithRecipients({ file, target, mode, text, type, encrypted: kindNow !== undefined, loc, path, json, value }, match, o, ui)) return;
     const src = { ...o, ...((await writerRulesKey(match, o, (m) => ui.warn(m))) ?? {}) };
     const keys = keysOf(await resolveCliKeys(src, ui));
     if (!keys.secret && !keys.ring) throw new KeyError('field documents need a symmetric key or a keyring', 'ERR_KEY_TYPE');

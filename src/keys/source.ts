@@ -115,7 +115,7 @@ export function usesKeyCommand(src: KeySource, env: NodeJS.ProcessEnv): boolean 
 }
 
 /** The environment variables that can hold key material or say how to get it, beyond those a KeySource names. */
-export const KEY_ENV_VARS = [DEFAULT_KEY_ENV, DEFAULT_KEYRING_ENV, KEY_CMD_ENV] as const;
+export const KEY_ENV_VARS = [DEFAULT_KEY_ENV, DEFAULT_KEYRING_ENV, KEY_CMD_ENV, 'AES_PAYLOAD_IDENTITY', 'AES_PAYLOAD_IDENTITY_FILE'] as const; // the last two: the git drivers' age identity (src/cli/gitRecipients.ts)
 
 /**
  * Every environment variable a child process must not inherit: the default

@@ -106,7 +106,7 @@ function addPendingValues(text: string, values: readonly [string, string][], rec
  * for byte, and the appended text. Values are only ever taken from there, so
  * the body under the document MAC is never changed (FORMAT.md §17.5).
  */
-function splitAppended(text: string, syntax: DocSyntax): { doc: string; appended: string } {
+export function splitAppended(text: string, syntax: DocSyntax): { doc: string; appended: string } {
   if (syntax === 'json') {
     // The header is a plain string ([A-Za-z0-9_:-]); the strict parser would refuse a name the body has too.
     const hits = [...text.matchAll(new RegExp(`"${RECIPIENTS_MEMBER}"\\s*:\\s*"${RECIPIENTS_PREFIX}[A-Za-z0-9_:-]+"`, 'g'))];
@@ -130,6 +130,17 @@ function splitAppended(text: string, syntax: DocSyntax): { doc: string; appended
   const cut = last.index! + last[0].length;
   const doc = text.slice(0, cut);
   return { doc: last[1] ? doc : `${doc}\n`, appended: text.slice(cut) };
+}
+
+/** The top-level names a writer without an identity appended after the recipients header (FORMAT.md §17.5), in order. */
+export function appendedNames(text: string, yaml: YamlReader): string[] {
+  const syntax = recipientsSyntax(text);
+  if (!syntax) return [];
+  const { appended } = splitAppended(text, syntax);
+  if (!appended.trim()) return [];
+  if (syntax === 'env') return [...new Set(parseEnv(appended, 'the lines after the recipients header').entries.map((e) => e.name))];
+  const o = JSON.parse(syntax === 'json' ? appended : yaml!(appended)) as unknown;
+  return o && typeof o === 'object' && !Array.isArray(o) ? Object.keys(o) : [];
 }
 
 const APPEND_HINT = (syntax: DocSyntax, n: string) =>

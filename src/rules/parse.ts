@@ -25,7 +25,7 @@ const KEY_FIELDS: Record<string, keyof KeySource> = {
   'passphrase-file': 'passphraseFile',
 };
 const FILE_FIELDS = new Set(['key-file', 'keyring', 'ini', 'passphrase-file']);
-const RULE_FIELDS = new Set(['path', 'fields', 'fields-regex', 'type', 'key', 'recipients']);
+const RULE_FIELDS = new Set(['path', 'fields', 'fields-regex', 'type', 'key', 'recipients', 'recipients-file']);
 const TOP_FIELDS = new Set(['version', 'key', 'rules']);
 
 let Y: typeof YAML | undefined;
@@ -121,13 +121,17 @@ export async function parseRules(text: string, file: string): Promise<Rules> {
         rule.type = t as DocType;
       } else if (k === 'key') rule.key = keyOf(p.value);
       else if (k === 'recipients') {
-        rule.recipients = strList(p.value, 'recipients');
-        for (const r of rule.recipients) if (!/^age1[0-9a-z]+$/.test(r)) bad(p.value, 'recipients are age public keys (age1…)');
+        // As sops' `age:` takes them too: one string of recipients separated by commas or white space.
+        rule.recipients = strList(p.value, 'recipients').flatMap((r) => r.split(/[\s,]+/)).filter(Boolean);
+        if (!rule.recipients.length) bad(p.value, 'recipients names no recipient');
+        for (const r of rule.recipients) if (!/^age1[0-9a-z]+$/.test(r)) bad(p.value, 'recipients are age public keys (age1…, lower case); an identity (AGE-SECRET-KEY-1…) never goes in a rules file');
+      } else if (k === 'recipients-file') {
+        rule.recipientsFiles = strList(p.value, 'recipients-file').map((v) => (v === '~' || v.startsWith('~/') ? join(homedir(), v.slice(1)) : resolve(dirname(file), v)));
       }
     }
     if (!rule.paths.length) bad(item, 'a rule needs "path"');
     if (!rule.fields && !rule.fieldsRegex) bad(item, 'a rule needs "fields" or "fields-regex"');
-    if (rule.key && rule.recipients) bad(item, 'a rule takes "key" or "recipients", not both');
+    if (rule.key && (rule.recipients || rule.recipientsFiles)) bad(item, 'a rule takes "key" or "recipients", not both (a document is encrypted under a symmetric key or to age recipients)');
     out.rules.push(rule);
   }
   return out;

@@ -39,7 +39,10 @@ export interface Rule {
   fieldsRegex?: RegExp;
   type?: DocType;
   key?: KeySource;
+  /** age recipients (`age1…`), as written (a sops-style "a,b" string is split). */
   recipients?: string[];
+  /** Recipients files (one age1… per line), absolute paths: relative to the rules file, `~/` the home directory. */
+  recipientsFiles?: string[];
   /** Line of the rule in the rules file, for messages. */
   line: number;
 }
@@ -159,11 +162,4 @@ export async function writerRulesKey(m: Match | undefined, flags: KeySource, war
     }
   }
   return undefined;
-}
-
-/** The recipients feature (issue 22) is not in this build: say so plainly. */
-export function refuseRecipients(m: Match | undefined): void {
-  if (m?.rule.recipients) {
-    throw new UsageError(`${m.rules.file}: line ${m.rule.line}: "recipients" needs the recipients feature (public-key field documents), which this build does not have yet; use "key" for now`);
-  }
 }

@@ -351,12 +351,12 @@ describe('rules file and set', () => {
     expect(decrypted(d, 'app.yaml')).toContain('\nport: 6543\n');
   });
 
-  it('the rules file is parsed strictly: unknown keys, key-cmd and recipients are refused with their line', () => {
+  it('the rules file is parsed strictly: unknown keys, key-cmd and what is not a recipient are refused with their line', () => {
     const d = repo(RULES, FILES);
     const cases: [string, RegExp][] = [
       ['rules:\n  - path: .env\n    feilds: [A]\n', /line 3: unknown key "feilds"/],
       ['rules:\n  - path: .env\n    fields: [A]\n    key: {key-cmd: "sh -c evil"}\n', /line 4: key-cmd is not taken/],
-      ['rules:\n  - path: .env\n    fields: ["*_PASSWORD"]\n    recipients: [age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq]\n', /line 2: "recipients" needs the recipients feature/],
+      ['rules:\n  - path: .env\n    fields: ["*_PASSWORD"]\n    recipients: [AGE-SECRET-KEY-1QYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSQ7YHA9S]\n', /line 4: recipients are age public keys/],
       ['version: 2\nrules: []\n', /line 1: version is 1/],
       ['rulez: []\n', /line 1: unknown key "rulez"/],
     ];

@@ -7,13 +7,13 @@ import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseIdentityFile, serializeHeader, wrapFileKey, parseRecipient, type Stanza } from '../src/formats/age/index.js';
-import { sealPayload } from '../src/formats/age/payload.js';
-import { bufferReader } from '../src/formats/age/reader.js';
-import { b64urlDecodeStrict, b64urlEncode } from '../src/formats/common/base64.js';
-import { decodeHeader, openHeader } from '../src/formats/fields/recipients.js';
-import { disagreements, readEnv, readYaml, yamlTyped } from './consumers.js';
-import { PYTHON, oneLineError, run, runPeer, tempDir } from './helpers.js';
+import { parseIdentityFile, serializeHeader, wrapFileKey, parseRecipient, type Stanza } from '../../src/formats/age/index.js';
+import { sealPayload } from '../../src/formats/age/payload.js';
+import { bufferReader } from '../../src/formats/age/reader.js';
+import { b64urlDecodeStrict, b64urlEncode } from '../../src/formats/common/base64.js';
+import { decodeHeader, openHeader } from '../../src/formats/fields/recipients.js';
+import { disagreements, readEnv, readYaml, yamlTyped } from '../consumers.js';
+import { PYTHON, oneLineError, run, runPeer, tempDir } from '../helpers.js';
 
 const dir = tempDir();
 let n = 0;
@@ -424,7 +424,7 @@ describe('a writer with public keys only (pending values)', () => {
   });
 
   it('a pending value forged with public keys (replacing DB_PASSWORD, or LD_PRELOAD) is reported and never trusted by exec', async () => {
-    const { setPendingValue } = await import('../src/ops/recipients.js');
+    const { setPendingValue } = await import('../../src/ops/recipients.js');
     const f = sealTo('env', [A, B]);
     const forged = setPendingValue(readFileSync(f, 'utf8'), 'DB_PASSWORD', 'attacker', [parseRecipient(A.recipient), parseRecipient(B.recipient)], undefined);
     const g = write(forged, 'forged.env');
@@ -445,7 +445,7 @@ describe('a writer with public keys only (pending values)', () => {
   });
 
   it('a pending value sealed to only one recipient: the other gets exit 1 for the document, never another plaintext', async () => {
-    const { sealPending, encodePending, docIdOf } = await import('../src/formats/fields/pending.js');
+    const { sealPending, encodePending, docIdOf } = await import('../../src/formats/fields/pending.js');
     const f = sealTo('env', [A, B]);
     const text = readFileSync(f, 'utf8');
     const entry = encodePending([sealPending('DB_HOST', 'evil.example', docIdOf(text), [parseRecipient(A.recipient)])]);
