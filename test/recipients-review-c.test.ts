@@ -70,10 +70,9 @@ describe('finding 1: exec never sets aes-payload\'s own variables or other tools
 
   const NAMES = ['AES_PAYLOAD_KEY', 'AES_PAYLOAD_KEYRING', 'AES_PAYLOAD_KEY_CMD', 'AES_PAYLOAD_PKCS11_MODULE', 'AES_PAYLOAD_CONFIG', 'AES_PAYLOAD_KDF_BUDGET', 'AES_PAYLOAD_THREADS', 'AES_PAYLOAD_KID', 'SOPS_AGE_KEY', 'SOPS_AGE_KEY_FILE', 'SOPS_AGE_KEY_CMD', 'SOPS_GPG_EXEC'];
   it('each name, from a symmetric envelope the user\'s own key wrote (refused unconditionally: exit 4, nothing run)', async () => {
-    const { neverFromDocument, loadsCode } = await import('../src/cli/exec.js');
+    const { neverFromDocument } = await import('../src/cli/exec.js');
     expect(NAMES.filter((nm) => !neverFromDocument(nm))).toEqual([]);
-    expect(['DB_PASSWORD', 'AES_KEY', 'PAYLOAD', 'SOPS', 'API_TOKEN'].filter(neverFromDocument)).toEqual([]);
-    void loadsCode;
+    expect(['DB_PASSWORD', 'AES_KEY', 'PAYLOAD', 'SOPS', 'API_TOKEN'].filter((nm) => neverFromDocument(nm))).toEqual([]);
     for (const name of NAMES) {
       const f = tmp('sym.json');
       expect(run(['encrypt', '-o', f], { input: JSON.stringify({ [name]: 'v', OK: '1' }), env: symEnv }).code).toBe(0);
@@ -224,6 +223,23 @@ describe('finding 4: YAML pending values pass the checks of every YAML value', (
     expect(run(['recipients', 'seal', out, '-i', B.file]).code).toBe(0);
     const d2 = run(['decrypt', '-i', B.file, out]);
     expect(disagreements(readYaml([d2.out]), [want]).flat()).toEqual([]);
+  });
+});
+
+describe('finding 5: the denylist gaps the review found', () => {
+  const GAPS = ['MANPAGER', 'RSYNC_RSH', 'CVS_RSH', 'CARGO_BUILD_RUSTC_WRAPPER', 'GOFLAGS', 'GOTOOLCHAIN', 'GOPROXY', 'JAVA_OPTS', 'SBT_OPTS', 'ANT_OPTS', 'CATALINA_OPTS', 'ANSIBLE_LIBRARY', 'HELM_PLUGINS', 'R_PROFILE_USER', 'TCLLIBPATH', 'PIP_INDEX_URL', 'PIP_EXTRA_INDEX_URL', 'PIP_CONFIG_FILE', 'UV_INDEX_URL', 'KUBECONFIG', 'CC', 'GNUPGHOME', 'SSH_AUTH_SOCK',
+    'CXX', 'LD', 'AR', 'CFLAGS', 'LDFLAGS', 'GIT_SSH_COMMAND', 'GIT_CONFIG_COUNT', 'MAVEN_OPTS', 'GRADLE_OPTS', '_JAVA_OPTIONS', 'JDK_JAVA_OPTIONS', 'NODE_PATH', 'DOCKER_HOST', 'XDG_CONFIG_HOME', 'LESS', 'CMAKE_C_COMPILER_LAUNCHER', 'JAVA_HOME', 'YARN_YARN_PATH'];
+  it('each is refused from a document nobody pinned; ordinary names are not', async () => {
+    const { loadsCode } = await import('../src/cli/exec.js');
+    expect(GAPS.filter((nm) => !loadsCode(nm))).toEqual([]);
+    expect(['DB_PASSWORD', 'API_TOKEN', 'PORT', 'DATABASE_URL', 'PATHNAME', 'LDAP_URL', 'CARGO_REGISTRY_TOKEN', 'GITHUB_TOKEN', 'NPM_TOKEN', 'VAULT_TOKEN', 'DOTENV_PRIVATE_KEY_PRODUCTION', 'CCACHE_DIR', 'ASSET_URL', 'LESS_SECRET'].filter((nm) => loadsCode(nm))).toEqual([]);
+    // The reviewer's MANPAGER document, through exec: refused, nothing run.
+    const mark = tmp('pwned-manpager');
+    const mp = sealed('env', `MANPAGER='sh -c "id > ${mark}"'\nDB_PASSWORD=x\n`);
+    const x = run(['exec', '-f', mp, '-i', A.file, '--', 'sh', '-c', 'eval "$MANPAGER"']);
+    expect(x.code).toBe(4);
+    expect(oneLineError(x.stderr)).toMatch(/MANPAGER can make the command load or run other code/);
+    expect(existsSync(mark)).toBe(false);
   });
 });
 
