@@ -163,7 +163,7 @@ describe('finding 3: the pending trailer is bounded before anything is unwrapped
     expect(run(['recipients', 'drop', big, names]).code).toBe(0);
     expect(run(['verify', '--strict', '-i', A.file, big]).code).toBe(0);
   });
-  it('1,002 stanzas over 2 entries: refused (exit 4) before unwrapping; 100 entries, and 1,000 stanzas, are read', () => {
+  it('1,002 stanzas over 2 entries: refused (exit 4) before unwrapping; 100 entries, and 1,000 stanzas, are read', async () => {
     const many = tmp('many.env');
     forge(['dos', base(), '2', '501', many]);
     const r = run(['verify', '-i', C.file, many]);
@@ -174,6 +174,9 @@ describe('finding 3: the pending trailer is bounded before anything is unwrapped
     const d = run(['decrypt', '-i', A.file, atCap]);
     expect(d.code, d.stderr).toBe(0);
     expect(d.out).toContain('V99=x');
+    // A writer does not add the 101st.
+    const { setPendingValue } = await import('../src/ops/recipients.js');
+    expect(() => setPendingValue(readFileSync(atCap, 'utf8'), 'NEW', 'x', [parseRecipient(A.recipient), parseRecipient(B.recipient)], undefined)).toThrow(/101 pending values; at most 100/);
     const stanzas = tmp('stanzas.env');
     forge(['dos', base(), '2', '500', stanzas]);
     expect(run(['decrypt', '-i', B.file, stanzas]).code).toBe(0);

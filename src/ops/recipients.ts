@@ -135,7 +135,7 @@ export function rotateRecipientDoc(d: RecipientDoc & { key: Buffer }, recipients
 
 // ---- Pending values (FORMAT.md §17.5): written with public keys only, outside the document MAC.
 
-import { PENDING_MEMBER, PENDING_PREFIX, decodePending, docIdOf, encodePending, openPending, sealPending, type PendingEntry } from '../formats/fields/pending.js';
+import { PENDING_MEMBER, PENDING_PREFIX, checkPendingLimits, decodePending, docIdOf, encodePending, openPending, sealPending, type PendingEntry } from '../formats/fields/pending.js';
 import { envValue, parseEnv } from '../formats/fields/dotenv.js';
 import { parseJsonSpans } from '../formats/common/jsonSpans.js';
 import { formatRecipient } from '../formats/age/keys.js';
@@ -226,6 +226,7 @@ function addPendingValues(text: string, values: readonly [string, string][], rec
   const id = docIdOf(body);
   const names = new Set(values.map(([n]) => n));
   const entries = [...p.entries.filter((e) => !names.has(e.name)), ...values.map(([n, v]) => sealPending(n, v, id, recipients, d.syntax))];
+  checkPendingLimits(entries); // no document readers would refuse
   return rejoin(d, joinHeader(body, d.syntax, encodePending(entries), PENDING_MEMBER));
 }
 

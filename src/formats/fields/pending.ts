@@ -35,6 +35,15 @@ export interface PendingEntry {
 const NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,254}$/;
 
 /**
+ * What a reader takes in a pending trailer (docs/FORMAT.md §11, §17.5):
+ * every identity is tried on every stanza of every entry, so the entries
+ * and their stanzas in all are capped, and checked before any key is tried.
+ * 1,000 stanzas is one age header's own cap: a document costs at most twice
+ * the unwrapping work of its recipients header.
+ */
+export const PENDING_LIMITS = { entries: 100, stanzas: 1000 } as const;
+
+/**
  * Why `name` cannot be the name of a pending value in a document of that
  * syntax, or undefined: the rules of the document's own names (FORMAT.md
  * §17.5.1). Not a reserved name (`aesp…`: the headers and trailer); in .env
@@ -72,20 +81,35 @@ export function encodePending(entries: readonly PendingEntry[]): string {
 
 export function decodePending(text: string, syntax?: 'json' | 'env' | 'yaml'): PendingEntry[] {
   if (!text.startsWith(PENDING_PREFIX)) throw new FormatError('malformed pending values', 'ERR_PENDING');
-  return text
-    .slice(PENDING_PREFIX.length)
-    .split('.')
-    .map((part) => {
-      const f = part.split(':');
-      if (f.length !== 5) throw new FormatError('malformed pending value', 'ERR_PENDING');
-      const [name, age, nonce, ct, tag] = f.map((x) => b64urlDecodeStrict(x, 'a pending value')) as [Buffer, Buffer, Buffer, Buffer, Buffer];
-      const n = name.toString('utf8');
-      const problem = pendingNameProblem(n, syntax);
-      if (problem) throw new FormatError(`a pending value is refused: ${NAME.test(n) ? problem : 'its name is malformed'}`, 'ERR_PENDING');
-      if (nonce.length !== 12 || tag.length !== 16) throw new FormatError('a pending value has a nonce or tag of the wrong length', 'ERR_PENDING');
-      return { name: n, age, nonce, ciphertext: ct, tag };
-    });
+  const parts = text.slice(PENDING_PREFIX.length).split('.');
+  if (parts.length > PENDING_LIMITS.entries) throw tooManyEntries(parts.length); // before any entry is decoded
+  const entries = parts.map((part) => {
+    const f = part.split(':');
+    if (f.length !== 5) throw new FormatError('malformed pending value', 'ERR_PENDING');
+    const [name, age, nonce, ct, tag] = f.map((x) => b64urlDecodeStrict(x, 'a pending value')) as [Buffer, Buffer, Buffer, Buffer, Buffer];
+    const n = name.toString('utf8');
+    const problem = pendingNameProblem(n, syntax);
+    if (problem) throw new FormatError(`a pending value is refused: ${NAME.test(n) ? problem : 'its name is malformed'}`, 'ERR_PENDING');
+    if (nonce.length !== 12 || tag.length !== 16) throw new FormatError('a pending value has a nonce or tag of the wrong length', 'ERR_PENDING');
+    return { name: n, age, nonce, ciphertext: ct, tag };
+  });
+  checkPendingLimits(entries);
+  return entries;
 }
+
+/** Refuse (exit 4) pending entries beyond {@link PENDING_LIMITS}, by their count and their stanzas in all: before any key is tried, and before a writer adds one too many. */
+export function checkPendingLimits(entries: readonly PendingEntry[]): void {
+  if (entries.length > PENDING_LIMITS.entries) throw tooManyEntries(entries.length);
+  let stanzas = 0;
+  for (const e of entries) stanzas += parseHeader(new LineReader(bufferReader(e.age))).stanzas.length;
+  if (stanzas > PENDING_LIMITS.stanzas) {
+    throw new FormatError(`the pending values' age headers hold ${stanzas} stanzas; at most ${PENDING_LIMITS.stanzas} in all are read (docs/FORMAT.md §11), and nothing was tried: ${DROP_HINT}`, 'ERR_PENDING');
+  }
+}
+
+const DROP_HINT = 'remove some with aes-payload recipients drop FILE NAMES (no identity needed)';
+const tooManyEntries = (n: number) =>
+  new FormatError(`the pending trailer holds ${n} pending values; at most ${PENDING_LIMITS.entries} are read (docs/FORMAT.md §11), and nothing was tried: ${DROP_HINT}`, 'ERR_PENDING');
 
 /** Open one pending value with any one identity; authenticated (under its own key, not the document's). */
 export function openPending(e: PendingEntry, docId: string, identities: readonly AgeIdentity[], budget?: KdfBudget): string {
