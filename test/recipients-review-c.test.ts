@@ -188,7 +188,7 @@ describe('finding 4: YAML pending values pass the checks of every YAML value', (
   it('the writer refuses them as the normal path does (exit 4)', () => {
     const doc = sealed('yaml', 'db:\n  password: hunter2\nport: 5432\nDB_PASSWORD: x\n');
     const text = readFileSync(doc, 'utf8');
-    for (const [what, esc] of [['NEL', '\\N'], ['DEL', '\\x7f'], ['LS', '\\L']]) {
+    for (const [what, esc] of [['NEL', '\\N'], ['DEL', '\\x7f'], ['LS', '\\L'], ['surrogate pair escape', '\\ud83d\\ude00']]) {
       const ci = write(`${text}API: "a${esc}b"\n`, 'ci.yaml');
       const r = run(['encrypt', '--fields', 'API', ...pubs([A, B]), '--input-type', 'yaml', ci, '-o', `${ci}.out`]);
       expect(r.code, `${what} ${r.stderr}`).toBe(4);
@@ -208,6 +208,14 @@ describe('finding 4: YAML pending values pass the checks of every YAML value', (
         expect(r.stdout.length).toBe(0);
       }
     }
+  });
+  it('a pending value for a name the body has as a quoted key replaces it (no second key): PyYAML and npm yaml agree', () => {
+    const doc = sealed('yaml', "DB_PASSWORD: hunter2\n'API': old\n");
+    const ci = write(`${readFileSync(doc, 'utf8')}API: new\n`, 'q.yaml');
+    expect(run(['encrypt', '--fields', 'API', ...pubs([A, B]), '--input-type', 'yaml', ci, '-o', `${ci}.out`]).code).toBe(0);
+    const d = run(['decrypt', '-i', A.file, `${ci}.out`]);
+    expect(d.code, d.stderr).toBe(0);
+    expect(disagreements(readYaml([d.out]), [{ DB_PASSWORD: 'hunter2', API: 'new' }]).flat()).toEqual([]);
   });
   it('odd but portable pending values come out as PyYAML and npm yaml both read them', () => {
     const doc = sealed('yaml', 'DB_PASSWORD: hunter2\nPORT: "5432"\n');

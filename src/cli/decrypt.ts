@@ -22,8 +22,8 @@ import { originWarning } from '../formats/fields/origin.js';
 import { assertTerminalText } from '../io/ttyText.js';
 import { isTerminal } from './terminal.js';
 import { keyLengthHint, originHexKeyWarning, valueFormatOption } from './valueFormat.js';
-import { openRecipientInput, pendingWarning } from './recipients.js';
-import { overlay, rejoin } from '../ops/recipients.js';
+import { openRecipientInput, overlayPending, pendingWarning } from './recipients.js';
+import { rejoin } from '../ops/recipients.js';
 import type { ValueFormat } from '../ops/index.js';
 
 interface DecryptFlags extends KeyFlags, AgeIdentityFlags {
@@ -206,7 +206,7 @@ export function registerDecrypt(program: Command, ui: Ui): void {
     const res = open(input.data);
     if (rd?.pending.length) {
       // Values written with public keys only: shown, with a warning that nobody's key vouches for them.
-      const over = Buffer.from(overlay(res.plaintext.toString('utf8'), rd.syntax, rd.pending), 'utf8');
+      const over = Buffer.from(overlayPending(res.plaintext.toString('utf8'), rd, file ?? 'standard input'), 'utf8');
       res.plaintext.fill(0);
       res.plaintext = over;
       ui.warn(pendingWarning(file ?? 'standard input', rd.pendingNames));

@@ -5,11 +5,11 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { KeyError, UsageError, ioError } from '../errors.js';
+import { FormatError, KeyError, UsageError, ioError } from '../errors.js';
 import { KdfBudget } from '../crypto/kdf.js';
 import { formatRecipient, parseRecipient, type AgeRecipient } from '../formats/age/keys.js';
 import { parseRecipientsFile } from '../formats/age/keys.js';
-import { loadYaml, yamlToJson } from '../formats/fields/yamlfields.js';
+import { checkYamlFieldText, loadYaml, yamlToJson } from '../formats/fields/yamlfields.js';
 import { MAX_ENCODED_BYTES, readAllOf } from '../io/input.js';
 import { Source } from '../io/source.js';
 import { writeStdout } from '../io/stdout.js';
@@ -17,7 +17,7 @@ import { dropPendingValues, openPendingValues, overlay, splitPending, withPendin
 import { decrypt } from '../ops/index.js';
 import { fieldCodec } from '../formats/fields/documents.js';
 import { parsePaths } from '../formats/fields/paths.js';
-import { listRecipients, openRecipientDoc, parsedRecipients, readRecipientDoc, recipientsSyntax, rejoin, rewrap, rotateRecipientDoc, type RecipientDoc, type YamlReader } from '../ops/recipients.js';
+import { listRecipients, openRecipientDoc, parsedRecipients, readRecipientDoc, recipientsSyntax, rejoin, rewrap, rotateRecipientDoc, type DocSyntax, type RecipientDoc, type YamlReader } from '../ops/recipients.js';
 import { addAgeIdentityOptions, hasAgeIdentity, readIdentities, type AgeIdentityFlags } from './age.js';
 import { emit } from './common.js';
 import { withHelp } from './help.js';
@@ -80,7 +80,21 @@ export async function openRecipientInput(
   const ids = readIdentities(o, ui);
   const budget = KdfBudget.fromEnv(process.env);
   const d = openRecipientDoc(text, ids, yaml, budget);
-  return { ...d, rest: p.rest, pending: openPendingValues(p.rest, p.entries, ids, budget), pendingNames };
+  return { ...d, rest: p.rest, pending: openPendingValues(p.rest, p.entries, ids, budget, d.syntax), pendingNames };
+}
+
+/**
+ * The plaintext of a document with its pending values set (decrypt), read
+ * again as §13.1 asks of every YAML output: it must read alike in YAML 1.1
+ * and 1.2 and hold each pending value at its name, or nothing is released.
+ */
+export function overlayPending(plain: string, d: { syntax: DocSyntax; pending: [string, string][] }, what: string): string {
+  const out = overlay(plain, d.syntax, d.pending);
+  if (d.syntax !== 'yaml') return out;
+  checkYamlFieldText(out, what);
+  const o = JSON.parse(yamlToJson(out, what)) as Record<string, unknown>;
+  if (d.pending.some(([n, v]) => o[n] !== v)) throw new FormatError(`${what}: the YAML document cannot be written so that YAML 1.1 and 1.2 readers read it alike`, 'ERR_YAML_PORTABLE');
+  return out;
 }
 
 /** The warning for pending values passed on or shown. */

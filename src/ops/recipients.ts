@@ -149,13 +149,13 @@ export function splitPending(rest: string, syntax: DocSyntax, yaml: YamlReader):
 }
 
 /** Open every pending value with the identities: `[name, value]`, later entries for a name win. */
-export function openPendingValues(rest: string, entries: readonly PendingEntry[], identities: readonly AgeIdentity[], budget?: KdfBudget): [string, string][] {
+export function openPendingValues(rest: string, entries: readonly PendingEntry[], identities: readonly AgeIdentity[], budget?: KdfBudget, syntax?: DocSyntax): [string, string][] {
   if (!entries.length) return [];
   const id = docIdOf(rest);
   const out = new Map<string, string>();
   for (const e of entries) {
     try {
-      out.set(e.name, openPending(e, id, identities, budget));
+      out.set(e.name, openPending(e, id, identities, budget, syntax));
     } catch (err) {
       if (!(err instanceof NoIdentityMatchedError)) throw err;
       throw new AesPayloadError('ERR_PENDING', EXIT.AUTH, `the pending value ${e.name} is not sealed to any identity given (pending values are written with public keys only: anyone could have written it); remove its entry from aesp_pending, or ask a recipient it is sealed to`);
@@ -178,7 +178,7 @@ export function overlay(text: string, syntax: DocSyntax, values: readonly [strin
       const e = root.entries.find((x) => x.key === name);
       out = e ? out.slice(0, e.value.start) + JSON.stringify(value) + out.slice(e.value.end) : joinHeader(out, 'json', value, name);
     } else {
-      const re = new RegExp(`^${name}:([ \\t].*)?$`, 'm');
+      const re = new RegExp(`^(?:${name}|'${name}'|"${name}"):([ \\t].*)?$`, 'm'); // names are [A-Za-z_][A-Za-z0-9_-]*: no quoting within
       const m = re.exec(out);
       const line = `${name}: ${JSON.stringify(value)}`;
       if (m) {
@@ -274,10 +274,18 @@ const APPEND_HINT = (syntax: DocSyntax, n: string) =>
  * byte (so its MAC holds, and a value it already has stays under the MAC
  * until a pending value for that name is sealed).
  */
-export function sealPendingFields(text: string, names: readonly string[], recipients: readonly AgeRecipient[], yaml: YamlReader): { text: string; sealed: number } {
+export function sealPendingFields(
+  text: string,
+  names: readonly string[],
+  recipients: readonly AgeRecipient[],
+  yaml: YamlReader,
+  opts: { checkYaml?: (text: string, what: string) => void } = {},
+): { text: string; sealed: number } {
   const syntax = recipientsSyntax(text);
   if (!syntax) throw new UsageError('not a field document encrypted to age recipients');
   const { doc, appended } = splitAppended(text, syntax);
+  // YAML: the appended lines pass the checks the document's own text does (§13.1), as in the normal path.
+  if (syntax === 'yaml' && appended.trim() && opts.checkYaml) opts.checkYaml(appended, 'the lines after the recipients header');
   const d = readRecipientDoc(doc, yaml);
   if (!d) throw new UsageError('not a field document encrypted to age recipients');
   const obj: Record<string, unknown> = !appended.trim()
@@ -294,7 +302,7 @@ export function sealPendingFields(text: string, names: readonly string[], recipi
         `${n}: without an identity, the body of the document cannot change (its MAC needs the data key): to add or replace ${n}, ${APPEND_HINT(syntax, n)}; the value already in the document stays, and readers see the new one (as a pending value)`,
       );
     }
-    if (typeof v !== 'string') throw new UsageError(`${n}: a writer without an identity adds string values at top-level names (it has ${typeof v})`);
+    if (typeof v !== 'string') throw new UsageError(`${n}: a writer without an identity adds string values at top-level names (it has ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`})`);
     return [n, v];
   });
   return { text: addPendingValues(doc, values, recipients, yaml), sealed: values.length };

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { open, seal, specOf } from '../../crypto/aead.js';
 import { algForKeyLength, defaultAlgForKeyLength, type Alg } from '../../crypto/algs.js';
@@ -180,6 +181,13 @@ function openToken(t: token.Token, key: Uint8Array, docId: string | undefined, l
   if (t.version === 2) return open(t, tokenKey(key), token.tokenAad(2, t.alg, t.kid, docId, loc));
   return open(t, key, token.tokenAad(1, t.alg, t.kid, undefined, loc));
 }
+
+/** A token's plaintext as text: UTF-8 or refused (exit 4), never decoded as U+FFFD (as for every text input). */
+function tokenText(pt: Buffer, loc: Location): string {
+  if (!isUtf8(pt)) throw notUtf8(loc);
+  return pt.toString('utf8');
+}
+const notUtf8 = (loc: Location) => new FormatError(`the value at ${where(loc)} is not valid UTF-8 once decrypted: refused (text values must be UTF-8)`, 'ERR_UTF8');
 
 function decodeTokenAt(f: Found, header: DocHeader | undefined): token.Token {
   const t = token.decode((f.node as StringNode).value);
@@ -395,7 +403,7 @@ export function decryptFields(text: string, key: FieldsKey, opts: FieldsDecryptO
   for (const f of targets) {
     const t = decodeTokenAt(f, opened.header);
     const key = opened.key ?? keyFor(t.kid);
-    const pt = openToken(t, key, opened.header?.id, f.loc).toString('utf8');
+    const pt = tokenText(openToken(t, key, opened.header?.id, f.loc), f.loc);
     parseJsonSpans(pt, 'a decrypted field'); // authenticated, but must still be one JSON value
     edits.push({ start: f.node.start, end: f.node.end, text: pt });
     kids.add(t.kid);
@@ -464,7 +472,12 @@ export function checkFields(text: string, key: FieldsKey | undefined, opts: { re
   for (const f of tokens) {
     const t = decodeTokenAt(f, header);
     kids.add(t.kid);
-    if (keyFor) openToken(t, docKey ?? keyFor(t.kid), header?.id, f.loc).fill(0);
+    if (keyFor) {
+      const pt = openToken(t, docKey ?? keyFor(t.kid), header?.id, f.loc);
+      const utf8 = isUtf8(pt);
+      pt.fill(0);
+      if (!utf8) throw notUtf8(f.loc); // decrypt would refuse it: so does verify
+    }
   }
   const plaintext: string[] = [];
   const missing: string[] = [];
@@ -587,7 +600,7 @@ export function reencryptFields(oldText: string, newText: string, key: FieldsKey
   const previous = new Map<string, { token: string; plain: string }>();
   for (const f of opened.tokens) {
     const t = decodeTokenAt(f, header);
-    const pt = openToken(t, docKey, header.id, f.loc).toString('utf8');
+    const pt = tokenText(openToken(t, docKey, header.id, f.loc), f.loc);
     previous.set(locText(f.loc), { token: (f.node as StringNode).value, plain: pt });
   }
   const oldLeaves = new Set<string>();
