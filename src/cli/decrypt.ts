@@ -209,7 +209,7 @@ export function registerDecrypt(program: Command, ui: Ui): void {
       const over = Buffer.from(overlayPending(res.plaintext.toString('utf8'), rd, file ?? 'standard input'), 'utf8');
       res.plaintext.fill(0);
       res.plaintext = over;
-      ui.warn(pendingWarning(file ?? 'standard input', rd.pendingNames));
+      ui.warn(pendingWarning(file ?? 'standard input', rd.pendingNames, rd.replaced));
     }
     originNote(res.alg);
     try {

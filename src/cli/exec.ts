@@ -147,8 +147,8 @@ export function registerExec(program: Command, ui: Ui): void {
         // Pending values (written with public keys only): nobody's key vouches for them.
         const names = rd.pendingNames;
         const loads = names.filter((n) => loadsCode(n));
-        if (loads.length) throw new FormatError(`${pendingWarning(file, loads)} They can make the command load or run other code: refused, with or without --allow-unauthenticated`, 'ERR_UNAUTHENTICATED');
-        if (!o.allowUnauthenticated) throw new FormatError(`${pendingWarning(file, names)} Refused; pass --allow-unauthenticated to pass ${names.length === 1 ? 'it' : 'them'} on anyway`, 'ERR_UNAUTHENTICATED');
+        if (loads.length) throw new FormatError(`${pendingWarning(file, loads, rd.replaced)} They can make the command load or run other code: refused, with or without --allow-unauthenticated`, 'ERR_UNAUTHENTICATED');
+        if (!o.allowUnauthenticated) throw new FormatError(`${pendingWarning(file, names, rd.replaced)} Refused; pass --allow-unauthenticated to pass ${names.length === 1 ? 'it' : 'them'} on anyway`, 'ERR_UNAUTHENTICATED');
         for (const [name, value] of rd.pending) {
           const i = vars.findIndex(([n]) => n === name);
           if (i >= 0) vars.splice(i, 1);

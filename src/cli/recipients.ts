@@ -7,13 +7,13 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { FormatError, KeyError, UsageError, ioError } from '../errors.js';
 import { KdfBudget } from '../crypto/kdf.js';
-import { formatRecipient, parseRecipient, type AgeRecipient } from '../formats/age/keys.js';
+import { formatRecipient, parseRecipient, recipientOf, type AgeRecipient } from '../formats/age/keys.js';
 import { parseRecipientsFile } from '../formats/age/keys.js';
 import { checkYamlFieldText, loadYaml, yamlToJson } from '../formats/fields/yamlfields.js';
 import { MAX_ENCODED_BYTES, readAllOf } from '../io/input.js';
 import { Source } from '../io/source.js';
 import { writeStdout } from '../io/stdout.js';
-import { dropPendingValues, openPendingValues, overlay, splitPending, withPending } from '../ops/recipients.js';
+import { bodyNames, dropPendingValues, openPendingValues, overlay, splitPending, withPending } from '../ops/recipients.js';
 import { decrypt } from '../ops/index.js';
 import { fieldCodec } from '../formats/fields/documents.js';
 import { parsePaths } from '../formats/fields/paths.js';
@@ -63,24 +63,27 @@ export async function openRecipientInput(
   ui: Ui,
   structureOnly = false,
   allowPending = false,
-): Promise<(RecipientDoc & { key?: Buffer; fileKey?: Buffer; pending: [string, string][]; pendingNames: string[] }) | undefined> {
+): Promise<(RecipientDoc & { key?: Buffer; fileKey?: Buffer; pending: [string, string][]; pendingNames: string[]; replaced: string[]; mine: string[] }) | undefined> {
   if (!recipientsSyntax(text)) return undefined;
   const yaml = await yamlReaderFor(text);
   const d0 = readRecipientDoc(text, yaml);
   if (!d0) return undefined;
   const p = splitPending(d0.rest, d0.syntax, yaml);
   const pendingNames = [...new Set(p.entries.map((e) => e.name))];
+  // Which of them replace a value of the body (under the MAC), and which are new: a reviewer must tell the two apart.
+  const body = pendingNames.length ? bodyNames(p.rest, d0.syntax, yaml) : new Set<string>();
+  const replaced = pendingNames.filter((n) => body.has(n));
   if (pendingNames.length && !allowPending) {
     throw new UsageError(
       `the document has ${pendingNames.length} pending value${pendingNames.length === 1 ? '' : 's'} (${pendingNames.slice(0, 5).join(', ')}) written with public keys only; review ${pendingNames.length === 1 ? 'it' : 'them'} (aes-payload decrypt -i …) and fold ${pendingNames.length === 1 ? 'it' : 'them'} in first: aes-payload recipients seal FILE -i …`,
     );
   }
-  if (structureOnly) return { ...d0, rest: p.rest, pending: [], pendingNames };
+  if (structureOnly) return { ...d0, rest: p.rest, pending: [], pendingNames, replaced, mine: [] };
   if (!hasAgeIdentity(o)) throw needsIdentity();
   const ids = readIdentities(o, ui);
   const budget = KdfBudget.fromEnv(process.env);
   const d = openRecipientDoc(text, ids, yaml, budget);
-  return { ...d, rest: p.rest, pending: openPendingValues(p.rest, p.entries, ids, budget, d.syntax), pendingNames };
+  return { ...d, rest: p.rest, pending: openPendingValues(p.rest, p.entries, ids, budget, d.syntax), pendingNames, replaced, mine: ids.map(recipientOf) };
 }
 
 /**
@@ -97,9 +100,20 @@ export function overlayPending(plain: string, d: { syntax: DocSyntax; pending: [
   return out;
 }
 
-/** The warning for pending values passed on or shown. */
-export function pendingWarning(what: string, names: readonly string[]): string {
-  return `${what}: ${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''} ${names.length === 1 ? 'is a pending value' : 'are pending values'}, written with public keys only and not covered by the document MAC: anyone with the recipients' public keys could have written ${names.length === 1 ? 'it' : 'them'}, and ${names.length === 1 ? 'it replaces' : 'they replace'} the document's own authenticated value of the same name. Review, then fold in with: aes-payload recipients seal ${what} -i …`;
+const few = (ns: readonly string[]) => `${ns.slice(0, 5).join(', ')}${ns.length > 5 ? `, and ${ns.length - 5} more` : ''}`;
+
+/**
+ * The warning for pending values passed on or shown: which of them replace
+ * the document's own authenticated value (`replaced`), and which are new.
+ */
+export function pendingWarning(what: string, names: readonly string[], replaced: readonly string[] = []): string {
+  const over = names.filter((n) => replaced.includes(n));
+  const added = names.filter((n) => !replaced.includes(n));
+  const which = [
+    over.length ? `${few(over)} ${over.length === 1 ? 'replaces' : 'replace'} the document's own authenticated value${over.length === 1 ? '' : 's'} of that name` : '',
+    added.length ? `${few(added)} ${added.length === 1 ? 'is' : 'are'} new to the document` : '',
+  ].filter(Boolean);
+  return `${what}: ${few(names)} ${names.length === 1 ? 'is a pending value' : 'are pending values'}, written with public keys only and not covered by the document MAC: anyone with the recipients' public keys could have written ${names.length === 1 ? 'it' : 'them'}. ${which.join('; ')}. Review, then fold in with: aes-payload recipients seal ${what} -i …`;
 }
 
 interface RecipientsFlags extends AgeIdentityFlags {
@@ -231,11 +245,14 @@ export function registerRecipients(program: Command, ui: Ui): void {
     const plain = decrypt(d.rest, { secret: d.key! }, {}).plaintext.toString('utf8');
     const next = overlay(plain, d.syntax, chosen);
     const names = chosen.map(([n]) => n);
+    const over = names.filter((n) => d.replaced.includes(n));
+    const added = names.filter((n) => !d.replaced.includes(n));
     const r = fieldCodec(d.syntax).reencrypt(d.rest, next, d.key!, { paths: parsePaths(names.join(',')) });
     const yaml = await yamlReaderFor(text);
     const left = only ? splitPending(readRecipientDoc(text, yaml)!.rest, d.syntax, yaml).entries.filter((e) => !only.includes(e.name)) : [];
     writeBack(file, rejoin(d, withPending(r.text, d.syntax, left)), o);
-    ui.line(`sealed ${names.length} pending value${names.length === 1 ? '' : 's'} (${names.slice(0, 5).join(', ')}) under the document's data key, replacing the document's own value of that name where it had one; the document MAC covers ${names.length === 1 ? 'it' : 'them'} now${left.length ? ` (${left.length} still pending)` : ''}`);
+    const what = [over.length ? `replaced the document's own value of ${few(over)}` : '', added.length ? `added ${few(added)}` : ''].filter(Boolean).join('; ');
+    ui.line(`sealed ${names.length} pending value${names.length === 1 ? '' : 's'} under the document's data key (${what}); the document MAC covers ${names.length === 1 ? 'it' : 'them'} now${left.length ? ` (${left.length} still pending)` : ''}`);
   });
   const dropCmd = cmd
     .command('drop')

@@ -148,6 +148,24 @@ export function splitPending(rest: string, syntax: DocSyntax, yaml: YamlReader):
   return s ? { rest: s.rest, entries: decodePending(s.header, syntax) } : { rest, entries: [] };
 }
 
+/**
+ * The top-level names of a field document's body (structure only, no key;
+ * not the `aesp` header): which pending values replace a value the
+ * document MAC covers, and which are new.
+ */
+export function bodyNames(rest: string, syntax: DocSyntax, yaml: YamlReader): Set<string> {
+  let names: string[] = [];
+  if (syntax === 'env') names = parseEnv(rest).entries.map((e) => e.name);
+  else if (syntax === 'json') {
+    const root = parseJsonSpans(rest);
+    if (root.kind === 'object') names = root.entries.map((e) => e.key);
+  } else if (yaml) {
+    const o = JSON.parse(yaml(rest)) as unknown;
+    if (o && typeof o === 'object' && !Array.isArray(o)) names = Object.keys(o);
+  }
+  return new Set(names.filter((n) => n !== 'aesp'));
+}
+
 /** Open every pending value with the identities: `[name, value]`, later entries for a name win. */
 export function openPendingValues(rest: string, entries: readonly PendingEntry[], identities: readonly AgeIdentity[], budget?: KdfBudget, syntax?: DocSyntax): [string, string][] {
   if (!entries.length) return [];
