@@ -136,11 +136,11 @@ function writeBack(file: string, text: string, o: RecipientsFlags): void {
   else emit(text, { output: file, force: true });
 }
 
-async function opened(file: string, o: RecipientsFlags, ui: Ui): Promise<RecipientDoc & { key: Buffer; fileKey: Buffer }> {
+async function opened(file: string, o: RecipientsFlags, ui: Ui): Promise<RecipientDoc & { key: Buffer; fileKey: Buffer; mine: string[] }> {
   const text = readDoc(file);
   if (!recipientsSyntax(text)) throw new UsageError(`${file === '-' ? 'standard input' : file} has no recipients header (encrypt it with encrypt --fields PATHS -r age1…)`);
   const d = await openRecipientInput(text, o, ui);
-  return d as RecipientDoc & { key: Buffer; fileKey: Buffer };
+  return d as RecipientDoc & { key: Buffer; fileKey: Buffer; mine: string[] };
 }
 
 /** Re-key a recipient document in place (recipients rotate, and rotate -i): returns how many values were re-encrypted. */
@@ -202,6 +202,9 @@ export function registerRecipients(program: Command, ui: Ui): void {
     if (missing.length) throw new UsageError(`not a recipient of this document: ${missing[0]!.slice(0, 24)}…`);
     if (!next.length) throw new UsageError('that would leave the document with no recipient');
     const who = `${gone.size} recipient${gone.size === 1 ? '' : 's'}`;
+    if (!next.some((r) => d.mine.includes(formatRecipient(r)))) {
+      ui.warn('none of the identities given (-i, --identity-env) can read the result any more: you removed your own recipient, and only a remaining recipient can add you back');
+    }
     if (o.rotate === false) {
       writeBack(file, rewrap(d, next), o);
       ui.warn(

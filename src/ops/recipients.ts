@@ -145,7 +145,24 @@ import { NoIdentityMatchedError } from '../formats/age/stanzas.js';
 /** Take the pending trailer out of a field document text (the part under the data key). */
 export function splitPending(rest: string, syntax: DocSyntax, yaml: YamlReader): { rest: string; entries: PendingEntry[] } {
   const s = splitHeader(rest, syntax, yaml, PENDING_MEMBER, PENDING_PREFIX);
-  return s ? { rest: s.rest, entries: decodePending(s.header, syntax) } : { rest, entries: [] };
+  if (!s) return { rest, entries: [] };
+  if (!pendingIsLast(rest, syntax)) {
+    throw new FormatError(
+      `the ${PENDING_MEMBER} trailer must be the last ${syntax === 'json' ? 'member' : 'line'} of the document (just before or after ${RECIPIENTS_MEMBER}), where writers put it (docs/FORMAT.md §17.5); remove it with aes-payload recipients drop FILE NAMES`,
+      'ERR_PENDING',
+    );
+  }
+  return { rest: s.rest, entries: decodePending(s.header, syntax) };
+}
+
+/** Whether the pending trailer is the last member (JSON) or line (.env, YAML: only blank and comment lines after it) of a document without its recipients header. */
+function pendingIsLast(rest: string, syntax: DocSyntax): boolean {
+  if (syntax === 'json') {
+    const root = parseJsonSpans(rest);
+    return root.kind === 'object' && root.entries[root.entries.length - 1]?.key === PENDING_MEMBER;
+  }
+  const m = new RegExp(`^${PENDING_MEMBER}${syntax === 'env' ? '=' : ':'}[^\\n]*(\\n|$)`, 'm').exec(rest);
+  return m !== null && rest.slice(m.index + m[0].length).split('\n').every((l) => /^[ \t]*(#.*)?\r?$/.test(l));
 }
 
 /**
