@@ -17,9 +17,9 @@ import { addAgeIdentityOptions, hasAgeIdentity, type AgeIdentityFlags } from './
 import { openRecipientInput, pendingWarning } from './recipients.js';
 import { withHelp } from './help.js';
 import { loadsCode, neverFromDocument } from './execNames.js';
+import type { Ui } from './ui.js';
 
 export { loadsCode, neverFromDocument } from './execNames.js';
-import type { Ui } from './ui.js';
 
 interface ExecFlags extends KeyFlags, AgeIdentityFlags {
   file?: string[];
