@@ -17,7 +17,7 @@ import { assertTerminalText } from '../io/ttyText.js';
 import { isTerminal } from './terminal.js';
 import { keyLengthHint, originHexKeyWarning, valueFormatOption } from './valueFormat.js';
 import { openRecipientInput, pendingWarning } from './recipients.js';
-import { overlay, rejoin } from '../ops/recipients.js';
+import { overlayPending, rejoin } from '../ops/recipients.js';
 import { checkDecrypt, decryptRequest, type DecryptFlags, type DecryptRequest } from './request.js';
 
 export function registerDecrypt(program: Command, ui: Ui): void {
@@ -167,10 +167,10 @@ async function runDecrypt(req: DecryptRequest, ui: Ui): Promise<void> {
   const res = open(input.data);
   if (rd?.pending.length) {
     // Values written with public keys only: shown, with a warning that nobody's key vouches for them.
-    const over = Buffer.from(overlay(res.plaintext.toString('utf8'), rd.syntax, rd.pending), 'utf8');
+    const over = Buffer.from(overlayPending(res.plaintext.toString('utf8'), rd, file ?? 'standard input'), 'utf8');
     res.plaintext.fill(0);
     res.plaintext = over;
-    ui.warn(pendingWarning(file ?? 'standard input', rd.pendingNames));
+    ui.warn(pendingWarning(file ?? 'standard input', rd.pendingNames, rd.replaced));
   }
   originNote(res.alg);
   try {

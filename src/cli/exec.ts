@@ -14,7 +14,10 @@ import { addKeyOptions, hasKeyFlag, keysOf, resolveCliKeys, signalStatus, type K
 import { addAgeIdentityOptions, hasAgeIdentity, type AgeIdentityFlags } from './age.js';
 import { openRecipientInput, pendingWarning } from './recipients.js';
 import { withHelp } from './help.js';
+import { loadsCode, neverFromDocument } from './execNames.js';
 import type { Ui } from './ui.js';
+
+export { loadsCode, neverFromDocument } from './execNames.js';
 
 interface ExecFlags extends KeyFlags, AgeIdentityFlags {
   file?: string[];
@@ -27,33 +30,11 @@ interface ExecFlags extends KeyFlags, AgeIdentityFlags {
 /** Passed on to the command while aes-payload waits for it (when it cannot take its place): every deadly signal, SIGUSR1 too. */
 const FORWARDED = [...DEADLY_SIGNALS, 'SIGUSR1'] as NodeJS.Signals[];
 
-/**
- * Variables that make a program load or run code of the environment's
- * choosing (the dynamic loader, language runtimes, shells, tools that run a
- * helper), find other programs, or trust other certificates and proxies:
- * never taken from a value nobody authenticated, even with
- * --allow-unauthenticated. Best effort: a denylist cannot know every
- * program's variables (README "exec", SECURITY.md).
- */
-const LOADS_CODE_NAMES = [
-  'LD_\\w*', 'DYLD_\\w*', 'GLIBC_TUNABLES', 'GCONV_PATH', 'LOCPATH', 'HOSTALIASES', 'MALLOC_\\w*',
-  'PATH', 'IFS', 'CDPATH', 'ENV', 'BASH_ENV', 'SHELLOPTS', 'BASHOPTS', 'PS4', 'PROMPT_COMMAND', 'ZDOTDIR', 'HOME', 'SHELL', 'TMPDIR',
-  'EDITOR', 'VISUAL', 'PAGER', 'BROWSER', 'LESSOPEN', 'LESSCLOSE', 'SSH_ASKPASS', 'SUDO_ASKPASS', 'VIMINIT', 'EXINIT', 'MAKEFLAGS', 'MFLAGS',
-  'NODE_OPTIONS', 'NODE_PATH', 'NODE_REPL_EXTERNAL_MODULE', 'NODE_EXTRA_CA_CERTS', 'NODE_TLS_REJECT_UNAUTHORIZED', 'ELECTRON_RUN_AS_NODE',
-  'PYTHONPATH', 'PYTHONSTARTUP', 'PYTHONHOME', 'PYTHONINSPECT', 'PYTHONBREAKPOINT', 'PYTHONWARNINGS', 'PYTHONUSERBASE', 'PYTHONEXECUTABLE',
-  'PERL5OPT', 'PERL5LIB', 'PERLLIB', 'PERL5DB', 'RUBYOPT', 'RUBYLIB', 'RUBYGEMS_GEMDEPS', 'BUNDLE_GEMFILE', 'GEM_PATH', 'GEM_HOME',
-  'LUA_INIT\\w*', 'LUA_PATH\\w*', 'LUA_CPATH\\w*', 'PHPRC', 'PHP_INI_SCAN_DIR',
-  'JAVA_TOOL_OPTIONS', '_JAVA_OPTIONS', 'JDK_JAVA_OPTIONS', 'JAVA_OPTIONS', 'CLASSPATH', 'MAVEN_OPTS', 'GRADLE_OPTS',
-  'DOTNET_STARTUP_HOOKS', 'DOTNET_ADDITIONAL_DEPS', 'CORECLR_\\w*', 'COR_PROFILER\\w*', 'COR_ENABLE_PROFILING',
-  'RUSTC_WRAPPER', 'RUSTC', 'RUSTC_WORKSPACE_WRAPPER', 'GIT_\\w*',
-  'OPENSSL_CONF', 'OPENSSL_ENGINES', 'OPENSSL_MODULES', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'SSLKEYLOGFILE', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE',
-];
-const LOADS_CODE_RE = new RegExp(`^(?:${LOADS_CODE_NAMES.join('|')})$`);
-/** Names read whatever their case: proxies (curl reads http_proxy), npm's settings (npm_config_script_shell). */
-const LOADS_CODE_ANY_CASE = /^(?:(?:http|https|ftp|all)_proxy|npm_config_\w*)$/i;
-const LOADS_CODE = { test: (name: string) => LOADS_CODE_RE.test(name) || LOADS_CODE_ANY_CASE.test(name) };
-/** Whether exec refuses `name` from a value nobody authenticated (the denylist above). */
-export const loadsCode = (name: string): boolean => LOADS_CODE.test(name);
+/** A JWE key management algorithm of a public key (RSA-OAEP, ECDH-ES): anyone with the public key can write such a JWE. */
+const PUBLIC_KEY_WRAP = /^(?:RSA-OAEP|ECDH-ES)/;
+/** The kids exec can be pinned to: aes-payload's (16 hex digits) and RFC 7638 thumbprints (43 base64url characters). */
+const KID = /^(?:[0-9a-f]{16}|[A-Za-z0-9_-]{43})$/;
+const listed = (ns: readonly string[]) => `${ns.slice(0, 5).join(', ')}${ns.length > 5 ? ', …' : ''}`;
 
 export { variablesOf } from '../ops/exec.js';
 
@@ -66,7 +47,7 @@ export function registerExec(program: Command, ui: Ui): void {
     .option('--keep-key-env', 'leave AES_PAYLOAD_KEY and the other key variables in the command\'s environment')
     .option('--no-override', 'a variable the environment already has keeps its value (default: the file wins, with a warning)')
     .option('--allow-unauthenticated', 'also pass on the plaintext values of a --mac-only-encrypted document, which its MAC does not cover (with a warning; never LD_*, NODE_OPTIONS, BASH_ENV, PATH and the like)')
-    .option('--expect-kid <KID>', 'fail (exit 1) unless each file\'s key has this kid (repeatable); for a document encrypted to age recipients, the kid of its data key (verify -i prints it) pins it, and only then are names such as PATH or LD_PRELOAD passed on from it', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--expect-kid <KID>', 'fail (exit 1) unless each file\'s key has one of these kids (repeatable: one set for all the files); for a document encrypted to age recipients, the kid of its data key (verify -i prints it) pins it, and only then are names such as PATH or LD_PRELOAD passed on from it (AES_PAYLOAD_… and SOPS_… never)', (v: string, prev: string[] = []) => [...prev, v])
     .passThroughOptions();
   withHelp(
     cmd,
@@ -77,6 +58,8 @@ export function registerExec(program: Command, ui: Ui): void {
   addKeyOptions(cmd).action(async (argv: string[], o: ExecFlags) => {
     const files = o.file ?? [];
     if (!files.length) throw new UsageError('exec needs at least one -f FILE');
+    const badKid = o.expectKid?.find((k) => !KID.test(k));
+    if (badKid !== undefined) throw new UsageError(`--expect-kid takes a kid as aes-payload prints it (16 hex digits, or a 43-character RFC 7638 thumbprint), not ${quote(badKid, 40)}`);
     // With -i/--identity-env only, the files are documents encrypted to age recipients (src/cli/recipients.ts).
     const r = hasAgeIdentity(o) && !hasKeyFlag(o) ? undefined : await resolveCliKeys(o, ui);
     const keys = r ? keysOf(r) : undefined;
@@ -84,7 +67,9 @@ export function registerExec(program: Command, ui: Ui): void {
     // A null-prototype object: names such as __proto__ or constructor are variables like any other.
     const env: Record<string, string> = Object.create(null) as Record<string, string>;
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-    const secrets = o.keepKeyEnv ? [] : secretEnvNames(o, o.identityEnv);
+    // The key variables: removed from the command's environment (unless --keep-key-env), and never set from a document.
+    const keyNames = secretEnvNames(o, o.identityEnv);
+    const secrets = o.keepKeyEnv ? [] : keyNames;
     for (const n of secrets) delete env[n];
     const fromFile = new Map<string, string>();
     const unauthenticated: string[] = [];
@@ -103,12 +88,29 @@ export function registerExec(program: Command, ui: Ui): void {
       if (o.expectKid?.length && !(d.kid && o.expectKid.includes(d.kid))) {
         throw new AesPayloadError('ERR_KID_MISMATCH', EXIT.AUTH, `${file}: its key has kid ${d.kid ?? '(none)'}, not one given with --expect-kid: not the document you pinned (a different document, or one re-keyed since)`);
       }
-      if (rd && !o.expectKid?.length) {
-        // Nothing authenticates the writer of a recipient document: anyone with the public keys can write a whole one.
-        const loads = vars.map(([n]) => n).filter((n) => LOADS_CODE.test(n) && !rd.pendingNames.includes(n));
+      const own = [...vars.map(([n]) => n), ...(rd?.pendingNames ?? [])].filter((n) => neverFromDocument(n, keyNames));
+      if (own.length) {
+        throw new FormatError(
+          `${file}: ${listed(own)} ${own.length === 1 ? 'is a key variable' : 'are key variables'} (aes-payload's own AES_PAYLOAD_…, sops' SOPS_…, or one this exec takes out of the command's environment), which exec never sets from a document, whoever wrote it: a nested aes-payload or sops would use the document's key or run its key command. Refused; keep the value under another name and hand it on explicitly (aes-payload … --key-env NAME)`,
+          'ERR_ENV_DENIED',
+        );
+      }
+      if (!rd && d.wrap && PUBLIC_KEY_WRAP.test(d.wrap)) {
+        // A JWE to an RSA or EC key: anyone with the public key can write it, and nothing in it can pin its writer (its kid is the writer's choice).
+        const loads = vars.map(([n]) => n).filter(loadsCode);
         if (loads.length) {
           throw new FormatError(
-            `${file}: ${loads.slice(0, 5).join(', ')}${loads.length > 5 ? ', …' : ''} can make the command load or run other code, and a document encrypted to public keys does not say who wrote it (anyone with the recipients' public keys can write a whole new one): refused; pin the document's data key with --expect-kid KID (aes-payload verify -i … prints it) to pass ${loads.length === 1 ? 'it' : 'them'} on`,
+            `${file}: ${listed(loads)} can make the command load or run other code, and a JWE encrypted to a public key (${d.wrap}) does not say who wrote it (anyone with the public key can write one, and --expect-kid cannot pin its writer): refused`,
+            'ERR_UNAUTHENTICATED',
+          );
+        }
+      }
+      if (rd && !o.expectKid?.length) {
+        // Nothing authenticates the writer of a recipient document: anyone with the public keys can write a whole one.
+        const loads = vars.map(([n]) => n).filter((n) => loadsCode(n) && !rd.pendingNames.includes(n));
+        if (loads.length) {
+          throw new FormatError(
+            `${file}: ${listed(loads)} can make the command load or run other code, and a document encrypted to public keys does not say who wrote it (anyone with the recipients' public keys can write a whole new one): refused; pin the document's data key with --expect-kid KID (aes-payload verify -i … prints it) to pass ${loads.length === 1 ? 'it' : 'them'} on`,
             'ERR_UNAUTHENTICATED',
           );
         }
@@ -116,9 +118,9 @@ export function registerExec(program: Command, ui: Ui): void {
       if (rd?.pending.length) {
         // Pending values (written with public keys only): nobody's key vouches for them.
         const names = rd.pendingNames;
-        const loads = names.filter((n) => LOADS_CODE.test(n));
-        if (loads.length) throw new FormatError(`${pendingWarning(file, loads)} They can make the command load or run other code: refused, with or without --allow-unauthenticated`, 'ERR_UNAUTHENTICATED');
-        if (!o.allowUnauthenticated) throw new FormatError(`${pendingWarning(file, names)} Refused; pass --allow-unauthenticated to pass ${names.length === 1 ? 'it' : 'them'} on anyway`, 'ERR_UNAUTHENTICATED');
+        const loads = names.filter((n) => loadsCode(n));
+        if (loads.length) throw new FormatError(`${pendingWarning(file, loads, rd.replaced)} They can make the command load or run other code: refused, with or without --allow-unauthenticated`, 'ERR_UNAUTHENTICATED');
+        if (!o.allowUnauthenticated) throw new FormatError(`${pendingWarning(file, names, rd.replaced)} Refused; pass --allow-unauthenticated to pass ${names.length === 1 ? 'it' : 'them'} on anyway`, 'ERR_UNAUTHENTICATED');
         for (const [name, value] of rd.pending) {
           const i = vars.findIndex(([n]) => n === name);
           if (i >= 0) vars.splice(i, 1);
@@ -127,7 +129,7 @@ export function registerExec(program: Command, ui: Ui): void {
         }
       }
       const clear = sealedOnly ? vars.filter(([name]) => !sealed.has(name)).map(([name]) => name) : [];
-      const loads = clear.filter((n) => LOADS_CODE.test(n));
+      const loads = clear.filter((n) => loadsCode(n));
       if (loads.length) {
         throw new FormatError(
           `${file}: ${loads.slice(0, 5).join(', ')} ${loads.length === 1 ? 'is a plaintext value' : 'are plaintext values'} that the document MAC does not cover (--mac-only-encrypted), and ${loads.length === 1 ? 'a variable' : 'variables'} that can make the command load or run other code: refused, with or without --allow-unauthenticated; encrypt ${loads.length === 1 ? 'it' : 'them'}, or write the document without --mac-only-encrypted`,

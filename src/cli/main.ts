@@ -74,12 +74,14 @@ export async function buildProgram(ui: Ui, only?: keyof typeof COMMANDS): Promis
     c.exitOverride();
     const all = (x: Command): void => {
       x.configureOutput(OUTPUT);
+      // Every command takes -q, a subcommand's own subcommands too (recipients add … -q).
+      if (x !== c) x.addOption(new Option('-q, --quiet', 'print only errors and warnings on stderr').helpGroup('Options:'));
       x.commands.forEach(all);
     };
     all(c);
   }
   program.hook('preAction', (_, action) => {
-    if (action.opts().quiet) ui.quiet = true;
+    if (action.optsWithGlobals().quiet) ui.quiet = true;
   });
   return program;
 }

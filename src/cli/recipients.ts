@@ -7,11 +7,11 @@ import type { Command } from 'commander';
 import { KeyError, UsageError } from '../errors.js';
 import { kdfBudget } from '../ops/budget.js';
 import { yamlReaderFor } from '../ops/documents.js';
-import type { AgeRecipient } from '../ops/age.js';
+import { formatRecipient, recipientOf, type AgeRecipient } from '../ops/age.js';
 import { MAX_ENCODED_BYTES, readAllOf } from '../io/input.js';
 import { Source } from '../io/source.js';
 import { writeStdout } from '../io/stdout.js';
-import { dropPendingValues, openPendingValues, splitPending } from '../ops/recipients.js';
+import { bodyNames, dropPendingValues, openPendingValues, overlayPending, splitPending } from '../ops/recipients.js';
 import { listRecipients, openRecipientDoc, readRecipientDoc, recipientsSyntax, rewrap, rotateRecipientDoc, type RecipientDoc } from '../ops/recipients.js';
 import { sealPendingValues, withMoreRecipients, withoutRecipients } from '../ops/recipientEdits.js';
 import { addAgeIdentityOptions, hasAgeIdentity, readAgeRecipients, readIdentities, type AgeIdentityFlags } from './age.js';
@@ -43,29 +43,44 @@ export async function openRecipientInput(
   ui: Ui,
   structureOnly = false,
   allowPending = false,
-): Promise<(RecipientDoc & { key?: Buffer; fileKey?: Buffer; pending: [string, string][]; pendingNames: string[] }) | undefined> {
+): Promise<(RecipientDoc & { key?: Buffer; fileKey?: Buffer; pending: [string, string][]; pendingNames: string[]; replaced: string[]; mine: string[] }) | undefined> {
   if (!recipientsSyntax(text)) return undefined;
   const yaml = await yamlReaderFor(text);
   const d0 = readRecipientDoc(text, yaml);
   if (!d0) return undefined;
   const p = splitPending(d0.rest, d0.syntax, yaml);
   const pendingNames = [...new Set(p.entries.map((e) => e.name))];
+  // Which of them replace a value of the body (under the MAC), and which are new: a reviewer must tell the two apart.
+  const body = pendingNames.length ? bodyNames(p.rest, d0.syntax, yaml) : new Set<string>();
+  const replaced = pendingNames.filter((n) => body.has(n));
   if (pendingNames.length && !allowPending) {
     throw new UsageError(
       `the document has ${pendingNames.length} pending value${pendingNames.length === 1 ? '' : 's'} (${pendingNames.slice(0, 5).join(', ')}) written with public keys only; review ${pendingNames.length === 1 ? 'it' : 'them'} (aes-payload decrypt -i …) and fold ${pendingNames.length === 1 ? 'it' : 'them'} in first: aes-payload recipients seal FILE -i …`,
     );
   }
-  if (structureOnly) return { ...d0, rest: p.rest, pending: [], pendingNames };
+  if (structureOnly) return { ...d0, rest: p.rest, pending: [], pendingNames, replaced, mine: [] };
   if (!hasAgeIdentity(o)) throw needsIdentity();
   const ids = readIdentities(o, ui);
   const budget = kdfBudget();
   const d = openRecipientDoc(text, ids, yaml, budget);
-  return { ...d, rest: p.rest, pending: openPendingValues(p.rest, p.entries, ids, budget), pendingNames };
+  return { ...d, rest: p.rest, pending: openPendingValues(p.rest, p.entries, ids, budget, d.syntax), pendingNames, replaced, mine: ids.map(recipientOf) };
 }
 
-/** The warning for pending values passed on or shown. */
-export function pendingWarning(what: string, names: readonly string[]): string {
-  return `${what}: ${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''} ${names.length === 1 ? 'is a pending value' : 'are pending values'}, written with public keys only and not covered by the document MAC: anyone with the recipients' public keys could have written ${names.length === 1 ? 'it' : 'them'}, and ${names.length === 1 ? 'it replaces' : 'they replace'} the document's own authenticated value of the same name. Review, then fold in with: aes-payload recipients seal ${what} -i …`;
+
+const few = (ns: readonly string[]) => `${ns.slice(0, 5).join(', ')}${ns.length > 5 ? `, and ${ns.length - 5} more` : ''}`;
+
+/**
+ * The warning for pending values passed on or shown: which of them replace
+ * the document's own authenticated value (`replaced`), and which are new.
+ */
+export function pendingWarning(what: string, names: readonly string[], replaced: readonly string[] = []): string {
+  const over = names.filter((n) => replaced.includes(n));
+  const added = names.filter((n) => !replaced.includes(n));
+  const which = [
+    over.length ? `${few(over)} ${over.length === 1 ? 'replaces' : 'replace'} the document's own authenticated value${over.length === 1 ? '' : 's'} of that name` : '',
+    added.length ? `${few(added)} ${added.length === 1 ? 'is' : 'are'} new to the document` : '',
+  ].filter(Boolean);
+  return `${what}: ${few(names)} ${names.length === 1 ? 'is a pending value' : 'are pending values'}, written with public keys only and not covered by the document MAC: anyone with the recipients' public keys could have written ${names.length === 1 ? 'it' : 'them'}. ${which.join('; ')}. Review, then fold in with: aes-payload recipients seal ${what} -i …`;
 }
 
 interface RecipientsFlags extends AgeIdentityFlags {
@@ -88,11 +103,11 @@ function writeBack(file: string, text: string, o: RecipientsFlags): void {
   else emit(text, { output: file, force: true });
 }
 
-async function opened(file: string, o: RecipientsFlags, ui: Ui): Promise<RecipientDoc & { key: Buffer; fileKey: Buffer }> {
+async function opened(file: string, o: RecipientsFlags, ui: Ui): Promise<RecipientDoc & { key: Buffer; fileKey: Buffer; mine: string[] }> {
   const text = readDoc(file);
   if (!recipientsSyntax(text)) throw new UsageError(`${file === '-' ? 'standard input' : file} has no recipients header (encrypt it with encrypt --fields PATHS -r age1…)`);
   const d = await openRecipientInput(text, o, ui);
-  return d as RecipientDoc & { key: Buffer; fileKey: Buffer };
+  return d as RecipientDoc & { key: Buffer; fileKey: Buffer; mine: string[] };
 }
 
 /** Re-key a recipient document in place (recipients rotate, and rotate -i): returns how many values were re-encrypted. */
@@ -150,6 +165,9 @@ export function registerRecipients(program: Command, ui: Ui): void {
     if (missing.length) throw new UsageError(`not a recipient of this document: ${missing[0]!.slice(0, 24)}…`);
     if (!next.length) throw new UsageError('that would leave the document with no recipient');
     const who = `${gone} recipient${gone === 1 ? '' : 's'}`;
+    if (!next.some((r) => d.mine.includes(formatRecipient(r)))) {
+      ui.warn('none of the identities given (-i, --identity-env) can read the result any more: you removed your own recipient, and only a remaining recipient can add you back');
+    }
     if (o.rotate === false) {
       writeBack(file, rewrap(d, next), o);
       ui.warn(
@@ -193,7 +211,10 @@ export function registerRecipients(program: Command, ui: Ui): void {
     const names = chosen.map(([n]) => n);
     const r = sealPendingValues({ ...d, key: d.key! }, text, chosen, only, await yamlReaderFor(text));
     writeBack(file, r.text, o);
-    ui.line(`sealed ${names.length} pending value${names.length === 1 ? '' : 's'} (${names.slice(0, 5).join(', ')}) under the document's data key, replacing the document's own value of that name where it had one; the document MAC covers ${names.length === 1 ? 'it' : 'them'} now${r.left ? ` (${r.left} still pending)` : ''}`);
+    const over = names.filter((n) => d.replaced.includes(n));
+    const added = names.filter((n) => !d.replaced.includes(n));
+    const what = [over.length ? `replaced the document's own value of ${few(over)}` : '', added.length ? `added ${few(added)}` : ''].filter(Boolean).join('; ');
+    ui.line(`sealed ${names.length} pending value${names.length === 1 ? '' : 's'} under the document's data key (${what}); the document MAC covers ${names.length === 1 ? 'it' : 'them'} now${r.left ? ` (${r.left} still pending)` : ''}`);
   });
   const dropCmd = cmd
     .command('drop')

@@ -34,6 +34,8 @@ interface Row {
   code?: number;
   /** Field documents: what the MAC covers (not in the JSON report). */
   mac?: string;
+  /** Documents encrypted to age recipients: their pending values, and whether each replaces a value of the body. */
+  pending?: { name: string; replaces: boolean }[];
 }
 
 const row = (file: string, r: Partial<Row>): Row => ({ file, ok: true, format: null, alg: null, wrap: null, kid: null, error: null, ...r });
@@ -48,7 +50,7 @@ function requireRow(file: string, c: { plaintext: string[]; missing: string[]; f
   return row(file, base);
 }
 
-async function checkOne(file: string, req: Inputs, keys: Keys | undefined, ui: Ui, noKey?: KeyError): Promise<Row> {
+async function checkOne(file: string, req: Inputs, keys: Keys | undefined, ui: Ui, noKey?: KeyError, seen: Pick<Row, 'pending'> = {}): Promise<Row> {
   const { o, require } = req;
   const src = Source.open(file);
   const age = o.format === 'auto' || o.format === 'age' ? ageKind(src) : undefined;
@@ -83,10 +85,9 @@ async function checkOne(file: string, req: Inputs, keys: Keys | undefined, ui: U
   const what = file === '-' ? 'standard input' : file;
   // A field document encrypted to age recipients: checked under its data key (-i), or its structure (--no-key).
   const rd = await openRecipientInput(text, o, ui, !o.key, true);
-  if (rd?.pendingNames.length) {
-    if (o.strict) return row(file, { ok: false, error: pendingWarning(file, rd.pendingNames), code: EXIT.AUTH });
-    ui.warn(pendingWarning(file, rd.pendingNames));
-  }
+  // Pending values go into the row (the caller fails it under --strict, after the document itself is checked).
+  if (rd) seen.pending = rd.pendingNames.map((name) => ({ name, replaces: rd.replaced.includes(name) }));
+  if (rd?.pendingNames.length && !o.strict) ui.warn(pendingWarning(file, rd.pendingNames, rd.replaced));
   if (rd) {
     text = rd.rest;
     keys = rd.key ? { secret: rd.key } : undefined;
@@ -215,12 +216,18 @@ async function checkInputs(req: Inputs, ui: Ui): Promise<void> {
   let exit: number = EXIT.OK;
   for (const file of list) {
     let r: Row;
+    const seen: Pick<Row, 'pending'> = {};
     try {
-      r = await checkOne(file, req, keys, ui, noKey);
+      r = await checkOne(file, req, keys, ui, noKey, seen);
     } catch (e) {
       if (!(e instanceof AesPayloadError)) throw e;
       r = row(file, { ok: false, error: e.message });
       if (exit === EXIT.OK) exit = e.exitCode;
+    }
+    if (seen.pending) {
+      r.pending = seen.pending;
+      const names = seen.pending.map((p) => p.name);
+      if (o.strict && r.ok && names.length) Object.assign(r, { ok: false, error: pendingWarning(file, names, seen.pending.filter((p) => p.replaces).map((p) => p.name)), code: EXIT.AUTH });
     }
     if (!r.ok && exit === EXIT.OK) exit = r.code ?? EXIT.FORMAT;
     delete r.code;

@@ -24,7 +24,7 @@ import type { Source } from '../io/source.js';
 import type { HeadKind } from './stream.js';
 
 export type { AgeIdentity, AgeInput, AgeRecipient };
-export { formatRecipient, parseIdentityFile, parseRecipient, parseRecipientsFile } from '../formats/age/keys.js';
+export { formatRecipient, recipientOf, parseIdentityFile, parseRecipient, parseRecipientsFile } from '../formats/age/keys.js';
 export { pqAvailable, pqUnavailableMessage } from '../formats/age/mlkem768x25519.js';
 /** Read an age file's header (the reader is left at the payload); then the file key, unwrapped with any one identity once the header MAC checks out. */
 export { readAgeHeader as readAgeFile, openHeader as ageFileKey } from '../formats/age/index.js';

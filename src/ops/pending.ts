@@ -9,24 +9,60 @@ import { formatRecipient, type AgeIdentity, type AgeRecipient } from '../formats
 import { NoIdentityMatchedError } from '../formats/age/stanzas.js';
 import { parseJsonSpans } from '../formats/common/jsonSpans.js';
 import { envValue, parseEnv } from '../formats/fields/dotenv.js';
-import { PENDING_MEMBER, PENDING_PREFIX, decodePending, docIdOf, encodePending, openPending, sealPending, type PendingEntry } from '../formats/fields/pending.js';
+import { checkYamlFieldText, yamlToJson } from '../formats/fields/yamlfields.js';
+import { PENDING_MEMBER, PENDING_PREFIX, checkPendingLimits, decodePending, docIdOf, encodePending, openPending, sealPending, type PendingEntry } from '../formats/fields/pending.js';
 import { RECIPIENTS_MEMBER, RECIPIENTS_PREFIX, joinHeader, recipientsSyntax, splitHeader, type DocSyntax } from '../formats/fields/recipients.js';
 import { readRecipientDoc, rejoin, type RecipientDoc, type YamlReader } from './recipientDoc.js';
 
 /** Take the pending trailer out of a field document text (the part under the data key). */
 export function splitPending(rest: string, syntax: DocSyntax, yaml: YamlReader): { rest: string; entries: PendingEntry[] } {
   const s = splitHeader(rest, syntax, yaml, PENDING_MEMBER, PENDING_PREFIX);
-  return s ? { rest: s.rest, entries: decodePending(s.header, syntax) } : { rest, entries: [] };
+  if (!s) return { rest, entries: [] };
+  if (!pendingIsLast(rest, syntax)) {
+    throw new FormatError(
+      `the ${PENDING_MEMBER} trailer must be the last ${syntax === 'json' ? 'member' : 'line'} of the document (just before or after ${RECIPIENTS_MEMBER}), where writers put it (docs/FORMAT.md §17.5); remove it with aes-payload recipients drop FILE NAMES`,
+      'ERR_PENDING',
+    );
+  }
+  return { rest: s.rest, entries: decodePending(s.header, syntax) };
+}
+
+/** Whether the pending trailer is the last member (JSON) or line (.env, YAML: only blank and comment lines after it) of a document without its recipients header. */
+function pendingIsLast(rest: string, syntax: DocSyntax): boolean {
+  if (syntax === 'json') {
+    const root = parseJsonSpans(rest);
+    return root.kind === 'object' && root.entries[root.entries.length - 1]?.key === PENDING_MEMBER;
+  }
+  const m = new RegExp(`^${PENDING_MEMBER}${syntax === 'env' ? '=' : ':'}[^\\n]*(\\n|$)`, 'm').exec(rest);
+  return m !== null && rest.slice(m.index + m[0].length).split('\n').every((l) => /^[ \t]*(#.*)?\r?$/.test(l));
+}
+
+/**
+ * The top-level names of a field document's body (structure only, no key;
+ * not the `aesp` header): which pending values replace a value the
+ * document MAC covers, and which are new.
+ */
+export function bodyNames(rest: string, syntax: DocSyntax, yaml: YamlReader): Set<string> {
+  let names: string[] = [];
+  if (syntax === 'env') names = parseEnv(rest).entries.map((e) => e.name);
+  else if (syntax === 'json') {
+    const root = parseJsonSpans(rest);
+    if (root.kind === 'object') names = root.entries.map((e) => e.key);
+  } else if (yaml) {
+    const o = JSON.parse(yaml(rest)) as unknown;
+    if (o && typeof o === 'object' && !Array.isArray(o)) names = Object.keys(o);
+  }
+  return new Set(names.filter((n) => n !== 'aesp'));
 }
 
 /** Open every pending value with the identities: `[name, value]`, later entries for a name win. */
-export function openPendingValues(rest: string, entries: readonly PendingEntry[], identities: readonly AgeIdentity[], budget?: KdfBudget): [string, string][] {
+export function openPendingValues(rest: string, entries: readonly PendingEntry[], identities: readonly AgeIdentity[], budget?: KdfBudget, syntax?: DocSyntax): [string, string][] {
   if (!entries.length) return [];
   const id = docIdOf(rest);
   const out = new Map<string, string>();
   for (const e of entries) {
     try {
-      out.set(e.name, openPending(e, id, identities, budget));
+      out.set(e.name, openPending(e, id, identities, budget, syntax));
     } catch (err) {
       if (!(err instanceof NoIdentityMatchedError)) throw err;
       throw new AesPayloadError('ERR_PENDING', EXIT.AUTH, `the pending value ${e.name} is not sealed to any identity given (pending values are written with public keys only: anyone could have written it); remove its entry from aesp_pending, or ask a recipient it is sealed to`);
@@ -49,7 +85,7 @@ export function overlay(text: string, syntax: DocSyntax, values: readonly [strin
       const e = root.entries.find((x) => x.key === name);
       out = e ? out.slice(0, e.value.start) + JSON.stringify(value) + out.slice(e.value.end) : joinHeader(out, 'json', value, name);
     } else {
-      const re = new RegExp(`^${name}:([ \\t].*)?$`, 'm');
+      const re = new RegExp(`^(?:${name}|'${name}'|"${name}"):([ \\t].*)?$`, 'm'); // names are [A-Za-z_][A-Za-z0-9_-]*: no quoting within
       const m = re.exec(out);
       const line = `${name}: ${JSON.stringify(value)}`;
       if (m) {
@@ -97,6 +133,7 @@ function addPendingValues(text: string, values: readonly [string, string][], rec
   const id = docIdOf(body);
   const names = new Set(values.map(([n]) => n));
   const entries = [...p.entries.filter((e) => !names.has(e.name)), ...values.map(([n, v]) => sealPending(n, v, id, recipients, d.syntax))];
+  checkPendingLimits(entries); // no document readers would refuse
   return rejoin(d, joinHeader(body, d.syntax, encodePending(entries), PENDING_MEMBER));
 }
 
@@ -155,10 +192,18 @@ const APPEND_HINT = (syntax: DocSyntax, n: string) =>
  * byte (so its MAC holds, and a value it already has stays under the MAC
  * until a pending value for that name is sealed).
  */
-export function sealPendingFields(text: string, names: readonly string[], recipients: readonly AgeRecipient[], yaml: YamlReader): { text: string; sealed: number } {
+export function sealPendingFields(
+  text: string,
+  names: readonly string[],
+  recipients: readonly AgeRecipient[],
+  yaml: YamlReader,
+  opts: { checkYaml?: (text: string, what: string) => void } = {},
+): { text: string; sealed: number } {
   const syntax = recipientsSyntax(text);
   if (!syntax) throw new UsageError('not a field document encrypted to age recipients');
   const { doc, appended } = splitAppended(text, syntax);
+  // YAML: the appended lines pass the checks the document's own text does (§13.1), as in the normal path.
+  if (syntax === 'yaml' && appended.trim() && opts.checkYaml) opts.checkYaml(appended, 'the lines after the recipients header');
   const d = readRecipientDoc(doc, yaml);
   if (!d) throw new UsageError('not a field document encrypted to age recipients');
   const obj: Record<string, unknown> = !appended.trim()
@@ -175,7 +220,7 @@ export function sealPendingFields(text: string, names: readonly string[], recipi
         `${n}: without an identity, the body of the document cannot change (its MAC needs the data key): to add or replace ${n}, ${APPEND_HINT(syntax, n)}; the value already in the document stays, and readers see the new one (as a pending value)`,
       );
     }
-    if (typeof v !== 'string') throw new UsageError(`${n}: a writer without an identity adds string values at top-level names (it has ${typeof v})`);
+    if (typeof v !== 'string') throw new UsageError(`${n}: a writer without an identity adds string values at top-level names (it has ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`})`);
     return [n, v];
   });
   return { text: addPendingValues(doc, values, recipients, yaml), sealed: values.length };
@@ -203,4 +248,18 @@ export function dropPendingValues(text: string, names: readonly string[], yaml: 
 /** The pending trailer of `entries` put back after a body (none: the body as it is). */
 export function withPending(body: string, syntax: DocSyntax, entries: readonly PendingEntry[]): string {
   return entries.length ? joinHeader(body, syntax, encodePending(entries), PENDING_MEMBER) : body;
+}
+
+/**
+ * The plaintext of a document with its pending values set (decrypt), read
+ * again as §13.1 asks of every YAML output: it must read alike in YAML 1.1
+ * and 1.2 and hold each pending value at its name, or nothing is released.
+ */
+export function overlayPending(plain: string, d: { syntax: DocSyntax; pending: [string, string][] }, what: string): string {
+  const out = overlay(plain, d.syntax, d.pending);
+  if (d.syntax !== 'yaml') return out;
+  checkYamlFieldText(out, what);
+  const o = JSON.parse(yamlToJson(out, what)) as Record<string, unknown>;
+  if (d.pending.some(([n, v]) => o[n] !== v)) throw new FormatError(`${what}: the YAML document cannot be written so that YAML 1.1 and 1.2 readers read it alike`, 'ERR_YAML_PORTABLE');
+  return out;
 }

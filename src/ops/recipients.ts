@@ -18,7 +18,7 @@ import type { EncryptOptions, EncryptResult } from './types.js';
 export { recipientsSyntax, type DocSyntax } from '../formats/fields/recipients.js';
 export { openRecipientDoc, readRecipientDoc, rejoin, type RecipientDoc, type YamlReader } from './recipientDoc.js';
 export { PENDING_MEMBER } from '../formats/fields/pending.js';
-export { appendedNames, splitAppended, dropPendingValues, openPendingValues, overlay, sealPendingFields, setPendingValue, splitPending, withPending } from './pending.js';
+export { appendedNames, bodyNames, overlayPending, splitAppended, dropPendingValues, openPendingValues, overlay, sealPendingFields, setPendingValue, splitPending, withPending } from './pending.js';
 
 /** Whether the document's own data has a member named like the recipients header. */
 function refuseOwn(text: string, syntax: DocSyntax, yaml: YamlReader): void {

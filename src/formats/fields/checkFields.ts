@@ -3,7 +3,8 @@ import { parseJsonSpans } from '../common/jsonSpans.js';
 import * as token from './token.js';
 import type { DocHeader, MacMode } from './token.js';
 import { select, type FieldPath } from './paths.js';
-import { checkStructure, decodeTokenAt, openDocument, openToken } from './docOpen.js';
+import { isUtf8 } from 'node:buffer';
+import { checkStructure, decodeTokenAt, notUtf8, openDocument, openToken } from './docOpen.js';
 import { coveringTokens, isToken, kindOf, lookup, notEncrypted, parseDoc, refuseBom, scan, where, type FieldsKey, type Found } from './jsonDoc.js';
 
 export interface FieldsCheck {
@@ -58,7 +59,12 @@ export function checkFields(text: string, key: FieldsKey | undefined, opts: { re
   for (const f of tokens) {
     const t = decodeTokenAt(f, header);
     kids.add(t.kid);
-    if (keyFor) openToken(t, docKey ?? keyFor(t.kid), header?.id, f.loc).fill(0);
+    if (keyFor) {
+      const pt = openToken(t, docKey ?? keyFor(t.kid), header?.id, f.loc);
+      const utf8 = isUtf8(pt);
+      pt.fill(0);
+      if (!utf8) throw notUtf8(f.loc); // decrypt would refuse it: so does verify
+    }
   }
   const plaintext: string[] = [];
   const missing: string[] = [];

@@ -3,7 +3,7 @@ import { parseJsonSpans, type JsonNode } from '../common/jsonSpans.js';
 import type { MacMode } from './token.js';
 import { select, type FieldPath, type Location } from './paths.js';
 import { splice, type Edit } from './splice.js';
-import { decodeTokenAt, openDocument, openToken } from './docOpen.js';
+import { decodeTokenAt, openDocument, openToken, tokenText } from './docOpen.js';
 import { removeHeader, sealDocument } from './docSeal.js';
 import { coveringTokens, lookup, parseDoc, refuseBom, where, type FieldsKey } from './jsonDoc.js';
 
@@ -64,7 +64,7 @@ export function decryptFields(text: string, key: FieldsKey, opts: FieldsDecryptO
   for (const f of targets) {
     const t = decodeTokenAt(f, opened.header);
     const key = opened.key ?? keyFor(t.kid);
-    const pt = openToken(t, key, opened.header?.id, f.loc).toString('utf8');
+    const pt = tokenText(openToken(t, key, opened.header?.id, f.loc), f.loc);
     parseJsonSpans(pt, 'a decrypted field'); // authenticated, but must still be one JSON value
     edits.push({ start: f.node.start, end: f.node.end, text: pt });
     kids.add(t.kid);

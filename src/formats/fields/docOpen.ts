@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { timingSafeEqual } from 'node:crypto';
 import { open } from '../../crypto/aead.js';
 import { subkey } from '../../crypto/derive.js';
@@ -59,6 +60,15 @@ export function openToken(t: token.Token, key: Uint8Array, docId: string | undef
   if (t.version === 2) return open(t, tokenKey(key), token.tokenAad(2, t.alg, t.kid, docId, loc));
   return open(t, key, token.tokenAad(1, t.alg, t.kid, undefined, loc));
 }
+
+/** A token's plaintext as text: UTF-8 or refused (exit 4), never decoded as U+FFFD (as for every text input). */
+export function tokenText(pt: Buffer, loc: Location): string {
+  if (!isUtf8(pt)) throw notUtf8(loc);
+  return pt.toString('utf8');
+}
+
+/** The refusal of a decrypted value that is not UTF-8. */
+export const notUtf8 = (loc: Location): FormatError => new FormatError(`the value at ${where(loc)} is not valid UTF-8 once decrypted: refused (text values must be UTF-8)`, 'ERR_UTF8');
 
 /** Decode the token at `f`, which must name the header's kid. */
 export function decodeTokenAt(f: Found, header: DocHeader | undefined): token.Token {

@@ -4,7 +4,7 @@ import { FormatError, KeyError } from '../../errors.js';
 import * as token from './token.js';
 import { outermost, select, walkAll, type FieldPath } from './paths.js';
 import { splice, type Edit } from './splice.js';
-import { decodeTokenAt, openDocument, openToken, tokenKey } from './docOpen.js';
+import { decodeTokenAt, openDocument, openToken, tokenKey, tokenText } from './docOpen.js';
 import { sealDocument } from './docSeal.js';
 import { locText, lookup, parseDoc, refuseBom, scan, where, type FieldsKey, type Found, type StringNode } from './jsonDoc.js';
 
@@ -41,7 +41,7 @@ export function reencryptFields(oldText: string, newText: string, key: FieldsKey
   const previous = new Map<string, { token: string; plain: string }>();
   for (const f of opened.tokens) {
     const t = decodeTokenAt(f, header);
-    const pt = openToken(t, docKey, header.id, f.loc).toString('utf8');
+    const pt = tokenText(openToken(t, docKey, header.id, f.loc), f.loc);
     previous.set(locText(f.loc), { token: (f.node as StringNode).value, plain: pt });
   }
   const oldLeaves = new Set<string>();
