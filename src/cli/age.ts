@@ -62,7 +62,7 @@ export function readIdentities(o: AgeIdentityFlags, ui: Ui): AgeIdentity[] {
   for (const f of o.identity ?? []) {
     // -i takes a file; a key given in its place is never echoed back (as the missing file's name).
     if (!existsSync(f) && looksLikeAgeSecret(f)) throw new UsageError('-i takes an identity FILE, not the key itself (a key in argv is visible to other users): put it in a file, or use --identity-env NAME', 'ERR_USAGE');
-    if (!existsSync(f) && /^age1[a-z0-9]*$/i.test(f)) throw new UsageError('-i: this is an age recipient (a public key), not an identity; give it to encrypt -r, and decrypt with the identity file age-keygen wrote', 'ERR_USAGE');
+    if (!existsSync(f) && /^age1[a-z0-9]*$/i.test(f)) throw new UsageError('-i: this is a recipient (public key), not an identity; give it to encrypt -r, and decrypt with the identity file age-keygen wrote', 'ERR_USAGE');
     // As every key file: at most 1 MiB, a warning when group or others can read it.
     const raw = readSecretFile(f, 'identity file', keyContext(ui));
     try {

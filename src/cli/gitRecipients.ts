@@ -4,8 +4,8 @@
  * user's), and what textconv shows. The work is in src/git/recipients.ts.
  */
 import { AesPayloadError, IOError, KeyError } from '../errors.js';
-import type { AgeIdentity } from '../formats/age/keys.js';
-import type { FieldFormat } from '../formats/fields/documents.js';
+import type { AgeIdentity } from '../ops/age.js';
+import type { FieldFormat } from '../ops/documents.js';
 import { overlay } from '../ops/recipients.js';
 import { openWith, recipientPlaintext, yamlReader } from '../git/recipients.js';
 import { recipientsSyntax } from '../ops/recipients.js';

@@ -4,7 +4,7 @@
  */
 import { UsageError } from '../errors.js';
 import { sameRecipients } from '../ops/recipientEdits.js';
-import type { AgeRecipient } from '../formats/age/keys.js';
+import type { AgeRecipient } from '../ops/age.js';
 import { asAlg } from './common.js';
 import { inputTypeOf, emit, terminalHint, type KeyFlags } from './common.js';
 import { checkOutput } from '../io/output.js';

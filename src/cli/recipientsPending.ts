@@ -3,7 +3,7 @@ import type { FieldPath } from '../ops/documents.js';
 import { UsageError } from '../errors.js';
 import { sealPendingFields } from '../ops/recipients.js';
 import { yamlReaderFor } from './recipients.js';
-import { checkYamlFieldText } from '../formats/fields/yamlfields.js';
+import { checkYamlFieldText } from '../ops/documents.js';
 
 /** encrypt --fields NAMES -r … on a recipient document without an identity: the values become pending (FORMAT.md §17.5). */
 export async function addPending(text: string, fields: FieldPath[], recipients: AgeRecipient[], o: { allowMissing: boolean }): Promise<{ text: string; sealed: number }> {

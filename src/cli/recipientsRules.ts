@@ -6,11 +6,8 @@
  */
 import { statSync } from 'node:fs';
 import { KeyError, UsageError } from '../errors.js';
-import type { AgeRecipient } from '../formats/age/keys.js';
-import { fieldCodec } from '../formats/fields/documents.js';
-import type { Location } from '../formats/fields/paths.js';
-import { readText } from '../formats/common/utf8.js';
-import { loadYaml, yamlToJson } from '../formats/fields/yamlfields.js';
+import type { AgeRecipient } from '../ops/age.js';
+import { fieldCodec, loadYaml, readText, yamlToJson, type Location } from '../ops/documents.js';
 import { applyEdits, encryptedKind, kindOfType } from '../git/docs.js';
 import { MAX_PAYLOAD_BYTES, readAllOf } from '../io/input.js';
 import { checkOutput, writeFileAtomic } from '../io/output.js';

@@ -12,7 +12,7 @@ import type { DecryptedFormat, InputType } from './types.js';
 export { parsePaths, type FieldPath, type Location } from '../formats/fields/paths.js';
 export { readText } from '../formats/common/utf8.js';
 export { isFieldFormat, type FieldFormat } from '../formats/fields/documents.js';
-export { loadYaml, loadYamlFor } from '../formats/fields/yamlfields.js';
+export { checkYamlFieldText, loadYaml, loadYamlFor, yamlToJson } from '../formats/fields/yamlfields.js';
 export { originWarning } from '../formats/fields/origin.js';
 // For `set` (src/cli/set.ts), whose document work is still its own: the field codecs and the JSON parser.
 export { fieldCodec } from '../formats/fields/documents.js';

@@ -49,7 +49,7 @@ export function parseRecipient(s: string): AgeRecipient {
 
 /** Parse an identity: `AGE-SECRET-KEY-1…` or `AGE-SECRET-KEY-PQ-1…`. Messages never show the key. */
 export function parseIdentity(s: string): AgeIdentity {
-  if (/^age1/i.test(s)) throw new KeyError('this is an age recipient (a public key), not an identity; give it with encrypt -r, and decrypt with the identity file age-keygen wrote', 'ERR_KEY');
+  if (/^age1/i.test(s)) throw new KeyError('this is a recipient (public key), not an identity; give it with encrypt -r, and decrypt with the identity file age-keygen wrote', 'ERR_KEY');
   const d = bech32Decode(s);
   if ('error' in d) throw new KeyError(`not an age identity: ${d.error}`, 'ERR_KEY');
   if (d.hrp !== d.hrp.toUpperCase()) throw new KeyError('not an age identity: identities are upper case', 'ERR_KEY');
