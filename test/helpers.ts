@@ -94,3 +94,25 @@ export function jwcryptoPeer(req: unknown): unknown[] {
   if (r.code !== 0 || r.stderr !== '') throw new Error(`jwe_peer.py exited ${r.code}: ${r.stderr}`);
   return (JSON.parse(r.out) as { results: unknown[] }).results;
 }
+
+/** A new age identity file (`keygen --age -o path`) and its recipient (the "# public key:" line). */
+export function ageKeyAt(path: string): { file: string; recipient: string } {
+  const r = run(['keygen', '--age', '-o', path]);
+  if (r.code !== 0) throw new Error(`keygen --age exited ${r.code}: ${r.stderr}`);
+  return { file: path, recipient: /^# public key: (age1[a-z0-9]+)$/m.exec(readFileSync(path, 'utf8'))![1]! };
+}
+
+/** The environment of a git run in a test: no user or system config, a fixed author, no pager; `extra` on top. */
+export function gitEnv(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+  return {
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_AUTHOR_NAME: 't',
+    GIT_AUTHOR_EMAIL: 't@example.invalid',
+    GIT_COMMITTER_NAME: 't',
+    GIT_COMMITTER_EMAIL: 't@example.invalid',
+    GIT_PAGER: 'cat',
+    PAGER: 'cat',
+    ...extra,
+  };
+}

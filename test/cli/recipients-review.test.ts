@@ -4,17 +4,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseRecipient } from '../../src/formats/age/index.js';
-import { oneLineError, run, tempDir } from '../helpers.js';
+import { oneLineError, run, tempDir, ageKeyAt } from '../helpers.js';
 
 const dir = tempDir();
 let n = 0;
 const tmp = (name: string) => join(dir, `${n++}-${name}`);
-function key(): { file: string; recipient: string } {
-  const file = tmp('key.txt');
-  const r = run(['keygen', '--age', '-o', file]);
-  expect(r.code, r.stderr).toBe(0);
-  return { file, recipient: /^# public key: (age1[a-z0-9]+)$/m.exec(readFileSync(file, 'utf8'))![1]! };
-}
+const key = (): { file: string; recipient: string } => ageKeyAt(tmp('key.txt'));
 const [A, B, C] = [key(), key(), key()];
 const pubs = (ks: { recipient: string }[]) => ks.flatMap((k) => ['-r', k.recipient]);
 function write(text: string, name: string): string {

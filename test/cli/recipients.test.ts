@@ -13,18 +13,13 @@ import { bufferReader } from '../../src/formats/age/reader.js';
 import { b64urlDecodeStrict, b64urlEncode } from '../../src/formats/common/base64.js';
 import { decodeHeader, openHeader } from '../../src/formats/fields/recipients.js';
 import { disagreements, readEnv, readYaml, yamlTyped } from '../consumers.js';
-import { PYTHON, oneLineError, run, runPeer, tempDir } from '../helpers.js';
+import { PYTHON, oneLineError, run, runPeer, tempDir, ageKeyAt } from '../helpers.js';
 
 const dir = tempDir();
 let n = 0;
 const tmp = (name: string) => join(dir, `${n++}-${name}`);
 
-function key(): { file: string; recipient: string } {
-  const file = tmp('key.txt');
-  const r = run(['keygen', '--age', '-o', file]);
-  expect(r.code, r.stderr).toBe(0);
-  return { file, recipient: /^# public key: (age1[a-z0-9]+)$/m.exec(readFileSync(file, 'utf8'))![1]! };
-}
+const key = (): { file: string; recipient: string } => ageKeyAt(tmp('key.txt'));
 const [A, B, C, D] = [key(), key(), key(), key()];
 
 const DOCS = {

@@ -4,25 +4,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, HANG_MS, PYTHON, baseEnv, oneLineError, run, tempDir } from '../helpers.js';
+import { BIN, HANG_MS, PYTHON, baseEnv, oneLineError, run, tempDir, gitEnv } from '../helpers.js';
 
 const KEY = 'a1'.repeat(32);
 const root = tempDir();
 let n = 0;
-
-function gitEnv(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-  return {
-    GIT_CONFIG_GLOBAL: '/dev/null',
-    GIT_CONFIG_NOSYSTEM: '1',
-    GIT_AUTHOR_NAME: 't',
-    GIT_AUTHOR_EMAIL: 't@example.invalid',
-    GIT_COMMITTER_NAME: 't',
-    GIT_COMMITTER_EMAIL: 't@example.invalid',
-    GIT_PAGER: 'cat',
-    PAGER: 'cat',
-    ...extra,
-  };
-}
 
 function git(cwd: string, args: string[], extra: Record<string, string | undefined> = { AES_PAYLOAD_KEY: KEY }) {
   const r = spawnSync('git', args, { cwd, env: baseEnv(gitEnv(extra)), timeout: HANG_MS, maxBuffer: 256 << 20 });

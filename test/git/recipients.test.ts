@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { HANG_MS, baseEnv, oneLineError, run, tempDir } from '../helpers.js';
+import { HANG_MS, baseEnv, oneLineError, run, tempDir, gitEnv } from '../helpers.js';
 
 const root = tempDir();
 let n = 0;
@@ -23,17 +23,6 @@ function key(): { file: string; recipient: string; text: string } {
 const [A, B, C] = [key(), key(), key()];
 
 type Env = Record<string, string | undefined>;
-const gitEnv = (extra: Env = {}): Env => ({
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_AUTHOR_NAME: 't',
-  GIT_AUTHOR_EMAIL: 't@example.invalid',
-  GIT_COMMITTER_NAME: 't',
-  GIT_COMMITTER_EMAIL: 't@example.invalid',
-  GIT_PAGER: 'cat',
-  PAGER: 'cat',
-  ...extra,
-});
 /** Alice's identity, as a developer exports it for git. */
 const ALICE: Env = { AES_PAYLOAD_IDENTITY_FILE: A.file };
 

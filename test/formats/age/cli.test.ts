@@ -7,18 +7,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { b64encode } from '../../../src/formats/age/b64.js';
 import { serializeHeader, type Stanza } from '../../../src/formats/age/index.js';
-import { BIN, PYTHON, ROOT, oneLineError, run, runPeer, tempDir } from '../../helpers.js';
+import { BIN, PYTHON, ROOT, oneLineError, run, runPeer, tempDir, ageKeyAt } from '../../helpers.js';
 
 const dir = tempDir();
 let n = 0;
 const tmp = (name: string) => join(dir, `${n++}-${name}`);
 
-function key(): { file: string; recipient: string } {
-  const file = tmp('key.txt');
-  const r = run(['keygen', '--age', '-o', file]);
-  expect(r.code, r.stderr).toBe(0);
-  return { file, recipient: /^# public key: (age1[a-z0-9]+)$/m.exec(readFileSync(file, 'utf8'))![1]! };
-}
+const key = (): { file: string; recipient: string } => ageKeyAt(tmp('key.txt'));
 
 describe('keygen --age', () => {
   it('writes an age-keygen style file, mode 0600, the recipient in a comment and on stderr', () => {

@@ -5,19 +5,14 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseRecipient } from '../src/formats/age/index.js';
-import { disagreements, readYaml } from './consumers.js';
-import { BIN, PYTHON, ROOT, oneLineError, run, runPeer, tempDir } from './helpers.js';
+import { parseRecipient } from '../../src/formats/age/index.js';
+import { disagreements, readYaml } from '../consumers.js';
+import { BIN, PYTHON, ROOT, oneLineError, run, runPeer, tempDir, ageKeyAt } from '../helpers.js';
 
 const dir = tempDir();
 let n = 0;
 const tmp = (name: string) => join(dir, `${n++}-${name}`);
-function key(): { file: string; recipient: string } {
-  const file = tmp('key.txt');
-  const r = run(['keygen', '--age', '-o', file]);
-  expect(r.code, r.stderr).toBe(0);
-  return { file, recipient: /^# public key: (age1[a-z0-9]+)$/m.exec(readFileSync(file, 'utf8'))![1]! };
-}
+const key = (): { file: string; recipient: string } => ageKeyAt(tmp('key.txt'));
 const [A, B, C] = [key(), key(), key()];
 const pubs = (ks: { recipient: string }[]) => ks.flatMap((k) => ['-r', k.recipient]);
 function write(text: string, name: string): string {
@@ -70,7 +65,7 @@ describe('finding 1: exec never sets aes-payload\'s own variables or other tools
 
   const NAMES = ['AES_PAYLOAD_KEY', 'AES_PAYLOAD_KEYRING', 'AES_PAYLOAD_KEY_CMD', 'AES_PAYLOAD_PKCS11_MODULE', 'AES_PAYLOAD_CONFIG', 'AES_PAYLOAD_KDF_BUDGET', 'AES_PAYLOAD_THREADS', 'AES_PAYLOAD_KID', 'SOPS_AGE_KEY', 'SOPS_AGE_KEY_FILE', 'SOPS_AGE_KEY_CMD', 'SOPS_GPG_EXEC'];
   it('each name, from a symmetric envelope the user\'s own key wrote (refused unconditionally: exit 4, nothing run)', async () => {
-    const { neverFromDocument } = await import('../src/cli/exec.js');
+    const { neverFromDocument } = await import('../../src/cli/exec.js');
     expect(NAMES.filter((nm) => !neverFromDocument(nm))).toEqual([]);
     expect(['DB_PASSWORD', 'AES_KEY', 'PAYLOAD', 'SOPS', 'API_TOKEN'].filter((nm) => neverFromDocument(nm))).toEqual([]);
     for (const name of NAMES) {
@@ -87,7 +82,7 @@ describe('finding 1: exec never sets aes-payload\'s own variables or other tools
     const pinned = sealed('env', 'DB_PASSWORD=x\nAES_PAYLOAD_KEY=00\n');
     const kid = kidOf(pinned, '-i', A.file);
     expect(run(['exec', '--expect-kid', kid, '-f', pinned, '-i', A.file, '--', 'true']).code).toBe(4);
-    const { setPendingValue } = await import('../src/ops/recipients.js');
+    const { setPendingValue } = await import('../../src/ops/recipients.js');
     const base = sealed('env', 'DB_PASSWORD=x\n');
     const pend = write(setPendingValue(readFileSync(base, 'utf8'), 'SOPS_AGE_KEY_CMD', 'sh -c id', [parseRecipient(A.recipient), parseRecipient(B.recipient)], undefined), 'pend.env');
     const p = run(['exec', '--allow-unauthenticated', '-f', pend, '-i', A.file, '--', 'true']);
@@ -175,7 +170,7 @@ describe('finding 3: the pending trailer is bounded before anything is unwrapped
     expect(d.code, d.stderr).toBe(0);
     expect(d.out).toContain('V99=x');
     // A writer does not add the 101st.
-    const { setPendingValue } = await import('../src/ops/recipients.js');
+    const { setPendingValue } = await import('../../src/ops/recipients.js');
     expect(() => setPendingValue(readFileSync(atCap, 'utf8'), 'NEW', 'x', [parseRecipient(A.recipient), parseRecipient(B.recipient)], undefined)).toThrow(/101 pending values; at most 100/);
     const stanzas = tmp('stanzas.env');
     forge(['dos', base(), '2', '500', stanzas]);
@@ -241,7 +236,7 @@ describe('finding 5: the denylist gaps the review found', () => {
   const GAPS = ['MANPAGER', 'RSYNC_RSH', 'CVS_RSH', 'CARGO_BUILD_RUSTC_WRAPPER', 'GOFLAGS', 'GOTOOLCHAIN', 'GOPROXY', 'JAVA_OPTS', 'SBT_OPTS', 'ANT_OPTS', 'CATALINA_OPTS', 'ANSIBLE_LIBRARY', 'HELM_PLUGINS', 'R_PROFILE_USER', 'TCLLIBPATH', 'PIP_INDEX_URL', 'PIP_EXTRA_INDEX_URL', 'PIP_CONFIG_FILE', 'UV_INDEX_URL', 'KUBECONFIG', 'CC', 'GNUPGHOME', 'SSH_AUTH_SOCK',
     'CXX', 'LD', 'AR', 'CFLAGS', 'LDFLAGS', 'GIT_SSH_COMMAND', 'GIT_CONFIG_COUNT', 'MAVEN_OPTS', 'GRADLE_OPTS', '_JAVA_OPTIONS', 'JDK_JAVA_OPTIONS', 'NODE_PATH', 'DOCKER_HOST', 'XDG_CONFIG_HOME', 'LESS', 'CMAKE_C_COMPILER_LAUNCHER', 'JAVA_HOME', 'YARN_YARN_PATH'];
   it('each is refused from a document nobody pinned; ordinary names are not', async () => {
-    const { loadsCode } = await import('../src/cli/exec.js');
+    const { loadsCode } = await import('../../src/cli/exec.js');
     expect(GAPS.filter((nm) => !loadsCode(nm))).toEqual([]);
     expect(['DB_PASSWORD', 'API_TOKEN', 'PORT', 'DATABASE_URL', 'PATHNAME', 'LDAP_URL', 'CARGO_REGISTRY_TOKEN', 'GITHUB_TOKEN', 'NPM_TOKEN', 'VAULT_TOKEN', 'DOTENV_PRIVATE_KEY_PRODUCTION', 'CCACHE_DIR', 'ASSET_URL', 'LESS_SECRET'].filter((nm) => loadsCode(nm))).toEqual([]);
     // The reviewer's MANPAGER document, through exec: refused, nothing run.
@@ -363,7 +358,7 @@ describe('finding 11: the smaller points', () => {
     expect(run(['exec', '--expect-kid', kf, '-f', f, '-f', g, '-i', A.file, '--', 'true']).code).toBe(1);
   });
   it('aesp_pending is read only as the last entry of the document (before the recipients header, or after it); elsewhere exit 4', async () => {
-    const { setPendingValue } = await import('../src/ops/recipients.js');
+    const { setPendingValue } = await import('../../src/ops/recipients.js');
     const doc = sealed('env', 'DB_PASSWORD=hunter2\nDB_HOST=h\n');
     const good = setPendingValue(readFileSync(doc, 'utf8'), 'API', 'v', [parseRecipient(A.recipient), parseRecipient(B.recipient)], undefined);
     const line = /^aesp_pending=.*\n/m.exec(good)![0];
