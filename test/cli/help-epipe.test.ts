@@ -5,7 +5,7 @@
 // EPIPE, deterministically (no timing): exit 0, nothing on stderr.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { BIN } from './helpers.js';
+import { BIN } from '../helpers.js';
 
 const CLOSED_PIPE = `
 import os, subprocess, sys
