@@ -6,39 +6,24 @@ import { UsageError } from '../errors.js';
 import { sameRecipients } from '../ops/recipientEdits.js';
 import type { AgeRecipient } from '../ops/age.js';
 import { asAlg } from './common.js';
-import { inputTypeOf, emit, terminalHint, type KeyFlags } from './common.js';
+import { inputTypeOf, emit, terminalHint } from './common.js';
 import { checkOutput } from '../io/output.js';
 import { MAX_PAYLOAD_BYTES, readAllOf } from '../io/input.js';
 import { Source } from '../io/source.js';
 import { yamlReader, type FieldPath } from '../ops/documents.js';
 import { encryptOpened, encryptToRecipients, recipientsSyntax } from '../ops/recipients.js';
-import type { InputType } from '../ops/index.js';
-import { hasAgeIdentity, type AgeIdentityFlags } from './age.js';
+import { hasAgeIdentity } from './age.js';
 import { documentRecipients, openRecipientInput } from './recipients.js';
 import { addPending } from './recipientsPending.js';
 import { checkUsage, ENCRYPT } from './usage.js';
+import type { EncryptFlags } from './request.js';
 import type { Ui } from './ui.js';
 
-export interface RecipientEncryptFlags extends KeyFlags, AgeIdentityFlags {
-  recipient?: string[];
-  recipientsFile?: string[];
-  output?: string;
-  force?: boolean;
-  alg?: string;
-  inputType?: InputType;
-  allowMissing?: boolean;
-  macOnlyEncrypted?: boolean;
-  format: string;
-  aad?: string;
-  randomKey?: boolean;
-  wrap?: string;
-  kid?: string;
-  lines?: boolean;
-  valueFormat?: string;
-}
+/** encrypt's flags, as the recipients paths take them (src/cli/request.ts). */
+export type RecipientEncryptFlags = EncryptFlags;
 
 /** `given`: the recipients of a new document when no -r/-R names them (a rule's, src/cli/recipientsRules.ts). */
-export async function encryptFieldsToRecipients(file: string | undefined, fields: FieldPath[], o: RecipientEncryptFlags, ui: Ui, given?: { recipients: AgeRecipient[]; origin: string }): Promise<void> {
+export async function encryptFieldsToRecipients(file: string | undefined, fields: FieldPath[], o: EncryptFlags, ui: Ui, given?: { recipients: AgeRecipient[]; origin: string }): Promise<void> {
   const recipients = given?.recipients ?? documentRecipients(o);
   checkOutput(file, o.output, Boolean(o.force));
   terminalHint(file, ui);

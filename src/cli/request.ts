@@ -216,6 +216,6 @@ export function verifyRequest(files: string[], o: VerifyFlags): VerifyRequest {
 }
 
 /** Check verify's flags against what one input turned out to be: a stream, or an input read whole in `format`. */
-export function checkVerify(mode: 'stream' | 'whole', o: VerifyFlags, format?: string): void {
+export function checkVerify(mode: 'stream' | 'whole', o: VerifyFlags, format?: DecryptFormat): void {
   checkUsage(VERIFY, mode, { ...o, files: [], ...(format !== undefined ? { format } : {}) });
 }

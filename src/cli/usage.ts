@@ -13,6 +13,7 @@
  * the error.
  */
 import { UsageError } from '../errors.js';
+import type { DecryptFlags, EncryptFlags, VerifyFlags } from './request.js';
 
 /** One row: when any of `given` is on the command line (and `when` holds), `message`. */
 export interface Row<F> {
@@ -73,35 +74,8 @@ const LINES: Row<LineFlags>[] = [
   refuse(['failFast'], (f) => `--fail-fast is --on-error stop; not with --on-error ${f.onError}`, (f) => f.onError !== undefined && f.onError !== 'stop'),
 ];
 
-/** What the encrypt rows read. `fields` is --fields; `paths` what is encrypted (from --fields or the rules file). */
-export interface EncryptCheck extends LineFlags, Facts {
-  format: string;
-  alg?: string;
-  armor?: boolean;
-  aad?: string;
-  randomKey?: boolean;
-  wrap?: string;
-  recipient?: string[];
-  recipientsFile?: string[];
-  kid?: string;
-  apu?: string;
-  apv?: string;
-  fields?: string;
-  paths?: unknown[];
-  inputType?: string;
-  allowMissing?: boolean;
-  macOnlyEncrypted?: boolean;
-  nonceBytes?: string;
-  valueFormat?: string;
-  output?: string;
-  keyEnv?: string;
-  keyFile?: string;
-  keyring?: string;
-  keyUri?: string;
-  prompt?: boolean;
-  ini?: string;
-  keyCmd?: string;
-}
+/** What the encrypt rows read: the flags, and `paths`, what is encrypted (from --fields or the rules file). */
+export type EncryptCheck = EncryptFlags & Facts & { paths?: unknown[] };
 
 const jwe = (f: { format: string }) => f.format === 'jwe' || f.format === 'jwe-json';
 const withFields = (f: { fields?: string }) => f.fields !== undefined;
@@ -166,18 +140,7 @@ export const ENCRYPT: Table<EncryptCheck> = {
 };
 
 /** What the decrypt rows read. */
-export interface DecryptCheck extends LineFlags, Facts {
-  format: string;
-  embeddedKey?: boolean;
-  aad?: string;
-  allowAlg?: string;
-  fields?: string;
-  allowPlaintext?: boolean;
-  allowMissing?: boolean;
-  allowLegacy?: boolean;
-  extract?: string;
-  valueFormat?: string;
-}
+export type DecryptCheck = DecryptFlags & Facts;
 
 /** decrypt. Modes: `flags`, then what the input's first bytes are: `age` or `stream`. */
 export const DECRYPT: Table<DecryptCheck> = {
@@ -194,15 +157,8 @@ export const DECRYPT: Table<DecryptCheck> = {
   stream: [refuse(['embeddedKey', 'aad', 'allowAlg'], 'a stream takes none of --embedded-key, --aad, --allow-alg')],
 };
 
-/** What the verify rows read. `key` is false with --no-key; `files` the inputs named; `format` the input's, once detected. */
-export interface VerifyCheck extends Facts {
-  key: boolean;
-  keyCheck?: boolean;
-  expectKid?: string;
-  embeddedKey?: boolean;
-  files: readonly string[];
-  format?: string;
-}
+/** What the verify rows read: the flags (`key` is false with --no-key; `format`, once detected, the input's), and the inputs named. */
+export type VerifyCheck = VerifyFlags & Facts & { files: readonly string[] };
 
 /** verify. Modes: `flags`, then `key-check` or `inputs`; per input, `stream` or `whole` (read whole, its format detected). */
 export const VERIFY: Table<VerifyCheck> = {
