@@ -42,8 +42,19 @@ const vm = require('vm');
 const Module = require('module');
 const script = new vm.Script(Module.wrap(source), { filename: bundle, cachedData });
 const out = process.env.AES_PAYLOAD_BUILD_CODE_CACHE;
-if (out) process.once('exit', () => fs.writeFileSync(out, script.createCachedData()));
-else if (cachedData === undefined || script.cachedDataRejected) process.once('exit', () => refreshCache(`${bundle}.cache`));
+if (out) {
+  // The build's warm-up (scripts/build.mjs): after the command given, the
+  // commands in AES_PAYLOAD_BUILD_WARM_UP run in this process too, so that
+  // the cache holds what they run as well.
+  const more = JSON.parse(process.env.AES_PAYLOAD_BUILD_WARM_UP || '[]');
+  process.once('beforeExit', async () => {
+    for (const argv of more) {
+      const code = await mod.exports.main([process.execPath, bundle, ...argv]);
+      if (code !== 0) process.exitCode = code;
+    }
+  });
+  process.once('exit', () => fs.writeFileSync(out, script.createCachedData()));
+} else if (cachedData === undefined || script.cachedDataRejected) process.once('exit', () => refreshCache(`${bundle}.cache`));
 
 /** Write a new code cache atomically (a temp file, then rename); say nothing if the directory is read-only. */
 function refreshCache(file) {

@@ -2,7 +2,8 @@
 // CLI into one CommonJS file (esbuild -> dist/aes-payload.cjs) for fast start.
 // `--if-needed` skips the work when every output is newer than every source.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -117,14 +118,26 @@ for (const [name, contents] of Object.entries(vendoredSources)) {
 const { thirdPartyNotices } = await import('./notices.mjs');
 writeFileSync(join(root, 'dist/THIRD_PARTY_NOTICES.txt'), thirdPartyNotices(root, metafiles).text);
 
-// A V8 code cache of the bundle, taken after a real run (so the functions a
-// run needs are in it); bin/aes-payload.js loads it. See README, Performance.
+// A V8 code cache of the bundle, taken after real runs (so the functions the
+// common commands need are in it): encrypt from stdin, then, in the same
+// process, decrypt and verify of what it wrote; bin/aes-payload.js loads it.
+// See README, Performance.
 // The old cache goes first: V8 checks a cache against its source by length
 // only, so a new bundle of the same length would run (and re-save) the old
 // code (found when a one-digit change kept the bundle's length).
 rmSync(`${outputs[0]}.cache`, { force: true });
-execFileSync(process.execPath, [join(root, 'bin/aes-payload.js'), 'encrypt'], {
-  input: '{"warm":"up"}',
-  env: { PATH: process.env.PATH, AES_PAYLOAD_KEY: '00'.repeat(32), AES_PAYLOAD_BUILD_CODE_CACHE: `${outputs[0]}.cache` },
-  stdio: ['pipe', 'ignore', 'inherit'],
-});
+const warm = mkdtempSync(join(tmpdir(), 'aes-payload-warm-'));
+try {
+  const env = { PATH: process.env.PATH, AES_PAYLOAD_KEY: '00'.repeat(32) };
+  const bin = join(root, 'bin/aes-payload.js');
+  // The document that decrypt and verify read (its run's own cache goes to the temp directory).
+  const doc = join(warm, 'warm.json');
+  writeFileSync(doc, execFileSync(process.execPath, [bin, 'encrypt'], { input: '{"warm":"up"}', env: { ...env, AES_PAYLOAD_BUILD_CODE_CACHE: join(warm, 'first.cache') } }));
+  execFileSync(process.execPath, [bin, 'encrypt'], {
+    input: '{"warm":"up"}',
+    env: { ...env, AES_PAYLOAD_BUILD_CODE_CACHE: `${outputs[0]}.cache`, AES_PAYLOAD_BUILD_WARM_UP: JSON.stringify([['decrypt', doc], ['verify', doc]]) },
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
+} finally {
+  rmSync(warm, { recursive: true, force: true });
+}

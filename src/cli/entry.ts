@@ -8,3 +8,6 @@ closeInspectorSignal();
 void main(process.argv).then((code) => {
   process.exitCode = code;
 });
+
+// For the build's code-cache warm-up (bin/aes-payload.js), which runs more commands in one process.
+export { main };
