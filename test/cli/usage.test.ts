@@ -19,8 +19,8 @@ const tables: [string, Table<never>][] = [
 
 describe('the usage table', () => {
   for (const [name, table] of tables) {
-    it(`${name}: every option a row names is one of its options`, () => {
-      const cmd = buildProgram(new Ui({}), name as 'encrypt').commands.find((c) => c.name() === name)!;
+    it(`${name}: every option a row names is one of its options`, async () => {
+      const cmd = (await buildProgram(new Ui({}), name as 'encrypt')).commands.find((c) => c.name() === name)!;
       const options = new Set(cmd.options.map((o) => o.attributeName()));
       const named = Object.values(table).flatMap((rows) => rows.flatMap((r) => r.given ?? []));
       expect(named.length).toBeGreaterThan(3);
