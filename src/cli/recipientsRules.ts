@@ -6,7 +6,7 @@
  */
 import { statSync } from 'node:fs';
 import { KeyError, UsageError } from '../errors.js';
-import type { AgeRecipient } from '../ops/age.js';
+import { formatRecipient, recipientOf, type AgeRecipient } from '../ops/age.js';
 import { fieldCodec, loadYaml, readText, yamlToJson, type Location } from '../ops/documents.js';
 import { applyEdits, encryptedKind, kindOfType } from '../git/docs.js';
 import { MAX_PAYLOAD_BYTES, readAllOf } from '../io/input.js';
@@ -16,7 +16,7 @@ import { appendedNames, encryptToRecipients, splitAppended, readRecipientDoc, re
 import { exactPath, rulePaths } from '../rules/fields.js';
 import { ruleHasRecipients, ruleRecipients, ruleRecipientStrings, recipientStrings, sameRecipientSet, warnRecipientsDiffer, warnSymmetricDocument, writerRulesRecipients } from '../rules/recipients.js';
 import type { DocType, Match, Rule } from '../rules/rules.js';
-import { hasAgeIdentity, type AgeIdentityFlags } from './age.js';
+import { hasAgeIdentity, readIdentities, type AgeIdentityFlags } from './age.js';
 import { emit, hasKeyFlag, inputTypeOf, type KeyFlags } from './common.js';
 import { documentRecipients, needsIdentity, openRecipientInput, yamlReaderFor } from './recipients.js';
 import { encryptFieldsToRecipients, type RecipientEncryptFlags } from './recipientsEncrypt.js';
@@ -37,6 +37,20 @@ function selects(rule: Rule, name: string, type: DocType): boolean {
   const one = type === 'env' ? `${name}=x\n` : type === 'yaml' ? `${JSON.stringify(name)}: x\n` : `{${JSON.stringify(name)}:"x"}`;
   const paths = rulePaths(rule, one, type);
   return paths.length > 0 && fieldCodec(kindOfType(type)).requirePlain(one, paths).plaintext.length > 0;
+}
+
+/**
+ * A new document encrypted to a rule's recipients by someone who gave an
+ * identity: say whom it goes to, and warn when none of their identities is
+ * among them (they could not read it back; the rule may not be theirs).
+ */
+function sayNewRecipients(o: AgeIdentityFlags, recipients: readonly AgeRecipient[], origin: string, ui: Ui): void {
+  if (!hasAgeIdentity(o)) return;
+  const listed = recipients.map(formatRecipient);
+  const mine = readIdentities(o, ui).map(recipientOf);
+  if (!mine.some((r) => listed.includes(r))) {
+    ui.warn(`none of the identities given (-i, --identity-env) is among the recipients ${origin} (${listed.map((r) => `${r.slice(0, 16)}…`).join(', ')}): you will not be able to read the new document; check the rules file, or give -r/-R`);
+  }
 }
 
 /** -r/-R given and the rule names other recipients: -r/-R win (flags win over the rules file), and a warning says so. */
@@ -149,6 +163,7 @@ export async function encryptByRules(file: string, match: Match, o: RecipientEnc
   if (!choice.recipients) return false;
   const type = inputTypeOf(file, o.inputType) as DocType;
   await yamlFor(type); // the YAML reader, for the rules' paths
+  sayNewRecipients(o, choice.recipients, `named in ${choice.origin!}`, ui);
   await encryptFieldsToRecipients(file, rulePaths(match.rule, text, type), flags, ui, { recipients: choice.recipients, origin: choice.origin! });
   return true;
 }
@@ -243,6 +258,7 @@ export async function setWithRecipients(t: SetTarget, match: Match | undefined, 
     }
     recipients = choice.recipients;
     origin = ` named in ${choice.origin}`;
+    sayNewRecipients(o, recipients, `named in ${choice.origin}`, ui);
   }
   const next = applyEdits(type, text, [{ loc, json: t.json }], file);
   const r = encryptToRecipients(next, recipients, { fields: [...rule(next), ...(o.plain ? [] : [exactPath(loc)])], allowMissing: true, inputType: type }, await yamlFor(type));

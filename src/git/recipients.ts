@@ -51,16 +51,40 @@ function noPending(d: Opened, which: string): void {
 }
 
 /**
- * The merged recipients list: equal lists stay; otherwise a three-way merge
- * against the base's list (added on either side: in; removed on either
- * side: out). Without a base list that an identity opened, different lists
- * are not guessed at. Every list here was authenticated under its file key.
+ * The merged recipients list. Equal lists stay. Otherwise, against the
+ * base's list: recipients removed on either side stay out; a recipient
+ * added is taken only when one side alone changed the list, only by adding,
+ * under the base's own data key (a `recipients add`, which needs an
+ * identity: the key is rewrapped, not replaced). Any other addition is
+ * refused: a side whose data key is new may be a document written anew
+ * with public keys only, and a side that added while the other removed
+ * could bring a removed party back (recipients change only with
+ * `recipients add|remove`). Without a base list that an identity opened,
+ * different lists are not guessed at. Every list here was authenticated
+ * under its file key.
  */
-export function mergeRecipientLists(ours: readonly string[], theirs: readonly string[], base: readonly string[] | undefined): string[] {
+export function mergeRecipientLists(
+  ours: readonly string[],
+  theirs: readonly string[],
+  base: readonly string[] | undefined,
+  baseKey: { ours: boolean; theirs: boolean } = { ours: false, theirs: false },
+): string[] {
   const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));
   if (same(ours, theirs)) return [...ours];
   if (!base) throw new UsageError('the two sides have different recipients and the base version could not be opened to tell which side changed them; merge by hand (aes-payload edit, recipients add|remove)');
+  const added = { ours: ours.filter((r) => !base.includes(r)), theirs: theirs.filter((r) => !base.includes(r)) };
   const removed = new Set([...base.filter((r) => !ours.includes(r)), ...base.filter((r) => !theirs.includes(r))]);
+  for (const side of ['ours', 'theirs'] as const) {
+    if (!added[side].length) continue;
+    const other = side === 'ours' ? theirs : ours;
+    const alone = same(other, base) && !removed.size && baseKey[side];
+    if (!alone) {
+      const who = added[side].map((r) => `${r.slice(0, 16)}…`).join(', ');
+      throw new UsageError(
+        `${side} adds recipient${added[side].length === 1 ? '' : 's'} ${who} ${baseKey[side] ? 'while the other side changed the recipients too' : 'under a new data key (a document written anew: anyone with the public keys can do that)'}; a merge never adds recipients on its own: take one side, then run aes-payload recipients add -i … for those you trust`,
+      );
+    }
+  }
   const out = [...ours, ...theirs.filter((r) => !ours.includes(r))].filter((r) => !removed.has(r));
   if (!out.length) throw new UsageError('the merged document would have no recipient');
   return out;
@@ -113,7 +137,7 @@ export function mergeRecipientDocs(
     return k;
   };
   const m = mergeFields(kind, baseText, o.rest, t.rest, keyFor, extraPaths, !basePlain);
-  const list = mergeRecipientLists(o.header.recipients, t.header.recipients, b?.header.recipients);
+  const list = mergeRecipientLists(o.header.recipients, t.header.recipients, b?.header.recipients, { ours: Boolean(b && b.key.equals(o.key)), theirs: Boolean(b && b.key.equals(t.key)) });
   if (o.key.equals(t.key)) {
     const changed = list.length !== o.header.recipients.length || list.some((r, i) => r !== o.header.recipients[i]);
     const header = changed ? makeHeader(o.fileKey, list.map(parseRecipient)) : o.headerText;

@@ -61,12 +61,16 @@ export function openPendingValues(rest: string, entries: readonly PendingEntry[]
   const id = docIdOf(rest);
   const out = new Map<string, string>();
   for (const e of entries) {
+    let v: string;
     try {
-      out.set(e.name, openPending(e, id, identities, budget, syntax));
+      v = openPending(e, id, identities, budget, syntax);
     } catch (err) {
       if (!(err instanceof NoIdentityMatchedError)) throw err;
       throw new AesPayloadError('ERR_PENDING', EXIT.AUTH, `the pending value ${e.name} is not sealed to any identity given (pending values are written with public keys only: anyone could have written it); remove its entry from aesp_pending, or ask a recipient it is sealed to`);
     }
+    // .env: a value every reader reads alike, as the document's own values (checked here too: verify and exec see it before decrypt would write it).
+    if (syntax === 'env') envValue(v, '', `the pending value ${e.name}`);
+    out.set(e.name, v);
   }
   return [...out];
 }
@@ -132,6 +136,8 @@ function addPendingValues(text: string, values: readonly [string, string][], rec
   const body = p.rest;
   const id = docIdOf(body);
   const names = new Set(values.map(([n]) => n));
+  // .env: refused as set -i refuses it (exit 4), so that no reader is left with a value no .env text can hold.
+  if (d.syntax === 'env') for (const [n, v] of values) envValue(v, '', `the value of ${n}`);
   const entries = [...p.entries.filter((e) => !names.has(e.name)), ...values.map(([n, v]) => sealPending(n, v, id, recipients, d.syntax))];
   checkPendingLimits(entries); // no document readers would refuse
   return rejoin(d, joinHeader(body, d.syntax, encodePending(entries), PENDING_MEMBER));

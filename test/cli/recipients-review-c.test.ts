@@ -389,3 +389,20 @@ describe('finding 11: the smaller points', () => {
     expect(s.stderr).not.toMatch(/none of the identities/);
   });
 });
+
+describe('third review, finding 3: a pending .env value that no .env text can hold', () => {
+  it('is refused by the public-key writer (exit 4, as set -i refuses it) and, forged, by verify and exec as well as decrypt', () => {
+    const doc = sealed('env', 'DB_PASSWORD=x\nB_PASSWORD=y\n');
+    const before = readFileSync(doc, 'utf8');
+    const w = run(['set', ...pubs([A, B]), doc, 'B_PASSWORD'], { input: 'a\'b"c' });
+    expect(w.code).toBe(4);
+    expect(oneLineError(w.stderr)).toMatch(/cannot be written in a \.env file so that sh, python-dotenv, npm dotenv and Node read it alike/);
+    expect(readFileSync(doc, 'utf8')).toBe(before);
+    const f = forgedPending(doc, "'B_PASSWORD'", `'a\\'b"c'`, 'env');
+    for (const args of [['verify', '-i', A.file, f], ['decrypt', '-i', A.file, f], ['exec', '-f', f, '-i', A.file, '--allow-unauthenticated', '--', 'true']]) {
+      const r = run(args);
+      expect(r.code, `${args[0]}: ${r.stderr}`).toBe(4);
+      expect(r.out).toBe('');
+    }
+  });
+});

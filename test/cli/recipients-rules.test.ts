@@ -13,17 +13,12 @@ import { bufferReader } from '../../src/formats/age/reader.js';
 import { b64urlDecodeStrict } from '../../src/formats/common/base64.js';
 import { decodeHeader, openHeader } from '../../src/formats/fields/recipients.js';
 import { disagreements, readEnv, readYaml, yamlTyped } from '../consumers.js';
-import { oneLineError, run, runPeer, tempDir } from '../helpers.js';
+import { oneLineError, run, runPeer, tempDir, ageKeyAt } from '../helpers.js';
 
 const root = tempDir();
 let n = 0;
 
-function key(): { file: string; recipient: string } {
-  const file = join(root, `key${n++}.txt`);
-  const r = run(['keygen', '--age', '-o', file]);
-  expect(r.code, r.stderr).toBe(0);
-  return { file, recipient: /^# public key: (age1[a-z0-9]+)$/m.exec(readFileSync(file, 'utf8'))![1]! };
-}
+const key = (): { file: string; recipient: string } => ageKeyAt(join(root, `key${n++}.txt`));
 const [A, B, C] = [key(), key(), key()];
 
 /** A project: a directory with `.git` (where the rules file search stops), the rules file and files. */
@@ -254,6 +249,25 @@ describe('set and edit on documents encrypted to recipients', () => {
     expect(no.code).toBe(3);
     expect(oneLineError(no.stderr)).toMatch(/encrypted to age recipients: give your identity with -i/);
   });
+});
+
+describe('third review, finding 4: a new document to a rule\'s recipients that leave out your identity', () => {
+  it('set -i and encrypt -i say so in a warning naming the recipients; with your identity among them, no warning', () => {
+    const rules = RULES(`[${C.recipient}]`);
+    const d1 = project(rules, { '.env': ENV });
+    const s = run(['set', '-i', A.file, '.env', 'DB_PASSWORD'], { cwd: d1, input: 's3cret' });
+    expect(s.code, s.stderr).toBe(0);
+    expect(s.stderr).toContain(`none of the identities given (-i, --identity-env) is among the recipients named in ${join(d1, '.aes-payload.yaml')} (line 2) (${C.recipient.slice(0, 16)}…): you will not be able to read the new document`);
+    const d2 = project(rules, { '.env': ENV });
+    const e = run(['encrypt', '-i', A.file, '.env', '-o', '.env.out'], { cwd: d2 });
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.stderr).toMatch(/none of the identities given .* you will not be able to read the new document/);
+    const d3 = project(rules, { '.env': ENV });
+    const own = run(['set', '-i', C.file, '.env', 'DB_PASSWORD'], { cwd: d3, input: 's3cret' });
+    expect(own.code, own.stderr).toBe(0);
+    expect(own.stderr).not.toMatch(/none of the identities/);
+  });
+
 });
 
 describe('a rules file never changes the recipients of an existing document', () => {

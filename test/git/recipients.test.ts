@@ -162,6 +162,48 @@ describe('git-merge on documents encrypted to recipients', () => {
     expect(bob.out).toBe('');
   });
 
+  // Outside review (rules-file recipients and git), findings 1 and 2: a merge never adds recipients on its own.
+  it('a branch that rewrote the document to more recipients with public keys only (a new data key) does not merge: exit 1, ours kept, the added recipient reads nothing', () => {
+    const d = repo();
+    const M = C; // mallory: only public keys are needed to write a new document
+    ok(d, ['checkout', '-qb', 'evil']);
+    writeFileSync(join(d, 'p.env'), 'DB_HOST=db1\nDB_PASSWORD=whatever\nAPI_TOKEN=base-token\n');
+    const w = aes(d, ['encrypt', '--force', '--fields', 'DB_PASSWORD,API_TOKEN', '-r', A.recipient, '-r', B.recipient, '-r', M.recipient, 'p.env', '-o', '.env']);
+    expect(w.code, w.stderr).toBe(0);
+    spawnSync('rm', [join(d, 'p.env')]);
+    ok(d, ['commit', '-qam', 'evil']);
+    ok(d, ['checkout', '-q', 'main']);
+    setI(d, '.env', 'NEW_TOKEN', 'brand-new-secret');
+    ok(d, ['commit', '-qam', 'new token']);
+    const ours = read(d, '.env');
+    const m = git(d, ['merge', 'evil', '-m', 'm'], ALICE);
+    expect(m.code).toBe(1);
+    expect(m.err).toMatch(/theirs adds recipient age1[a-z0-9]{12}… under a new data key .* a merge never adds recipients on its own/);
+    expect(read(d, '.env')).toBe(ours);
+    expect(aes(d, ['recipients', 'list', '.env']).out).toBe(`${A.recipient}\n${B.recipient}\n`);
+    const r = aes(d, ['decrypt', '-i', M.file, '.env']);
+    expect(r.code).toBe(1);
+    expect(r.out).toBe('');
+  });
+
+  it('a recipient added on a branch while the other removed one does not merge: a removed party cannot come back through a merge', () => {
+    const d = repo();
+    ok(d, ['checkout', '-qb', 'carol']);
+    expect(aes(d, ['recipients', 'add', '.env', '-i', A.file, '-r', C.recipient]).code).toBe(0); // same data key: an identity did it
+    ok(d, ['commit', '-qam', 'carol in']);
+    ok(d, ['checkout', '-q', 'main']);
+    expect(aes(d, ['recipients', 'remove', '.env', '-i', A.file, '-r', B.recipient]).code).toBe(0);
+    setI(d, '.env', 'NEW_PASSWORD', 'after-removal-secret');
+    ok(d, ['commit', '-qam', 'bob out']);
+    const ours = read(d, '.env');
+    const m = git(d, ['merge', 'carol', '-m', 'm'], ALICE);
+    expect(m.code).toBe(1);
+    expect(m.err).toMatch(/theirs adds recipient age1[a-z0-9]{12}… while the other side changed the recipients too/);
+    expect(read(d, '.env')).toBe(ours);
+    expect(aes(d, ['decrypt', '-i', C.file, '.env']).code).toBe(1);
+    expect(aes(d, ['decrypt', '-i', B.file, '.env']).code).toBe(1);
+  });
+
   it('a conflict: markers inside the token, git reports it; no plaintext value in the working tree or .git', () => {
     const d = repo();
     ok(d, ['checkout', '-qb', 'x']);
